@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite uses as real judges of compatibility:
+# promtool/Prometheus, Alertmanager, node_exporter and Chromium. They are run by the tests
+# themselves on 127.0.0.1 with temporary directories, never as system services.
+# Without root (or apt) this only reports what is missing; tests then skip, or fail under CI=true.
+set -u
+want_bins=(promtool prometheus prometheus-alertmanager prometheus-node-exporter chromium)
+want_pkgs=(prometheus prometheus prometheus-alertmanager prometheus-node-exporter chromium)
+missing=()
+for i in "${!want_bins[@]}"; do
+  command -v "${want_bins[$i]}" >/dev/null 2>&1 || missing+=("${want_pkgs[$i]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+# shellcheck disable=SC2207
+missing=($(printf '%s\n' "${missing[@]}" | sort -u))
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "test peers missing (${missing[*]}); install them as root with apt-get" >&2
+  exit 0
+fi
+echo "installing test peers: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A policy that forbids starting services, so the packages never run as daemons here.
+policy=/usr/sbin/policy-rc.d
+restore=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && restore=1
+fi
+apt-get update -qq >/dev/null 2>&1 || true
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+  || echo "apt-get could not install: ${missing[*]}" >&2
+[ -n "$restore" ] && rm -f "$policy"
+# Stop anything a package's maintainer script may have started anyway.
+for p in prometheus prometheus-alertmanager prometheus-node-exporter; do
+  pkill -x "$p" 2>/dev/null || true
+done
+exit 0

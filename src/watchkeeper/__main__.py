@@ -1,0 +1,3 @@
+from watchkeeper.cli.main import run
+
+run()

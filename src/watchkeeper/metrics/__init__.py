@@ -1,0 +1,34 @@
+"""Instrumentation: metric types, the registry and the family data model (stdlib only)."""
+
+from .family import (
+    CounterMetricFamily,
+    Exemplar,
+    GaugeHistogramMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+    Sample,
+    StateSetMetricFamily,
+    SummaryMetricFamily,
+    UnknownMetricFamily,
+    UntypedMetricFamily,
+)
+from .registry import REGISTRY, CollectorRegistry
+
+__all__ = [
+    "REGISTRY",
+    "CollectorRegistry",
+    "CounterMetricFamily",
+    "Exemplar",
+    "GaugeHistogramMetricFamily",
+    "GaugeMetricFamily",
+    "HistogramMetricFamily",
+    "InfoMetricFamily",
+    "Metric",
+    "Sample",
+    "StateSetMetricFamily",
+    "SummaryMetricFamily",
+    "UnknownMetricFamily",
+    "UntypedMetricFamily",
+]

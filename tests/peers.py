@@ -1,0 +1,58 @@
+"""Real peers for tests: services on this machine and Debian-packaged binaries.
+
+Under ``CI=true`` a missing peer fails the test (a green run must mean the judge ran);
+elsewhere the test skips and says what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+SERVICES = {
+    "postgres": ("127.0.0.1", 5432),
+    "mariadb": ("127.0.0.1", 3306),
+    "redis": ("127.0.0.1", 6379),
+    "rabbitmq": ("127.0.0.1", 5672),
+    "mosquitto": ("127.0.0.1", 1883),
+    "nats": ("127.0.0.1", 4222),
+}
+
+
+def missing(reason: str) -> None:
+    """Fail under CI, skip elsewhere."""
+    if IN_CI:
+        pytest.fail(f"required test peer missing under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_binary(name: str) -> str:
+    """The path of a Debian-packaged binary such as promtool, or fail/skip."""
+    for candidate in (name, f"/usr/bin/{name}", f"/usr/sbin/{name}"):
+        path = shutil.which(candidate)
+        if path:
+            return path
+    missing(f"{name} is not installed (scripts/install-test-peers.sh installs it)")
+    raise AssertionError("unreachable")
+
+
+def require_service(name: str) -> tuple[str, int]:
+    """(host, port) of a local service such as 'redis', or fail/skip if nothing listens."""
+    host, port = SERVICES[name]
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            pass
+    except OSError as e:
+        missing(f"{name} is not listening on {host}:{port} ({e})")
+    return host, port
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
