@@ -1,0 +1,231 @@
+"""Render any registry or collector as Prometheus text 0.0.4 or OpenMetrics 1.0.
+
+Two paths produce the same bytes: a generic one that walks the families any ``collect()``
+yields (custom collectors, restricted registries), and a fast one for collectors that can
+write their own lines (our metric types keep per-series line prefixes ready, so rendering
+them is a loop of string joins). A collector opts into the fast path by defining
+``_render_text(out)`` and ``_render_openmetrics(out)`` appending finished lines to ``out``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from ..metrics.family import Metric
+from ..metrics.registry import REGISTRY, CollectorRegistry
+
+CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+_INF = math.inf
+_NINF = -math.inf
+
+# Families whose Prometheus-text type differs from the OpenMetrics one.
+_TEXT_TYPES = {
+    "info": "gauge",
+    "stateset": "gauge",
+    "gaugehistogram": "histogram",
+    "unknown": "untyped",
+}
+# Samples that text 0.0.4 cannot express inside their family: moved to a gauge after it.
+_OM_ONLY_SUFFIXES = ("_created", "_gcount", "_gsum")
+
+
+def format_value(v: Any) -> str:
+    """A sample value as Prometheus writes it: ``1.0``, ``+Inf``, ``NaN``, ``1.5e+06``."""
+    if v.__class__ is not float:
+        v = float(v)
+    s = repr(v)
+    dot = s.find(".")
+    if dot > 6 and v > 0:
+        # Go switches to exponent notation past 21 digits in %g but Prometheus clients
+        # (and prometheus_client) write large positive values as d.ddde+0N.
+        mantissa = f"{s[0]}.{s[1:dot]}{s[dot + 1:]}".rstrip("0.")
+        return f"{mantissa}e+0{dot - 1}"
+    if dot < 0:
+        if v == _INF:
+            return "+Inf"
+        if v == _NINF:
+            return "-Inf"
+        if v != v:
+            return "NaN"
+    return s
+
+
+def escape_label_value(v: str) -> str:
+    """Backslash, double quote and newline escaped, as both formats require."""
+    if "\\" in v:
+        v = v.replace("\\", "\\\\")
+    if "\n" in v:
+        v = v.replace("\n", "\\n")
+    if '"' in v:
+        v = v.replace('"', '\\"')
+    return v
+
+
+def escape_help(text: str, openmetrics: bool = False) -> str:
+    """HELP text: text 0.0.4 escapes backslash and newline; OpenMetrics also the quote."""
+    text = text.replace("\\", "\\\\").replace("\n", "\\n")
+    if openmetrics:
+        text = text.replace('"', '\\"')
+    return text
+
+
+def format_labels(labels: dict[str, str]) -> str:
+    """``{a="x",b="y"}`` or the empty string."""
+    if not labels:
+        return ""
+    return "{" + ",".join(
+        f'{k}="{escape_label_value(str(v))}"' for k, v in labels.items()
+    ) + "}"
+
+
+def _collectors(registry: Any) -> Iterable[Any]:
+    if isinstance(registry, CollectorRegistry):
+        info = registry.get_target_info()
+        if info:
+            from ..metrics.family import InfoMetricFamily
+
+            yield _Families([InfoMetricFamily("target", "Target metadata", value=info)])
+        yield from registry.collectors()
+    else:
+        yield registry
+
+
+class _Families:
+    """Wraps ready families as a collector."""
+
+    def __init__(self, families: list[Metric]):
+        self._families = families
+
+    def collect(self) -> list[Metric]:
+        return self._families
+
+
+# --- Prometheus text 0.0.4 -------------------------------------------------------------
+
+def _text_family(fam: Metric, out: list[str]) -> None:
+    name = fam.name
+    typ = fam.type
+    if typ == "counter":
+        mname = name + "_total"
+    elif typ == "info":
+        mname = name + "_info"
+    else:
+        mname = name
+    help_text = escape_help(fam.documentation)
+    out.append(f"# HELP {mname} {help_text}\n# TYPE {mname} {_TEXT_TYPES.get(typ, typ)}\n")
+    moved: dict[str, list[str]] = {}
+    om_names = {name + suffix: suffix for suffix in _OM_ONLY_SUFFIXES}
+    for s in fam.samples:
+        line = _text_sample(s)
+        suffix = om_names.get(s.name)
+        if suffix is None:
+            out.append(line)
+        else:
+            moved.setdefault(suffix, []).append(line)
+    for suffix in sorted(moved):
+        out.append(f"# HELP {name}{suffix} {help_text}\n# TYPE {name}{suffix} gauge\n")
+        out.extend(moved[suffix])
+
+
+def _text_sample(s: Any) -> str:
+    ts = s.timestamp
+    tail = "\n" if ts is None else f" {int(float(ts) * 1000)}\n"
+    return f"{s.name}{format_labels(s.labels)} {format_value(s.value)}{tail}"
+
+
+def render_text(families: Iterable[Metric]) -> str:
+    """Text 0.0.4 for families, through the generic path."""
+    out: list[str] = []
+    for fam in families:
+        _text_family(fam, out)
+    return "".join(out)
+
+
+def generate_latest(registry: Any = REGISTRY) -> bytes:
+    """The registry (or any collector) in Prometheus text format 0.0.4, UTF-8."""
+    out: list[str] = []
+    for collector in _collectors(registry):
+        fast = getattr(collector, "_render_text", None)
+        if fast is not None:
+            fast(out)
+            continue
+        for fam in collector.collect():
+            try:
+                _text_family(fam, out)
+            except Exception as e:
+                e.args = (*(e.args or ("",)), fam)
+                raise
+    return "".join(out).encode("utf-8")
+
+
+# --- OpenMetrics 1.0 ---------------------------------------------------------------------
+
+def format_exemplar(exemplar: Any) -> str:
+    """`` # {trace_id="x"} 0.5 1700000000.0`` (leading space included)."""
+    labels = "{" + ",".join(
+        f'{k}="{escape_label_value(str(v))}"' for k, v in exemplar.labels.items()
+    ) + "}"
+    if exemplar.timestamp is None:
+        return f" # {labels} {format_value(exemplar.value)}"
+    return f" # {labels} {format_value(exemplar.value)} {format_timestamp(exemplar.timestamp)}"
+
+
+def format_timestamp(ts: float) -> str:
+    """OpenMetrics timestamps are seconds; integers are written without a fraction."""
+    f = float(ts)
+    return str(int(f)) if f.is_integer() else repr(f)
+
+
+def _exemplar_allowed(fam: Metric, sample_name: str) -> bool:
+    if fam.type == "counter":
+        return sample_name.endswith("_total")
+    if fam.type in ("histogram", "gaugehistogram"):
+        return sample_name.endswith("_bucket")
+    return False
+
+
+def _openmetrics_family(fam: Metric, out: list[str]) -> None:
+    name = fam.name
+    out.append(f"# HELP {name} {escape_help(fam.documentation, True)}\n# TYPE {name} {fam.type}\n")
+    if fam.unit:
+        out.append(f"# UNIT {name} {fam.unit}\n")
+    for s in fam.samples:
+        tail = "" if s.timestamp is None else " " + format_timestamp(s.timestamp)
+        if s.exemplar is not None:
+            if not _exemplar_allowed(fam, s.name):
+                raise ValueError(
+                    f"Metric {name} has exemplars, but is not a histogram bucket or counter"
+                )
+            tail += format_exemplar(s.exemplar)
+        out.append(f"{s.name}{format_labels(s.labels)} {format_value(s.value)}{tail}\n")
+
+
+def render_openmetrics(families: Iterable[Metric]) -> str:
+    """OpenMetrics 1.0 for families through the generic path, ending with ``# EOF``."""
+    out: list[str] = []
+    for fam in families:
+        _openmetrics_family(fam, out)
+    out.append("# EOF\n")
+    return "".join(out)
+
+
+def generate_openmetrics(registry: Any = REGISTRY) -> bytes:
+    """The registry (or any collector) in OpenMetrics 1.0 text, UTF-8, with exemplars."""
+    out: list[str] = []
+    for collector in _collectors(registry):
+        fast = getattr(collector, "_render_openmetrics", None)
+        if fast is not None:
+            fast(out)
+            continue
+        for fam in collector.collect():
+            try:
+                _openmetrics_family(fam, out)
+            except Exception as e:
+                e.args = (*(e.args or ("",)), fam)
+                raise
+    out.append("# EOF\n")
+    return "".join(out).encode("utf-8")
