@@ -32,3 +32,5 @@ __all__ = [
     "UnknownMetricFamily",
     "UntypedMetricFamily",
 ]
+
+from . import runtime as _runtime  # noqa: F401  registers process/python collectors

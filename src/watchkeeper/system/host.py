@@ -1,0 +1,46 @@
+"""HostCollector: every host collector behind one ``collect()``.
+
+One broken source (an unreadable file, a vanished mount) must not cost the whole scrape,
+so each part is collected on its own and a failure is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from watchkeeper.metrics.family import Metric
+
+from .cpu import CPUCollector
+from .disk import DiskCollector
+from .docker import DockerCollector
+from .filesystem import FilesystemCollector
+from .memory import MemoryCollector
+from .network import NetworkCollector
+from .node import NodeCollector
+
+log = logging.getLogger(__name__)
+
+
+class HostCollector:
+    """CPU, memory, file systems, disks, network, uname/boot/time and Docker."""
+
+    def __init__(self, procfs: str = "/proc", docker_socket: str | None = None) -> None:
+        self.parts = [
+            CPUCollector(procfs),
+            MemoryCollector(procfs),
+            FilesystemCollector(procfs),
+            DiskCollector(procfs),
+            NetworkCollector(procfs),
+            NodeCollector(procfs),
+            DockerCollector(docker_socket),
+        ]
+
+    def collect(self) -> Iterator[Metric]:
+        for part in self.parts:
+            try:
+                families = list(part.collect())
+            except Exception:  # one failing source must not cost the scrape
+                log.exception("host collector %s failed", type(part).__name__)
+                continue
+            yield from families
