@@ -1,0 +1,94 @@
+"""MultiProcessCollector: one scrape that sees every worker's numbers.
+
+Register it on a registry in the process that serves ``/metrics``; it reads the live
+workers' files and the aggregate of the dead ones at every scrape. Other collectors on
+the same registry keep working: the registry simply yields their families too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from ..family import GaugeMetricFamily, Metric
+from .aggregate import AGGREGATE_NAME, Aggregate, decode
+from .files import ParsedFile, parse_file_name, read_file
+from .merge import ParsedKey, build_families, merge_aggregate, merge_file
+from .values import directory
+
+DAMAGED_FILES_METRIC = "watchkeeper_multiprocess_damaged_files"
+
+
+class MultiProcessCollector:
+    """Collector for multiprocess mode, a drop-in for prometheus_client's.
+
+    ``path`` defaults to ``PROMETHEUS_MULTIPROC_DIR`` / ``WATCHKEEPER_MULTIPROC_DIR``.
+    A file some worker left half-written, or any garbage, is read as far as it is
+    intact; how many files had a bad part is exposed as a gauge instead of failing.
+    """
+
+    def __init__(self, registry: object | None, path: str | None = None) -> None:
+        path = path or directory()
+        if not path or not os.path.isdir(path):
+            raise ValueError(
+                "env PROMETHEUS_MULTIPROC_DIR (or WATCHKEEPER_MULTIPROC_DIR) is not set "
+                "or not a directory")
+        self._path = path
+        self._key_cache: dict[bytes, ParsedKey | None] = {}
+        self._aggregate_seen: tuple[int, int, int] | None = None
+        self._aggregate = Aggregate()
+        if registry is not None:
+            registry.register(self)  # type: ignore[attr-defined]
+
+    def describe(self) -> list[Metric]:
+        # Names are only known at scrape time; an empty description avoids a collect on
+        # registration.
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        merged, damaged = self.merge()
+        yield from build_families(merged)
+        yield GaugeMetricFamily(
+            DAMAGED_FILES_METRIC,
+            "Multiprocess value files with a part that could not be read at this scrape "
+            "(the readable rest was used).",
+            value=damaged,
+        )
+
+    def merge(self) -> tuple[Aggregate, int]:
+        """Every worker's numbers merged (buckets not yet cumulative), and a damage count."""
+        files: list[tuple[str, str, str, ParsedFile]] = []
+        for name in os.listdir(self._path):
+            parsed_name = parse_file_name(name)
+            if parsed_name is None:
+                continue
+            parsed = read_file(os.path.join(self._path, name))
+            if parsed is not None:  # None: compacted or removed since the listing
+                files.append((*parsed_name, parsed))
+        # The aggregate is read after the files: a compaction racing with this scrape
+        # then either shows the dead worker's files and an aggregate without them, or an
+        # aggregate naming them as absorbed, whose files are skipped below.
+        aggregate = self._read_aggregate()
+        merged = Aggregate()
+        damaged = int(aggregate.damaged)
+        merge_aggregate(merged, aggregate)
+        absorbed = aggregate.absorbed
+        for typ, mode, pid, parsed in files:
+            if parsed.file_id in absorbed:
+                continue
+            damaged += merge_file(merged, typ, mode, pid, parsed, self._key_cache)
+        return merged, damaged
+
+    def _read_aggregate(self) -> Aggregate:
+        """The aggregate, decoded again only when the file was replaced."""
+        try:
+            with open(os.path.join(self._path, AGGREGATE_NAME), "rb") as f:
+                st = os.fstat(f.fileno())
+                seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+                if seen != self._aggregate_seen:
+                    self._aggregate = decode(f.read())
+                    self._aggregate_seen = seen
+        except FileNotFoundError:
+            self._aggregate_seen = None
+            self._aggregate = Aggregate()
+        return self._aggregate

@@ -1,0 +1,80 @@
+"""mark_process_dead: forget a dead worker's live gauges, fold the rest into the aggregate.
+
+Call it from the server's child-exit hook (gunicorn: ``child_exit``), as with
+prometheus_client. Beyond removing the ``live*`` gauge files, it compacts the worker's
+counters, histograms, summaries and non-live gauges into the directory's aggregate file,
+so the cost of a scrape stays that of the live workers plus one file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from .aggregate import AGGREGATE_NAME, Aggregate, directory_lock, read_aggregate, write_aggregate
+from .files import parse_file_name, read_file, read_file_id
+from .merge import ParsedKey, merge_aggregate, merge_file
+from .values import LIVE_GAUGE_MODES, directory
+
+
+def mark_process_dead(pid: int | str, path: str | None = None) -> None:
+    """Do the bookkeeping for a worker that exited; only call it once ``pid`` is dead."""
+    path = path or directory()
+    if not path:
+        raise ValueError("env PROMETHEUS_MULTIPROC_DIR (or WATCHKEEPER_MULTIPROC_DIR) is not set")
+    pid = str(pid)
+    with directory_lock(path):
+        names = os.listdir(path)
+        to_absorb: list[tuple[str, str, str]] = []
+        for name in names:
+            parsed_name = parse_file_name(name)
+            if parsed_name is None or parsed_name[2] != pid:
+                continue
+            typ, mode, _ = parsed_name
+            if mode in LIVE_GAUGE_MODES:
+                _unlink(os.path.join(path, name))
+            else:
+                to_absorb.append((name, typ, mode))
+        if to_absorb:
+            _compact(path, pid, names, to_absorb)
+
+
+def _compact(
+    path: str, pid: str, names: list[str], to_absorb: list[tuple[str, str, str]]
+) -> None:
+    old = read_aggregate(path)
+    if old.damaged:
+        # Keep the unreadable file for inspection and start a new aggregate; readers
+        # already could not count what it held.
+        damaged = os.path.join(path, AGGREGATE_NAME)
+        os.replace(damaged, f"{damaged}.damaged-{time.time_ns()}")
+        old = Aggregate()
+    new = Aggregate()
+    merge_aggregate(new, old)
+    key_cache: dict[bytes, ParsedKey | None] = {}
+    done: list[str] = []
+    newly_absorbed: set[bytes] = set()
+    for name, typ, mode in to_absorb:
+        file_path = os.path.join(path, name)
+        parsed = read_file(file_path)
+        if parsed is None:
+            continue
+        done.append(file_path)
+        if not parsed.file_id or parsed.file_id in old.absorbed:
+            continue  # already counted by an earlier, interrupted compaction (or not ours)
+        merge_file(new, typ, mode, pid, parsed, key_cache)
+        newly_absorbed.add(parsed.file_id)
+    # Remember only ids whose files still exist: those are the ones a reader could meet.
+    present = {read_file_id(os.path.join(path, n)) for n in names if parse_file_name(n)}
+    new.absorbed = (old.absorbed | newly_absorbed) & present
+    if newly_absorbed or new.absorbed != old.absorbed:
+        write_aggregate(path, new)
+    for file_path in done:
+        _unlink(file_path)
+
+
+def _unlink(file_path: str) -> None:
+    try:
+        os.unlink(file_path)
+    except FileNotFoundError:
+        pass
