@@ -1,0 +1,48 @@
+"""Everything in one place, as ``prometheus_client.core`` offers it: families, the
+registry and the metric types."""
+
+from .metrics import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    CounterMetricFamily,
+    Enum,
+    Exemplar,
+    Gauge,
+    GaugeHistogramMetricFamily,
+    GaugeMetricFamily,
+    Histogram,
+    HistogramMetricFamily,
+    Info,
+    InfoMetricFamily,
+    Metric,
+    Sample,
+    StateSetMetricFamily,
+    Summary,
+    SummaryMetricFamily,
+    UnknownMetricFamily,
+    UntypedMetricFamily,
+)
+
+__all__ = [
+    "REGISTRY",
+    "CollectorRegistry",
+    "Counter",
+    "CounterMetricFamily",
+    "Enum",
+    "Exemplar",
+    "Gauge",
+    "GaugeHistogramMetricFamily",
+    "GaugeMetricFamily",
+    "Histogram",
+    "HistogramMetricFamily",
+    "Info",
+    "InfoMetricFamily",
+    "Metric",
+    "Sample",
+    "StateSetMetricFamily",
+    "Summary",
+    "SummaryMetricFamily",
+    "UnknownMetricFamily",
+    "UntypedMetricFamily",
+]
