@@ -62,3 +62,10 @@ def test_real_subprocess():
                           "--interval", "0.1"],
                          capture_output=True, text=True, timeout=60, check=True).stdout
     assert json.loads(out)["load"]["1m"] >= 0
+
+
+def test_no_docker_means_containers_null_not_an_error(tmp_path):
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/docker.sock"}
+    result = CliRunner().invoke(cli, ["stats", "--json", "--interval", "0.1"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["containers"] is None

@@ -1,5 +1,8 @@
 import os
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from watchkeeper.system.filesystem import (
     FilesystemCollector,
     mounted_filesystems,
@@ -42,3 +45,9 @@ def test_duplicate_mounts_are_reported_once(tmp_path):
     line = "/dev/vda / ext4 rw 0 0\n"
     (tmp_path / "1" / "mounts").write_text(line + "proc /proc proc rw 0 0\n" + line)
     assert [m.mountpoint for m in mounted_filesystems(str(tmp_path))] == ["/"]
+
+
+@given(st.text(max_size=300))
+def test_parse_mounts_never_raises_on_odd_lines(data):
+    for m in parse_mounts(data):
+        assert m.mountpoint and m.fstype

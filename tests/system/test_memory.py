@@ -1,3 +1,7 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from watchkeeper.metrics.family import GaugeMetricFamily
 from watchkeeper.metrics.registry import CollectorRegistry
 from watchkeeper.system.memory import MemoryCollector, parse_meminfo
 
@@ -26,3 +30,16 @@ def test_every_meminfo_field_is_exported_with_node_exporter_naming():
 def test_parse_meminfo_units_and_parentheses():
     fields = parse_meminfo(b"Active(anon):     10 kB\nHugePages_Total:       3\n")
     assert fields == {"Active_anon_bytes": 10240.0, "HugePages_Total": 3.0}
+
+
+@given(st.binary(max_size=300))
+def test_parse_meminfo_never_raises_and_yields_valid_metric_names(data):
+    for name in parse_meminfo(data):
+        GaugeMetricFamily("node_memory_" + name, "fuzz", value=0.0)
+
+
+@given(st.dictionaries(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,12}", fullmatch=True),
+                       st.integers(0, 2**50), max_size=8))
+def test_well_formed_meminfo_lines_round_trip(fields):
+    data = "".join(f"{k}: {v} kB\n" for k, v in fields.items()).encode()
+    assert parse_meminfo(data) == {k + "_bytes": v * 1024.0 for k, v in fields.items()}

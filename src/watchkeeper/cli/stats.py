@@ -47,6 +47,10 @@ def render(summary: dict[str, Any]) -> Any:
                  f"{human_bytes(swap['used_bytes'])} of {human_bytes(swap['total_bytes'])}")
     head.add_row("Load", f"{load['1m']:.2f} {load['5m']:.2f} {load['15m']:.2f}",
                  "1m 5m 15m")
+    containers = summary.get("containers")
+    if containers is not None:
+        states = ", ".join(f"{k} {v}" for k, v in sorted(containers.items()) if v)
+        head.add_row("Containers", f"{containers.get('running', 0)} running", states)
 
     fs = Table(title="Disk usage", title_justify="left", expand=False)
     for col, justify in (("mount", "left"), ("fstype", "left"), ("used", "right"),

@@ -9,10 +9,12 @@ psutil's figures are given under the Linux names they correspond to.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
 from watchkeeper.metrics.family import GaugeMetricFamily, Metric
 
+_FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PSUTIL_FIELDS = {
     "total": "MemTotal", "available": "MemAvailable", "free": "MemFree",
     "buffers": "Buffers", "cached": "Cached", "shared": "Shmem",
@@ -30,8 +32,13 @@ def parse_meminfo(data: bytes) -> dict[str, float]:
         parts = rest.split()
         if not parts:
             continue
-        name = key.decode().replace("(", "_").replace(")", "")
-        value = float(parts[0])
+        try:
+            name = key.decode().strip().replace("(", "_").replace(")", "")
+            value = float(parts[0])
+        except ValueError:  # a line this kernel's format does not explain: skip it
+            continue
+        if not _FIELD_RE.match(name):
+            continue
         if len(parts) > 1 and parts[1] == b"kB":
             name += "_bytes"
             value *= 1024

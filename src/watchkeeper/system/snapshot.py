@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .disk import DEVICE_EXCLUDE as DISK_EXCLUDE
+from .docker import container_states, docker_socket_path
 from .filesystem import mounted_filesystems
 from .network import DEVICE_EXCLUDE as NET_EXCLUDE
 
@@ -152,4 +153,6 @@ def summarize(a: Snapshot, b: Snapshot, top: int = 5) -> dict[str, Any]:
         "disk_io": disks,
         "network": nets,
         "processes": _top(a, b, elapsed, top),
+        # None when this host has no Docker.
+        "containers": container_states(docker_socket_path(), timeout=0.5),
     }
