@@ -11,6 +11,9 @@ value files it absorbed, so if the process stops between the rename and deleting
 files, readers skip them (they are already counted) and the next compaction deletes
 them. Interrupted before the rename, the old aggregate and the files are untouched: the
 dead worker was either counted in the aggregate or in its own files, never both.
+
+An id is kept a while after its file is gone (``RETAIN_SECONDS``), so a scrape that read
+a file just before a compaction deleted it still knows to skip it.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from dataclasses import dataclass, field
 
 AGGREGATE_NAME = "aggregate.wka"
 LOCK_NAME = "compaction.lock"
+RETAIN_SECONDS = 600.0
 MAGIC = b"WKAG"
 VERSION = 1
-_HEADER = struct.Struct("<4sIIIQ")
+_HEADER = struct.Struct("<4sIIIQ")  # magic, version, crc32, reserved, payload length
+HEADER_SIZE = _HEADER.size
 
 # (metric name, sample name, sorted label pairs) -> [value, timestamp]
 SampleKey = tuple[str, str, tuple[tuple[str, str], ...]]
@@ -37,7 +42,8 @@ SampleKey = tuple[str, str, tuple[tuple[str, str], ...]]
 class Aggregate:
     """Merged numbers of absorbed files, per metric family, plus the ids of those files."""
 
-    absorbed: set[bytes] = field(default_factory=set)
+    # file id -> when its file was last seen on disk (seconds since the epoch)
+    absorbed: dict[bytes, float] = field(default_factory=dict)
     # metric name -> (type, gauge mode, help text)
     families: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     samples: dict[SampleKey, list[float]] = field(default_factory=dict)
@@ -65,7 +71,7 @@ def decode(data: bytes) -> Aggregate:
         return Aggregate(damaged=True)
     try:
         doc = json.loads(payload)
-        agg = Aggregate(absorbed={bytes.fromhex(i) for i in doc["absorbed"]})
+        agg = Aggregate(absorbed={bytes.fromhex(i): float(t) for i, t in doc["absorbed"].items()})
         agg.families = {name: (t, m, h) for name, (t, m, h) in doc["families"].items()}
         samples = agg.samples
         for metric, sample, labels, value, ts in doc["samples"]:
@@ -78,7 +84,7 @@ def decode(data: bytes) -> Aggregate:
 def encode(agg: Aggregate) -> bytes:
     payload = json.dumps(
         {
-            "absorbed": sorted(i.hex() for i in agg.absorbed),
+            "absorbed": {i.hex(): t for i, t in sorted(agg.absorbed.items())},
             "families": agg.families,
             "samples": [[m, s, labels, v, ts] for (m, s, labels), (v, ts) in
                         agg.samples.items()],

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 
 from ..family import GaugeMetricFamily, Metric
-from .aggregate import AGGREGATE_NAME, Aggregate, decode
+from .aggregate import AGGREGATE_NAME, HEADER_SIZE, Aggregate, decode
 from .files import ParsedFile, parse_file_name, read_file
 from .merge import ParsedKey, build_families, merge_aggregate, merge_file
 from .values import directory
@@ -35,7 +35,7 @@ class MultiProcessCollector:
                 "or not a directory")
         self._path = path
         self._key_cache: dict[bytes, ParsedKey | None] = {}
-        self._aggregate_seen: tuple[int, int, int] | None = None
+        self._aggregate_seen: bytes | None = None
         self._aggregate = Aggregate()
         if registry is not None:
             registry.register(self)  # type: ignore[attr-defined]
@@ -83,11 +83,12 @@ class MultiProcessCollector:
         """The aggregate, decoded again only when the file was replaced."""
         try:
             with open(os.path.join(self._path, AGGREGATE_NAME), "rb") as f:
-                st = os.fstat(f.fileno())
-                seen = (st.st_ino, st.st_mtime_ns, st.st_size)
-                if seen != self._aggregate_seen:
-                    self._aggregate = decode(f.read())
-                    self._aggregate_seen = seen
+                # The header holds the payload's length and crc32; file times are too
+                # coarse to tell two quick compactions apart.
+                head = f.read(HEADER_SIZE)
+                if head != self._aggregate_seen:
+                    self._aggregate = decode(head + f.read())
+                    self._aggregate_seen = head
         except FileNotFoundError:
             self._aggregate_seen = None
             self._aggregate = Aggregate()

@@ -11,7 +11,14 @@ from __future__ import annotations
 import os
 import time
 
-from .aggregate import AGGREGATE_NAME, Aggregate, directory_lock, read_aggregate, write_aggregate
+from .aggregate import (
+    AGGREGATE_NAME,
+    RETAIN_SECONDS,
+    Aggregate,
+    directory_lock,
+    read_aggregate,
+    write_aggregate,
+)
 from .files import parse_file_name, read_file, read_file_id
 from .merge import ParsedKey, merge_aggregate, merge_file
 from .values import LIVE_GAUGE_MODES, directory
@@ -35,13 +42,13 @@ def mark_process_dead(pid: int | str, path: str | None = None) -> None:
                 _unlink(os.path.join(path, name))
             else:
                 to_absorb.append((name, typ, mode))
-        if to_absorb:
-            _compact(path, pid, names, to_absorb)
+        _compact(path, pid, names, to_absorb)
 
 
 def _compact(
     path: str, pid: str, names: list[str], to_absorb: list[tuple[str, str, str]]
 ) -> None:
+    ids = {n: read_file_id(os.path.join(path, n)) for n in names if parse_file_name(n)}
     old = read_aggregate(path)
     if old.damaged:
         # Keep the unreadable file for inspection and start a new aggregate; readers
@@ -49,6 +56,10 @@ def _compact(
         damaged = os.path.join(path, AGGREGATE_NAME)
         os.replace(damaged, f"{damaged}.damaged-{time.time_ns()}")
         old = Aggregate()
+    # Files an earlier compaction absorbed but was stopped before deleting.
+    leftovers = [os.path.join(path, n) for n, i in ids.items() if i and i in old.absorbed]
+    if not to_absorb and not leftovers:
+        return
     new = Aggregate()
     merge_aggregate(new, old)
     key_cache: dict[bytes, ParsedKey | None] = {}
@@ -61,16 +72,32 @@ def _compact(
             continue
         done.append(file_path)
         if not parsed.file_id or parsed.file_id in old.absorbed:
-            continue  # already counted by an earlier, interrupted compaction (or not ours)
+            continue  # already counted (see leftovers), or not a readable value file
         merge_file(new, typ, mode, pid, parsed, key_cache)
         newly_absorbed.add(parsed.file_id)
-    # Remember only ids whose files still exist: those are the ones a reader could meet.
-    present = {read_file_id(os.path.join(path, n)) for n in names if parse_file_name(n)}
-    new.absorbed = (old.absorbed | newly_absorbed) & present
+    new.absorbed = _still_needed(old.absorbed, newly_absorbed, {i for i in ids.values() if i})
     if newly_absorbed or new.absorbed != old.absorbed:
         write_aggregate(path, new)
-    for file_path in done:
+    for file_path in done + leftovers:
         _unlink(file_path)
+
+
+def _still_needed(
+    old: dict[bytes, float], new: set[bytes], present: set[bytes]
+) -> dict[bytes, float]:
+    """Absorbed ids a reader may still meet: files on disk, or gone only a short while.
+
+    A scrape that read a file just before it was deleted must still find its id when it
+    reads the aggregate, or it would count that worker twice.
+    """
+    now = time.time()
+    kept = {i: now for i in new}
+    for i, seen in old.items():
+        if i in present:
+            kept[i] = now
+        elif now - seen < RETAIN_SECONDS:
+            kept[i] = seen
+    return kept
 
 
 def _unlink(file_path: str) -> None:
