@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
-import platform as _platform
 import sys
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -110,16 +108,30 @@ class ProcessCollector:
         return result
 
 
+# sys.implementation.name -> platform.python_implementation(), without importing platform.
+_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "ironpython": "IronPython",
+                    "jython": "Jython"}
+
+
 class PlatformCollector:
     """``python_info{version,implementation,major,minor,patchlevel}``; fixed at start."""
 
     def __init__(self, registry: CollectorRegistry | None = REGISTRY,
                  platform: Any = None) -> None:
-        pf = platform if platform is not None else _platform
-        major, minor, patchlevel = pf.python_version_tuple()
+        if platform is None:
+            version = sys.version.split()[0]  # what platform.python_version() answers
+            implementation = _IMPLEMENTATIONS.get(sys.implementation.name)
+            if implementation is None:
+                import platform as platform_module
+
+                implementation = platform_module.python_implementation()
+            major, minor, patchlevel = [*version.split(".", 2), "0", "0"][:3]
+        else:
+            version, implementation = platform.python_version(), platform.python_implementation()
+            major, minor, patchlevel = platform.python_version_tuple()
         info = {
-            "version": pf.python_version(),
-            "implementation": pf.python_implementation(),
+            "version": version,
+            "implementation": implementation,
             "major": major,
             "minor": minor,
             "patchlevel": patchlevel,
@@ -139,7 +151,7 @@ class GCCollector:
     """``python_gc_objects_collected/uncollectable/collections_total{generation}``."""
 
     def __init__(self, registry: CollectorRegistry | None = REGISTRY) -> None:
-        if not hasattr(gc, "get_stats") or _platform.python_implementation() != "CPython":
+        if not hasattr(gc, "get_stats") or sys.implementation.name != "cpython":
             return
         if registry is not None:
             registry.register(self)
@@ -174,7 +186,7 @@ class EventLoopLagCollector:
     def __init__(self, interval: float = 0.5,
                  registry: CollectorRegistry | None = REGISTRY) -> None:
         self.interval = interval
-        self._lags: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self._lags: dict[Any, float] = {}  # loop -> worst lag since the last scrape
         if registry is not None:
             registry.register(self)
 
@@ -206,7 +218,9 @@ class EventLoopLagCollector:
             pass
         lags = []
         for loop, lag in list(self._lags.items()):
-            if loop.is_running() and not loop.is_closed():
+            if loop.is_closed():
+                self._lags.pop(loop, None)
+            elif loop.is_running():
                 lags.append(lag)
                 self._lags[loop] = 0.0
         if lags:
