@@ -51,3 +51,32 @@ def test_duplicate_mounts_are_reported_once(tmp_path):
 def test_parse_mounts_never_raises_on_odd_lines(data):
     for m in parse_mounts(data):
         assert m.mountpoint and m.fstype
+
+
+def _procfs_with_mounts(tmp_path, lines: str) -> str:
+    procfs = tmp_path / "proc"
+    (procfs / "1").mkdir(parents=True)
+    (procfs / "1" / "mounts").write_text(lines)
+    return str(procfs)
+
+
+def test_remote_file_systems_are_measured_through_the_timeout_guard(tmp_path):
+    target = tmp_path / "share"
+    target.mkdir()
+    procfs = _procfs_with_mounts(tmp_path, f"nas:/export {target} nfs4 rw 0 0\n")
+    fams = {f.name: f for f in FilesystemCollector(procfs).collect()}
+    st = os.statvfs(target)
+    (size,) = fams["node_filesystem_size_bytes"].samples
+    assert size.labels == {"device": "nas:/export", "fstype": "nfs4", "mountpoint": str(target)}
+    assert size.value == st.f_blocks * st.f_bsize
+    assert fams["node_filesystem_device_error"].samples[0].value == 0
+
+
+def test_unreadable_mount_is_a_device_error_not_a_failure(tmp_path):
+    gone = tmp_path / "gone"
+    procfs = _procfs_with_mounts(
+        tmp_path, f"/dev/sdz1 {gone} ext4 rw 0 0\nnas:/x {gone}2 nfs rw 0 0\n")
+    fams = {f.name: f for f in FilesystemCollector(procfs).collect()}
+    errors = {s.labels["mountpoint"]: s.value for s in fams["node_filesystem_device_error"].samples}
+    assert errors == {str(gone): 1.0, f"{gone}2": 1.0}
+    assert not fams["node_filesystem_size_bytes"].samples

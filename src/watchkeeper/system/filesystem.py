@@ -8,8 +8,10 @@ statvfs, in the same units node_exporter uses (blocks times the block size).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -24,7 +26,13 @@ FS_TYPES_EXCLUDE = (
     r"|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs"
     r"|squashfs|sysfs|tracefs)$"
 )
+# File systems whose statvfs can hang for as long as their server is gone.
+REMOTE_FS_TYPES = (
+    r"^(nfs4?|cifs|smb3?|smbfs|ceph|glusterfs|9p|afs|lustre|beegfs|gpfs|davfs|fuse(\..+)?)$"
+)
+STATFS_TIMEOUT = 5.0  # node_exporter's --collector.filesystem.mount-timeout
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+log = logging.getLogger(__name__)
 
 
 class Mount(NamedTuple):
@@ -84,6 +92,50 @@ def mounted_filesystems(
     return result
 
 
+class StuckMountGuard:
+    """statvfs of remote file systems on a helper thread, with a timeout.
+
+    A mount whose call does not return in time is reported with device_error 1 and not
+    asked again until that call comes back, so one dead NFS server cannot pile up threads
+    or stall every scrape, as node_exporter's mount timeout also ensures.
+    """
+
+    def __init__(self, timeout: float = STATFS_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._stuck: set[str] = set()
+
+    def statvfs(self, path: str) -> os.statvfs_result | None:
+        """The result, None while the mount is stuck; OSError as os.statvfs raises it."""
+        with self._lock:
+            if path in self._stuck:
+                return None
+        outcome: list[os.statvfs_result | OSError] = []
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                outcome.append(os.statvfs(path))
+            except OSError as e:
+                outcome.append(e)
+            with self._lock:
+                done.set()
+                self._stuck.discard(path)
+
+        threading.Thread(target=call, name=f"statvfs {path}", daemon=True).start()
+        if not done.wait(self.timeout):
+            with self._lock:
+                if not done.is_set():
+                    self._stuck.add(path)
+                    log.warning("statvfs(%r) did not return in %.1fs; skipping it until "
+                                "it does", path, self.timeout)
+                    return None
+        result = outcome[0]
+        if isinstance(result, OSError):
+            raise result
+        return result
+
+
 class FilesystemCollector:
     """size/free/avail bytes, files, files_free, readonly and device_error per file system."""
 
@@ -92,10 +144,14 @@ class FilesystemCollector:
         procfs: str = "/proc",
         mount_points_exclude: str = MOUNT_POINTS_EXCLUDE,
         fs_types_exclude: str = FS_TYPES_EXCLUDE,
+        remote_fs_types: str = REMOTE_FS_TYPES,
+        statfs_timeout: float = STATFS_TIMEOUT,
     ) -> None:
         self._procfs = procfs
         self._mp_exclude = mount_points_exclude
         self._fs_exclude = fs_types_exclude
+        self._remote = re.compile(remote_fs_types)
+        self.guard = StuckMountGuard(statfs_timeout)
 
     def collect(self) -> Iterator[Metric]:
         labels = ["device", "fstype", "mountpoint"]
@@ -120,8 +176,13 @@ class FilesystemCollector:
         for m in mounts:
             key = (m.device, m.fstype, m.mountpoint)
             try:
-                st = os.statvfs(m.mountpoint)
+                if self._remote.search(m.fstype):
+                    st = self.guard.statvfs(m.mountpoint)
+                else:
+                    st = os.statvfs(m.mountpoint)
             except OSError:
+                st = None
+            if st is None:
                 device_error.add_metric(key, 1.0)
                 continue
             device_error.add_metric(key, 0.0)
