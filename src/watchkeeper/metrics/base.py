@@ -29,6 +29,8 @@ RESERVED_LABEL_RE = re.compile(r"^__")
 
 #: The label value every label of the overflow series carries once the limit is reached.
 OVERFLOW_MARKER = "__overflow__"
+#: How many dropped label sets a limited metric remembers (so each is counted once).
+DROPPED_REMEMBERED = 1000
 
 _UNSET: Any = object()
 
@@ -252,8 +254,9 @@ class MetricWrapper:
             self._lookup[okey] = child
         if self._dropped is not None:
             self._dropped.inc()
-        # Remember up to `limit` dropped sets so each is counted once and hits fast later.
-        if self._aliases < self._limit:  # type: ignore[operator]
+        # Remember a bounded number of dropped sets, so each is counted once and the next
+        # call with it is a plain dict hit; past that bound every call counts.
+        if self._aliases < max(self._limit, DROPPED_REMEMBERED):  # type: ignore[type-var]
             self._lookup[key] = child
             self._aliases += 1
             if raw != key:

@@ -56,7 +56,11 @@ class CounterValueChild(CounterChild):
     __slots__ = ("_v",)
 
     def __init__(self, metric: Any, key: tuple, lbl: str) -> None:
-        super().__init__(metric, key, lbl)
+        # Not CounterChild.__init__: `_value` is a read-only property here.
+        self._key = key
+        self._lbl = lbl
+        self._created = time()
+        self._exemplar = None
         self._v = metric._values("counter", metric._name, metric._name + "_total",
                                  metric._labelnames, key, metric._documentation, "")
 

@@ -69,7 +69,10 @@ class GaugeValueChild(GaugeChild):
     __slots__ = ("_mostrecent", "_v")
 
     def __init__(self, metric: Any, key: tuple, lbl: str) -> None:
-        super().__init__(metric, key, lbl)
+        # Not GaugeChild.__init__: `_value` is a read-only property here.
+        self._key = key
+        self._lbl = lbl
+        self._fn = None
         mode = metric._multiprocess_mode
         self._mostrecent = mode in MOST_RECENT_MODES
         self._v = metric._values("gauge", metric._name, metric._name, metric._labelnames,

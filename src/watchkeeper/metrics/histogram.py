@@ -58,7 +58,12 @@ class HistogramValueChild(HistogramChild):
     __slots__ = ("_vcounts", "_vsum")
 
     def __init__(self, metric: Any, key: tuple, lbl: str) -> None:
-        super().__init__(metric, key, lbl)
+        # Not HistogramChild.__init__: `_counts` and `_sum` are read-only properties here.
+        self._key = key
+        self._lbl = lbl
+        self._upper = metric._upper_bounds
+        self._created = time()
+        self._exemplars = None
         new = metric._values
         name, doc, names = metric._name, metric._documentation, metric._labelnames
         self._vcounts = [new("histogram", name, name + "_bucket", (*names, "le"), (*key, le),

@@ -79,7 +79,10 @@ class SummaryValueChild(SummaryChild):
     __slots__ = ("_vcount", "_vsum")
 
     def __init__(self, metric: Any, key: tuple, lbl: str) -> None:
-        super().__init__(metric, key, lbl)
+        # Not SummaryChild.__init__: `_count` and `_sum` are read-only properties here.
+        self._key = key
+        self._lbl = lbl
+        self._created = time()
         new = metric._values
         name, doc, names = metric._name, metric._documentation, metric._labelnames
         self._vcount = new("summary", name, name + "_count", names, key, doc, "")
