@@ -1,0 +1,135 @@
+"""The store contract every back end reads and writes through.
+
+Why an abstract base: the PromQL engine, the server, alerting and the dashboard depend
+on this narrow surface only, so a shared PostgreSQL implementation can follow the
+embedded one without touching them. Timestamps are int milliseconds, values float64.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from watchkeeper.tsdb.labels import Labels
+from watchkeeper.tsdb.matchers import Matcher
+
+LabelsLike = Labels | Mapping[str, str]
+MIN_TIME = -(2**62)
+MAX_TIME = 2**62
+
+
+class SeriesData(NamedTuple):
+    """One selected series: its labels and its samples in time order."""
+
+    labels: Labels
+    timestamps: np.ndarray  # int64 milliseconds
+    values: np.ndarray  # float64, bit-exact as appended
+
+
+class RollupData(NamedTuple):
+    """Per-step aggregates of one series; ``timestamps`` are bucket starts."""
+
+    labels: Labels
+    timestamps: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+    sum: np.ndarray
+    count: np.ndarray
+    last: np.ndarray
+
+
+@dataclass
+class Health:
+    """ok or degraded, with the reasons an operator must act on."""
+
+    status: str = "ok"
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class TimeSeriesStore(ABC):
+    """Append samples, select them back by label matchers, and look after itself."""
+
+    @abstractmethod
+    def append(self, labels: LabelsLike, ts_ms: int, value: float) -> bool:
+        """Add one sample; False if rejected (out of order, duplicate), counted in stats()."""
+
+    @abstractmethod
+    def append_array(self, labels: LabelsLike, ts_ms: np.ndarray, values: np.ndarray) -> int:
+        """Add many samples of one series, written durably now; returns how many were kept."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make appended samples durable according to the sync policy (acknowledges them)."""
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Commit and move the in-memory head into compressed storage."""
+
+    @abstractmethod
+    def select(
+        self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME, end_ms: int = MAX_TIME
+    ) -> Iterator[SeriesData]:
+        """Samples of every matching series within [start_ms, end_ms], sorted by labels."""
+
+    @abstractmethod
+    def select_rollup(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int, resolution_ms: int
+    ) -> Iterator[RollupData]:
+        """min/max/sum/count/last per resolution step (one of ROLLUP_RESOLUTIONS)."""
+
+    @abstractmethod
+    def series(
+        self, matchers: Sequence[Matcher], start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[Labels]:
+        """Label sets of matching series (with data in the range, if given)."""
+
+    @abstractmethod
+    def label_names(
+        self,
+        matchers: Sequence[Matcher] = (),
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[str]:
+        """Sorted label names of matching series."""
+
+    @abstractmethod
+    def label_values(
+        self,
+        name: str,
+        matchers: Sequence[Matcher] = (),
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[str]:
+        """Sorted values of one label among matching series."""
+
+    @abstractmethod
+    def delete_series(
+        self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME, end_ms: int = MAX_TIME
+    ) -> int:
+        """Delete samples of matching series in the range; returns series touched."""
+
+    @abstractmethod
+    def stats(self) -> dict[str, Any]:
+        """Series, samples, bytes, time range, rejected samples and similar figures."""
+
+    @abstractmethod
+    def health(self) -> Health:
+        """ok, or degraded with reasons (foreign files, disk full, locked database...)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and release the store."""
+
+    def __enter__(self) -> TimeSeriesStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

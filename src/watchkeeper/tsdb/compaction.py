@@ -1,0 +1,114 @@
+"""Cutting head samples into chunks, merging small chunks, deleting ranges.
+
+Why: a checkpoint writes whatever the head held, so a series accumulates many small
+chunks (and out-of-order samples make overlapping ones). Merging the chunks of a closed
+day into a few large ones is what makes the store small and range reads cheap. Chunks
+never span a day boundary, so a day is the unit of compaction, rollups and retention.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB, ChunkRow
+from watchkeeper.tsdb.codec import decode_chunk, encode_chunk
+from watchkeeper.tsdb.head import sort_dedupe
+
+__all__ = ["CHUNK_MAX_SAMPLES", "DAY_MS", "compact", "cut_chunks", "delete_range"]
+
+CHUNK_MAX_SAMPLES = 16_384
+OPEN_WINDOW_MAX_CHUNKS = 32  # an open day is compacted early once it has this many chunks
+COMPACT_LEVEL = 9
+
+
+def cut_chunks(series_id: int, ts: np.ndarray, vals: np.ndarray, level: int = 3) -> list[ChunkRow]:
+    """Encode sorted samples into chunks split at day boundaries and at the size cap."""
+    rows: list[ChunkRow] = []
+    if not ts.size:
+        return rows
+    days = ts // DAY_MS
+    cuts = np.flatnonzero(days[1:] != days[:-1]) + 1
+    bounds = [0, *cuts.tolist(), ts.size]
+    for lo, hi in itertools.pairwise(bounds):
+        for a in range(lo, hi, CHUNK_MAX_SAMPLES):
+            b = min(a + CHUNK_MAX_SAMPLES, hi)
+            rows.append(
+                (
+                    series_id,
+                    int(ts[a]),
+                    int(ts[b - 1]),
+                    b - a,
+                    encode_chunk(ts[a:b], vals[a:b], level),
+                )
+            )
+    return rows
+
+
+def compact(db: ChunkDB, max_t: int) -> dict[str, int]:
+    """Merge the chunks of each (series, day) that is closed or has too many chunks."""
+    open_day = max_t // DAY_MS
+    groups = db.conn.execute(
+        "SELECT series_id, min_t / ? AS day, count(*) FROM chunks GROUP BY series_id, day "
+        "HAVING count(*) > 1",
+        (DAY_MS,),
+    ).fetchall()
+    merged = written = 0
+    todo = [(sid, day) for sid, day, n in groups if day < open_day or n >= OPEN_WINDOW_MAX_CHUNKS]
+    for i in range(0, len(todo), 200):
+        with db.transaction() as c:
+            for sid, day in todo[i : i + 200]:
+                found = c.execute(
+                    "SELECT rowid, rolled, data FROM chunks WHERE series_id=? AND min_t >= ? "
+                    "AND min_t < ? ORDER BY min_t",
+                    (sid, day * DAY_MS, (day + 1) * DAY_MS),
+                ).fetchall()
+                if len(found) < 2:
+                    continue
+                ts, vals = _merge([decode_chunk(r[2]) for r in found])
+                rows = cut_chunks(sid, ts, vals, COMPACT_LEVEL)
+                rolled = min(r[1] for r in found)
+                c.executemany("DELETE FROM chunks WHERE rowid=?", [(r[0],) for r in found])
+                c.executemany(
+                    "INSERT INTO chunks(series_id, min_t, max_t, n, data, rolled) "
+                    "VALUES(?,?,?,?,?,?)",
+                    [(*row, rolled) for row in rows],
+                )
+                merged += len(found)
+                written += len(rows)
+    return {"chunks_merged": merged, "chunks_written": written}
+
+
+def _merge(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    ts = np.concatenate([p[0] for p in parts])
+    vals = np.concatenate([p[1] for p in parts])
+    return sort_dedupe(ts, vals)
+
+
+def delete_range(db: ChunkDB, series_ids: Sequence[int], start: int, end: int) -> None:
+    """Remove samples of the series within [start, end]; their rollups are rebuilt later."""
+    with db.transaction() as c:
+        for sid in series_ids:
+            found = c.execute(
+                "SELECT rowid, min_t, max_t, data FROM chunks WHERE series_id=? "
+                "AND max_t >= ? AND min_t <= ?",
+                (sid, start, end),
+            ).fetchall()
+            for rowid, min_t, max_t, data in found:
+                c.execute("DELETE FROM chunks WHERE rowid=?", (rowid,))
+                if start <= min_t and max_t <= end:
+                    continue
+                ts, vals = decode_chunk(data)
+                keep = (ts < start) | (ts > end)
+                c.executemany(
+                    "INSERT INTO chunks(series_id, min_t, max_t, n, data) VALUES(?,?,?,?,?)",
+                    cut_chunks(sid, ts[keep], vals[keep]),
+                )
+            if found:
+                c.execute(
+                    "DELETE FROM rollups WHERE series_id=? AND max_t >= ? AND min_t <= ?",
+                    (sid, start, end),
+                )
+                c.execute("UPDATE chunks SET rolled=0 WHERE series_id=?", (sid,))

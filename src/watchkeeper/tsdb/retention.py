@@ -1,0 +1,49 @@
+"""Retention: raw chunks by age (default 30 days) and by total size; rollups by age.
+
+Why data time and not the wall clock: ages count back from the newest sample, as in
+Prometheus, so importing last year's data does not delete it on arrival. Freed pages
+are returned to the file system, so disk use stays flat once retention is reached.
+"""
+
+from __future__ import annotations
+
+from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB
+
+
+def apply_retention(
+    db: ChunkDB,
+    max_t: int,
+    retention_ms: int | None,
+    max_bytes: int | None,
+    rollup_retention_ms: dict[int, int],
+) -> dict[str, int]:
+    """Delete what is past retention; returns how many chunks and rollup blocks went."""
+    dropped_chunks = dropped_rollups = 0
+    with db.transaction() as c:
+        if retention_ms is not None:
+            dropped_chunks += c.execute(
+                "DELETE FROM chunks WHERE max_t < ?", (max_t - retention_ms,)
+            ).rowcount
+        for res, keep_ms in rollup_retention_ms.items():
+            dropped_rollups += c.execute(
+                "DELETE FROM rollups WHERE res=? AND max_t < ?", (res, max_t - keep_ms)
+            ).rowcount
+        if max_bytes is not None:
+            dropped_chunks += _shrink_to(c, max_bytes)
+    db.conn.execute("PRAGMA incremental_vacuum")
+    return {"chunks_expired": dropped_chunks, "rollups_expired": dropped_rollups}
+
+
+def _shrink_to(c, max_bytes: int) -> int:  # type: ignore[no-untyped-def]
+    """Drop the oldest days of raw chunks until the stored bytes fit max_bytes."""
+    dropped = 0
+    while True:
+        used = c.execute(
+            "SELECT (SELECT coalesce(sum(length(data)), 0) FROM chunks) + "
+            "(SELECT coalesce(sum(length(data)), 0) FROM rollups)"
+        ).fetchone()[0]
+        oldest = c.execute("SELECT min(min_t) FROM chunks").fetchone()[0]
+        if used <= max_bytes or oldest is None:
+            return dropped
+        day_end = (oldest // DAY_MS + 1) * DAY_MS
+        dropped += c.execute("DELETE FROM chunks WHERE min_t < ?", (day_end,)).rowcount

@@ -1,0 +1,578 @@
+"""The embedded store: head + WAL in front of compressed chunks in SQLite.
+
+Samples land in the in-memory head and, on commit, in the write-ahead log. A checkpoint
+(by WAL size, head size, age, flush() or close()) encodes the head into chunks, commits
+them together with the WAL position they cover, then drops the covered WAL segments.
+Maintenance compacts small chunks, builds rollups and applies retention.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import struct
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from watchkeeper.tsdb import compaction, datadir, retention, rollups
+from watchkeeper.tsdb.api import (
+    MAX_TIME,
+    MIN_TIME,
+    Health,
+    LabelsLike,
+    RollupData,
+    SeriesData,
+    TimeSeriesStore,
+)
+from watchkeeper.tsdb.chunks import ChunkDB, ChunkRow
+from watchkeeper.tsdb.codec import decode_chunk
+from watchkeeper.tsdb.errors import StoreClosedError, TSDBError
+from watchkeeper.tsdb.head import NO_TIME, Series, sort_dedupe
+from watchkeeper.tsdb.index import LabelIndex
+from watchkeeper.tsdb.labels import Labels
+from watchkeeper.tsdb.matchers import Matcher
+from watchkeeper.tsdb.wal import (
+    WAL,
+    ReplayReport,
+    encode_batch,
+    encode_delete,
+    encode_samples,
+    encode_series,
+    list_segments,
+    read_segment,
+    segment_name,
+)
+
+log = logging.getLogger("watchkeeper.tsdb")
+SYNC_POLICIES = ("always", "interval", "never")
+_PACK_D = struct.Struct("<d").pack
+
+
+class Store(TimeSeriesStore):
+    """One directory, nothing to install. Open with ``Store.open(path)``."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        sync: str = "interval",
+        sync_interval: float = 1.0,
+        ooo_window_ms: int = 0,
+        retention_ms: int = 30 * compaction.DAY_MS,
+        max_bytes: int | None = None,
+        checkpoint_interval: float = 300.0,
+        wal_max_bytes: int = 64 << 20,
+        head_max_samples: int = 4_000_000,
+        background: bool = True,
+        maintenance_interval: float = 60.0,
+        rollup_retention_ms: dict[int, int] | None = None,
+    ) -> None:
+        if sync not in SYNC_POLICIES:
+            raise ValueError(f"sync must be one of {SYNC_POLICIES}, not {sync!r}")
+        self.root = Path(path)
+        datadir.check_usable(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.sync = sync
+        self.ooo_window_ms = ooo_window_ms
+        self.retention_ms = retention_ms
+        self.max_bytes = max_bytes
+        self.rollup_retention_ms = {**rollups.DEFAULT_RETENTION_MS, **(rollup_retention_ms or {})}
+        self.checkpoint_interval = checkpoint_interval
+        self.wal_max_bytes = wal_max_bytes
+        self.head_max_samples = head_max_samples
+        self._lock = threading.RLock()
+        self._dir_lock = datadir.DirLock(self.root)
+        self._problems: dict[str, str] = {}
+        try:
+            self.db = ChunkDB(self.root / datadir.DB_NAME)
+        except BaseException:
+            self._dir_lock.release()
+            raise
+        self.index = LabelIndex()
+        self._by_labels: dict[Labels, Series] = {}
+        self._by_id: dict[int, Series] = {}
+        self._key_cache: dict[tuple, Series] = {}
+        self._unsaved: dict[int, Series] = {}
+        self._pending_records: list[tuple[int, bytes]] = []
+        self._pend_ids: list[int] = []
+        self._pend_ts: list[int] = []
+        self._pend_vals: list[float] = []
+        self._head_samples = 0
+        self._max_t = NO_TIME
+        self._next_id = 1
+        self.rejected = {"out_of_order": 0, "duplicate": 0}
+        self._closed = False
+        self._dirty = False
+        self._last_checkpoint = time.monotonic()
+        self.recovery = self._load()
+        self.wal = WAL(self.root / datadir.WAL_DIR, self._wal_start)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(
+                target=self._background,
+                name="tsdb-sync",
+                args=(sync_interval, maintenance_interval),
+                daemon=True,
+            )
+            self._thread.start()
+
+    @classmethod
+    def open(cls, path: str | Path, **options: Any) -> Store:
+        """Open (creating if needed) the store in ``path``; replays the WAL after a crash."""
+        return cls(path, **options)
+
+    # ---------------------------------------------------------------- loading / recovery
+    def _register(self, series_id: int, labels: Labels, last_ts: int) -> Series:
+        labels = self.index.intern(labels)
+        s = Series(series_id, labels, last_ts)
+        self._by_labels[labels] = s
+        self._by_id[series_id] = s
+        self.index.add(series_id, labels)
+        self._next_id = max(self._next_id, series_id + 1)
+        return s
+
+    def _load(self) -> ReplayReport:
+        max_t = self.db.series_max_t()
+        for series_id, text in self.db.load_series():
+            self._register(series_id, Labels.from_json(text), max_t.get(series_id, NO_TIME))
+        if max_t:
+            self._max_t = max(max_t.values())
+        done = int(self.db.meta("checkpoint_segment", "0") or 0)
+        report = ReplayReport()
+        segments = [n for n in list_segments(self.root / datadir.WAL_DIR) if n > done]
+        for number in segments:
+            report.segments += 1
+            path = self.root / datadir.WAL_DIR / segment_name(number)
+            for record in read_segment(path, report, repair=True):
+                self._replay(record, report)
+            if report.problems:
+                self._problems["wal"] = "; ".join(report.problems)
+                break
+        self._wal_start = (segments[-1] + 1) if segments else done + 1
+        if report.records:
+            log.warning("store %s: %s", self.root, report)
+        return report
+
+    def _replay(self, record: tuple, report: ReplayReport) -> None:
+        kind = record[0]
+        if kind == "series":
+            _, series_id, labels = record
+            if series_id not in self._by_id:
+                self._unsaved[series_id] = self._register(series_id, labels, NO_TIME)
+                report.series += 1
+        elif kind == "samples":
+            _, ids, ts, vals = record
+            for sid, t, v in zip(ids.tolist(), ts.tolist(), vals.tolist(), strict=True):
+                s = self._by_id.get(sid)
+                if s is not None and self._accept(s, t, v, count=False):
+                    report.samples += 1
+        elif kind == "batch":
+            _, sid, ts, vals = record
+            s = self._by_id.get(sid)
+            if s is not None:
+                report.samples += self._accept_array(s, ts, vals)
+        elif kind == "delete":
+            _, ids, start, end = record
+            self._delete_head(ids, start, end)
+
+    # ---------------------------------------------------------------------- appending
+    def _series_for(self, labels: LabelsLike) -> Series:
+        if type(labels) is Labels:
+            s = self._by_labels.get(labels)
+        else:
+            key = tuple(labels.items())  # type: ignore[union-attr]
+            s = self._key_cache.get(key)
+            if s is not None:
+                return s
+            labels = Labels.of(labels)
+            s = self._by_labels.get(labels)
+            if len(self._key_cache) > 2 * len(self._by_id) + 1024:
+                self._key_cache.clear()
+            if s is not None:
+                self._key_cache[key] = s
+        if s is None:
+            with self._lock:
+                s = self._by_labels.get(labels)  # type: ignore[arg-type]
+                if s is None:
+                    s = self._register(self._next_id, labels, NO_TIME)  # type: ignore[arg-type]
+                    self._unsaved[s.id] = s
+                    self._pending_records.append(encode_series(s.id, s.labels))
+        return s
+
+    def _accept(self, s: Series, ts: int, value: float, count: bool = True) -> bool:
+        if ts > s.last_ts:
+            s.last_ts = ts
+            s.last_bits = value
+            if ts > self._max_t:
+                self._max_t = ts
+        elif ts == s.last_ts:
+            if s.last_bits is not None and _PACK_D(s.last_bits) == _PACK_D(value):
+                return False  # identical resend: ignored, as Prometheus does
+            if count:
+                self.rejected["duplicate"] += 1
+            return False
+        elif self.ooo_window_ms and ts >= self._max_t - self.ooo_window_ms:
+            s.sorted = False
+        else:
+            if count:
+                self.rejected["out_of_order"] += 1
+            return False
+        s.add(ts, value)
+        self._head_samples += 1
+        return True
+
+    def append(self, labels: LabelsLike, ts_ms: int, value: float) -> bool:
+        s = self._series_for(labels)
+        with self._lock:
+            if self._closed:
+                raise StoreClosedError("store is closed")
+            if not self._accept(s, ts_ms, value):
+                return False
+            self._pend_ids.append(s.id)
+            self._pend_ts.append(ts_ms)
+            self._pend_vals.append(value)
+            return True
+
+    def _accept_array(self, s: Series, ts: np.ndarray, vals: np.ndarray) -> int:
+        if _in_order_after(ts, s.last_ts):
+            s.extend(ts, vals)
+            s.last_ts = int(ts[-1])
+            s.last_bits = float(vals[-1])
+            self._max_t = max(self._max_t, s.last_ts)
+            self._head_samples += ts.size
+            return int(ts.size)
+        return sum(
+            self._accept(s, t, v, count=False)
+            for t, v in zip(ts.tolist(), vals.tolist(), strict=True)
+        )
+
+    def append_array(self, labels: LabelsLike, ts_ms: np.ndarray, values: np.ndarray) -> int:
+        ts = np.ascontiguousarray(ts_ms, dtype=np.int64)
+        vals = np.ascontiguousarray(values, dtype=np.float64)
+        if ts.shape != vals.shape or ts.ndim != 1:
+            raise ValueError("timestamps and values must be 1-d arrays of equal length")
+        s = self._series_for(labels)
+        with self._lock:
+            if self._closed:
+                raise StoreClosedError("store is closed")
+            if _in_order_after(ts, s.last_ts):
+                kept = self._accept_array(s, ts, vals)
+                self._pending_records.append(encode_batch(s.id, ts, vals))
+            else:  # some samples may be rejected: log exactly the ones kept
+                kept = 0
+                for t, v in zip(ts.tolist(), vals.tolist(), strict=True):
+                    if self._accept(s, t, v):
+                        kept += 1
+                        self._pend_ids.append(s.id)
+                        self._pend_ts.append(t)
+                        self._pend_vals.append(v)
+            self._commit_locked()
+            return kept
+
+    def commit(self) -> None:
+        with self._lock:
+            self._commit_locked()
+
+    def _commit_locked(self) -> None:
+        if self._closed:
+            raise StoreClosedError("store is closed")
+        records = self._pending_records
+        if self._pend_ids:
+            records.append(encode_samples(self._pend_ids, self._pend_ts, self._pend_vals))
+            self._pend_ids, self._pend_ts, self._pend_vals = [], [], []
+        if records:
+            self._pending_records = []
+            try:
+                self.wal.write(records)
+                if self.sync == "always":
+                    self.wal.sync()
+                else:
+                    self._dirty = True
+            except OSError as e:
+                self._problems["wal"] = f"cannot write the WAL: {e}"
+                raise TSDBError(
+                    f"{self.root}: cannot write the WAL ({e}); samples not acknowledged"
+                ) from e
+        if (
+            self.wal.bytes_written >= self.wal_max_bytes
+            or self._head_samples >= self.head_max_samples
+        ):
+            self._checkpoint_locked()
+
+    # -------------------------------------------------------------------- checkpoints
+    def flush(self) -> None:
+        with self._lock:
+            self._checkpoint_locked()
+
+    def _checkpoint_locked(self) -> None:
+        self._commit_locked()
+        done = self.wal.rotate()
+        rows: list[ChunkRow] = []
+        with_head = [s for s in self._by_id.values() if s.ts is not None]
+        for s in with_head:
+            ts, vals = s.head_arrays()
+            rows.extend(compaction.cut_chunks(s.id, ts, vals))
+        new_series = [(s.id, s.labels.to_json()) for s in self._unsaved.values()]
+        self.db.write_checkpoint(new_series, rows, done)
+        self._unsaved.clear()
+        for s in with_head:
+            s.clear_head()
+        self._head_samples = 0
+        self.wal.remove_through(done)
+        self._last_checkpoint = time.monotonic()
+        self._problems.pop("wal", None)
+
+    def maintain(self) -> dict[str, int]:
+        """Checkpoint, compact, build rollups, apply retention: what the background runs."""
+        with self._lock:
+            self._checkpoint_locked()
+            done = compaction.compact(self.db, self._max_t)
+            done["rollups"] = rollups.build(self.db, self._max_t)
+            done.update(
+                retention.apply_retention(
+                    self.db,
+                    self._max_t,
+                    self.retention_ms,
+                    self.max_bytes,
+                    self.rollup_retention_ms,
+                )
+            )
+            self._forget_empty_series()
+            return done
+
+    def _background(self, sync_interval: float, maintenance_interval: float) -> None:
+        last_maintenance = time.monotonic()
+        while not self._stop.wait(sync_interval):
+            try:
+                with self._lock:
+                    if self._closed:
+                        return
+                    self._commit_locked()
+                    if self._dirty:
+                        self.wal.sync()
+                        self._dirty = False
+                    if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval:
+                        self._checkpoint_locked()
+                if time.monotonic() - last_maintenance >= maintenance_interval:
+                    self.maintain()
+                    last_maintenance = time.monotonic()
+                self._problems.pop("background", None)
+            except Exception as e:  # keep running; health() reports it
+                self._problems["background"] = str(e)
+                log.error("store %s: background work failed: %s", self.root, e)
+
+    # ------------------------------------------------------------------------ reading
+    def _ids(self, matchers: Sequence[Matcher], start: int | None, end: int | None) -> list[int]:
+        with self._lock:
+            ids = self.index.select(matchers)
+            if start is not None or end is not None:
+                lo = MIN_TIME if start is None else start
+                hi = MAX_TIME if end is None else end
+                in_db = self.db.series_with_data(lo, hi)
+                ids = {i for i in ids if i in in_db or self._head_overlaps(self._by_id[i], lo, hi)}
+            return sorted(ids, key=lambda i: self._by_id[i].labels)
+
+    @staticmethod
+    def _head_overlaps(s: Series, lo: int, hi: int) -> bool:
+        if s.ts is None or not len(s.ts):
+            return False
+        return min(s.ts) <= hi and max(s.ts) >= lo
+
+    def select(
+        self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME, end_ms: int = MAX_TIME
+    ) -> Iterator[SeriesData]:
+        with self._lock:
+            ids = sorted(self.index.select(matchers), key=lambda i: self._by_id[i].labels)
+        return self._read(ids, start_ms, end_ms)
+
+    def _read(self, ids: list[int], start_ms: int, end_ms: int) -> Iterator[SeriesData]:
+        with self._lock:
+            blobs: dict[int, list[bytes]] = {}
+            for sid, _min_t, data in self.db.chunks(ids, start_ms, end_ms):
+                blobs.setdefault(sid, []).append(data)
+            heads = {i: (self._by_id[i].labels, self._by_id[i].head_arrays()) for i in ids}
+        for sid in ids:
+            labels, (hts, hvals) = heads[sid]
+            parts = [decode_chunk(b) for b in blobs.get(sid, ())]
+            if hts.size:
+                parts.append((hts, hvals))
+            if not parts:
+                continue
+            if len(parts) == 1:
+                ts, vals = parts[0]
+            else:
+                ts = np.concatenate([p[0] for p in parts])
+                vals = np.concatenate([p[1] for p in parts])
+                ts, vals = sort_dedupe(ts, vals)
+            lo, hi = np.searchsorted(ts, start_ms, "left"), np.searchsorted(ts, end_ms, "right")
+            if hi > lo:
+                yield SeriesData(labels, ts[lo:hi], vals[lo:hi])
+
+    def select_rollup(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int, resolution_ms: int
+    ) -> Iterator[RollupData]:
+        with self._lock:
+            ids = sorted(self.index.select(matchers), key=lambda i: self._by_id[i].labels)
+            done_through = rollups.built_through(self.db)
+            stored = rollups.read(
+                self.db, ids, resolution_ms, start_ms, min(end_ms, done_through - 1)
+            )
+        # series without stored rollups at this resolution (too sparse to be worth it)
+        # are aggregated from raw samples over the whole range, the rest only after
+        # the last closed day
+        tail_from = max(start_ms, done_through)
+        fresh = {d.labels: d for d in self._read([i for i in ids if i not in stored],
+                                                 start_ms, end_ms)}
+        if tail_from <= end_ms:
+            fresh.update((d.labels, d) for d in self._read(list(stored), tail_from, end_ms))
+        for sid in ids:
+            labels = self._by_id[sid].labels
+            cols = stored.get(sid)
+            raw = fresh.get(labels)
+            if raw is not None:
+                more = rollups.aggregate(raw.timestamps, raw.values, resolution_ms)
+                cols = more if cols is None else [
+                    np.concatenate(p) for p in zip(cols, more, strict=True)]
+            if cols is not None and cols[0].size:
+                yield RollupData(labels, *cols)
+
+    def series(
+        self, matchers: Sequence[Matcher], start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[Labels]:
+        ids = self._ids(matchers, start_ms, end_ms)
+        return [self._by_id[i].labels for i in ids]
+
+    def label_names(
+        self,
+        matchers: Sequence[Matcher] = (),
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[str]:
+        if not matchers and start_ms is None and end_ms is None:
+            with self._lock:
+                return self.index.label_names()
+        ids = self._ids(matchers, start_ms, end_ms)
+        with self._lock:
+            return self.index.label_names(ids)
+
+    def label_values(
+        self,
+        name: str,
+        matchers: Sequence[Matcher] = (),
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[str]:
+        if not matchers and start_ms is None and end_ms is None:
+            with self._lock:
+                return self.index.label_values(name)
+        ids = self._ids(matchers, start_ms, end_ms)
+        with self._lock:
+            return self.index.label_values(name, ids)
+
+    # ----------------------------------------------------------------------- deleting
+    def _delete_head(self, ids: Sequence[int], start: int, end: int) -> None:
+        for sid in ids:
+            s = self._by_id.get(sid)
+            if s is None or s.ts is None:
+                continue
+            ts, vals = s.head_arrays()
+            keep = (ts < start) | (ts > end)
+            self._head_samples -= int(ts.size - np.count_nonzero(keep))
+            s.clear_head()
+            if keep.any():
+                s.extend(ts[keep], vals[keep])
+
+    def delete_series(
+        self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME, end_ms: int = MAX_TIME
+    ) -> int:
+        with self._lock:
+            ids = sorted(self.index.select(matchers))
+            if not ids:
+                return 0
+            self._pending_records.append(encode_delete(ids, start_ms, end_ms))
+            self._commit_locked()
+            self._delete_head(ids, start_ms, end_ms)
+            compaction.delete_range(self.db, ids, start_ms, end_ms)
+            self._forget_empty_series()
+            return len(ids)
+
+    def _forget_empty_series(self) -> None:
+        """Drop series left without any sample (after deletion or retention) from the index."""
+        with_data = set(self.db.series_max_t())
+        for s in list(self._by_id.values()):
+            if s.id not in with_data and s.head_len() == 0 and s.id not in self._unsaved:
+                self.index.remove(s.id, s.labels)
+                del self._by_id[s.id]
+                del self._by_labels[s.labels]
+                self._key_cache.clear()
+                self.db.conn.execute("DELETE FROM series WHERE id=?", (s.id,))
+
+    # --------------------------------------------------------------- stats and health
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            totals = self.db.totals()
+            disk = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+            samples = totals["samples"] + self._head_samples
+            per_metric: dict[str, int] = {}
+            for labels in self._by_labels:
+                name = labels.metric_name
+                per_metric[name] = per_metric.get(name, 0) + 1
+            top = sorted(per_metric.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+            heads = [s for s in self._by_id.values() if s.head_len()]
+            starts = [int(np.frombuffer(s.ts, np.int64).min()) for s in heads]  # type: ignore[arg-type]
+            if totals["min_t"] is not None:
+                starts.append(totals["min_t"])
+            min_t = min(starts, default=None)
+            return {
+                "series": len(self._by_id),
+                "samples": samples,
+                "head_samples": self._head_samples,
+                "chunks": totals["chunks"],
+                "chunk_bytes": totals["chunk_bytes"],
+                "rollup_blocks": totals["rollup_blocks"],
+                "rollup_bytes": totals["rollup_bytes"],
+                "bytes_on_disk": disk,
+                "bytes_per_sample": (disk / samples) if samples else math.nan,
+                "min_time_ms": min_t,
+                "max_time_ms": None if self._max_t == NO_TIME else self._max_t,
+                "rejected": dict(self.rejected),
+                "top_metrics": dict(top),
+                "recovered": str(self.recovery) if self.recovery.records else None,
+            }
+
+    def health(self) -> Health:
+        reasons = list(self._problems.values())
+        foreign = datadir.foreign_files(self.root)
+        if foreign:
+            reasons.append(f"foreign files in {self.root}: {', '.join(foreign[:10])}")
+        try:
+            with self._lock:
+                self.db.conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+        except Exception as e:
+            reasons.append(f"database unusable: {e}")
+        return Health("degraded" if reasons else "ok", reasons)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        with self._lock:
+            try:
+                self._checkpoint_locked()
+            finally:
+                self._closed = True
+                self.wal.close()
+                self.db.close()
+                self._dir_lock.release()
+
+
+def _in_order_after(ts: np.ndarray, last_ts: int) -> bool:
+    return bool(ts.size) and int(ts[0]) > last_ts and bool(np.all(ts[1:] > ts[:-1]))

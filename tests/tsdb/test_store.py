@@ -1,0 +1,148 @@
+import struct
+
+import numpy as np
+import pytest
+
+from watchkeeper.tsdb.api import TimeSeriesStore
+from watchkeeper.tsdb.errors import StoreClosedError
+from watchkeeper.tsdb.labels import Labels
+from watchkeeper.tsdb.matchers import Matcher, parse_selector
+
+STALE_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
+T0 = 1_700_000_000_000
+
+
+def bits(a) -> list[int]:
+    return np.asarray(a, dtype=np.float64).view(np.int64).tolist()
+
+
+def all_samples(store) -> dict[str, tuple[list[int], list[int]]]:
+    return {str(d.labels): (d.timestamps.tolist(), bits(d.values)) for d in store.select([])}
+
+
+def test_store_is_the_abstract_contract(open_store):
+    assert isinstance(open_store(), TimeSeriesStore)
+
+
+def test_append_commit_select_in_time_range(open_store):
+    store = open_store()
+    for i in range(100):
+        assert store.append({"__name__": "up", "job": "api"}, T0 + i * 1000, float(i))
+        store.append({"__name__": "up", "job": "web"}, T0 + i * 1000, 1.0)
+    store.commit()
+    (api,) = store.select(parse_selector('up{job="api"}'), T0 + 10_000, T0 + 19_000)
+    assert api.labels == Labels.of({"__name__": "up", "job": "api"})
+    assert api.timestamps.tolist() == [T0 + i * 1000 for i in range(10, 20)]
+    assert api.values.tolist() == [float(i) for i in range(10, 20)]
+    assert [str(d.labels) for d in store.select([Matcher("__name__", "=", "up")])] == [
+        'up{job="api"}', 'up{job="web"}']
+
+
+def test_samples_read_back_bit_exact_across_flush_compaction_and_restart(tmp_path, open_store):
+    rng = np.random.default_rng(3)
+    path = tmp_path / "d"
+    store = open_store(path)
+    expected = {}
+    ts = T0 + np.arange(20_000, dtype=np.int64) * 15_000  # ~3.5 days, several chunks
+    for k in range(5):
+        vals = np.round(rng.normal(size=ts.size).cumsum(), 3)
+        vals[::97] = STALE_NAN
+        vals[5] = -0.0
+        store.append_array({"__name__": "g", "k": str(k)}, ts[:15_000], vals[:15_000])
+        store.flush()
+        for t, v in zip(ts[15_000:].tolist(), vals[15_000:].tolist(), strict=True):
+            store.append({"__name__": "g", "k": str(k)}, t, v)
+        expected[f'g{{k="{k}"}}'] = (ts.tolist(), bits(vals))
+    store.commit()
+    assert all_samples(store) == expected  # head + chunks
+    store.flush()
+    store.maintain()
+    assert store.stats()["chunks"] <= 5 * 5
+    assert all_samples(store) == expected  # compacted
+    store.close()
+    again = open_store(path)
+    assert all_samples(again) == expected  # restarted
+    assert again.stats()["samples"] == 5 * 20_000
+
+
+def test_out_of_order_and_duplicates_are_rejected_and_counted(open_store):
+    store = open_store()
+    lab = {"__name__": "c"}
+    assert store.append(lab, T0 + 2000, 2.0)
+    assert not store.append(lab, T0 + 1000, 1.0)  # out of order
+    assert not store.append(lab, T0 + 2000, 3.0)  # same time, other value
+    assert not store.append(lab, T0 + 2000, 2.0)  # identical resend: ignored, not counted
+    assert store.append(lab, T0 + 3000, 3.0)
+    assert store.append_array(lab, np.array([T0 + 2500, T0 + 4000]), np.array([9.0, 4.0])) == 1
+    assert store.stats()["rejected"] == {"out_of_order": 2, "duplicate": 1}
+    store.flush()
+    assert not store.append(lab, T0 + 3500, 1.0)  # older than what was persisted
+    (data,) = store.select([])
+    assert data.timestamps.tolist() == [T0 + 2000, T0 + 3000, T0 + 4000]
+
+
+def test_out_of_order_window_accepts_late_samples_without_corrupting_chunks(open_store):
+    store = open_store(ooo_window_ms=60_000)
+    lab = {"__name__": "late"}
+    for t in (10_000, 20_000, 30_000):
+        store.append(lab, T0 + t, t / 1000)
+    store.flush()
+    assert store.append(lab, T0 + 15_000, 15.0)  # in window, older than persisted data
+    assert store.append(lab, T0 + 25_000, 25.0)
+    assert store.append(lab, T0 + 40_000, 40.0)
+    assert store.append(lab, T0 + 35_000, 35.0)
+    assert not store.append(lab, T0 - 60_000, 0.0)  # outside the window
+    store.flush()
+    store.maintain()
+    (data,) = store.select([])
+    assert data.timestamps.tolist() == [T0 + t * 1000 for t in (10, 15, 20, 25, 30, 35, 40)]
+    assert data.values.tolist() == [10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0]
+
+
+def test_series_label_names_and_values(open_store):
+    store = open_store()
+    store.append({"__name__": "a", "job": "x"}, T0, 1.0)
+    store.append({"__name__": "b", "job": "y", "env": "prod"}, T0 + 3_600_000, 1.0)
+    store.flush()
+    store.append({"__name__": "c", "job": "z"}, T0 + 7_200_000, 1.0)
+    assert [str(x) for x in store.series([Matcher("job", "=~", "x|y")])] == [
+        'a{job="x"}', 'b{env="prod",job="y"}']
+    assert [str(x) for x in store.series([], T0 + 3_000_000, T0 + 8_000_000)] == [
+        'b{env="prod",job="y"}', 'c{job="z"}']
+    assert store.label_names() == ["__name__", "env", "job"]
+    assert store.label_names([Matcher("job", "=", "x")]) == ["__name__", "job"]
+    assert store.label_values("job") == ["x", "y", "z"]
+    assert store.label_values("job", [], T0 + 7_000_000) == ["z"]
+
+
+def test_delete_series_range_survives_restart(tmp_path, open_store):
+    path = tmp_path / "d"
+    store = open_store(path)
+    ts = T0 + np.arange(100, dtype=np.int64) * 1000
+    store.append_array({"__name__": "d", "i": "1"}, ts, np.arange(100.0))
+    store.append_array({"__name__": "d", "i": "2"}, ts, np.arange(100.0))
+    store.flush()
+    store.append_array({"__name__": "d", "i": "1"}, ts + 100_000, np.arange(100.0))
+    assert store.delete_series([Matcher("i", "=", "1")], T0 + 50_000, T0 + 149_000) == 1
+    store.close()
+    store = open_store(path)
+    one, two = store.select([])
+    assert one.timestamps.tolist() == ts[:50].tolist() + (ts[50:] + 100_000).tolist()
+    assert two.timestamps.size == 100
+    store.delete_series([Matcher("i", "=", "2")])
+    assert [str(x) for x in store.series([])] == ['d{i="1"}']
+
+
+def test_closed_store_refuses_appends(open_store):
+    store = open_store()
+    store.close()
+    with pytest.raises(StoreClosedError):
+        store.append({"__name__": "x"}, 1, 1.0)
+
+
+def test_empty_label_values_are_dropped_as_in_prometheus(open_store):
+    store = open_store()
+    store.append({"__name__": "x", "env": ""}, T0, 1.0)
+    store.append({"__name__": "x"}, T0 + 1, 2.0)
+    (data,) = store.select([Matcher("env", "=", "")])
+    assert data.values.tolist() == [1.0, 2.0]
