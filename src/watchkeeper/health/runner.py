@@ -1,0 +1,336 @@
+"""The runner: runs checks concurrently, each bounded by its timeout, and keeps results.
+
+Plain checks run in their own daemon threads (a hung driver call can neither block the
+event loop, nor the others, nor interpreter exit); async checks run as tasks. A check that
+overruns its timeout is reported ``unhealthy`` at the deadline and never delays the rest;
+one that raises is reported ``unhealthy`` with the error, never a traceback to the caller.
+
+Endpoints answer from the latest results. ``start()`` schedules every check on its own
+interval in a background thread with its own event loop; ``refresh()`` forces a full run
+there, coalesced with any run already in flight and rate limited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from .check import HealthCheck, validate_common
+from .history import DEFAULT_SIZE, CheckHistory
+from .model import CheckError, CheckResult, Outcome, Status
+
+DEFAULT_FRESH_INTERVAL = 1.0
+
+
+class Runner:
+    """A set of checks with their latest results and history."""
+
+    def __init__(
+        self,
+        checks: Iterable[HealthCheck] = (),
+        *,
+        history_size: int = DEFAULT_SIZE,
+        fresh_interval: float = DEFAULT_FRESH_INTERVAL,
+    ) -> None:
+        self._checks: dict[str, HealthCheck] = {}
+        self._histories: dict[str, CheckHistory] = {}
+        self._latest: dict[str, CheckResult] = {}
+        self._threads: dict[str, tuple[threading.Event, float]] = {}  # name -> (done, since)
+        self._inflight: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
+        self._lock = threading.Lock()
+        self._history_size = history_size
+        self.fresh_interval = fresh_interval
+        self.generation = 0  # bumped on every stored result; endpoints cache on it
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._refresh: concurrent.futures.Future | None = None
+        self._last_refresh = -float("inf")
+        for c in checks:
+            self.add(c)
+
+    # -- the set of checks -------------------------------------------------------------
+    def add(self, check: HealthCheck) -> HealthCheck:
+        validate_common(check.name, check.timeout, check.interval)
+        with self._lock:
+            if check.name in self._checks:
+                raise ValueError(f"a health check named {check.name!r} is already registered")
+            self._checks[check.name] = check
+            self._histories[check.name] = CheckHistory(self._history_size)
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self._schedule, check, loop)
+        return check
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            self._checks.pop(name, None)
+            self._histories.pop(name, None)
+            self._latest.pop(name, None)
+            self.generation += 1
+        task = self._tasks.pop(name, None)
+        if task is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(task.cancel)
+
+    def checks(self) -> list[HealthCheck]:
+        return list(self._checks.values())
+
+    def __len__(self) -> int:
+        return len(self._checks)
+
+    # -- results -------------------------------------------------------------------------
+    def latest(self) -> dict[str, CheckResult]:
+        """The last result of every check that has run, by name."""
+        return dict(self._latest)
+
+    def missing(self) -> list[str]:
+        """Checks that have not produced a result yet."""
+        latest = self._latest
+        return [n for n in self._checks if n not in latest]
+
+    def history(self, name: str) -> CheckHistory:
+        return self._histories[name]
+
+    def histories(self) -> dict[str, CheckHistory]:
+        return dict(self._histories)
+
+    def _store(self, result: CheckResult) -> None:
+        with self._lock:
+            history = self._histories.get(result.name)
+            if history is None:  # removed while running
+                return
+            history.add(result)
+            self._latest[result.name] = result
+            self.generation += 1
+
+    # -- running -------------------------------------------------------------------------
+    async def run_check(self, check: HealthCheck) -> CheckResult:
+        """Run one check now (sharing a run already in flight on this loop) and store it."""
+        loop = asyncio.get_running_loop()
+        shared = self._inflight.get(check.name)
+        if shared is not None and shared[0] is loop and not shared[1].done():
+            return await asyncio.shield(shared[1])
+        future: asyncio.Future = loop.create_future()
+        self._inflight[check.name] = (loop, future)
+        try:
+            result = await self._execute(check)
+            self._store(result)
+            future.set_result(result)
+            return result
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as e:
+            future.set_exception(e)
+            future.exception()  # retrieved: waiters, if any, re-raise it
+            raise
+        finally:
+            if self._inflight.get(check.name, (None, None))[1] is future:
+                del self._inflight[check.name]
+
+    async def run(self, names: Iterable[str] | None = None) -> list[CheckResult]:
+        """Run the named checks (default all) concurrently; results in registration order."""
+        wanted = self.checks() if names is None else [self._checks[n] for n in names]
+        return list(await asyncio.gather(*(self.run_check(c) for c in wanted)))
+
+    def run_sync(self, names: Iterable[str] | None = None) -> list[CheckResult]:
+        """Run checks from synchronous code (CLI, WSGI) and wait for them."""
+        if self._loop is not None:
+            return asyncio.run_coroutine_threadsafe(self.run(names), self._loop).result()
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(self.run(names))
+        finally:
+            _close_without_waiting(loop)
+
+    async def _execute(self, check: HealthCheck) -> CheckResult:
+        started = time.time()
+        t0 = time.perf_counter()
+        try:
+            outcome = await self._call(check)
+        except TimeoutError:
+            outcome = Outcome(Status.UNHEALTHY, f"timed out after {_seconds(check.timeout)} s")
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a failing check is a result, not a crash
+            outcome = Outcome(Status.UNHEALTHY, _describe_error(e))
+        duration = time.perf_counter() - t0
+        return CheckResult.from_outcome(
+            check.name, outcome, timestamp=started, duration=duration, critical=check.critical
+        )
+
+    async def _call(self, check: HealthCheck) -> Outcome:
+        method = check.check
+        if inspect.iscoroutinefunction(method):
+            waitable: asyncio.Future = asyncio.ensure_future(method())
+        else:
+            hung = self._threads.get(check.name)
+            if hung is not None and not hung[0].is_set():
+                since = time.monotonic() - hung[1]
+                return Outcome(
+                    Status.UNHEALTHY,
+                    f"timed out after {_seconds(check.timeout)} s "
+                    f"(previous run still hanging for {since:.0f} s)",
+                )
+            waitable = self._in_thread(check)
+        done, _ = await asyncio.wait({waitable}, timeout=check.timeout)
+        if not done:
+            waitable.cancel()
+            waitable.add_done_callback(_consume)
+            raise TimeoutError
+        value = waitable.result()
+        if inspect.isawaitable(value):
+            value = await asyncio.wait_for(value, check.timeout)
+        return Outcome.coerce(value)
+
+    def _in_thread(self, check: HealthCheck) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+
+        def deliver(ok: bool, value: Any) -> None:
+            if future.done():
+                return
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+        finished = threading.Event()
+
+        def target() -> None:
+            try:
+                value, ok = check.check(), True
+            except BaseException as e:
+                value, ok = e, False
+            finished.set()
+            try:
+                loop.call_soon_threadsafe(deliver, ok, value)
+            except RuntimeError:  # the loop is gone: nobody waits any more
+                pass
+
+        thread = threading.Thread(target=target, name=f"health:{check.name}", daemon=True)
+        self._threads[check.name] = (finished, time.monotonic())
+        thread.start()
+        return future
+
+    # -- background scheduling -------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        return self._loop is not None
+
+    def start(self) -> None:
+        """Run every check on its interval in a background thread; idempotent."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            ready = threading.Event()
+            self._thread = threading.Thread(
+                target=self._serve, args=(ready,), name="health-scheduler", daemon=True
+            )
+            self._thread.start()
+        ready.wait()
+
+    def _serve(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        for c in self.checks():
+            self._schedule(c, loop)
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            _close_without_waiting(loop)
+
+    def _schedule(self, check: HealthCheck, loop: asyncio.AbstractEventLoop) -> None:
+        if check.name in self._tasks or self._checks.get(check.name) is not check:
+            return
+        self._tasks[check.name] = loop.create_task(self._every(check))
+
+    async def _every(self, check: HealthCheck) -> None:
+        while self._checks.get(check.name) is check:
+            started = time.monotonic()
+            await self.run_check(check)
+            await asyncio.sleep(max(0.0, check.interval - (time.monotonic() - started)))
+
+    def stop(self) -> None:
+        """Stop background scheduling (results are kept)."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        self._loop = None
+
+        def shutdown() -> None:
+            for task in self._tasks.values():
+                task.cancel()
+            self._tasks.clear()
+            loop.stop()
+
+        loop.call_soon_threadsafe(shutdown)
+        thread.join(timeout=5)
+        self._thread = None
+
+    def refresh(self, force: bool = False) -> concurrent.futures.Future:
+        """Run every check now in the background loop; a future of the results.
+
+        Coalesced with a refresh in flight, and rate limited: within ``fresh_interval``
+        seconds of the last one, the cached results are returned instead (unless forced).
+        """
+        self.start()
+        with self._lock:
+            if self._refresh is not None and not self._refresh.done():
+                return self._refresh
+            if not force and time.monotonic() - self._last_refresh < self.fresh_interval:
+                done: concurrent.futures.Future = concurrent.futures.Future()
+                done.set_result(list(self._latest.values()))
+                return done
+            self._last_refresh = time.monotonic()
+            assert self._loop is not None
+            self._refresh = asyncio.run_coroutine_threadsafe(self.run(), self._loop)
+            return self._refresh
+
+
+def _consume(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def _describe_error(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    if isinstance(error, CheckError):
+        return text
+    name = type(error).__name__
+    return f"{name}: {text}" if text else name
+
+
+def _close_without_waiting(loop: asyncio.AbstractEventLoop) -> None:
+    """Close a loop without joining worker threads a hung check may still occupy."""
+    try:
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+
+
+_default: Runner | None = None
+_default_lock = threading.Lock()
+
+
+def default_runner() -> Runner:
+    """The process-wide runner the ``@check`` decorator and default endpoints use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Runner()
+        return _default
