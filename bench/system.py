@@ -63,25 +63,47 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class NodeExporter:
-    """node_exporter on 127.0.0.1 for the length of a ``with`` block."""
+# Our collectors behind our /metrics server, in a process of their own like node_exporter.
+OUR_SERVER = """
+import sys, time
+sys.path.insert(0, {bench!r})
+from system import our_registry
+from watchkeeper.exposition import start_http_server
+start_http_server({port}, registry=our_registry(), disable_compression=True)
+while True:
+    time.sleep(3600)
+"""
 
-    def __init__(self, binary: str, collectors: tuple[str, ...] = ()) -> None:
-        self.port = free_port()
-        args = [binary, f"--web.listen-address=127.0.0.1:{self.port}"]
+
+class Exporter:
+    """An exporter process on 127.0.0.1 for the length of a ``with`` block."""
+
+    def __init__(self, args: list[str], port: int) -> None:
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}/metrics"
+
+    @classmethod
+    def node_exporter(cls, binary: str, collectors: tuple[str, ...] = ()) -> Exporter:
+        port = free_port()
+        args = [binary, f"--web.listen-address=127.0.0.1:{port}"]
         if collectors:
             args += ["--collector.disable-defaults", *(f"--collector.{c}" for c in collectors)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{self.port}/metrics"
+        return cls(args, port)
 
-    def __enter__(self) -> NodeExporter:
+    @classmethod
+    def ours(cls) -> Exporter:
+        port = free_port()
+        code = OUR_SERVER.format(bench=os.path.dirname(os.path.abspath(__file__)), port=port)
+        return cls([sys.executable, "-c", code], port)
+
+    def __enter__(self) -> Exporter:
         for _ in range(100):
             try:
                 self.scrape()
                 return self
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("node_exporter did not start")
+        raise RuntimeError(f"nothing answers on {self.url}")
 
     def __exit__(self, *exc: object) -> None:
         self.proc.terminate()
@@ -91,12 +113,24 @@ class NodeExporter:
         with urllib.request.urlopen(self.url, timeout=10) as response:
             return response.read()
 
-    def measure(self, runs: int) -> tuple[float, float]:
-        """(median wall seconds per scrape, node_exporter's own CPU seconds per scrape)."""
-        cpu_before = process_cpu_seconds(self.proc.pid)
-        wall, _ = median_seconds(self.scrape, runs)
-        cpu = (process_cpu_seconds(self.proc.pid) - cpu_before) / runs
-        return wall, cpu
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.proc.pid)
+
+
+def interleaved_scrapes(exporters: list[Exporter], runs: int) -> list[tuple[float, float]]:
+    """(median wall seconds, exporter CPU seconds) per scrape for each exporter.
+
+    Scrapes take turns, so a burst of load from elsewhere on the machine falls on all alike.
+    """
+    walls: list[list[float]] = [[] for _ in exporters]
+    cpu_before = [e.cpu_seconds() for e in exporters]
+    for _ in range(runs):
+        for i, exporter in enumerate(exporters):
+            start = time.perf_counter()
+            exporter.scrape()
+            walls[i].append(time.perf_counter() - start)
+    return [(statistics.median(w), (e.cpu_seconds() - c) / runs)
+            for w, e, c in zip(walls, exporters, cpu_before, strict=True)]
 
 
 def startup_seconds(argv: list[str], runs: int = 11) -> float:
@@ -111,7 +145,7 @@ def startup_seconds(argv: list[str], runs: int = 11) -> float:
 def line(label: str, ours: float, anchor: float, unit: str = "ms") -> float:
     scale = 1000.0 if unit == "ms" else 1.0
     ratio = ours / anchor if anchor else float("inf")
-    print(f"{label:<52} ours {ours * scale:8.3f} {unit}  anchor {anchor * scale:8.3f} {unit}"
+    print(f"{label:<60} ours {ours * scale:8.3f} {unit}  anchor {anchor * scale:8.3f} {unit}"
           f"  ratio {ratio:6.3f}")
     return ratio
 
@@ -142,15 +176,19 @@ def main() -> None:
     if not os.path.exists(binary):
         print("node_exporter is not installed: no anchor, no ratio")
         return
+    with (Exporter.ours() as ours,
+          Exporter.node_exporter(binary, MATCHING_COLLECTORS) as same,
+          Exporter.node_exporter(binary) as defaults):
+        (our_wall, our_cpu), *anchors = interleaved_scrapes([ours, same, defaults],
+                                                            args.scrapes)
+    print(f"our /metrics server, median of {args.scrapes} HTTP scrapes: "
+          f"{our_wall * 1e3:.3f} ms wall, {our_cpu * 1e3:.3f} ms CPU in the exporter")
     ratios = []
-    with NodeExporter(binary, MATCHING_COLLECTORS) as ne:
-        wall, cpu = ne.measure(args.scrapes)
-    ratios.append(line("scrape wall, same collectors as ours", render_wall, wall))
-    ratios.append(line("CPU per collection, same collectors as ours", render_cpu, cpu))
-    with NodeExporter(binary) as ne:
-        wall, cpu = ne.measure(args.scrapes)
-    ratios.append(line("scrape wall, node_exporter defaults", render_wall, wall))
-    ratios.append(line("CPU per collection, node_exporter defaults", render_cpu, cpu))
+    for label, (wall, cpu) in zip(("same collectors as ours", "node_exporter defaults"),
+                                  anchors, strict=True):
+        ratios.append(line(f"collect+render in-process vs scrape, {label}", render_wall, wall))
+        ratios.append(line(f"HTTP scrape wall, {label}", our_wall, wall))
+        ratios.append(line(f"exporter CPU per scrape, {label}", our_cpu, cpu))
     print(f"worst ratio ours/node_exporter: {max(ratios):.3f}")
 
 
