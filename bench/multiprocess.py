@@ -1,0 +1,173 @@
+"""Multiprocess scrape: 100 dead workers x 1,000 series, ours vs prometheus_client 0.26.
+
+Each side gets its own directory, filled by 100 real forked workers writing through the
+library's own multiprocess mode (prometheus_client in a subprocess with
+PROMETHEUS_MULTIPROC_DIR set). Every worker holds 700 counter series, 200 gauge series
+(mode ``max``, kept after death by both) and 100 histogram series (default buckets).
+Then each worker is marked dead, as a server's child-exit hook does: prometheus_client
+only drops live gauges, ours also compacts. A scrape is collect + render of the whole
+registry; the figure is the median of several.
+
+    .venv/bin/python bench/multiprocess.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+WORKERS = 100
+COUNTERS, GAUGES, HISTOGRAMS = 700, 200, 100
+REPEATS = 7
+
+_ANCHOR_WORKERS = f"""
+import os, sys
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+pids = []
+for _ in range({WORKERS}):
+    pid = os.fork()
+    if pid == 0:
+        reg = CollectorRegistry()
+        c = Counter("bench_requests", "Requests.", ["route", "status"], registry=reg)
+        g = Gauge("bench_queue_depth", "Depth.", ["queue"], registry=reg,
+                  multiprocess_mode="max")
+        h = Histogram("bench_latency_seconds", "Latency.", ["route"], registry=reg)
+        for i in range({COUNTERS}):
+            c.labels(f"/r{{i % 70}}", f"s{{i // 70}}").inc()
+        for i in range({GAUGES}):
+            g.labels(f"q{{i}}").set(i)
+        for i in range({HISTOGRAMS}):
+            h.labels(f"/r{{i}}").observe(0.02 * (i % 20))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    pids.append(pid)
+for pid in pids:
+    multiprocess.mark_process_dead(pid, sys.argv[1])
+"""
+
+_OUR_WORKERS = f"""
+import os, sys
+from watchkeeper.metrics.multiprocess import mark_process_dead, open_value
+BUCKETS = (".005", ".01", ".025", ".05", ".075", ".1", ".25", ".5", ".75", "1.0", "2.5",
+           "5.0", "7.5", "10.0", "+Inf")
+pids = []
+for _ in range({WORKERS}):
+    pid = os.fork()
+    if pid == 0:
+        for i in range({COUNTERS}):
+            open_value("counter", "bench_requests", "bench_requests_total",
+                       ["route", "status"], [f"/r{{i % 70}}", f"s{{i // 70}}"],
+                       "Requests.").inc(1)
+        for i in range({GAUGES}):
+            open_value("gauge", "bench_queue_depth", "bench_queue_depth", ["queue"],
+                       [f"q{{i}}"], "Depth.", "max").set(i)
+        for i in range({HISTOGRAMS}):
+            value = 0.02 * (i % 20)
+            first = next(b for b in BUCKETS if value <= float(b))
+            for b in BUCKETS:
+                open_value("histogram", "bench_latency_seconds", "bench_latency_seconds_bucket",
+                           ["route", "le"], [f"/r{{i}}", b], "Latency.").inc(b == first)
+            open_value("histogram", "bench_latency_seconds", "bench_latency_seconds_sum",
+                       ["route"], [f"/r{{i}}"], "Latency.").inc(value)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    pids.append(pid)
+for pid in pids:
+    mark_process_dead(pid, sys.argv[1])
+"""
+
+
+def _fill(script: str, directory: str, env_var: str) -> None:
+    env = {**os.environ, env_var: directory}
+    subprocess.run([sys.executable, "-c", script, directory], env=env, check=True,
+                   timeout=600)
+
+
+def _median_scrape(scrape) -> float:
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        scrape()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _anchor_scrapes(directory: str) -> tuple[float, float, bytes]:
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    def fresh() -> bytes:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, directory)
+        return generate_latest(registry)
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, directory)
+    return (_median_scrape(fresh), _median_scrape(lambda: generate_latest(registry)),
+            fresh())
+
+
+def _our_scrapes(directory: str) -> tuple[float, float, bytes]:
+    from watchkeeper.exposition import generate_latest
+    from watchkeeper.metrics.multiprocess import MultiProcessCollector
+    from watchkeeper.metrics.registry import CollectorRegistry
+
+    def fresh() -> bytes:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, directory)
+        return generate_latest(registry)
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, directory)
+    return (_median_scrape(fresh), _median_scrape(lambda: generate_latest(registry)),
+            fresh())
+
+
+def _check_same_totals(ours: bytes, anchor: bytes) -> None:
+    """Both scrapes must tell the same story, or the timing means nothing."""
+    probes = ('bench_requests_total{route="/r3",status="s2"} ',
+              'bench_latency_seconds_count{route="/r7"} ', 'bench_queue_depth{queue="q9"} ')
+    for probe in probes:
+        values = []
+        for text in (ours.decode(), anchor.decode()):
+            line = next(ln for ln in text.splitlines() if ln.startswith(probe))
+            values.append(float(line.rsplit(" ", 1)[1]))
+        assert values[0] == values[1], (probe, values)
+
+
+def measure() -> list[tuple[str, float, float]]:
+    """(label, ours seconds, anchor seconds) per measured scrape kind."""
+    with tempfile.TemporaryDirectory() as anchor_dir, tempfile.TemporaryDirectory() as our_dir:
+        _fill(_ANCHOR_WORKERS, anchor_dir, "PROMETHEUS_MULTIPROC_DIR")
+        _fill(_OUR_WORKERS, our_dir, "WATCHKEEPER_MULTIPROC_DIR")
+        anchor_fresh, anchor_kept, anchor_text = _anchor_scrapes(anchor_dir)
+        ours_fresh, ours_kept, our_text = _our_scrapes(our_dir)
+        _check_same_totals(our_text, anchor_text)
+    return [
+        ("scrape, collector kept between scrapes", ours_kept, anchor_kept),
+        ("scrape, new collector each time", ours_fresh, anchor_fresh),
+    ]
+
+
+def run() -> tuple[float, float]:
+    """(ours, anchor) seconds for one scrape with a new collector, the slower case for us."""
+    rows = measure()
+    return max(((o, a) for _, o, a in rows), key=lambda r: r[0] / r[1])
+
+
+def main() -> None:
+    rows = measure()
+    print(f"multiprocess scrape, {WORKERS} dead workers x {COUNTERS + GAUGES + HISTOGRAMS} "
+          f"series (median of {REPEATS})")
+    rows.sort(key=lambda r: r[1] / r[2])
+    for label, ours, anchor in rows:
+        print(f"{label:42s} ours {ours * 1e3:8.2f} ms  prometheus_client {anchor * 1e3:8.2f} ms"
+              f"  ratio {ours / anchor:.3f}")
+
+
+if __name__ == "__main__":
+    main()
