@@ -144,9 +144,17 @@ class WAL:
             frames.append(payload)
         data = b"".join(frames)
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError:
+            # disk full mid-record: cut the partial record so later records stay readable
+            try:
+                os.ftruncate(self._fd, self.bytes_written)
+            except OSError:
+                pass
+            raise
         self.bytes_written += len(data)
 
     def sync(self) -> None:
