@@ -8,6 +8,8 @@ import re
 import prometheus_client
 import prometheus_client.core as pc_core
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.openmetrics import exposition as pc_om
 from prometheus_client.openmetrics import parser as pc_om_parser
 from prometheus_client.parser import text_string_to_metric_families as pc_parse_text
@@ -152,3 +154,28 @@ class _Families:
 
     def collect(self):
         return self.fams
+
+
+_label_values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+# HELP ends at the line break and parsers trim surrounding blanks: keep those out of it.
+_help = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))
+                | st.sampled_from(["\n", "\\", '"', " "]), max_size=30).map(str.strip)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(_label_values, min_size=1, max_size=5, unique=True),
+       help_text=_help,
+       number=st.floats(allow_nan=False) | st.sampled_from([math.inf, -math.inf]))
+def test_any_label_value_and_help_survive_a_parser(values, help_text, number):
+    reg = CollectorRegistry()
+    fam = wk.GaugeMetricFamily("g", help_text, labels=["v"])
+    for v in values:
+        fam.add_metric([v], number)
+    reg.register(_Families([fam]))
+    for text, parse in ((generate_latest(reg).decode(), pc_parse_text),
+                        (generate_openmetrics(reg).decode(),
+                         pc_om_parser.text_string_to_metric_families)):
+        (parsed,) = list(parse(text))
+        assert parsed.documentation == help_text
+        assert [(s.labels["v"], s.value) for s in parsed.samples] == [
+            (v, number) for v in values]

@@ -147,8 +147,9 @@ class Histogram(MetricWrapper):
         acc = 0
         for le, n, ex in zip(self._le_strings, counts, exemplars, strict=True):
             acc += n
-            fam.samples.append(Sample(name + "_bucket", {**labels, "le": le}, acc, None, ex))
-        fam.samples.append(Sample(name + "_count", labels, acc))
+            fam.samples.append(Sample(name + "_bucket", {**labels, "le": le}, float(acc), None,
+                                      ex))
+        fam.samples.append(Sample(name + "_count", labels, float(acc)))
         if self._upper_bounds[0] >= 0:
             fam.samples.append(Sample(name + "_sum", labels, child._sum))
         if base._use_created:

@@ -154,7 +154,7 @@ class Summary(MetricWrapper):
         name = self._name
         for q, v in zip(self._q_strings, child.quantile_values(), strict=False):
             fam.samples.append(Sample(name, {**labels, "quantile": q}, v))
-        fam.samples.append(Sample(name + "_count", labels, child._count))
+        fam.samples.append(Sample(name + "_count", labels, float(child._count)))
         fam.samples.append(Sample(name + "_sum", labels, child._sum))
         if base._use_created:
             fam.samples.append(Sample(name + "_created", labels, child._created))
