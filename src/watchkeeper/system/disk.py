@@ -81,7 +81,7 @@ class DiskCollector:
         if self._use_procfs:
             disks = read_diskstats(self._procfs, self._exclude)
         else:
-            disks = _psutil_diskstats()
+            disks = _psutil_diskstats(self._exclude)
         for column, name, typ, scale, doc in DISKSTATS_FIELDS:
             family = (CounterMetricFamily(name, doc, labels=["device"]) if typ == "counter"
                       else GaugeMetricFamily(name, doc, labels=["device"]))
@@ -92,12 +92,15 @@ class DiskCollector:
                 yield family
 
 
-def _psutil_diskstats() -> dict[str, list[int]]:
+def _psutil_diskstats(device_exclude: str) -> dict[str, list[int]]:
     """The columns psutil knows, in diskstats order; unknown ones are -1 and skipped."""
     import psutil
 
+    exclude = re.compile(device_exclude)
     disks = {}
     for name, c in (psutil.disk_io_counters(perdisk=True) or {}).items():
+        if exclude.search(name):
+            continue
         disks[name] = [
             c.read_count, getattr(c, "read_merged_count", -1), c.read_bytes // 512,
             c.read_time, c.write_count, getattr(c, "write_merged_count", -1),
