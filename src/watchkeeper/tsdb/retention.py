@@ -43,7 +43,14 @@ def _shrink_to(c, max_bytes: int) -> int:  # type: ignore[no-untyped-def]
             "(SELECT coalesce(sum(length(data)), 0) FROM rollups)"
         ).fetchone()[0]
         oldest = c.execute("SELECT min(min_t) FROM chunks").fetchone()[0]
-        if used <= max_bytes or oldest is None:
+        if used <= max_bytes:
             return dropped
+        if oldest is None:  # only rollups left: drop the oldest block of the finest step
+            row = c.execute("SELECT res, series_id, window FROM rollups "
+                            "ORDER BY res, min_t LIMIT 1").fetchone()
+            if row is None:
+                return dropped
+            c.execute("DELETE FROM rollups WHERE res=? AND series_id=? AND window=?", row)
+            continue
         day_end = (oldest // DAY_MS + 1) * DAY_MS
         dropped += c.execute("DELETE FROM chunks WHERE min_t < ?", (day_end,)).rowcount

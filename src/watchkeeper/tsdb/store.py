@@ -344,6 +344,7 @@ class Store(TimeSeriesStore):
                 )
             )
             self._forget_empty_series()
+            self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return done
 
     def _background(self, sync_interval: float, maintenance_interval: float) -> None:
@@ -427,8 +428,9 @@ class Store(TimeSeriesStore):
         # are aggregated from raw samples over the whole range, the rest only after
         # the last closed day
         tail_from = max(start_ms, done_through)
-        fresh = {d.labels: d for d in self._read([i for i in ids if i not in stored],
-                                                 start_ms, end_ms)}
+        fresh = {
+            d.labels: d for d in self._read([i for i in ids if i not in stored], start_ms, end_ms)
+        }
         if tail_from <= end_ms:
             fresh.update((d.labels, d) for d in self._read(list(stored), tail_from, end_ms))
         for sid in ids:
@@ -437,8 +439,11 @@ class Store(TimeSeriesStore):
             raw = fresh.get(labels)
             if raw is not None:
                 more = rollups.aggregate(raw.timestamps, raw.values, resolution_ms)
-                cols = more if cols is None else [
-                    np.concatenate(p) for p in zip(cols, more, strict=True)]
+                cols = (
+                    more
+                    if cols is None
+                    else [np.concatenate(p) for p in zip(cols, more, strict=True)]
+                )
             if cols is not None and cols[0].size:
                 yield RollupData(labels, *cols)
 
@@ -505,6 +510,9 @@ class Store(TimeSeriesStore):
     def _forget_empty_series(self) -> None:
         """Drop series left without any sample (after deletion or retention) from the index."""
         with_data = set(self.db.series_max_t())
+        with_data.update(
+            r[0] for r in self.db.conn.execute("SELECT DISTINCT series_id FROM rollups")
+        )
         for s in list(self._by_id.values()):
             if s.id not in with_data and s.head_len() == 0 and s.id not in self._unsaved:
                 self.index.remove(s.id, s.labels)
