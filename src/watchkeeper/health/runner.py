@@ -275,17 +275,25 @@ class Runner:
         thread.join(timeout=5)
         self._thread = None
 
+    def _all_younger_than(self, seconds: float) -> bool:
+        latest = self._latest
+        if not latest or len(latest) < len(self._checks):
+            return False
+        return min(r.timestamp for r in latest.values()) >= time.time() - seconds
+
     def refresh(self, force: bool = False) -> concurrent.futures.Future:
         """Run every check now in the background loop; a future of the results.
 
         Coalesced with a refresh in flight, and rate limited: within ``fresh_interval``
-        seconds of the last one, the cached results are returned instead (unless forced).
+        seconds of the last one, or while every result is younger than that, the cached
+        results are returned instead (unless forced).
         """
         self.start()
         with self._lock:
             if self._refresh is not None and not self._refresh.done():
                 return self._refresh
-            if not force and time.monotonic() - self._last_refresh < self.fresh_interval:
+            if not force and (time.monotonic() - self._last_refresh < self.fresh_interval
+                              or self._all_younger_than(self.fresh_interval)):
                 done: concurrent.futures.Future = concurrent.futures.Future()
                 done.set_result(list(self._latest.values()))
                 return done
