@@ -19,7 +19,8 @@ pytestmark = pytest.mark.peer
 VOLATILE = ("node_time_seconds", "node_load", "node_procs_", "node_context_switches",
             "node_intr", "node_forks", "node_memory_", "node_cpu_", "node_disk_",
             "node_network_", "node_filesystem_free", "node_filesystem_avail",
-            "node_filesystem_files_free")
+            "node_filesystem_files_free", "node_netstat_", "node_vmstat_", "node_pressure_",
+            "node_sockstat_", "node_filefd_")
 
 
 def _samples(text: str) -> dict[str, dict[tuple, float]]:

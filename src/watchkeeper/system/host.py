@@ -15,7 +15,9 @@ from .cpu import CPUCollector
 from .disk import DiskCollector
 from .docker import DockerCollector
 from .filesystem import FilesystemCollector
+from .kernel import KernelCollector
 from .memory import MemoryCollector
+from .netstat import NetstatCollector
 from .network import NetworkCollector
 from .node import NodeCollector
 
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class HostCollector:
-    """CPU, memory, file systems, disks, network, uname/boot/time and Docker."""
+    """CPU, memory, file systems, disks, network, kernel counters, uname/os/time, Docker."""
 
     def __init__(self, procfs: str = "/proc", docker_socket: str | None = None) -> None:
         self.parts = [
@@ -32,6 +34,8 @@ class HostCollector:
             FilesystemCollector(procfs),
             DiskCollector(procfs),
             NetworkCollector(procfs),
+            NetstatCollector(procfs),
+            KernelCollector(procfs),
             NodeCollector(procfs),
             DockerCollector(docker_socket),
         ]
