@@ -46,8 +46,9 @@ def _shrink_to(c, max_bytes: int) -> int:  # type: ignore[no-untyped-def]
         if used <= max_bytes:
             return dropped
         if oldest is None:  # only rollups left: drop the oldest block of the finest step
-            row = c.execute("SELECT res, series_id, window FROM rollups "
-                            "ORDER BY res, min_t LIMIT 1").fetchone()
+            row = c.execute(
+                "SELECT res, series_id, window FROM rollups ORDER BY res, min_t LIMIT 1"
+            ).fetchone()
             if row is None:
                 return dropped
             c.execute("DELETE FROM rollups WHERE res=? AND series_id=? AND window=?", row)

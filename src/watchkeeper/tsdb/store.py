@@ -8,6 +8,7 @@ Maintenance compacts small chunks, builds rollups and applies retention.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import struct
@@ -520,6 +521,21 @@ class Store(TimeSeriesStore):
                 del self._by_labels[s.labels]
                 self._key_cache.clear()
                 self.db.conn.execute("DELETE FROM series WHERE id=?", (s.id,))
+
+    # ----------------------------------------------------------------------- metadata
+    def set_metadata(self, family: str, typ: str, help_text: str = "", unit: str = "") -> None:
+        """Remember a family's type, help and unit (what exports and the API show)."""
+        value = json.dumps([typ, help_text, unit])
+        with self._lock:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES(?, ?)", (f"family:{family}", value)
+            )
+
+    def metadata(self) -> dict[str, tuple[str, str, str]]:
+        """family -> (type, help, unit) of every family seen."""
+        with self._lock:
+            rows = self.db.conn.execute("SELECT key, value FROM meta WHERE key LIKE 'family:%'")
+            return {k[7:]: tuple(json.loads(v)) for k, v in rows}  # type: ignore[misc]
 
     # --------------------------------------------------------------- stats and health
     def stats(self) -> dict[str, Any]:
