@@ -15,7 +15,7 @@ from typing import IO
 from ..metrics.family import Metric
 from .parse_errors import ParseError
 from .parse_openmetrics import parse_openmetrics_lines
-from .parse_text import parse_text_lines
+from .parse_text import parse_text_lines, text_is_clean
 
 __all__ = [
     "ParseError",
@@ -67,7 +67,9 @@ def decode(data: bytes) -> str:
 
 def text_string_to_metric_families(text: str) -> Iterator[Metric]:
     """Families from Prometheus text format 0.0.4 held in a string."""
-    yield from parse_text_lines(_string_lines(text))
+    if not isinstance(text, str):
+        text = decode(text)
+    yield from parse_text_lines(_string_lines(text), text_is_clean(text))
 
 
 def text_fd_to_metric_families(fd: IO[str] | IO[bytes] | Iterable[str | bytes]) -> Iterator[Metric]:

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator
 
 from ..metrics.family import Exemplar, Metric, Sample
 from .parse_errors import ParseError
+from .parse_fast import PLAIN_NAME, ShapeCache, fast_value
 from .parse_line import parse_float, scan_om_metadata, scan_om_sample, unescape_help
-from .parse_text import _PLAIN_NAME, _fast_value, _label_shape, new_family
+from .parse_text import new_family
 
 OM_TYPES = frozenset(
     {"counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown"}
@@ -59,39 +60,34 @@ def _fail(lineno: int, message: str, line: str | None = None, column: int = 1) -
 
 
 def _fast_timestamp(token: str) -> float | None:
-    value = _fast_value(token)
+    value = fast_value(token)
     if value is None or value - value != 0:
         return None
     return value
 
 
-def _fast_sample(line: str, shapes: dict, plain_names: set[str]) -> Sample | None:
+def _fast_sample(line: str, cache: ShapeCache, plain_names: set[str]) -> Sample | None:
     """The common ``name{a="x"} value [ts]`` shapes without escapes or exemplars, else None."""
-    brace = line.find("{")
-    if brace > 0:
-        parts = line.split('"')
-        if not len(parts) & 1:
+    parts = line.split('"')
+    if len(parts) > 1:
+        shape = cache.by_first.get(parts[0])
+        if shape is None or shape[2] != parts[2:-1:2]:
+            shape = cache.resolve(parts)
+        if shape is None:
             return None
-        key = tuple(parts[0:-1:2])
-        shape = shapes.get(key, False)
-        if shape is False:
-            shape = shapes[key] = _label_shape(key)
-        tail = parts[-1]
-        if shape is None or tail[:2] != "} " or "#" in tail:
+        sp = parts[-1].split(" ")
+        if sp[0] != "}":
             return None
-        sp = tail.split(" ")
-        name, labelnames = shape
-        labels_text = parts[1::2]
-    elif brace < 0:
+        name = shape[0]
+        labels = shape[1](parts)
+    else:
         sp = line.split(" ")
         name = sp[0]
         if name not in plain_names:
-            if _PLAIN_NAME.fullmatch(name) is None:
+            if PLAIN_NAME.fullmatch(name) is None:
                 return None
             plain_names.add(name)
-        labelnames = labels_text = ()
-    else:
-        return None
+        labels = {}
     n = len(sp)
     if n == 2:
         ts = None
@@ -101,10 +97,9 @@ def _fast_sample(line: str, shapes: dict, plain_names: set[str]) -> Sample | Non
             return None
     else:
         return None
-    value = _fast_value(sp[1])
+    value = fast_value(sp[1])
     if value is None:
         return None
-    labels = dict(zip(labelnames, labels_text, strict=False))
     return _new_tuple(Sample, (name, labels, value, ts, None))
 
 
@@ -281,7 +276,7 @@ def _metadata(fam: _Family, line: str, lineno: int) -> None:
 
 def parse_openmetrics_lines(lines: Iterable[str]) -> Iterator[Metric]:
     """Families from OpenMetrics lines (without line breaks); the last must be ``# EOF``."""
-    shapes: dict = {}
+    cache = ShapeCache()
     plain_names: set[str] = set()
     seen_names: set[str] = set()
     fam: _Family | None = None
@@ -308,7 +303,7 @@ def parse_openmetrics_lines(lines: Iterable[str]) -> Iterator[Metric]:
             continue
         sample = None
         if "\\" not in line:
-            sample = _fast_sample(line, shapes, plain_names)
+            sample = _fast_sample(line, cache, plain_names)
         if sample is None:
             parsed = scan_om_sample(line, lineno)
             ex = parsed[4]

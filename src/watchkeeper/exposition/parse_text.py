@@ -17,11 +17,11 @@ its own (consecutive samples of one untyped name share it). Counters are named w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 
 from ..metrics.family import Metric, Sample
 from .parse_errors import ParseError
+from .parse_fast import PLAIN_NAME, ShapeCache, fast_value
 from .parse_line import parse_float, scan_text_comment, scan_text_sample, unescape_help
 
 TEXT_TYPES = frozenset({"counter", "gauge", "histogram", "summary", "untyped"})
@@ -29,10 +29,16 @@ _ALLOWED_SUFFIXES = {
     "summary": ("", "_sum", "_count"),
     "histogram": ("_bucket", "_sum", "_count"),
 }
-_FIRST_KEY = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([a-zA-Z_][a-zA-Z0-9_]*)=")
-_NEXT_KEY = re.compile(r",([a-zA-Z_][a-zA-Z0-9_]*)=")
-_PLAIN_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _new_tuple = tuple.__new__
+
+
+# Backslash and the ASCII whitespace that float() would strip but Prometheus rejects.
+_UNCLEAN = ("\\", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def text_is_clean(text: str) -> bool:
+    """No escapes and no whitespace but space and newline in ``text`` (a few memchr scans)."""
+    return not any(c in text for c in _UNCLEAN)
 
 
 def new_family(name: str, documentation: str, typ: str, unit: str,
@@ -56,39 +62,16 @@ def _text_family(name: str, documentation: str, typ: str, samples: list[Sample])
     return new_family(name, documentation, typ, "", samples)
 
 
-def _label_shape(key: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | None:
-    """(metric name, label names) for a shape the fast path may trust, else None."""
-    if not key:
-        return None
-    m = _FIRST_KEY.fullmatch(key[0])
-    if m is None:
-        return None
-    names = [m.group(2)]
-    for part in key[1:]:
-        m2 = _NEXT_KEY.fullmatch(part)
-        if m2 is None:
-            return None
-        names.append(m2.group(1))
-    if len(set(names)) != len(names):
-        return None  # duplicate label: let the scanner report it
-    return m.group(1), tuple(names)
+def parse_text_lines(lines: Iterable[str], clean: bool = False) -> Iterator[Metric]:
+    """Families from text 0.0.4 lines (without their line breaks), streamed family by family.
 
-
-def _fast_value(token: str) -> float | None:
-    if not token.isascii() or "_" in token or not token.isprintable():
-        return None
-    try:
-        value = float(token)
-    except ValueError:
-        return None
-    if value - value != 0:  # NaN or an infinity: check the spelling the slow way
-        return parse_float(token)
-    return value
-
-
-def parse_text_lines(lines: Iterable[str]) -> Iterator[Metric]:
-    """Families from text 0.0.4 lines (without their line breaks), streamed family by family."""
-    shapes: dict[tuple[str, ...], tuple[str, tuple[str, ...]] | None] = {}
+    ``clean`` promises that no line holds a backslash, a tab or other control whitespace,
+    which spares the fast path a check per line (``text_is_clean`` decides it for a whole
+    string at once).
+    """
+    cache = ShapeCache()
+    by_first = cache.by_first
+    resolve = cache.resolve
     plain_names: set[str] = set()
     fam_name: str | None = None
     doc = ""
@@ -100,54 +83,57 @@ def parse_text_lines(lines: Iterable[str]) -> Iterator[Metric]:
     lineno = 0
 
     for lineno, line in enumerate(lines, 1):
-        if not line:
-            continue
+        # The fast path: trusted shapes, single spaces, no escapes. Anything else (and every
+        # error) falls through to the careful scanner with ``sample`` still None.
         sample = None
-        first = line[0]
-        if first != "#" and first != " " and first != "\t" and line[-1] not in " \t\r":
-            brace = line.find("{")
-            if brace > 0:
-                if "\\" not in line:
-                    parts = line.split('"')
-                    if len(parts) & 1:
-                        key = tuple(parts[0:-1:2])
-                        shape = shapes.get(key, False)
-                        if shape is False:
-                            shape = shapes[key] = _label_shape(key)
-                        tail = parts[-1]
-                        if shape is not None and tail[:2] == "} ":
-                            sp = tail.split(" ")
-                            ts = None
-                            if len(sp) == 2:
-                                value = _fast_value(sp[1])
-                            elif len(sp) == 3 and sp[2].isdigit() and sp[2].isascii() and len(
-                                    sp[2]) < 19:
-                                value = _fast_value(sp[1])
-                                ts = int(sp[2]) / 1000
-                            else:
-                                value = None
-                            if value is not None:
-                                name, labelnames = shape
-                                labels = dict(zip(labelnames, parts[1::2], strict=False))
-                                sample = _new_tuple(sample_cls, (name, labels, value, ts, None))
-            else:
-                sp = line.split(" ")
+        parts = line.split('"')
+        if len(parts) > 1:
+            shape = by_first.get(parts[0])
+            if shape is None or shape[2] != parts[2:-1:2]:
+                shape = resolve(parts)
+            if shape is not None and (clean or ("\\" not in line and line.isprintable())):
+                sp = parts[-1].split(" ")
                 n = len(sp)
-                if n == 2 or n == 3:
-                    name = sp[0]
-                    if name in plain_names or (
-                            brace < 0 and _PLAIN_NAME.fullmatch(name) is not None
-                            and not plain_names.add(name)):
-                        ts = None
-                        value = _fast_value(sp[1])
-                        if n == 3:
-                            t = sp[2]
-                            if t.isdigit() and t.isascii() and len(t) < 19:
-                                ts = int(t) / 1000
-                            else:
-                                value = None
+                if sp[0] == "}" and (n == 2 or n == 3):
+                    token = sp[1]
+                    ts = None
+                    if n == 3:
+                        t = sp[2]
+                        if t.isdigit() and t.isascii() and len(t) < 19:
+                            ts = int(t) / 1000
+                        else:
+                            token = ""
+                    if token.isascii() and "_" not in token:
+                        try:
+                            value = float(token)
+                        except ValueError:
+                            value = None
+                        if value is not None and value - value != 0:
+                            value = parse_float(token)  # NaN or infinity: check the spelling
                         if value is not None:
-                            sample = _new_tuple(sample_cls, (name, {}, value, ts, None))
+                            name = shape[0]
+                            sample = _new_tuple(sample_cls, (
+                                name, shape[1](parts), value, ts, None))
+                            if name in allowed:
+                                append(sample)
+                                continue
+        else:
+            sp = line.split(" ")
+            n = len(sp)
+            if n == 2 or n == 3:
+                name = sp[0]
+                if name in plain_names or (
+                        PLAIN_NAME.fullmatch(name) is not None and not plain_names.add(name)):
+                    value = fast_value(sp[1])
+                    ts = None
+                    if n == 3:
+                        t = sp[2]
+                        if t.isdigit() and t.isascii() and len(t) < 19:
+                            ts = int(t) / 1000
+                        else:
+                            value = None
+                    if value is not None:
+                        sample = _new_tuple(sample_cls, (name, {}, value, ts, None))
         if sample is None:
             stripped = line.strip(" \t\r")
             if not stripped:
