@@ -9,12 +9,9 @@ import os
 import re
 from collections.abc import Iterator
 
-from watchkeeper.metrics.family import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    Metric,
-    UnknownMetricFamily,
-)
+from watchkeeper.metrics.family import Metric
+
+from ._families import single
 
 # node_exporter 1.5's default for --collector.vmstat.fields.
 VMSTAT_FIELDS = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
@@ -51,6 +48,7 @@ class KernelCollector:
     def __init__(self, procfs: str = "/proc", vmstat_fields: str = VMSTAT_FIELDS) -> None:
         self._procfs = procfs
         self._vmstat_re = re.compile(vmstat_fields)
+        self._vmstat_selected: dict[str, bool] = {}  # the kernel's field set is fixed
 
     def _path(self, *parts: str) -> str:
         return os.path.join(self._procfs, *parts)
@@ -66,21 +64,24 @@ class KernelCollector:
         if text is None:
             return
         allocated, _unused, maximum = text.split()[:3]
-        yield GaugeMetricFamily("node_filefd_allocated",
-                                "File descriptor statistics: allocated.", value=float(allocated))
-        yield GaugeMetricFamily("node_filefd_maximum",
-                                "File descriptor statistics: maximum.", value=float(maximum))
+        yield single("node_filefd_allocated", "File descriptor statistics: allocated.", "gauge",
+                     float(allocated))
+        yield single("node_filefd_maximum", "File descriptor statistics: maximum.", "gauge",
+                     float(maximum))
 
     def _vmstat(self) -> Iterator[Metric]:
         text = _read(self._path("vmstat"))
         if text is None:
             return
+        selected = self._vmstat_selected
         for line in text.splitlines():
             name, _, value = line.partition(" ")
-            if value and self._vmstat_re.match(name):
-                yield UnknownMetricFamily(f"node_vmstat_{name}",
-                                          f"/proc/vmstat information field {name}.",
-                                          value=float(value))
+            wanted = selected.get(name)
+            if wanted is None:
+                wanted = selected[name] = bool(self._vmstat_re.match(name))
+            if value and wanted:
+                yield single(f"node_vmstat_{name}", f"/proc/vmstat information field {name}.",
+                             "unknown", float(value))
 
     def _pressure(self) -> Iterator[Metric]:
         totals: dict[tuple[str, str], float] = {}
@@ -93,8 +94,8 @@ class KernelCollector:
                         totals[resource, kind] = int(field[6:]) / 1e6  # microseconds
         for resource, kind, name, doc in PRESSURE:
             if (resource, kind) in totals:
-                yield CounterMetricFamily(f"node_pressure_{name}_seconds_total", doc,
-                                          value=totals[resource, kind])
+                yield single(f"node_pressure_{name}_seconds_total", doc, "counter",
+                             totals[resource, kind])
 
     def _sockstat(self) -> Iterator[Metric]:
         for filename in ("sockstat", "sockstat6"):
@@ -103,9 +104,8 @@ class KernelCollector:
                 protocol, _, rest = line.partition(":")
                 fields = rest.split()
                 if protocol == "sockets":
-                    yield GaugeMetricFamily("node_sockstat_sockets_used",
-                                            "Number of IPv4 sockets in use.",
-                                            value=float(fields[1]))
+                    yield single("node_sockstat_sockets_used", "Number of IPv4 sockets in use.",
+                                 "gauge", float(fields[1]))
                     continue
                 for key, value in zip(fields[::2], fields[1::2], strict=False):
                     yield _sockstat_gauge(protocol, key, float(value))
@@ -113,6 +113,6 @@ class KernelCollector:
                         yield _sockstat_gauge(protocol, "mem_bytes", float(value) * _PAGESIZE)
 
 
-def _sockstat_gauge(protocol: str, key: str, value: float) -> GaugeMetricFamily:
-    return GaugeMetricFamily(f"node_sockstat_{protocol}_{key}",
-                             f"Number of {protocol} sockets in state {key}.", value=value)
+def _sockstat_gauge(protocol: str, key: str, value: float) -> Metric:
+    return single(f"node_sockstat_{protocol}_{key}",
+                  f"Number of {protocol} sockets in state {key}.", "gauge", value)

@@ -12,7 +12,9 @@ import os
 import re
 from collections.abc import Iterator
 
-from watchkeeper.metrics.family import GaugeMetricFamily, Metric
+from watchkeeper.metrics.family import Metric
+
+from ._families import single
 
 _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PSUTIL_FIELDS = {
@@ -56,8 +58,8 @@ class MemoryCollector:
     def collect(self) -> Iterator[Metric]:
         fields = self._read()
         for name, value in fields.items():
-            yield GaugeMetricFamily(
-                "node_memory_" + name, f"Memory information field {name}.", value=value)
+            yield single("node_memory_" + name, f"Memory information field {name}.", "gauge",
+                         value)
 
     def _read(self) -> dict[str, float]:
         if self._use_procfs:

@@ -6,11 +6,14 @@ counts, listen drops, SYN cookies, UDP datagrams and buffer errors, IP octets.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
 
-from watchkeeper.metrics.family import Metric, UnknownMetricFamily
+from watchkeeper.metrics.family import Metric
+
+from ._families import single
 
 # node_exporter 1.5's default for --collector.netstat.fields.
 NETSTAT_FIELDS = (
@@ -39,9 +42,17 @@ def parse_snmp6(text: str) -> dict[tuple[str, str], str]:
     stats: dict[tuple[str, str], str] = {}
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) == 2 and (m := _SNMP6_PROTOCOL.match(parts[0])):
-            stats[m.group(1), m.group(2)] = parts[1]
+        if len(parts) == 2:
+            key = _snmp6_key(parts[0])
+            if key is not None:
+                stats[key] = parts[1]
     return stats
+
+
+@functools.lru_cache(maxsize=512)
+def _snmp6_key(name: str) -> tuple[str, str] | None:
+    m = _SNMP6_PROTOCOL.match(name)
+    return (m.group(1), m.group(2)) if m else None
 
 
 class NetstatCollector:
@@ -50,6 +61,7 @@ class NetstatCollector:
     def __init__(self, procfs: str = "/proc", fields: str = NETSTAT_FIELDS) -> None:
         self._procfs = procfs
         self._fields = re.compile(fields)
+        self._selected: dict[tuple[str, str], bool] = {}  # the kernel's field set is fixed
 
     def collect(self) -> Iterator[Metric]:
         stats: dict[tuple[str, str], str] = {}
@@ -60,13 +72,17 @@ class NetstatCollector:
                     stats.update(parser(f.read()))
             except OSError:
                 continue
-        for (protocol, field), value in sorted(stats.items()):
-            key = f"{protocol}_{field}"
-            if not self._fields.match(key):
+        selected = self._selected
+        for pair, value in stats.items():
+            wanted = selected.get(pair)
+            if wanted is None:
+                wanted = selected[pair] = bool(self._fields.match("_".join(pair)))
+            if not wanted:
                 continue
+            protocol, field = pair
             try:
                 number = float(value)
             except ValueError:
                 continue
-            yield UnknownMetricFamily(f"node_netstat_{key}", f"Statistic {protocol}{field}.",
-                                      value=number)
+            yield single(f"node_netstat_{protocol}_{field}", f"Statistic {protocol}{field}.",
+                         "unknown", number)
