@@ -25,6 +25,7 @@ from .history import DEFAULT_SIZE, CheckHistory
 from .model import CheckError, CheckResult, Outcome, Status
 
 DEFAULT_FRESH_INTERVAL = 1.0
+CLEANUP_SECONDS = 1.0
 
 
 class Runner:
@@ -323,9 +324,11 @@ def _describe_error(error: BaseException) -> str:
 def _close_without_waiting(loop: asyncio.AbstractEventLoop) -> None:
     """Close a loop without joining worker threads a hung check may still occupy."""
     try:
-        for task in asyncio.all_tasks(loop):
+        tasks = asyncio.all_tasks(loop)
+        for task in tasks:
             task.cancel()
-        loop.run_until_complete(asyncio.sleep(0))
+        if tasks:  # a moment for cancelled checks to clean up (kill a subprocess, close)
+            loop.run_until_complete(asyncio.wait(tasks, timeout=CLEANUP_SECONDS))
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         loop.close()

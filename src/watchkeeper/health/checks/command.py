@@ -45,6 +45,7 @@ class CommandCheck(Check):
             output, _ = await proc.communicate()
         except asyncio.CancelledError:
             proc.kill()
+            await proc.wait()  # reap it; the runner bounds this wait
             raise
         code = proc.returncode
         lines = output[-MAX_OUTPUT:].decode(errors="replace").strip().splitlines()

@@ -57,15 +57,21 @@ class HttpCheck(Check):
         self.verify_tls, self.ca_file = verify_tls, ca_file
         self.cert_degraded_days, self.cert_unhealthy_days = cert_degraded_days, cert_unhealthy_days
 
+    @property
+    def _socket_timeout(self) -> float:
+        """A little under the check's timeout, so the socket's clearer message wins."""
+        return self.timeout * 0.9
+
     def _connection(self) -> http.client.HTTPConnection:
         host, port = self.parts.hostname, self.parts.port
         if self.parts.scheme == "http":
-            return http.client.HTTPConnection(host, port, timeout=self.timeout)
+            return http.client.HTTPConnection(host, port, timeout=self._socket_timeout)
         context = ssl.create_default_context(cafile=self.ca_file)
         if not self.verify_tls:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-        return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
+        return http.client.HTTPSConnection(host, port, timeout=self._socket_timeout,
+                                           context=context)
 
     def check(self) -> Outcome:
         conn = self._connection()
@@ -74,11 +80,13 @@ class HttpCheck(Check):
             target += "?" + self.parts.query
         t0 = time.perf_counter()
         try:
+            conn.connect()
+            # read now: the connection drops its socket once a non-keep-alive answer is read
+            der = conn.sock.getpeercert(binary_form=True) if isinstance(
+                conn.sock, ssl.SSLSocket) else None
             conn.request(self.method, target, headers=self.headers)
             response = conn.getresponse()
             body = response.read(MAX_BODY)
-            der = conn.sock.getpeercert(binary_form=True) if isinstance(
-                conn.sock, ssl.SSLSocket) else None
         except ssl.SSLCertVerificationError as e:
             raise CheckError(f"TLS certificate of {self.url} rejected: {e.verify_message}") \
                 from None
@@ -88,7 +96,7 @@ class HttpCheck(Check):
             if isinstance(e, TimeoutError) and conn.sock is not None:
                 raise CheckError(
                     f"{self.url} accepted the connection but did not answer "
-                    f"within {self.timeout:g} s"
+                    f"within {self._socket_timeout:g} s"
                 ) from None
             raise connect_error(self.parts.hostname or "", self._port(), e) from None
         except http.client.HTTPException as e:
