@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from watchkeeper.metrics.family import CounterMetricFamily, GaugeMetricFamily, Metric
+from watchkeeper.metrics.family import CounterMetricFamily, GaugeMetricFamily, Metric, Sample
+
+from ._families import single
 
 # The order of the columns of a ``cpuN`` line in /proc/stat.
 CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
@@ -60,24 +62,28 @@ class CPUCollector:
         gauges: list[Metric] = []
         with open(self._stat_path, "rb") as f:
             lines = f.read().split(b"\n")
+        add, add_guest = seconds.samples.append, guest.samples.append
         for line in lines:
             if line.startswith(b"cpu") and line[3:4] != b" ":
                 parts = line.split()
                 cpu = parts[0][3:].decode()
                 for mode, raw in zip(CPU_MODES, parts[1:9], strict=False):
-                    seconds.add_metric((cpu, mode), int(raw) / ticks)
+                    add(Sample("node_cpu_seconds_total", {"cpu": cpu, "mode": mode},
+                               int(raw) / ticks))
                 if len(parts) >= 11:
-                    guest.add_metric((cpu, "user"), int(parts[9]) / ticks)
-                    guest.add_metric((cpu, "nice"), int(parts[10]) / ticks)
+                    add_guest(Sample("node_cpu_guest_seconds_total",
+                                     {"cpu": cpu, "mode": "nice"}, int(parts[10]) / ticks))
+                    add_guest(Sample("node_cpu_guest_seconds_total",
+                                     {"cpu": cpu, "mode": "user"}, int(parts[9]) / ticks))
                 continue
             key, _, rest = line.partition(b" ")
             name = key.decode()
             if name in _STAT_COUNTERS:
                 metric, doc = _STAT_COUNTERS[name]
-                counters.append(CounterMetricFamily(metric, doc, value=float(rest.split()[0])))
+                counters.append(single(metric, doc, "counter", float(rest.split()[0])))
             elif name in _STAT_GAUGES:
                 metric, doc = _STAT_GAUGES[name]
-                gauges.append(GaugeMetricFamily(metric, doc, value=float(rest)))
+                gauges.append(single(metric, doc, "gauge", float(rest)))
         yield seconds
         if guest.samples:
             yield guest

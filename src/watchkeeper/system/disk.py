@@ -11,7 +11,9 @@ import os
 import re
 from collections.abc import Iterator
 
-from watchkeeper.metrics.family import CounterMetricFamily, GaugeMetricFamily, Metric
+from watchkeeper.metrics.family import Metric, Sample
+
+from ._families import labelled
 
 # node_exporter 1.5's default for --collector.diskstats.device-exclude.
 DEVICE_EXCLUDE = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
@@ -83,11 +85,11 @@ class DiskCollector:
         else:
             disks = _psutil_diskstats(self._exclude)
         for column, name, typ, scale, doc in DISKSTATS_FIELDS:
-            family = (CounterMetricFamily(name, doc, labels=["device"]) if typ == "counter"
-                      else GaugeMetricFamily(name, doc, labels=["device"]))
+            family, sample_name = labelled(name, doc, typ)
             for device, values in disks.items():
                 if column < len(values) and values[column] >= 0:
-                    family.add_metric((device,), values[column] * scale)
+                    family.samples.append(
+                        Sample(sample_name, {"device": device}, values[column] * scale))
             if family.samples:
                 yield family
 

@@ -10,7 +10,9 @@ import os
 import re
 from collections.abc import Iterator
 
-from watchkeeper.metrics.family import CounterMetricFamily, Metric
+from watchkeeper.metrics.family import Metric, Sample
+
+from ._families import labelled
 
 DEVICE_EXCLUDE = r"^lo$"
 # The columns of /proc/net/dev, receive side then transmit side.
@@ -67,11 +69,12 @@ class NetworkCollector:
         else:
             devices = _psutil_netdev(self._exclude)
         for column in NETDEV_COLUMNS:
-            family = CounterMetricFamily(
+            family, sample_name = labelled(
                 f"node_network_{column}_total", f"Network device statistic {column}.",
-                labels=["device"])
+                "counter")
             for device, counters in devices.items():
                 if column in counters:
-                    family.add_metric((device,), float(counters[column]))
+                    family.samples.append(
+                        Sample(sample_name, {"device": device}, float(counters[column])))
             if family.samples:
                 yield family
