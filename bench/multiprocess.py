@@ -1,4 +1,4 @@
-"""Multiprocess scrape: 100 dead workers x 1,000 series, ours vs prometheus_client 0.26.
+"""Multiprocess mode, ours vs prometheus_client 0.26: scrapes over 100 dead workers.
 
 Each side gets its own directory, filled by 100 real forked workers writing through the
 library's own multiprocess mode (prometheus_client in a subprocess with
@@ -6,7 +6,8 @@ PROMETHEUS_MULTIPROC_DIR set). Every worker holds 700 counter series, 200 gauge 
 (mode ``max``, kept after death by both) and 100 histogram series (default buckets).
 Then each worker is marked dead, as a server's child-exit hook does: prometheus_client
 only drops live gauges, ours also compacts. A scrape is collect + render of the whole
-registry; the figure is the median of several.
+registry; the figure is the median of several. The hot path (an increment, an
+observation) in multiprocess mode is timed too, each library in its own subprocess.
 
     .venv/bin/python bench/multiprocess.py
 """
@@ -49,35 +50,30 @@ for pid in pids:
     multiprocess.mark_process_dead(pid, sys.argv[1])
 """
 
-_OUR_WORKERS = f"""
-import os, sys
-from watchkeeper.metrics.multiprocess import mark_process_dead, open_value
-BUCKETS = (".005", ".01", ".025", ".05", ".075", ".1", ".25", ".5", ".75", "1.0", "2.5",
-           "5.0", "7.5", "10.0", "+Inf")
-pids = []
-for _ in range({WORKERS}):
-    pid = os.fork()
-    if pid == 0:
-        for i in range({COUNTERS}):
-            open_value("counter", "bench_requests", "bench_requests_total",
-                       ["route", "status"], [f"/r{{i % 70}}", f"s{{i // 70}}"],
-                       "Requests.").inc(1)
-        for i in range({GAUGES}):
-            open_value("gauge", "bench_queue_depth", "bench_queue_depth", ["queue"],
-                       [f"q{{i}}"], "Depth.", "max").set(i)
-        for i in range({HISTOGRAMS}):
-            value = 0.02 * (i % 20)
-            first = next(b for b in BUCKETS if value <= float(b))
-            for b in BUCKETS:
-                open_value("histogram", "bench_latency_seconds", "bench_latency_seconds_bucket",
-                           ["route", "le"], [f"/r{{i}}", b], "Latency.").inc(b == first)
-            open_value("histogram", "bench_latency_seconds", "bench_latency_seconds_sum",
-                       ["route"], [f"/r{{i}}"], "Latency.").inc(value)
-        os._exit(0)
-    os.waitpid(pid, 0)
-    pids.append(pid)
-for pid in pids:
-    mark_process_dead(pid, sys.argv[1])
+_OUR_WORKERS = _ANCHOR_WORKERS.replace(
+    "from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess",
+    "from watchkeeper import CollectorRegistry, Counter, Gauge, Histogram, multiprocess",
+)
+
+# Hot path in multiprocess mode: every change goes to the worker's file.
+_WRITES = """
+import statistics, sys, time
+if sys.argv[1] == "ours":
+    from watchkeeper import CollectorRegistry, Counter, Histogram
+else:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+registry = CollectorRegistry()
+counter = Counter("bench_ops", "Ops.", ["route"], registry=registry).labels("/a")
+histogram = Histogram("bench_seconds", "Seconds.", registry=registry)
+N = 100_000
+for op in (counter.inc, lambda: histogram.observe(0.3)):
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(N):
+            op()
+        runs.append((time.perf_counter() - start) / N)
+    print(statistics.median(runs))
 """
 
 
@@ -139,11 +135,11 @@ def _check_same_totals(ours: bytes, anchor: bytes) -> None:
         assert values[0] == values[1], (probe, values)
 
 
-def measure() -> list[tuple[str, float, float]]:
+def measure_scrapes() -> list[tuple[str, float, float]]:
     """(label, ours seconds, anchor seconds) per measured scrape kind."""
     with tempfile.TemporaryDirectory() as anchor_dir, tempfile.TemporaryDirectory() as our_dir:
         _fill(_ANCHOR_WORKERS, anchor_dir, "PROMETHEUS_MULTIPROC_DIR")
-        _fill(_OUR_WORKERS, our_dir, "WATCHKEEPER_MULTIPROC_DIR")
+        _fill(_OUR_WORKERS, our_dir, "PROMETHEUS_MULTIPROC_DIR")
         anchor_fresh, anchor_kept, anchor_text = _anchor_scrapes(anchor_dir)
         ours_fresh, ours_kept, our_text = _our_scrapes(our_dir)
         _check_same_totals(our_text, anchor_text)
@@ -153,20 +149,38 @@ def measure() -> list[tuple[str, float, float]]:
     ]
 
 
+def measure_writes() -> list[tuple[str, float, float]]:
+    """Per-call seconds of labels(...).inc() and observe() in multiprocess mode."""
+    figures = {}
+    for side in ("ours", "anchor"):
+        with tempfile.TemporaryDirectory() as directory:
+            env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": directory}
+            out = subprocess.run([sys.executable, "-c", _WRITES, side], env=env, check=True,
+                                 capture_output=True, text=True, timeout=300).stdout
+            figures[side] = [float(x) for x in out.split()]
+    names = ("cached child inc(), multiprocess", "Histogram.observe(), multiprocess")
+    return [(n, o, a) for n, o, a in zip(names, figures["ours"], figures["anchor"], strict=True)]
+
+
 def run() -> tuple[float, float]:
     """(ours, anchor) seconds for one scrape with a new collector, the slower case for us."""
-    rows = measure()
+    rows = measure_scrapes()
     return max(((o, a) for _, o, a in rows), key=lambda r: r[0] / r[1])
 
 
 def main() -> None:
-    rows = measure()
-    print(f"multiprocess scrape, {WORKERS} dead workers x {COUNTERS + GAUGES + HISTOGRAMS} "
-          f"series (median of {REPEATS})")
+    rows = measure_writes() + measure_scrapes()
+    series = COUNTERS + GAUGES + HISTOGRAMS
+    print(f"multiprocess mode; scrapes over {WORKERS} dead workers x {series} series "
+          f"(median of {REPEATS}); worst ratio last")
     rows.sort(key=lambda r: r[1] / r[2])
     for label, ours, anchor in rows:
-        print(f"{label:42s} ours {ours * 1e3:8.2f} ms  prometheus_client {anchor * 1e3:8.2f} ms"
+        print(f"{label:40s} ours {_fmt(ours)}  prometheus_client {_fmt(anchor)}"
               f"  ratio {ours / anchor:.3f}")
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1e3:8.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e9:8.0f} ns"
 
 
 if __name__ == "__main__":

@@ -159,3 +159,13 @@ def test_reused_pid_does_not_revive_a_compacted_file(mpdir):
 
     run_in_child(reusing_worker)
     assert scrape(mpdir).get_sample_value("jobs_total") == 6
+
+
+def test_public_import_paths_match_prometheus_clients():
+    import watchkeeper
+    import watchkeeper.multiprocess as alias
+
+    assert alias.MultiProcessCollector is MultiProcessCollector
+    assert alias.mark_process_dead is mark_process_dead
+    assert watchkeeper.MultiProcessCollector is MultiProcessCollector
+    assert watchkeeper.mark_process_dead is mark_process_dead

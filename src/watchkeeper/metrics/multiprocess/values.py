@@ -49,10 +49,13 @@ def _after_fork_in_child() -> None:
     global _generation, _files_lock
     _generation += 1
     _files_lock = threading.Lock()
-    _files.clear()  # the parent's mappings stay mapped but are never written again
+    for vfile in _files.values():
+        vfile.close()  # its mappings stay valid but are never written by this child
+    _files.clear()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+if hasattr(os, "register_at_fork"):  # no fork, no pre-fork servers, elsewhere
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _file_for(path: str, typ: str, mode: str) -> ValueFile:
@@ -82,7 +85,7 @@ class MultiProcessValue:
     other files, so no lock spans processes.
     """
 
-    __slots__ = ("_gen", "_key", "_lock", "_map", "_mode", "_offset", "_path", "_timestamped",
+    __slots__ = ("_gen", "_key", "_lock", "_map", "_mode", "_path", "_slot", "_timestamped",
                  "_typ", "_value")
 
     def __init__(self, path: str, typ: str, mode: str, key: bytes) -> None:
@@ -102,7 +105,7 @@ class MultiProcessValue:
             mapping, offset = vfile.add(self._key)
             self._value = VALUE_PAIR.unpack_from(mapping, offset)[0]
             self._map = mapping
-            self._offset = offset
+            self._slot = slice(offset, offset + VALUE_PAIR.size)
             self._lock = threading.Lock()
             self._gen = _generation
 
@@ -112,11 +115,9 @@ class MultiProcessValue:
         with self._lock:
             value = self._value + amount
             self._value = value
-            offset = self._offset
             # One slice copy, never struct.pack_into: that zeroes the bytes first, and a
             # concurrent reader could see the zero.
-            self._map[offset : offset + 16] = _pack_pair(
-                value, time.time() if self._timestamped else 0.0)
+            self._map[self._slot] = _pack_pair(value, time.time() if self._timestamped else 0.0)
 
     def set(self, value: float, timestamp: float | None = None) -> None:
         if self._gen != _generation:
@@ -125,8 +126,7 @@ class MultiProcessValue:
             timestamp = time.time() if self._timestamped else 0.0
         with self._lock:
             self._value = value
-            offset = self._offset
-            self._map[offset : offset + 16] = _pack_pair(value, timestamp)
+            self._map[self._slot] = _pack_pair(value, timestamp)
 
     def get(self) -> float:
         if self._gen != _generation:
