@@ -97,3 +97,16 @@ def test_a_scrape_inside_a_loop_starts_watching_it():
 
     (fam,) = asyncio.run(main())
     assert fam.samples[0].value >= 0.0
+
+
+def test_public_names_resolve_to_the_registered_collectors():
+    import watchkeeper
+    from watchkeeper.metrics.registry import REGISTRY
+
+    assert isinstance(watchkeeper.PROCESS_COLLECTOR, watchkeeper.ProcessCollector)
+    assert isinstance(watchkeeper.PLATFORM_COLLECTOR, watchkeeper.PlatformCollector)
+    assert isinstance(watchkeeper.GC_COLLECTOR, watchkeeper.GCCollector)
+    registered = REGISTRY.collectors()
+    for collector in (watchkeeper.PROCESS_COLLECTOR, watchkeeper.PLATFORM_COLLECTOR,
+                      watchkeeper.GC_COLLECTOR):
+        assert collector in registered
