@@ -28,8 +28,8 @@ from watchkeeper.system import HostCollector
 
 # node_exporter's collectors that cover what HostCollector exports, for a like-for-like line.
 MATCHING_COLLECTORS = ("cpu", "stat", "loadavg", "meminfo", "filesystem", "diskstats",
-                       "netdev", "netstat", "vmstat", "pressure", "sockstat", "filefd", "os",
-                       "uname", "time")
+                       "netdev", "netclass", "netstat", "vmstat", "pressure", "sockstat",
+                       "filefd", "os", "uname", "time")
 
 
 def median_seconds(fn: Callable[[], object], runs: int) -> tuple[float, float]:

@@ -17,6 +17,7 @@ from .docker import DockerCollector
 from .filesystem import FilesystemCollector
 from .kernel import KernelCollector
 from .memory import MemoryCollector
+from .netclass import NetClassCollector
 from .netstat import NetstatCollector
 from .network import NetworkCollector
 from .node import NodeCollector
@@ -34,6 +35,7 @@ class HostCollector:
             FilesystemCollector(procfs),
             DiskCollector(procfs),
             NetworkCollector(procfs),
+            NetClassCollector(),
             NetstatCollector(procfs),
             KernelCollector(procfs),
             NodeCollector(procfs),
