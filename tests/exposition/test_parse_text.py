@@ -115,9 +115,14 @@ def test_help_unescapes_backslash_and_newline_only():
     assert fam.documentation == 'x\\y\nz \\"q\\"'
 
 
-def test_comments_blank_lines_and_crlf_are_ignored():
-    fams = families("# just a comment\n#\n\n#HELP not metadata\na 1\r\n\n")
+def test_comments_and_blank_lines_are_ignored():
+    fams = families("# just a comment\n#\n\n#HELP not metadata\na 1\n\n")
     assert list(fams) == ["a"] and fams["a"].samples[0].value == 1.0
+
+
+def test_carriage_returns_are_rejected_as_prometheus_does():
+    with pytest.raises(ParseError, match="invalid sample value"):
+        list(text_string_to_metric_families("a 1\r\n"))
 
 
 def test_type_with_empty_family_and_help_without_text():

@@ -135,7 +135,7 @@ def parse_text_lines(lines: Iterable[str], clean: bool = False) -> Iterator[Metr
                     if value is not None:
                         sample = _new_tuple(sample_cls, (name, {}, value, ts, None))
         if sample is None:
-            stripped = line.strip(" \t\r")
+            stripped = line.strip(" \t")
             if not stripped:
                 continue
             if stripped[0] == "#":
@@ -169,7 +169,7 @@ def parse_text_lines(lines: Iterable[str], clean: bool = False) -> Iterator[Metr
                     typ = text
                     allowed = frozenset(mname + s for s in _ALLOWED_SUFFIXES.get(typ, ("",)))
                 continue
-            parsed = scan_text_sample(line.rstrip(" \t\r"), lineno)
+            parsed = scan_text_sample(line.rstrip(" \t"), lineno)
             sample = _new_tuple(sample_cls, (*parsed[:4], None))
 
         if sample[0] not in allowed:
