@@ -36,44 +36,42 @@ QUICK = "--quick" in sys.argv
 REPEAT = 5 if QUICK else 9
 
 
-def per_op(stmt: Callable[[], object], number: int) -> float:
-    """Median seconds per call of ``stmt`` over REPEAT runs of ``number`` calls."""
-    timer = timeit.Timer(stmt)
-    return statistics.median(t / number for t in timer.repeat(REPEAT, number))
-
-
-def per_run(stmt: Callable[[], object], repeat: int = 5) -> float:
-    return statistics.median(timeit.Timer(stmt).repeat(repeat, 1))
+def paired(ours: Callable[[], object], theirs: Callable[[], object], number: int,
+           repeat: int = REPEAT) -> tuple[float, float]:
+    """Median seconds per call of each, timing ours and theirs alternately so that load
+    from other processes on the machine weighs on both alike."""
+    timers = (timeit.Timer(ours), timeit.Timer(theirs))
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for timer, out in zip(timers, samples, strict=True):
+            out.append(timer.timeit(number) / number)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 # --- hot paths -----------------------------------------------------------------------------
 
-def counter_inc(lib) -> float:
-    c = lib.Counter("c", "C", registry=None)
-    inc = c.inc
-    return per_op(inc, 200_000)
+def counter_inc(lib) -> Callable[[], object]:
+    return lib.Counter("c", "C", registry=None).inc
 
 
-def labels_inc(lib) -> float:
-    c = lib.Counter("c", "C", ["a", "b"], registry=None)
-    labels = c.labels
+def labels_inc(lib) -> Callable[[], object]:
+    labels = lib.Counter("c", "C", ["a", "b"], registry=None).labels
     labels("a", "b").inc()
-    return per_op(lambda: labels("a", "b").inc(), 100_000)
+    return lambda: labels("a", "b").inc()
 
 
-def child_inc(lib) -> float:
-    child = lib.Counter("c", "C", ["a", "b"], registry=None).labels("a", "b")
-    return per_op(child.inc, 200_000)
+def child_inc(lib) -> Callable[[], object]:
+    return lib.Counter("c", "C", ["a", "b"], registry=None).labels("a", "b").inc
 
 
-def histogram_observe(lib) -> float:
+def histogram_observe(lib) -> Callable[[], object]:
     observe = lib.Histogram("h", "H", registry=None).observe
-    return per_op(lambda: observe(0.3), 100_000)
+    return lambda: observe(0.3)
 
 
-def summary_observe(lib) -> float:
+def summary_observe(lib) -> Callable[[], object]:
     observe = lib.Summary("s", "S", registry=None).observe
-    return per_op(lambda: observe(0.3), 100_000)
+    return lambda: observe(0.3)
 
 
 # --- rendering and parsing -----------------------------------------------------------------
@@ -96,18 +94,9 @@ def histogram_registry(lib, series: int = 1_000):
     return reg
 
 
-def render_counters(lib, generate) -> float:
-    reg = counter_registry(lib)
-    return per_run(lambda: generate(reg))
-
-
-def render_histograms(lib, generate) -> float:
-    reg = histogram_registry(lib)
-    return per_run(lambda: generate(reg))
-
-
-def parse_text(parse: Callable[[str], object], text: str) -> float:
-    return per_run(lambda: list(parse(text)), 3)
+def render(build: Callable, ours: Callable, theirs: Callable) -> tuple[float, float]:
+    mine, anchor = build(wk), build(pc)
+    return paired(lambda: ours(mine), lambda: theirs(anchor), 1, 5)
 
 
 # --- memory ----------------------------------------------------------------------------------
@@ -165,8 +154,8 @@ def _optional_parse_row() -> tuple | None:
     except ImportError:
         return None
     text = generate_latest(counter_registry(wk)).decode()
-    return (parse_text(ours.text_string_to_metric_families, text),
-            parse_text(pc_parser.text_string_to_metric_families, text))
+    return paired(lambda: list(ours.text_string_to_metric_families(text)),
+                  lambda: list(pc_parser.text_string_to_metric_families(text)), 1, 5)
 
 
 def _optional_multiprocess_row() -> tuple | None:
@@ -190,18 +179,18 @@ def main() -> None:
         rows.append((name, ours, theirs, fmt, goal))
         print(f"  measured: {name}", file=sys.stderr, flush=True)
 
-    for name, fn, goal in [
-        ("Counter.inc() unlabeled", counter_inc, 0.35),
-        ('labels("a","b").inc()', labels_inc, 0.25),
-        ("cached child inc()", child_inc, 0.35),
-        ("Histogram.observe() default buckets", histogram_observe, 0.30),
-        ("Summary.observe()", summary_observe, 0.50),
+    for name, fn, goal, number in [
+        ("Counter.inc() unlabeled", counter_inc, 0.35, 200_000),
+        ('labels("a","b").inc()', labels_inc, 0.25, 100_000),
+        ("cached child inc()", child_inc, 0.35, 200_000),
+        ("Histogram.observe() default buckets", histogram_observe, 0.30, 100_000),
+        ("Summary.observe()", summary_observe, 0.50, 100_000),
     ]:
-        row(name, goal, _ns, fn(wk), fn(pc))
+        row(name, goal, _ns, *paired(fn(wk), fn(pc), number))
     row("render 10,000 labeled counter series", 0.15, _ms,
-        render_counters(wk, generate_latest), render_counters(pc, pc.generate_latest))
+        *render(counter_registry, generate_latest, pc.generate_latest))
     row("render 1,000 histograms", 0.15, _ms,
-        render_histograms(wk, generate_latest), render_histograms(pc, pc.generate_latest))
+        *render(histogram_registry, generate_latest, pc.generate_latest))
     parsed = _optional_parse_row()
     row("parse the 10,000-series text", 0.10, _ms, *(parsed or (None, None)))
     row("bytes per counter series", 0.5, _bytes,

@@ -38,19 +38,19 @@ def format_value(v: Any) -> str:
     if v.__class__ is not float:
         v = float(v)
     s = repr(v)
-    dot = s.find(".")
-    if dot > 6 and v > 0:
-        # Go switches to exponent notation past 21 digits in %g but Prometheus clients
-        # (and prometheus_client) write large positive values as d.ddde+0N.
-        mantissa = f"{s[0]}.{s[1:dot]}{s[dot + 1:]}".rstrip("0.")
-        return f"{mantissa}e+0{dot - 1}"
-    if dot < 0:
+    if v >= 1000000.0:
+        # Go's shortest %g switches to exponent notation from 1e6 on (and Python's repr
+        # only from 1e16): write the same shortest digits as d.ddde+XX.
         if v == _INF:
             return "+Inf"
-        if v == _NINF:
-            return "-Inf"
-        if v != v:
-            return "NaN"
+        if "e" in s:
+            return s
+        digits = s[:-2].rstrip("0") if s.endswith(".0") else s
+        return f"{v:.{len(digits) - 1 - ('.' in digits)}e}"
+    if v != v:
+        return "NaN"
+    if v == _NINF:
+        return "-Inf"
     return s
 
 
