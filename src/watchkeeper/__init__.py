@@ -39,6 +39,8 @@ _EXPORTS: dict[str, str] = {
     # exposition and serving
     "generate_latest": "watchkeeper.exposition",
     "CONTENT_TYPE_LATEST": "watchkeeper.exposition",
+    "generate_openmetrics": "watchkeeper.exposition",
+    "CONTENT_TYPE_OPENMETRICS": "watchkeeper.exposition",
     "make_asgi_app": "watchkeeper.exposition",
     "make_wsgi_app": "watchkeeper.exposition",
     "start_http_server": "watchkeeper.exposition",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ssl
+import subprocess
 import threading
 import urllib.request
 
 import httpx
 import pytest
 
-from peers import free_port
+from peers import free_port, require_binary
 from watchkeeper.exposition import (
     CONTENT_TYPE_LATEST,
     CONTENT_TYPE_OPENMETRICS,
@@ -135,3 +137,23 @@ def test_write_to_textfile(tmp_path):
     write_to_textfile(str(path), _registry())
     assert 'hits_total{path="/a"} 3.0' in path.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.prom"]
+
+
+def test_https_with_certfile(tmp_path):
+    openssl = require_binary("openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    port = free_port()
+    httpd, _ = start_http_server(port, registry=_registry(), certfile=str(cert),
+                                 keyfile=str(key))
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", timeout=10,
+                                    context=context) as resp:
+            assert b'hits_total{path="/a"} 3.0' in resp.read()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

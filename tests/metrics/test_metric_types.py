@@ -170,6 +170,8 @@ def test_names_limited_to_what_text_0_0_4_can_carry():
         wk.Counter("c1", "C", ["bad-label"], registry=reg)
     with pytest.raises(ValueError, match="Metric name should not be empty"):
         wk.Counter("", "C", registry=reg)
+    with pytest.raises(ValueError, match="Invalid label metric name"):
+        wk.Info("i9", "I", registry=reg).info({"bad-key": "x"})
 
 
 def test_gauge_methods():

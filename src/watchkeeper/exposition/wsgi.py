@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -57,16 +58,23 @@ def start_wsgi_server(
     port: int,
     addr: str = "127.0.0.1",
     registry: Any = REGISTRY,
+    certfile: str | None = None,
+    keyfile: str | None = None,
     disable_compression: bool = False,
 ) -> tuple[WSGIServer, threading.Thread]:
     """Serve /metrics on ``addr:port`` from a daemon thread; returns (server, thread).
 
-    Listens on 127.0.0.1 unless told otherwise: exposing metrics is a choice.
+    Listens on 127.0.0.1 unless told otherwise: exposing metrics is a choice. With
+    ``certfile`` (and ``keyfile``) it serves HTTPS.
     """
     server_cls = type("_Server", (_ThreadingWSGIServer,),
                       {"address_family": _family(addr, port)})
     app = make_wsgi_app(registry, disable_compression)
     httpd = make_server(addr, port, app, server_cls, handler_class=_SilentHandler)
+    if certfile:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile)
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     thread = threading.Thread(target=httpd.serve_forever, name="watchkeeper-metrics",
                               daemon=True)
     thread.start()

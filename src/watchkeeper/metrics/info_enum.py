@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .base import _UNSET, MetricWrapper, render_labels
+from .base import _UNSET, MetricWrapper, render_labels, validate_labelname
 from .family import Metric, Sample
 from .registry import REGISTRY, CollectorRegistry
 
@@ -27,6 +27,8 @@ class InfoChild:
                 f"Overlapping labels for Info metric, metric: {self._names} child: {val}")
         if any(v is None for v in val.values()):
             raise ValueError("Label value cannot be None")
+        for name in val:
+            validate_labelname(name)
         self._value = dict(val)  # one attribute store: readers see old or new, never half
 
 
