@@ -146,3 +146,16 @@ def test_empty_label_values_are_dropped_as_in_prometheus(open_store):
     store.append({"__name__": "x"}, T0 + 1, 2.0)
     (data,) = store.select([Matcher("env", "=", "")])
     assert data.values.tolist() == [1.0, 2.0]
+
+
+def test_head_limit_moves_samples_to_chunks_on_its_own(open_store):
+    store = open_store(head_max_samples=1_000)
+    ts = T0 + np.arange(5_000, dtype=np.int64) * 1000
+    store.append_array({"__name__": "big"}, ts, np.arange(5_000.0))
+    for i in range(5_000, 6_500):
+        store.append({"__name__": "big"}, T0 + i * 1000, float(i))
+    store.commit()
+    stats = store.stats()
+    assert stats["chunks"] >= 2 and stats["head_samples"] < 1_000
+    (data,) = store.select([])
+    assert data.values.tolist() == [float(i) for i in range(6_500)]

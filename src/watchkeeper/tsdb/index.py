@@ -18,7 +18,7 @@ class LabelIndex:
     __slots__ = ("_all", "_postings", "_strings")
 
     def __init__(self) -> None:
-        self._postings: dict[str, dict[str, set[int]]] = {}
+        self._postings: dict[str, dict[str, set[int] | int]] = {}
         self._all: set[int] = set()
         self._strings: dict[str, str] = {}  # interning: one copy of each name and value
 
@@ -29,7 +29,16 @@ class LabelIndex:
     def add(self, series_id: int, labels: Labels) -> None:
         self._all.add(series_id)
         for name, value in labels:
-            self._postings.setdefault(name, {}).setdefault(value, set()).add(series_id)
+            values = self._postings.get(name)
+            if values is None:
+                values = self._postings[name] = {}
+            ids = values.get(value)
+            if ids is None:
+                values[value] = series_id  # a value of one series (ids, uuids): no set
+            elif type(ids) is int:
+                values[value] = {ids, series_id}
+            else:
+                ids.add(series_id)
 
     def remove(self, series_id: int, labels: Labels) -> None:
         self._all.discard(series_id)
@@ -38,10 +47,10 @@ class LabelIndex:
             if values is None:
                 continue
             ids = values.get(value)
-            if ids is not None:
+            if ids == series_id or (type(ids) is set and ids == {series_id}):
+                del values[value]
+            elif type(ids) is set:
                 ids.discard(series_id)
-                if not ids:
-                    del values[value]
             if not values:
                 del self._postings[name]
 
@@ -51,15 +60,15 @@ class LabelIndex:
     def _matching_one(self, m: Matcher) -> set[int]:
         values = self._postings.get(m.name, {})
         if m.op == "=" and m.value:
-            return set(values.get(m.value, ()))
+            return _as_set(values.get(m.value))
         hit: set[int] = set()
         for value, ids in values.items():
             if m.matches(value):
-                hit |= ids
+                _merge(hit, ids)
         if m.matches_empty:  # series lacking the label count as ""
             having: set[int] = set()
             for ids in values.values():
-                having |= ids
+                _merge(having, ids)
             hit |= self._all - having
         return hit
 
@@ -84,7 +93,7 @@ class LabelIndex:
         return sorted(
             n
             for n, vals in self._postings.items()
-            if any(not wanted.isdisjoint(s) for s in vals.values())
+            if any(_meets(wanted, s) for s in vals.values())
         )
 
     def label_values(self, name: str, ids: Iterable[int] | None = None) -> list[str]:
@@ -92,4 +101,21 @@ class LabelIndex:
         if ids is None:
             return sorted(values)
         wanted = set(ids)
-        return sorted(v for v, s in values.items() if not wanted.isdisjoint(s))
+        return sorted(v for v, s in values.items() if _meets(wanted, s))
+
+
+def _as_set(ids: set[int] | int | None) -> set[int]:
+    if ids is None:
+        return set()
+    return {ids} if type(ids) is int else set(ids)  # type: ignore[arg-type]
+
+
+def _merge(into: set[int], ids: set[int] | int) -> None:
+    if type(ids) is int:
+        into.add(ids)  # type: ignore[arg-type]
+    else:
+        into |= ids  # type: ignore[operator]
+
+
+def _meets(wanted: set[int], ids: set[int] | int) -> bool:
+    return ids in wanted if type(ids) is int else not wanted.isdisjoint(ids)  # type: ignore[arg-type]

@@ -97,7 +97,8 @@ class Store(TimeSeriesStore):
         self.index = LabelIndex()
         self._by_labels: dict[Labels, Series] = {}
         self._by_id: dict[int, Series] = {}
-        self._key_cache: dict[tuple, Series] = {}
+        self._key_cache: dict[tuple[str, ...], dict[tuple[str, ...], Series]] = {}
+        self._key_cache_size = 0
         self._unsaved: dict[int, Series] = {}
         self._pending_records: list[tuple[int, bytes]] = []
         self._pend_ids: list[int] = []
@@ -187,16 +188,22 @@ class Store(TimeSeriesStore):
         if type(labels) is Labels:
             s = self._by_labels.get(labels)
         else:
-            key = tuple(labels.items())  # type: ignore[union-attr]
-            s = self._key_cache.get(key)
-            if s is not None:
-                return s
+            # two-level cache: label names (shared by many series) -> label values
+            by_values = self._key_cache.get(tuple(labels))  # type: ignore[arg-type]
+            values = tuple(labels.values())  # type: ignore[union-attr]
+            if by_values is not None:
+                s = by_values.get(values)
+                if s is not None:
+                    return s
+            names = tuple(labels)  # type: ignore[arg-type]
             labels = Labels.of(labels)
             s = self._by_labels.get(labels)
-            if len(self._key_cache) > 2 * len(self._by_id) + 1024:
-                self._key_cache.clear()
             if s is not None:
-                self._key_cache[key] = s
+                if self._key_cache_size > 2 * len(self._by_id) + 1024:
+                    self._key_cache.clear()
+                    self._key_cache_size = 0
+                self._key_cache.setdefault(names, {})[values] = s
+                self._key_cache_size += 1
         if s is None:
             with self._lock:
                 s = self._by_labels.get(labels)  # type: ignore[arg-type]
@@ -281,6 +288,14 @@ class Store(TimeSeriesStore):
             self._commit_locked()
 
     def _commit_locked(self) -> None:
+        self._write_pending_locked()
+        if (
+            self.wal.bytes_written >= self.wal_max_bytes
+            or self._head_samples >= self.head_max_samples
+        ):
+            self._checkpoint_locked()
+
+    def _write_pending_locked(self) -> None:
         if self._closed:
             raise StoreClosedError("store is closed")
         records = self._pending_records
@@ -300,11 +315,6 @@ class Store(TimeSeriesStore):
                 raise TSDBError(
                     f"{self.root}: cannot write the WAL ({e}); samples not acknowledged"
                 ) from e
-        if (
-            self.wal.bytes_written >= self.wal_max_bytes
-            or self._head_samples >= self.head_max_samples
-        ):
-            self._checkpoint_locked()
 
     # -------------------------------------------------------------------- checkpoints
     def flush(self) -> None:
@@ -312,7 +322,7 @@ class Store(TimeSeriesStore):
             self._checkpoint_locked()
 
     def _checkpoint_locked(self) -> None:
-        self._commit_locked()
+        self._write_pending_locked()
         done = self.wal.rotate()
         rows: list[ChunkRow] = []
         with_head = [s for s in self._by_id.values() if s.ts is not None]
@@ -520,6 +530,7 @@ class Store(TimeSeriesStore):
                 del self._by_id[s.id]
                 del self._by_labels[s.labels]
                 self._key_cache.clear()
+                self._key_cache_size = 0
                 self.db.conn.execute("DELETE FROM series WHERE id=?", (s.id,))
 
     # ----------------------------------------------------------------------- metadata
