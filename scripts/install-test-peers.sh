@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite uses as real judges of compatibility:
-# promtool/Prometheus, Alertmanager, node_exporter and Chromium. They are run by the tests
+# promtool/Prometheus, Alertmanager, node_exporter and Chromium (and wrk, the benchmarks'
+# HTTP load generator). They are run by the tests
 # themselves on 127.0.0.1 with temporary directories, never as system services.
 # Without root (or apt) this only reports what is missing; tests then skip, or fail under CI=true.
 set -u
-want_bins=(promtool prometheus prometheus-alertmanager prometheus-node-exporter chromium)
-want_pkgs=(prometheus prometheus prometheus-alertmanager prometheus-node-exporter chromium)
+want_bins=(promtool prometheus prometheus-alertmanager prometheus-node-exporter chromium wrk)
+want_pkgs=(prometheus prometheus prometheus-alertmanager prometheus-node-exporter chromium wrk)
 missing=()
 for i in "${!want_bins[@]}"; do
   command -v "${want_bins[$i]}" >/dev/null 2>&1 || missing+=("${want_pkgs[$i]}")

@@ -51,13 +51,24 @@ class HealthASGIApp:
                 return
 
 
+_encoded: dict[int, tuple[Response, list[tuple[bytes, bytes]]]] = {}
+
+
+def _raw_headers(response: Response) -> list[tuple[bytes, bytes]]:
+    """Encoded headers, memoised per response object (responses are cached and reused)."""
+    hit = _encoded.get(id(response))
+    if hit is not None and hit[0] is response:
+        return hit[1]
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.all_headers()]
+    if len(_encoded) > 256:
+        _encoded.clear()
+    _encoded[id(response)] = (response, raw)
+    return raw
+
+
 async def _send(send: Any, response: Response, head: bool) -> None:
-    headers = [
-        (b"content-type", response.content_type.encode()),
-        (b"content-length", str(len(response.body)).encode()),
-        *((k.encode(), v.encode()) for k, v in response.headers),
-    ]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.start", "status": response.status,
+                "headers": _raw_headers(response)})
     await send({"type": "http.response.body", "body": b"" if head else response.body})
 
 

@@ -36,6 +36,10 @@ class Response:
     body: bytes
     headers: tuple[tuple[str, str], ...] = _HEADERS
 
+    def all_headers(self) -> list[tuple[str, str]]:
+        return [("content-type", self.content_type),
+                ("content-length", str(len(self.body))), *self.headers]
+
 
 NOT_FOUND = Response(404, report.TEXT_CONTENT_TYPE, b"not found\n")
 NOT_ALLOWED = Response(405, report.TEXT_CONTENT_TYPE, b"method not allowed\n")

@@ -30,12 +30,8 @@ class HealthWSGIApp:
             response = NOT_ALLOWED
         else:
             response = self.endpoints.handle(kind, environ.get("QUERY_STRING", ""))
-        headers = [
-            ("Content-Type", response.content_type),
-            ("Content-Length", str(len(response.body))),
-            *response.headers,
-        ]
-        start_response(f"{response.status} {_REASONS.get(response.status, '')}", headers)
+        start_response(f"{response.status} {_REASONS.get(response.status, '')}",
+                       response.all_headers())
         return [b"" if method == "HEAD" else response.body]
 
 
