@@ -139,7 +139,7 @@ def parse_text_lines(lines: Iterable[str], clean: bool = False) -> Iterator[Metr
             if not stripped:
                 continue
             if stripped[0] == "#":
-                meta = scan_text_comment(stripped, lineno)
+                meta = scan_text_comment(line.lstrip(" \t"), lineno)  # HELP keeps trailing spaces
                 if meta is None:
                     continue
                 kind, mname, text = meta
