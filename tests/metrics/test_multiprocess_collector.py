@@ -176,3 +176,33 @@ def test_promtool_accepts_the_merged_output(mpdir):
     done = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()
+
+
+def test_a_kept_collector_sees_new_series_changed_values_and_removed_files(mpdir):
+    registry = registry_for(mpdir)
+    jobs = values.open_value("counter", "jobs", "jobs_total", ["n"], ["0"], "J.")
+    jobs.inc(1)
+    assert registry.get_sample_value("jobs_total", {"n": "0"}) == 1
+    jobs.inc(1)
+    later = values.open_value("counter", "jobs", "jobs_total", ["n"], ["1"], "J.")
+    later.inc(5)
+    assert registry.get_sample_value("jobs_total", {"n": "0"}) == 2
+    assert registry.get_sample_value("jobs_total", {"n": "1"}) == 5
+    run_in_child(lambda: values.open_value("gauge", "t", "t", [], [], "T.", "max").set(9))
+    assert registry.get_sample_value("t") == 9
+    for name in os.listdir(mpdir):
+        if name.startswith("gauge_"):
+            os.unlink(mpdir / name)
+    assert registry.get_sample_value("t") is None
+    assert registry.get_sample_value("jobs_total", {"n": "1"}) == 5
+
+
+def test_header_claiming_a_huge_file_is_read_as_far_as_it_goes(mpdir):
+    values.open_value("counter", "jobs", "jobs_total", [], [], "J.").inc(3)
+    (own,) = [p for p in mpdir.iterdir() if p.suffix == ".wkm"]
+    lying = bytearray(own.read_bytes())
+    lying[8:16] = (2**62).to_bytes(8, "little")
+    (mpdir / file_name("counter", "", "999999")).write_bytes(bytes(lying))
+    r = registry_for(mpdir)
+    assert r.get_sample_value("jobs_total") == 6
+    assert r.get_sample_value(DAMAGED_FILES_METRIC) == 1

@@ -8,12 +8,14 @@ the same registry keep working: the registry simply yields their families too.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 
 from ..family import GaugeMetricFamily, Metric
 from .aggregate import AGGREGATE_NAME, HEADER_SIZE, Aggregate, decode
-from .files import ParsedFile, parse_file_name, read_file
-from .merge import ParsedKey, build_families, merge_aggregate, merge_file
+from .files import parse_file_name, read_bytes
+from .merge import build_families, merge_aggregate
+from .reader import FileReader, Layout, merge_layout
 from .values import directory
 
 DAMAGED_FILES_METRIC = "watchkeeper_multiprocess_damaged_files"
@@ -34,7 +36,8 @@ class MultiProcessCollector:
                 "env PROMETHEUS_MULTIPROC_DIR (or WATCHKEEPER_MULTIPROC_DIR) is not set "
                 "or not a directory")
         self._path = path
-        self._key_cache: dict[bytes, ParsedKey | None] = {}
+        self._reader = FileReader()
+        self._lock = threading.Lock()
         self._aggregate_seen: bytes | None = None
         self._aggregate = Aggregate()
         if registry is not None:
@@ -57,26 +60,40 @@ class MultiProcessCollector:
 
     def merge(self) -> tuple[Aggregate, int]:
         """Every worker's numbers merged (buckets not yet cumulative), and a damage count."""
-        files: list[tuple[str, str, str, ParsedFile]] = []
+        with self._lock:  # layouts are shared between scrapes; one scrape at a time
+            return self._merge()
+
+    def _merge(self) -> tuple[Aggregate, int]:
+        files: list[tuple[str, str, Layout, bytes]] = []
+        damaged = 0
+        names = set()
         for name in os.listdir(self._path):
             parsed_name = parse_file_name(name)
             if parsed_name is None:
                 continue
-            parsed = read_file(os.path.join(self._path, name))
-            if parsed is not None:  # None: compacted or removed since the listing
-                files.append((*parsed_name, parsed))
+            data = read_bytes(os.path.join(self._path, name))
+            if data is None:  # compacted or removed since the listing
+                continue
+            names.add(name)
+            typ, mode, pid = parsed_name
+            layout = self._reader.layout(name, pid, mode in ("all", "liveall"), data)
+            if layout is None:
+                damaged += 1
+                continue
+            damaged += layout.damaged
+            files.append((typ, mode, layout, data))
+        self._reader.forget_missing(names)
         # The aggregate is read after the files: a compaction racing with this scrape
         # then either shows the dead worker's files and an aggregate without them, or an
         # aggregate naming them as absorbed, whose files are skipped below.
         aggregate = self._read_aggregate()
         merged = Aggregate()
-        damaged = int(aggregate.damaged)
+        damaged += aggregate.damaged
         merge_aggregate(merged, aggregate)
         absorbed = aggregate.absorbed
-        for typ, mode, pid, parsed in files:
-            if parsed.file_id in absorbed:
-                continue
-            damaged += merge_file(merged, typ, mode, pid, parsed, self._key_cache)
+        for typ, mode, layout, data in files:
+            if layout.file_id not in absorbed:
+                merge_layout(merged, typ, mode, layout, data)
         return merged, damaged
 
     def _read_aggregate(self) -> Aggregate:

@@ -142,25 +142,24 @@ class ParsedFile:
     end: int = HEADER_SIZE
 
 
-def read_entries(data: bytes) -> ParsedFile:
-    """Every intact entry of a file's bytes; garbage is skipped and flagged, never raised."""
-    out = ParsedFile()
+def read_header(data: bytes) -> tuple[bytes, int, bool] | None:
+    """(file id, end of entries, damaged) from a file's bytes; None if it is not ours."""
     if len(data) < HEADER_SIZE:
-        out.damaged = True
-        return out
+        return None
     magic, version, used, file_id, _ = _HEADER.unpack_from(data, 0)
     if magic != MAGIC or version != VERSION:
-        out.damaged = True
-        return out
-    out.file_id = file_id
+        return None
     if used > len(data) or used < HEADER_SIZE:
-        out.damaged = True
-        used = len(data)
+        return file_id, len(data), True
+    return file_id, used, False
+
+
+def scan_entries(data: bytes, pos: int, used: int, out: ParsedFile) -> None:
+    """Append the intact entries between ``pos`` and ``used`` to ``out``; skip garbage."""
     entries = out.entries
     unpack_head = _ENTRY_HEAD.unpack_from
     unpack_pair = VALUE_PAIR.unpack_from
     crc32 = zlib.crc32
-    pos = HEADER_SIZE
     while pos + _ENTRY_HEAD.size <= used:
         key_len, crc = unpack_head(data, pos)
         size = _entry_size(key_len)
@@ -176,23 +175,38 @@ def read_entries(data: bytes) -> ParsedFile:
             out.damaged = True
         pos += size
     out.end = pos
+
+
+def read_entries(data: bytes) -> ParsedFile:
+    """Every intact entry of a file's bytes; garbage is skipped and flagged, never raised."""
+    out = ParsedFile()
+    header = read_header(data)
+    if header is None:
+        out.damaged = True
+        return out
+    out.file_id, used, out.damaged = header
+    scan_entries(data, HEADER_SIZE, used, out)
     return out
 
 
-def read_file(path: str) -> ParsedFile | None:
-    """Read a value file from disk; None when it vanished (compacted or removed meanwhile)."""
+def read_bytes(path: str) -> bytes | None:
+    """A value file's bytes up to its last published entry; None when it vanished."""
     try:
         with open(path, "rb") as f:
             head = f.read(HEADER_SIZE)
             if len(head) == HEADER_SIZE and head[:4] == MAGIC:
-                used = _USED.unpack_from(head, 8)[0]
-                rest = f.read(max(0, used - HEADER_SIZE))
-                data = head + rest
-            else:
-                data = head
+                # Clamped to the file's size: a garbage header must not ask for exabytes.
+                used = min(_USED.unpack_from(head, 8)[0], os.fstat(f.fileno()).st_size)
+                return head + f.read(max(0, used - HEADER_SIZE))
+            return head
     except FileNotFoundError:
         return None
-    return read_entries(data)
+
+
+def read_file(path: str) -> ParsedFile | None:
+    """Read a value file from disk; None when it vanished (compacted or removed meanwhile)."""
+    data = read_bytes(path)
+    return None if data is None else read_entries(data)
 
 
 def read_file_id(path: str) -> bytes | None:

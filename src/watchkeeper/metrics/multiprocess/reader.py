@@ -1,0 +1,128 @@
+"""Reading live workers' files at every scrape, without decoding what did not change.
+
+Value files are append-only and an entry never moves, so the collector remembers each
+file's layout (which sample sits at which offset) under the file's id. A scrape then
+reads the file's bytes, picks all known values out in one C call, and decodes only the
+entries appended since the last scrape.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from operator import itemgetter
+
+from .aggregate import Aggregate, SampleKey
+from .files import HEADER_SIZE, ParsedFile, read_header, scan_entries
+from .merge import ParsedKey, combine, parse_key
+
+_NATIVE_LITTLE = sys.byteorder == "little"
+_SUMMED_GAUGES = frozenset({"sum", "livesum"})
+
+
+@dataclass
+class Layout:
+    """What is known of one file: its id, how far it was decoded, where each value sits."""
+
+    file_id: bytes
+    end: int = HEADER_SIZE
+    damaged: bool = False
+    sample_keys: list[SampleKey] = field(default_factory=list)
+    docs: dict[str, str] = field(default_factory=dict)
+    slots: list[int] = field(default_factory=list)  # value offset // 8
+    pick: Callable[[object], tuple[float, ...]] | None = None
+
+    def values(self, data: bytes) -> tuple[float, ...]:
+        if self.pick is None:
+            self.pick = _picker(self.slots)
+        if _NATIVE_LITTLE:
+            return self.pick(memoryview(data)[: len(data) & ~7].cast("d"))
+        return tuple(struct.unpack_from("<d", data, s * 8)[0] for s in self.slots)
+
+
+def _picker(slots: list[int]) -> Callable[[object], tuple[float, ...]]:
+    if len(slots) == 1:
+        only = slots[0]
+        return lambda doubles: (doubles[only],)
+    if not slots:
+        return lambda doubles: ()
+    return itemgetter(*slots)
+
+
+class FileReader:
+    """Keeps layouts between scrapes; one per collector."""
+
+    def __init__(self) -> None:
+        self._layouts: dict[str, Layout] = {}
+        self._keys: dict[bytes, ParsedKey | None] = {}
+
+    def forget_missing(self, names: set[str]) -> None:
+        for gone in self._layouts.keys() - names:
+            del self._layouts[gone]
+
+    def layout(self, name: str, pid: str, per_pid: bool, data: bytes) -> Layout | None:
+        """The file's layout, extended to its current end; None if it is not a value file."""
+        header = read_header(data)
+        if header is None:
+            self._layouts.pop(name, None)
+            return None
+        file_id, used, truncated = header
+        layout = self._layouts.get(name)
+        if layout is None or layout.file_id != file_id or layout.end > used:
+            layout = self._layouts[name] = Layout(file_id)
+        if used > layout.end:
+            self._extend(layout, data, used, pid, per_pid)
+        if truncated:
+            return Layout(file_id, layout.end, True, layout.sample_keys, layout.docs,
+                          layout.slots, layout.pick)
+        return layout
+
+    def _extend(self, layout: Layout, data: bytes, used: int, pid: str, per_pid: bool) -> None:
+        fresh = ParsedFile(file_id=layout.file_id)
+        scan_entries(data, layout.end, used, fresh)
+        keys = self._keys
+        if len(keys) > 200_000:
+            keys.clear()
+        for key, _value, _ts, offset in fresh.entries:
+            decoded = keys.get(key, False)
+            if decoded is False:
+                decoded = keys[key] = parse_key(key)
+            if decoded is None:
+                fresh.damaged = True
+                continue
+            metric, sample, labels, doc = decoded
+            if per_pid:
+                labels = tuple(sorted((*labels, ("pid", pid))))
+            layout.docs.setdefault(metric, doc)
+            layout.sample_keys.append((metric, sample, labels))
+            layout.slots.append(offset // 8)
+        layout.pick = None
+        layout.end = fresh.end
+        layout.damaged = layout.damaged or fresh.damaged
+
+
+def merge_layout(into: Aggregate, typ: str, mode: str, layout: Layout, data: bytes) -> None:
+    """Fold one file's current values into ``into``."""
+    families = into.families
+    for metric, doc in layout.docs.items():
+        if metric not in families:
+            families[metric] = (typ, mode, doc)
+    samples = into.samples
+    values = layout.values(data)
+    if typ != "gauge" or mode in _SUMMED_GAUGES:
+        for skey, value in zip(layout.sample_keys, values, strict=True):
+            current = samples.get(skey)
+            if current is None:
+                samples[skey] = [value, 0.0]
+            else:
+                current[0] += value
+        return
+    stamps = Layout(layout.file_id, slots=[s + 1 for s in layout.slots]).values(data)
+    for skey, value, ts in zip(layout.sample_keys, values, stamps, strict=True):
+        current = samples.get(skey)
+        if current is None:
+            samples[skey] = [value, ts]
+        else:
+            combine(current, value, ts, typ, mode)
