@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "health_document": "watchkeeper.health.report",
     "HealthEndpoints": "watchkeeper.health.endpoints",
     "make_asgi_app": "watchkeeper.health.asgi",
+    "starlette_routes": "watchkeeper.health.asgi",
     "make_wsgi_app": "watchkeeper.health.wsgi",
     "health_urls": "watchkeeper.health.django_views",
     "load_config": "watchkeeper.health.config",

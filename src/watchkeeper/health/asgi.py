@@ -78,3 +78,17 @@ def make_asgi_app(runner: Runner | None = None, **options: Any) -> HealthASGIApp
     ``options`` (service_id, version, description) go into the health+json document.
     """
     return HealthASGIApp(HealthEndpoints(runner, **options))
+
+
+def starlette_routes(prefix: str = "/health", runner: Runner | None = None,
+                     **options: Any) -> list[Any]:
+    """Exact Starlette/FastAPI routes for ``prefix``, ``prefix/live`` and ``prefix/ready``.
+
+    ``app.mount(prefix, make_asgi_app())`` also works, but answers ``prefix`` itself with a
+    redirect to ``prefix/``; these routes answer all three paths directly.
+    """
+    from starlette.routing import Route
+
+    app = make_asgi_app(runner, **options)
+    base = "/" + prefix.strip("/")
+    return [Route(base, app), Route(f"{base}/live", app), Route(f"{base}/ready", app)]

@@ -157,5 +157,6 @@ class HealthEndpoints:
             version=self.version,
             description=self.description,
             pending=[n for n in names if n not in latest],
+            histories=self.runner.histories(),
         )
         return Response(code, report.CONTENT_TYPE, report.dumps(doc))

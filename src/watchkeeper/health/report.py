@@ -4,17 +4,19 @@ The document follows the "Health Check Response Format for HTTP APIs" draft
 (``application/health+json``): a top-level ``status`` of pass/warn/fail and ``checks``
 keyed ``component:measurement``, each an array of objects with ``componentId``,
 ``componentType``, ``observedValue``, ``observedUnit``, ``status``, ``time`` and
-``output``. ``durationSeconds`` and ``critical`` are extensions the format allows.
+``output``. ``durationSeconds``, ``critical``, ``statusSince``, ``statusChanges`` and
+``flapping`` are extensions (the format lets checks carry more fields).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from .history import FLAP_WINDOW, CheckHistory
 from .model import CheckResult, Status, overall_status
 
 CONTENT_TYPE = "application/health+json"
@@ -37,7 +39,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def check_entry(result: CheckResult) -> dict[str, Any]:
+def check_entry(result: CheckResult, history: CheckHistory | None = None) -> dict[str, Any]:
     entry: dict[str, Any] = {"componentId": result.name}
     if result.component_type:
         entry["componentType"] = result.component_type
@@ -51,6 +53,11 @@ def check_entry(result: CheckResult) -> dict[str, Any]:
         entry["output"] = result.details
     entry["durationSeconds"] = round(result.duration, 6)
     entry["critical"] = result.critical
+    if history is not None:
+        if history.last_change is not None:
+            entry["statusSince"] = rfc3339(history.last_change)
+        entry["statusChanges"] = history.changes_within(FLAP_WINDOW)
+        entry["flapping"] = history.is_flapping()
     return entry
 
 
@@ -62,8 +69,13 @@ def health_document(
     version: str | None = None,
     description: str | None = None,
     pending: Iterable[str] = (),
+    histories: Mapping[str, CheckHistory] | None = None,
 ) -> dict[str, Any]:
-    """The health+json document for these results (overall status computed if not given)."""
+    """The health+json document for these results (overall status computed if not given).
+
+    With ``histories``, each check also says since when it has had its status
+    (``statusSince``), how often it changed in the last 10 minutes and if it is flapping.
+    """
     results = list(results)
     overall = overall_status(results) if status is None else status
     doc: dict[str, Any] = {"status": overall.health_json}
@@ -75,7 +87,8 @@ def health_document(
         doc["description"] = description
     checks: dict[str, list[dict[str, Any]]] = {}
     for result in results:
-        checks.setdefault(check_key(result), []).append(check_entry(result))
+        history = histories.get(result.name) if histories else None
+        checks.setdefault(check_key(result), []).append(check_entry(result, history))
     doc["checks"] = checks
     failing = [r for r in results if r.status is not Status.HEALTHY]
     if failing:

@@ -341,9 +341,17 @@ _default_lock = threading.Lock()
 
 
 def default_runner() -> Runner:
-    """The process-wide runner the ``@check`` decorator and default endpoints use."""
+    """The process-wide runner the ``@check`` decorator and default endpoints use.
+
+    Its results are exposed on the default ``REGISTRY`` (``watchkeeper_health_*``), so
+    ``/metrics`` shows them next to the service's own metrics.
+    """
     global _default
     with _default_lock:
         if _default is None:
+            from ..metrics.registry import REGISTRY
+            from .metrics import HealthCollector
+
             _default = Runner()
+            REGISTRY.register(HealthCollector(_default))
         return _default
