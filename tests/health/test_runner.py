@@ -217,3 +217,12 @@ def test_history_is_bounded():
         runner.run_sync()
     assert len(runner.history("x").results()) == 3
     assert runner.history("x").runs == 5
+
+
+def test_a_timeout_error_raised_by_the_check_itself_keeps_its_message():
+    def driver_gave_up():
+        raise TimeoutError("read from 10.0.0.1 timed out")
+
+    result = Runner([make(driver_gave_up, timeout=5)]).run_sync()[0]
+    assert result.status is Status.UNHEALTHY
+    assert result.details == "TimeoutError: read from 10.0.0.1 timed out"

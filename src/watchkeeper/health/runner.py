@@ -156,7 +156,7 @@ class Runner:
         t0 = time.perf_counter()
         try:
             outcome = await self._call(check)
-        except TimeoutError:
+        except _TimedOut:
             outcome = Outcome(Status.UNHEALTHY, f"timed out after {_seconds(check.timeout)} s")
         except asyncio.CancelledError:
             raise
@@ -185,10 +185,13 @@ class Runner:
         if not done:
             waitable.cancel()
             waitable.add_done_callback(_consume)
-            raise TimeoutError
+            raise _TimedOut
         value = waitable.result()
         if inspect.isawaitable(value):
-            value = await asyncio.wait_for(value, check.timeout)
+            try:
+                value = await asyncio.wait_for(value, check.timeout)
+            except TimeoutError:
+                raise _TimedOut from None
         return Outcome.coerce(value)
 
     def _in_thread(self, check: HealthCheck) -> asyncio.Future:
@@ -304,6 +307,10 @@ class Runner:
             assert self._loop is not None
             self._refresh = asyncio.run_coroutine_threadsafe(self.run(), self._loop)
             return self._refresh
+
+
+class _TimedOut(Exception):
+    """The runner's deadline passed (distinct from a TimeoutError raised by a check)."""
 
 
 def _consume(future: asyncio.Future) -> None:
