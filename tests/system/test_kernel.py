@@ -1,3 +1,6 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
 from watchkeeper.metrics.registry import CollectorRegistry
 from watchkeeper.system.kernel import KernelCollector
 from watchkeeper.system.netstat import NetstatCollector, parse_header_pairs, parse_snmp6
@@ -58,3 +61,21 @@ def test_os_release_as_node_exporter_labels(tmp_path):
     assert version.value == 22.04
     assert parse_os_release("A=\"unterminated\n") == {}
     assert os_version_number("12") == 12 and os_version_number("rolling") is None
+
+
+@given(st.text(max_size=400))
+def test_kernel_text_parsers_never_raise(text):
+    for (protocol, field), value in {**parse_header_pairs(text), **parse_snmp6(text)}.items():
+        assert protocol and field and isinstance(value, str)
+    for key, value in parse_os_release(text).items():
+        assert isinstance(key, str) and isinstance(value, str)
+    os_version_number(text)
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"),
+               max_size=60))
+def test_os_release_values_round_trip_through_shell_quoting(value):
+    # os-release(5) values are single-line shell strings.
+    import shlex
+
+    assert parse_os_release(f"NAME={shlex.quote(value)}\n").get("name", "") == value

@@ -25,8 +25,8 @@ OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
 def parse_os_release(text: str) -> dict[str, str]:
     """``KEY="value"`` lines, shell-quoted, as os-release(5) defines them."""
     fields = {}
-    for line in text.splitlines():
-        key, sep, value = line.strip().partition("=")
+    for line in text.split("\n"):  # only newline ends a line here, as for the shell
+        key, sep, value = line.strip(" \t\r").partition("=")
         if not sep or key.startswith("#"):
             continue
         try:
