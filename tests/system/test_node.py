@@ -19,3 +19,9 @@ def test_uname_boot_and_clock():
     before = time.time()
     now = reg.get_sample_value("node_time_seconds")
     assert before <= now <= time.time()
+
+
+def test_uname_without_os_uname_gives_the_same_fields():
+    from watchkeeper.system.node import _platform_uname
+
+    assert _platform_uname() == os.uname()

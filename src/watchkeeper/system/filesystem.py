@@ -175,6 +175,13 @@ class FilesystemCollector:
         mounts = mounted_filesystems(self._procfs, self._mp_exclude, self._fs_exclude)
         for m in mounts:
             key = (m.device, m.fstype, m.mountpoint)
+            if not hasattr(os, "statvfs"):  # Windows: sizes only, from psutil
+                if _add_psutil_usage(m.mountpoint, key, size, free, avail):
+                    device_error.add_metric(key, 0.0)
+                    readonly.add_metric(key, 1.0 if m.readonly else 0.0)
+                else:
+                    device_error.add_metric(key, 1.0)
+                continue
             try:
                 if self._remote.search(m.fstype):
                     st = self.guard.statvfs(m.mountpoint)
@@ -195,3 +202,17 @@ class FilesystemCollector:
             readonly.add_metric(key, 1.0 if m.readonly else 0.0)
         if mounts:
             yield from (avail, device_error, files, files_free, free, readonly, size)
+
+
+def _add_psutil_usage(mountpoint: str, key: tuple[str, str, str], size: GaugeMetricFamily,
+                      free: GaugeMetricFamily, avail: GaugeMetricFamily) -> bool:
+    import psutil
+
+    try:
+        usage = psutil.disk_usage(mountpoint)
+    except OSError:
+        return False
+    size.add_metric(key, float(usage.total))
+    free.add_metric(key, float(usage.free))
+    avail.add_metric(key, float(usage.free))
+    return True

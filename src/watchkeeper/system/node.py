@@ -75,6 +75,14 @@ def _domainname(procfs: str) -> str:
         return "(none)"
 
 
+def _platform_uname() -> os.uname_result:
+    """Windows has no os.uname; platform answers the same five fields."""
+    import platform
+
+    p = platform.uname()
+    return os.uname_result((p.system, p.node, p.release, p.version, p.machine))
+
+
 class NodeCollector:
     """uname, boot time, the clock and the time zone of the host."""
 
@@ -82,7 +90,7 @@ class NodeCollector:
                  os_release_files: tuple[str, ...] = OS_RELEASE_FILES) -> None:
         self._boot_time = boot_time(procfs)
         self._os_release = read_os_release(os_release_files)
-        u = os.uname()
+        u = os.uname() if hasattr(os, "uname") else _platform_uname()
         self._uname = {
             "domainname": _domainname(procfs), "machine": u.machine, "nodename": u.nodename,
             "release": u.release, "sysname": u.sysname, "version": u.version,

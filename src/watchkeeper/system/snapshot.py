@@ -105,18 +105,18 @@ def _top(a: Snapshot, b: Snapshot, elapsed: float, limit: int) -> dict[str, list
 
 def disk_usage() -> list[dict[str, Any]]:
     """Like ``df``: real file systems with used, available and percent used."""
+    import psutil
+
     rows = []
     for m in mounted_filesystems():
         try:
-            st = os.statvfs(m.mountpoint)
+            usage = psutil.disk_usage(m.mountpoint)
         except OSError:
             continue
-        total = st.f_blocks * st.f_frsize
-        used = (st.f_blocks - st.f_bfree) * st.f_frsize
-        avail = st.f_bavail * st.f_frsize
         rows.append({"mountpoint": m.mountpoint, "device": m.device, "fstype": m.fstype,
-                     "total_bytes": total, "used_bytes": used, "avail_bytes": avail,
-                     "percent": _percent(used, used + avail)})
+                     "total_bytes": usage.total, "used_bytes": usage.used,
+                     "avail_bytes": usage.free,
+                     "percent": _percent(usage.used, usage.used + usage.free)})
     return rows
 
 
