@@ -19,6 +19,29 @@ from .reader import FileReader, Layout, merge_layout
 from .values import directory
 
 DAMAGED_FILES_METRIC = "watchkeeper_multiprocess_damaged_files"
+_STATES_KEPT = 16
+_states: dict[str, _DirectoryState] = {}
+_states_lock = threading.Lock()
+
+
+def _state_for(path: str) -> _DirectoryState:
+    key = os.path.realpath(path)
+    with _states_lock:
+        state = _states.pop(key, None) or _DirectoryState(key)
+        _states[key] = state  # most recently used last
+        while len(_states) > _STATES_KEPT:
+            del _states[next(iter(_states))]
+        return state
+
+
+def _forget_states_after_fork() -> None:
+    global _states_lock
+    _states_lock = threading.Lock()  # another thread may have held it at the fork
+    _states.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_states_after_fork)
 
 
 class MultiProcessCollector:
@@ -36,10 +59,7 @@ class MultiProcessCollector:
                 "env PROMETHEUS_MULTIPROC_DIR (or WATCHKEEPER_MULTIPROC_DIR) is not set "
                 "or not a directory")
         self._path = path
-        self._reader = FileReader()
-        self._lock = threading.Lock()
-        self._aggregate_seen: bytes | None = None
-        self._aggregate = Aggregate()
+        self._state = _state_for(path)
         if registry is not None:
             registry.register(self)  # type: ignore[attr-defined]
 
@@ -60,6 +80,24 @@ class MultiProcessCollector:
 
     def merge(self) -> tuple[Aggregate, int]:
         """Every worker's numbers merged (buckets not yet cumulative), and a damage count."""
+        return self._state.merge()
+
+
+class _DirectoryState:
+    """What scrapes of one directory remember: file layouts and the decoded aggregate.
+
+    Shared by every collector of the directory, because the usual pattern builds a new
+    registry and collector for each request to ``/metrics``.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._reader = FileReader()
+        self._lock = threading.Lock()
+        self._aggregate_seen: bytes | None = None
+        self._aggregate = Aggregate()
+
+    def merge(self) -> tuple[Aggregate, int]:
         with self._lock:  # layouts are shared between scrapes; one scrape at a time
             return self._merge()
 

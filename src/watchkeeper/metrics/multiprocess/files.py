@@ -32,7 +32,7 @@ INITIAL_SIZE = 1 << 14
 
 _HEADER = struct.Struct("<4sIQ8sQ")
 _USED = struct.Struct("<Q")
-_ENTRY_HEAD = struct.Struct("<II")
+ENTRY_HEAD = struct.Struct("<II")
 VALUE_PAIR = struct.Struct("<dd")
 
 
@@ -69,7 +69,7 @@ def encode_key(
 
 
 def _entry_size(key_len: int) -> int:
-    return _ENTRY_HEAD.size + ((key_len + 7) & ~7) + VALUE_PAIR.size
+    return ENTRY_HEAD.size + ((key_len + 7) & ~7) + VALUE_PAIR.size
 
 
 class ValueFile:
@@ -119,7 +119,7 @@ class ValueFile:
             self.map = mmap.mmap(self._fd, self.capacity)
         start = self.used
         padded = key.ljust((len(key) + 7) & ~7, b" ")
-        entry = _ENTRY_HEAD.pack(len(key), zlib.crc32(key)) + padded + VALUE_PAIR.pack(0.0, 0.0)
+        entry = ENTRY_HEAD.pack(len(key), zlib.crc32(key)) + padded + VALUE_PAIR.pack(0.0, 0.0)
         self.map[start : start + size] = entry
         self.used = start + size
         # Publish the entry only once it is whole.
@@ -157,10 +157,10 @@ def read_header(data: bytes) -> tuple[bytes, int, bool] | None:
 def scan_entries(data: bytes, pos: int, used: int, out: ParsedFile) -> None:
     """Append the intact entries between ``pos`` and ``used`` to ``out``; skip garbage."""
     entries = out.entries
-    unpack_head = _ENTRY_HEAD.unpack_from
+    unpack_head = ENTRY_HEAD.unpack_from
     unpack_pair = VALUE_PAIR.unpack_from
     crc32 = zlib.crc32
-    while pos + _ENTRY_HEAD.size <= used:
+    while pos + ENTRY_HEAD.size <= used:
         key_len, crc = unpack_head(data, pos)
         size = _entry_size(key_len)
         if key_len == 0 or pos + size > used:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import struct
 import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
 
 from .aggregate import Aggregate, SampleKey
-from .files import HEADER_SIZE, ParsedFile, read_header, scan_entries
-from .merge import ParsedKey, combine, parse_key
+from .files import ENTRY_HEAD, HEADER_SIZE, read_header
+from .merge import combine, parse_key
 
 _NATIVE_LITTLE = sys.byteorder == "little"
 _SUMMED_GAUGES = frozenset({"sum", "livesum"})
@@ -56,7 +57,8 @@ class FileReader:
 
     def __init__(self) -> None:
         self._layouts: dict[str, Layout] = {}
-        self._keys: dict[bytes, ParsedKey | None] = {}
+        # key bytes -> ((metric, sample, labels), help text), for well-formed keys only
+        self._keys: dict[bytes, tuple[SampleKey, str]] = {}
 
     def forget_missing(self, names: set[str]) -> None:
         for gone in self._layouts.keys() - names:
@@ -80,27 +82,43 @@ class FileReader:
         return layout
 
     def _extend(self, layout: Layout, data: bytes, used: int, pid: str, per_pid: bool) -> None:
-        fresh = ParsedFile(file_id=layout.file_id)
-        scan_entries(data, layout.end, used, fresh)
+        """Decode the entries appended since the last scrape (see ``files.scan_entries``).
+
+        A key seen before in any file is known good, so only new keys pay for the crc
+        check and the JSON decoding.
+        """
         keys = self._keys
         if len(keys) > 200_000:
             keys.clear()
-        for key, _value, _ts, offset in fresh.entries:
-            decoded = keys.get(key, False)
-            if decoded is False:
-                decoded = keys[key] = parse_key(key)
-            if decoded is None:
-                fresh.damaged = True
-                continue
-            metric, sample, labels, doc = decoded
+        unpack_head = ENTRY_HEAD.unpack_from
+        sample_keys, slots, docs = layout.sample_keys, layout.slots, layout.docs
+        pos = layout.end
+        while pos + 8 <= used:
+            key_len, crc = unpack_head(data, pos)
+            size = 24 + ((key_len + 7) & ~7)
+            if key_len == 0 or pos + size > used:
+                layout.damaged = True
+                break
+            key = data[pos + 8 : pos + 8 + key_len]
+            known = keys.get(key)
+            if known is None:
+                parsed = parse_key(key) if zlib.crc32(key) == crc else None
+                if parsed is None:
+                    layout.damaged = True
+                    pos += size
+                    continue
+                metric, sample, labels, doc = parsed
+                known = keys[key] = ((metric, sample, labels), doc)
+            skey, doc = known
             if per_pid:
-                labels = tuple(sorted((*labels, ("pid", pid))))
-            layout.docs.setdefault(metric, doc)
-            layout.sample_keys.append((metric, sample, labels))
-            layout.slots.append(offset // 8)
+                skey = (skey[0], skey[1], tuple(sorted((*skey[2], ("pid", pid)))))
+            if skey[0] not in docs:
+                docs[skey[0]] = doc
+            sample_keys.append(skey)
+            slots.append((pos + size - 16) >> 3)
+            pos += size
         layout.pick = None
-        layout.end = fresh.end
-        layout.damaged = layout.damaged or fresh.damaged
+        layout.end = pos
 
 
 def merge_layout(into: Aggregate, typ: str, mode: str, layout: Layout, data: bytes) -> None:
