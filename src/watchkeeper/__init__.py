@@ -49,6 +49,8 @@ _EXPORTS: dict[str, str] = {
     # parsing
     "text_string_to_metric_families": "watchkeeper.exposition.parse",
     "text_fd_to_metric_families": "watchkeeper.exposition.parse",
+    "openmetrics_string_to_metric_families": "watchkeeper.exposition.parse",
+    "openmetrics_fd_to_metric_families": "watchkeeper.exposition.parse",
     "ParseError": "watchkeeper.exposition.parse",
     # multiprocess mode for pre-fork servers
     "MultiProcessCollector": "watchkeeper.metrics.multiprocess",
