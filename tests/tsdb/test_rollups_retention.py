@@ -136,3 +136,37 @@ def test_size_retention_finally_trims_rollups(open_store):
     store.maintain()
     stats = store.stats()
     assert stats["chunk_bytes"] + stats["rollup_bytes"] <= 1_000
+
+
+def test_rollup_query_reads_only_the_columns_asked_for(open_store):
+    store = open_store()
+    ts, vals = make_data(2.5, 60_000, 9, True)
+    store.append_array({"__name__": "r"}, ts, vals)
+    store.maintain()
+    (full,) = store.select_rollup([], 0, 2**62, HOUR_MS)
+    (part,) = store.select_rollup([], 0, 2**62, HOUR_MS, columns=("max", "count"))
+    assert part.min is None and part.sum is None and part.last is None
+    assert part.max.tolist() == full.max.tolist()
+    assert part.count.tolist() == full.count.tolist()
+    assert part.timestamps.tolist() == full.timestamps.tolist()
+
+
+def test_damaged_rollup_block_is_a_clean_error():
+    import pytest
+
+    from watchkeeper.tsdb.errors import CorruptChunkError
+    from watchkeeper.tsdb.rollup_blocks import decode_block, encode_block
+    from watchkeeper.tsdb.rollups import ALL_COLUMNS, aggregate
+
+    ts, vals = make_data(1, 60_000, 10, False)
+    block = bytearray(encode_block(aggregate(ts, vals, HOUR_MS)))
+    for pos in range(0, len(block), 7):
+        damaged = bytearray(block)
+        damaged[pos] ^= 0x10
+        try:
+            decode_block(bytes(damaged), ALL_COLUMNS)
+        except CorruptChunkError:
+            continue
+        raise AssertionError(f"flip at byte {pos} went unnoticed")
+    with pytest.raises(CorruptChunkError):
+        decode_block(bytes(block[:-3]), ALL_COLUMNS)

@@ -31,7 +31,7 @@ class SeriesData(NamedTuple):
 
 
 class RollupData(NamedTuple):
-    """Per-step aggregates of one series; ``timestamps`` are bucket starts."""
+    """Per-step aggregates of one series; ``timestamps`` are bucket starts (step-aligned)."""
 
     labels: Labels
     timestamps: np.ndarray
@@ -81,9 +81,15 @@ class TimeSeriesStore(ABC):
 
     @abstractmethod
     def select_rollup(
-        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int, resolution_ms: int
+        self,
+        matchers: Sequence[Matcher],
+        start_ms: int,
+        end_ms: int,
+        resolution_ms: int,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[RollupData]:
-        """min/max/sum/count/last per resolution step (one of ROLLUP_RESOLUTIONS)."""
+        """min/max/sum/count/last per step of 1 m, 5 m or 1 h; columns not asked for
+        (``columns=("max",)`` reads only max) come back as None."""
 
     @abstractmethod
     def series(

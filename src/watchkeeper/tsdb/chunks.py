@@ -61,7 +61,7 @@ class ChunkDB:
                 path, isolation_level=None, check_same_thread=False, timeout=2.0
             )
             if fresh:
-                self.conn.execute("PRAGMA page_size=1024")
+                self.conn.execute("PRAGMA page_size=4096")
                 self.conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
                 self.conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             else:

@@ -91,9 +91,7 @@ class LabelIndex:
             return sorted(self._postings)
         wanted = set(ids)
         return sorted(
-            n
-            for n, vals in self._postings.items()
-            if any(_meets(wanted, s) for s in vals.values())
+            n for n, vals in self._postings.items() if any(_meets(wanted, s) for s in vals.values())
         )
 
     def label_values(self, name: str, ids: Iterable[int] | None = None) -> list[str]:

@@ -8,13 +8,14 @@ query always covers everything stored. Stale markers are not values and are skip
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
 from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB
-from watchkeeper.tsdb.codec import decode_chunk, decode_floats, encode_floats
+from watchkeeper.tsdb.codec import decode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
+from watchkeeper.tsdb.rollup_blocks import COLUMNS, decode_block, encode_block
 
 MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS = 60_000, 300_000, 3_600_000
 RESOLUTIONS = (MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS)
@@ -25,7 +26,7 @@ DEFAULT_RETENTION_MS = {
     HOUR_MS: 365 * DAY_MS,
 }
 STALE_NAN_BITS = 0x7FF0000000000002
-_LEVEL = 9
+ALL_COLUMNS = tuple(range(len(COLUMNS)))
 MIN_REDUCTION = 6  # store a resolution only where it has 6+ samples per step on average
 
 
@@ -57,13 +58,21 @@ def aggregate(ts: np.ndarray, vals: np.ndarray, res: int) -> list[np.ndarray]:
 
 
 def _encode(cols: list[np.ndarray]) -> bytes:
-    ts = cols[0].astype(np.float64)  # bucket starts are multiples of the step: exact as float
-    return encode_floats([ts, *cols[1:]], _LEVEL)
+    return encode_block(cols)
 
 
-def _decode(data: bytes) -> list[np.ndarray]:
-    cols = decode_floats(data)
-    return [cols[0].astype(np.int64), *cols[1:]]
+def _decode(data: bytes, wanted: Collection[int] = ALL_COLUMNS) -> list[np.ndarray | None]:
+    return decode_block(data, wanted)
+
+
+def wanted_columns(columns: Sequence[str] | None) -> tuple[int, ...]:
+    """Column names (min, max, sum, count, last) -> indexes; None means all."""
+    if columns is None:
+        return ALL_COLUMNS
+    unknown = set(columns) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown rollup columns {sorted(unknown)}; use {COLUMNS[1:]}")
+    return (0, *sorted(COLUMNS.index(c) for c in columns if c != "timestamps"))
 
 
 def built_through(db: ChunkDB) -> int:
@@ -139,16 +148,21 @@ def _build_series(c, sid: int, days: list[int]) -> int:  # type: ignore[no-untyp
 
 
 def read(
-    db: ChunkDB, series_ids: Sequence[int], res: int, start: int, end: int
-) -> dict[int, list[np.ndarray]]:
-    """Stored rollup columns per series within [start, end]."""
+    db: ChunkDB,
+    series_ids: Sequence[int],
+    res: int,
+    start: int,
+    end: int,
+    wanted: Collection[int] = ALL_COLUMNS,
+) -> dict[int, list[np.ndarray | None]]:
+    """Stored rollup columns per series within [start, end]; unwanted columns are None."""
     if res not in BLOCK_MS:
         raise ValueError(f"rollup resolution must be one of {RESOLUTIONS}, not {res}")
-    out: dict[int, list[np.ndarray]] = {}
+    out: dict[int, list[np.ndarray | None]] = {}
     if end < start:
         return out
     ids = sorted(series_ids)
-    blocks: dict[int, list[list[np.ndarray]]] = {}
+    blocks: dict[int, list[list[np.ndarray | None]]] = {}
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
         marks = ",".join("?" * len(part))
@@ -157,13 +171,18 @@ def read(
             "AND max_t >= ? AND min_t <= ? ORDER BY series_id, window",
             (res, *part, start, end),
         ):
-            blocks.setdefault(sid, []).append(_decode(data))
+            blocks.setdefault(sid, []).append(_decode(data, wanted))
     for sid, cols_list in blocks.items():
-        cols = (
-            cols_list[0]
-            if len(cols_list) == 1
-            else [np.concatenate(c) for c in zip(*cols_list, strict=True)]
-        )
-        a, b = np.searchsorted(cols[0], start, "left"), np.searchsorted(cols[0], end, "right")
-        out[sid] = [col[a:b] for col in cols]
+        cols = cols_list[0] if len(cols_list) == 1 else join_columns(cols_list)
+        stamps = cols[0]
+        a, b = np.searchsorted(stamps, start, "left"), np.searchsorted(stamps, end, "right")
+        out[sid] = [None if col is None else col[a:b] for col in cols]
     return out
+
+
+def join_columns(parts: Sequence[Sequence[np.ndarray | None]]) -> list[np.ndarray | None]:
+    """Concatenate column lists piecewise, keeping None for columns not read."""
+    return [
+        None if any(c is None for c in group) else np.concatenate(group)
+        for group in zip(*parts, strict=True)
+    ]

@@ -427,21 +427,26 @@ class Store(TimeSeriesStore):
                 yield SeriesData(labels, ts[lo:hi], vals[lo:hi])
 
     def select_rollup(
-        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int, resolution_ms: int
+        self,
+        matchers: Sequence[Matcher],
+        start_ms: int,
+        end_ms: int,
+        resolution_ms: int,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[RollupData]:
+        wanted = rollups.wanted_columns(columns)
         with self._lock:
             ids = sorted(self.index.select(matchers), key=lambda i: self._by_id[i].labels)
             done_through = rollups.built_through(self.db)
             stored = rollups.read(
-                self.db, ids, resolution_ms, start_ms, min(end_ms, done_through - 1)
+                self.db, ids, resolution_ms, start_ms, min(end_ms, done_through - 1), wanted
             )
         # series without stored rollups at this resolution (too sparse to be worth it)
         # are aggregated from raw samples over the whole range, the rest only after
         # the last closed day
         tail_from = max(start_ms, done_through)
-        fresh = {
-            d.labels: d for d in self._read([i for i in ids if i not in stored], start_ms, end_ms)
-        }
+        missing = [i for i in ids if i not in stored]
+        fresh = {d.labels: d for d in self._read(missing, start_ms, end_ms)}
         if tail_from <= end_ms:
             fresh.update((d.labels, d) for d in self._read(list(stored), tail_from, end_ms))
         for sid in ids:
@@ -450,13 +455,10 @@ class Store(TimeSeriesStore):
             raw = fresh.get(labels)
             if raw is not None:
                 more = rollups.aggregate(raw.timestamps, raw.values, resolution_ms)
-                cols = (
-                    more
-                    if cols is None
-                    else [np.concatenate(p) for p in zip(cols, more, strict=True)]
-                )
-            if cols is not None and cols[0].size:
-                yield RollupData(labels, *cols)
+                more = [c if i in wanted else None for i, c in enumerate(more)]
+                cols = more if cols is None else rollups.join_columns([cols, more])
+            if cols is not None and cols[0].size:  # type: ignore[union-attr]
+                yield RollupData(labels, *cols)  # type: ignore[arg-type]
 
     def series(
         self, matchers: Sequence[Matcher], start_ms: int | None = None, end_ms: int | None = None
