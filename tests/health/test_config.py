@@ -42,10 +42,15 @@ def test_a_valid_config_builds_checks_with_their_settings(tmp_path):
         ("checks:\n  - type: disk\n    parameters:\n      path: 3\n", 4,
          "parameter 'path': expected a string, got an integer 3"),
         ("checks:\n  - type: tcp\n    parameters: {host: x, prot: 1}\n", 3,
-         "unknown parameter 'prot' for a tcp check (known: degraded_latency, host, port)"),
+         "unknown parameter 'prot' for a tcp check; did you mean 'port'? "
+         "(known: degraded_latency, host, port)"),
         ("checks:\n  - type: tcp\n    parameters: {host: x}\n", 3,
          "missing required parameter 'port'"),
-        ("checks:\n  - type: dsik\n", 2, "unknown check type 'dsik'"),
+        ("checks:\n  - type: dsik\n", 2, "unknown check type 'dsik'; did you mean 'disk'?"),
+        ("checks:\n  - type: disk\n    timeuot: 3\n", 3, "did you mean 'timeout'?"),
+        ("checks:\n  - type: postgres\n    parameters: {check_conections: true}\n", 3,
+         "unknown parameter 'check_conections' for a postgres check; "
+         "did you mean 'check_connections'?"),
         ("checks:\n  - name: x\n", 2, "missing 'type'"),
         ("checks:\n  - type: disk\n    timeout: -1\n", 3, "timeout must be a positive number"),
         ("checks:\n  - type: disk\n    critical: maybe\n", 3, "critical must be true or false"),

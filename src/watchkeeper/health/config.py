@@ -21,7 +21,7 @@ from typing import Any
 
 from .check import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, Check
 from .checks import check_class
-from .params import ParameterError, validate_parameters
+from .params import ParameterError, did_you_mean, validate_parameters
 
 ENTRY_KEYS = ("type", "name", "parameters", "timeout", "critical", "interval")
 
@@ -126,7 +126,8 @@ def parse_entry(reader: _Reader, node: Any, index: int) -> CheckSpec:
               for key, key_node, value_node in reader.mapping(node, where)}
     for key, (key_node, _) in fields.items():
         if key not in ENTRY_KEYS:
-            raise reader.error(key_node, f"{where}: unknown key {key!r} "
+            raise reader.error(key_node, f"{where}: unknown key {key!r}"
+                               f"{did_you_mean(key, ENTRY_KEYS)} "
                                f"(expected {', '.join(ENTRY_KEYS)}; check settings go "
                                f"under 'parameters')")
     if "type" not in fields:

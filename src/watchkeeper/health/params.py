@@ -7,10 +7,11 @@ config loader can point at the line it came from.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 COMMON = ("name", "timeout", "critical", "interval")
@@ -45,7 +46,8 @@ def validate_parameters(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
         if key not in spec:
             known = ", ".join(sorted(spec)) or "none"
             raise ParameterError(
-                f"unknown parameter {key!r} for a {label} check (known: {known})", str(key)
+                f"unknown parameter {key!r} for a {label} check{did_you_mean(key, spec)} "
+                f"(known: {known})", str(key)
             )
         problem = _mismatch(value, spec[key][0])
         if problem:
@@ -57,6 +59,12 @@ def validate_parameters(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
             f"missing required parameter {missing[0]!r} for a {label} check", None
         )
     return dict(params)
+
+
+def did_you_mean(word: Any, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for a near miss, else nothing."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _kind(value: Any) -> str:

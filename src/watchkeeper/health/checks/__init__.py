@@ -11,7 +11,7 @@ from typing import Any
 
 from ..check import Check
 from ..model import CheckError
-from ..params import ParameterError, validate_parameters
+from ..params import ParameterError, did_you_mean, validate_parameters
 
 CHECK_TYPES: dict[str, str] = {
     "disk": "system:DiskCheck",
@@ -38,7 +38,8 @@ def check_class(type_name: str) -> type[Check]:
     target = CHECK_TYPES.get(type_name) if isinstance(type_name, str) else None
     if target is None:
         known = ", ".join(sorted(CHECK_TYPES))
-        raise ParameterError(f"unknown check type {type_name!r} (known: {known})", "type")
+        raise ParameterError(f"unknown check type {type_name!r}"
+                             f"{did_you_mean(type_name, CHECK_TYPES)} (known: {known})", "type")
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
 
