@@ -1,0 +1,142 @@
+"""sum, avg, min, max, count, group, stddev, stdvar, topk, bottomk, quantile, count_values.
+
+Groups are folded series by series, vectorised over steps, in the same order and with the
+same running arithmetic as Prometheus 2.42 (running mean for avg, Welford for stddev).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from watchkeeper.promql.errors import PromQLEvalError
+from watchkeeper.promql.formatting import format_value
+from watchkeeper.promql.functions_range import quantile_of
+from watchkeeper.promql.values import Vector, merge_duplicates
+from watchkeeper.tsdb.labels import METRIC_NAME, Labels
+
+
+def group_key(labels: Labels, grouping: list[str], without: bool) -> Labels:
+    if without:
+        drop = set(grouping) | {METRIC_NAME}
+        return tuple.__new__(Labels, tuple(p for p in labels if p[0] not in drop))
+    keep = set(grouping)
+    return tuple.__new__(Labels, tuple(p for p in labels if p[0] in keep))
+
+
+def _groups(vec: Vector, grouping: list[str], without: bool) -> dict[Labels, list[int]]:
+    groups: dict[Labels, list[int]] = {}
+    for i, lab in enumerate(vec.labels):
+        groups.setdefault(group_key(lab, grouping, without), []).append(i)
+    return groups
+
+
+def _fold(op: str, vals: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    steps = vals.shape[1]
+    count = np.zeros(steps)
+    acc = np.zeros(steps)
+    mean = np.zeros(steps)
+    with np.errstate(all="ignore"):
+        for v, m in zip(vals, mask, strict=True):
+            first = m & (count == 0)
+            later = m & (count > 0)
+            count = count + m
+            if op == "sum":
+                acc = np.where(first, v, np.where(later, acc + v, acc))
+            elif op == "min":
+                take = first | (later & ((acc > v) | np.isnan(acc)))
+                acc = np.where(take, v, acc)
+            elif op == "max":
+                take = first | (later & ((acc < v) | np.isnan(acc)))
+                acc = np.where(take, v, acc)
+            elif op == "avg":
+                skip = np.isinf(mean) & ((np.isinf(v) & ((mean > 0) == (v > 0)))
+                                         | (~np.isinf(v) & ~np.isnan(v)))
+                upd = later & ~skip
+                mean = np.where(first, v, np.where(upd, mean + v / count - mean / count, mean))
+            elif op in ("stddev", "stdvar"):
+                delta = v - mean
+                new_mean = mean + delta / count
+                mean = np.where(m, new_mean, mean)
+                acc = np.where(m, acc + delta * (v - new_mean), acc)
+        present = count > 0
+        if op == "avg":
+            acc = mean
+        elif op in ("count", "group"):
+            acc = count if op == "count" else np.ones(steps)
+        elif op == "stdvar":
+            acc = acc / count
+        elif op == "stddev":
+            acc = np.sqrt(acc / count)
+    return acc, present
+
+
+def aggregate(op: str, vec: Vector, grouping: list[str], without: bool,
+              param: np.ndarray | str | None) -> Vector:
+    """Aggregate ``vec`` by its grouping labels; param is k / q (per step) or a label name."""
+    steps = vec.values.shape[1]
+    groups = _groups(vec, grouping, without)
+    if op in ("topk", "bottomk"):
+        return _top(op, vec, groups, param)  # type: ignore[arg-type]
+    if op == "count_values":
+        return _count_values(vec, groups, str(param))
+    labels, rows_v, rows_m = [], [], []
+    for key, rows in groups.items():
+        vals, mask = vec.values[rows], vec.mask[rows]
+        if op == "quantile":
+            q = param
+            out = np.full(steps, np.nan)
+            present = mask.any(axis=0)
+            for s in np.flatnonzero(present):
+                out[s] = quantile_of(float(q[s]), vals[mask[:, s], s])  # type: ignore[index]
+        else:
+            out, present = _fold(op, vals, mask)
+        labels.append(key)
+        rows_v.append(out)
+        rows_m.append(present)
+    if not labels:
+        return Vector.empty(steps)
+    return Vector(labels, np.array(rows_v), np.array(rows_m, dtype=bool))
+
+
+def _top(op: str, vec: Vector, groups: dict[Labels, list[int]], k: np.ndarray) -> Vector:
+    steps = vec.values.shape[1]
+    keep = np.zeros(vec.mask.shape, dtype=bool)
+    kk = np.nan_to_num(k, nan=0.0, posinf=2**31, neginf=0).astype(np.int64)
+    for rows in groups.values():
+        rows_a = np.array(rows)
+        vals, mask = vec.values[rows_a], vec.mask[rows_a]
+        for s in range(steps):
+            if kk[s] < 1:
+                continue
+            idx = np.flatnonzero(mask[:, s])
+            if not len(idx):
+                continue
+            v = vals[idx, s]
+            nan = np.isnan(v)
+            key = np.where(nan, np.inf if op == "bottomk" else -np.inf, v)
+            order = np.lexsort((idx, -key if op == "topk" else key,
+                                nan))
+            keep[rows_a[idx[order[: kk[s]]]], s] = True
+    out = Vector(list(vec.labels), vec.values, vec.mask & keep)
+    return out.compact()
+
+
+def _count_values(vec: Vector, groups: dict[Labels, list[int]], label: str) -> Vector:
+    if not label or not label.replace("_", "a").isalnum() or label[0].isdigit():
+        raise PromQLEvalError(f"invalid label name {label!r}")
+    steps = vec.values.shape[1]
+    counts: dict[Labels, np.ndarray] = {}
+    for key, rows in groups.items():
+        base = {k: v for k, v in key if k != label}
+        for r in rows:
+            for s in np.flatnonzero(vec.mask[r]):
+                text = format_value(float(vec.values[r, s]))
+                lab = Labels.of({**base, label: text})
+                if lab not in counts:
+                    counts[lab] = np.zeros(steps)
+                counts[lab][s] += 1
+    if not counts:
+        return Vector.empty(steps)
+    labels = list(counts)
+    vals = np.array([counts[lab] for lab in labels])
+    return merge_duplicates(labels, vals, vals > 0)

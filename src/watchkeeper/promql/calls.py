@@ -1,0 +1,166 @@
+"""Dispatch of PromQL function calls to their implementations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from watchkeeper.promql import ast
+from watchkeeper.promql import functions_instant as fi
+from watchkeeper.promql import functions_range as fr
+from watchkeeper.promql.errors import PromQLEvalError
+from watchkeeper.promql.values import RangeData, Scalar, String, Vector, drop_name, merge_duplicates
+from watchkeeper.tsdb.labels import METRIC_NAME, Labels
+
+Evaluate = Callable[[ast.Expr], object]
+_RANGE_FUNCS = {"rate", "increase", "delta", "irate", "idelta", "changes", "resets", "deriv",
+                "predict_linear", "holt_winters", "quantile_over_time"}
+
+
+def _range_vector(rd: RangeData, steps: int, keep_name: bool, compute) -> Vector:  # type: ignore[no-untyped-def]
+    labels, rows_v, rows_m = [], [], []
+    for s in rd.series:
+        with np.errstate(all="ignore"):
+            values, ok = compute(s)
+        if not ok.any():
+            continue
+        labels.append(s.labels if keep_name else drop_name(s.labels))
+        rows_v.append(values)
+        rows_m.append(ok)
+    if not labels:
+        return Vector.empty(steps)
+    return merge_duplicates(labels, np.array(rows_v, dtype=np.float64),
+                            np.array(rows_m, dtype=bool))
+
+
+def _absent_labels(node: ast.Expr) -> Labels:
+    while isinstance(node, ast.ParenExpr):
+        node = node.expr
+    if isinstance(node, ast.MatrixSelector):
+        node = node.vector
+    if not isinstance(node, ast.VectorSelector):
+        return Labels.of({})
+    pairs: dict[str, str] = {}
+    dup: set[str] = set()
+    for m in node.matchers:
+        if m.op == "=" and m.name != METRIC_NAME:
+            if m.name in pairs:
+                dup.add(m.name)
+            pairs[m.name] = m.value
+    return Labels.of({k: v for k, v in pairs.items() if k not in dup})
+
+
+def call(node: ast.Call, evaluate: Evaluate, times: np.ndarray) -> object:
+    name, args = node.func, node.args
+    steps = len(times)
+    if name == "time":
+        return Scalar(times / 1000.0)
+    if name == "pi":
+        return Scalar(np.full(steps, np.pi))
+    values = [evaluate(a) for a in args]
+
+    def scalar(i: int, default: float | None = None) -> np.ndarray:
+        if i >= len(values):
+            return np.full(steps, default)
+        return values[i].values  # type: ignore[union-attr]
+
+    if name in fi.MATH:
+        return fi.math_function(name, values[0])  # type: ignore[arg-type]
+    if name in ("day_of_month", "day_of_week", "day_of_year", "days_in_month", "hour",
+                "minute", "month", "year"):
+        vec = values[0] if values else Vector([Labels.of({})], times[None, :] / 1000.0,
+                                              np.ones((1, steps), dtype=bool))
+        return fi.date_function(name, vec)  # type: ignore[arg-type]
+    if name == "round":
+        return fi.round_to(values[0], scalar(1, 1.0))  # type: ignore[arg-type]
+    if name == "clamp":
+        return fi.clamp(values[0], scalar(1), scalar(2))  # type: ignore[arg-type]
+    if name == "clamp_min":
+        return fi.clamp(values[0], scalar(1), None)  # type: ignore[arg-type]
+    if name == "clamp_max":
+        return fi.clamp(values[0], None, scalar(1))  # type: ignore[arg-type]
+    if name == "vector":
+        return Vector([Labels.of({})], scalar(0)[None, :].copy(), np.ones((1, steps), bool))
+    if name == "scalar":
+        vec = values[0]
+        count = vec.mask.sum(axis=0)  # type: ignore[union-attr]
+        picked = np.where(vec.mask, vec.values, 0).sum(axis=0)  # type: ignore[union-attr]
+        return Scalar(np.where(count == 1, picked, np.nan))
+    if name in ("sort", "sort_desc"):
+        vec = values[0]
+        return Vector(vec.labels, vec.values, vec.mask, vec.sample_ts,  # type: ignore[union-attr]
+                      "asc" if name == "sort" else "desc")
+    if name == "timestamp":
+        vec = values[0]
+        ts = vec.sample_ts if vec.sample_ts is not None else np.broadcast_to(  # type: ignore[union-attr]
+            times, vec.values.shape)  # type: ignore[union-attr]
+        return fi.map_values(vec, ts / 1000.0)  # type: ignore[arg-type]
+    if name == "absent":
+        vec = values[0]
+        missing = ~vec.mask.any(axis=0)  # type: ignore[union-attr]
+        return Vector([_absent_labels(args[0])], np.ones((1, steps)), missing[None, :]).compact()
+    if name == "label_replace":
+        return fi.label_replace(values[0], *(v.value for v in values[1:]))  # type: ignore[arg-type, union-attr]
+    if name == "label_join":
+        return fi.label_join(values[0], values[1].value, values[2].value,  # type: ignore[arg-type, union-attr]
+                             [v.value for v in values[3:]])  # type: ignore[union-attr]
+    if name == "histogram_quantile":
+        return fi.histogram_quantile(scalar(0), values[1])  # type: ignore[arg-type]
+    return _call_range(name, args, values, steps, scalar)
+
+
+def _call_range(name, args, values, steps, scalar):  # type: ignore[no-untyped-def]
+    index = 1 if name == "quantile_over_time" else 0
+    rd: RangeData = values[index]
+    ends, rng = rd.ends, rd.range_ms
+    if name == "absent_over_time":
+        any_present = np.zeros(steps, dtype=bool)
+        for s in rd.series:
+            any_present |= (s.hi - s.lo) > 0
+        return Vector([_absent_labels(args[0])], np.ones((1, steps)),
+                      ~any_present[None, :]).compact()
+    if name.endswith("_over_time"):
+        param = scalar(0) if name == "quantile_over_time" else None
+        return _range_vector(rd, steps, name == "last_over_time",
+                             lambda s: fr.over_time(name, s.ts, s.values, s.lo, s.hi, param))
+    if name in ("rate", "increase", "delta"):
+        return _range_vector(rd, steps, False, lambda s: fr.extrapolated(
+            s.ts, s.values, s.lo, s.hi, ends, rng, name != "delta", name == "rate"))
+    if name in ("irate", "idelta"):
+        return _range_vector(rd, steps, False, lambda s: fr.instant_delta(
+            s.ts, s.values, s.lo, s.hi, name == "irate"))
+    if name == "changes":
+        return _range_vector(rd, steps, False, lambda s: fr.changes(s.ts, s.values, s.lo, s.hi))
+    if name == "resets":
+        return _range_vector(rd, steps, False, lambda s: fr.resets(s.ts, s.values, s.lo, s.hi))
+    if name == "deriv":
+        def deriv(s):  # type: ignore[no-untyped-def]
+            first = s.ts[np.minimum(s.lo, max(len(s.ts) - 1, 0))] if len(s.ts) else s.lo
+            slope, _, ok = fr.linear_regression(s.ts, s.values, s.lo, s.hi, first)
+            return slope, ok
+        return _range_vector(rd, steps, False, deriv)
+    if name == "predict_linear":
+        horizon = scalar(1)
+        eval_times = rd.eval_times
+
+        def predict(s):  # type: ignore[no-untyped-def]
+            slope, intercept, ok = fr.linear_regression(s.ts, s.values, s.lo, s.hi, eval_times)
+            return slope * horizon + intercept, ok
+        return _range_vector(rd, steps, False, predict)
+    if name == "holt_winters":
+        sf, tf = scalar(1), scalar(2)
+        bad = (sf <= 0) | (sf >= 1)
+        if bad.any():
+            raise PromQLEvalError(f"invalid smoothing factor. Expected: 0 < sf < 1, got: "
+                                  f"{sf[bad][0]:f}")
+        bad = (tf <= 0) | (tf >= 1)
+        if bad.any():
+            raise PromQLEvalError(f"invalid trend factor. Expected: 0 < tf < 1, got: "
+                                  f"{tf[bad][0]:f}")
+        return _range_vector(rd, steps, False,
+                             lambda s: fr.holt_winters(s.values, s.lo, s.hi, sf, tf))
+    raise PromQLEvalError(f"function {name!r} is not implemented")
+
+
+__all__ = ["String", "call"]

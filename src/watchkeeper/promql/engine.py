@@ -1,0 +1,200 @@
+"""Evaluate a PromQL syntax tree over a TimeSeriesStore, for all steps of a query at once.
+
+Semantics follow Prometheus 2.42: a 5-minute lookback for instant selectors, stale
+markers end a series, range windows include both ends, ``offset`` and ``@`` move the
+window, subqueries evaluate on a grid aligned to their step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from watchkeeper.promql import aggregations, ast, binops, calls
+from watchkeeper.promql.errors import PromQLEvalError
+from watchkeeper.promql.parser import parse
+from watchkeeper.promql.values import (
+    RangeData,
+    RangeSeries,
+    Scalar,
+    String,
+    Vector,
+    drop_name,
+    is_stale,
+)
+from watchkeeper.promql.windows import window_bounds
+from watchkeeper.tsdb.api import TimeSeriesStore
+
+DEFAULT_LOOKBACK_MS = 300_000
+DEFAULT_SUBQUERY_STEP_MS = 60_000
+MAX_STEPS = 11_000
+
+
+@dataclass
+class Result:
+    """What a query returns: ``kind`` is vector, matrix, scalar or string (as the API)."""
+
+    kind: str
+    value: object  # Vector | RangeData | Scalar | String
+    times: np.ndarray
+
+
+class Engine:
+    """Runs instant and range queries against one store."""
+
+    def __init__(self, store: TimeSeriesStore, lookback_ms: int = DEFAULT_LOOKBACK_MS,
+                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS) -> None:
+        self.store = store
+        self.lookback_ms = lookback_ms
+        self.subquery_step_ms = subquery_step_ms
+
+    def instant(self, query: str | ast.Expr, time_ms: int) -> Result:
+        expr = parse(query) if isinstance(query, str) else query
+        times = np.array([time_ms], dtype=np.int64)
+        value = _Evaluator(self, time_ms, time_ms).eval(expr, times)
+        kinds = {Vector: "vector", RangeData: "matrix", Scalar: "scalar", String: "string"}
+        return Result(kinds[type(value)], value, times)
+
+    def range(self, query: str | ast.Expr, start_ms: int, end_ms: int, step_ms: int) -> Result:
+        if step_ms <= 0:
+            raise PromQLEvalError("zero or negative query resolution step widths are not "
+                                  "accepted. Try a positive integer")
+        if end_ms < start_ms:
+            raise PromQLEvalError("end timestamp must not be before start time")
+        if (end_ms - start_ms) // step_ms + 1 > MAX_STEPS:
+            raise PromQLEvalError("exceeded maximum resolution of 11,000 points per timeseries. "
+                                  "Try decreasing the query resolution (?step=XX)")
+        expr = parse(query) if isinstance(query, str) else query
+        if expr.type not in (ast.SCALAR, ast.VECTOR):
+            raise PromQLEvalError(f'invalid expression type "{ast.TYPE_NAMES[expr.type]}" for '
+                                  "range query, must be Scalar or instant Vector")
+        times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
+        value = _Evaluator(self, start_ms, end_ms).eval(expr, times)
+        return Result("matrix", value, times)
+
+
+class _Evaluator:
+    def __init__(self, engine: Engine, start_ms: int, end_ms: int) -> None:
+        self.store = engine.store
+        self.lookback = engine.lookback_ms
+        self.sub_step = engine.subquery_step_ms
+        self.start_ms, self.end_ms = start_ms, end_ms
+
+    def _window_ends(self, times: np.ndarray, offset_ms: int, at: ast.AtModifier | None,
+                     ) -> np.ndarray:
+        if at is None:
+            return times - offset_ms
+        if at.preprocessor == "start":
+            fixed = self.start_ms
+        elif at.preprocessor == "end":
+            fixed = self.end_ms
+        else:
+            fixed = at.timestamp_ms or 0
+        return np.full(len(times), fixed - offset_ms, dtype=np.int64)
+
+    def eval(self, node: ast.Expr, times: np.ndarray) -> object:
+        steps = len(times)
+        if isinstance(node, ast.NumberLiteral):
+            return Scalar(np.full(steps, node.value))
+        if isinstance(node, ast.StringLiteral):
+            return String(node.value)
+        if isinstance(node, ast.ParenExpr):
+            return self.eval(node.expr, times)
+        if isinstance(node, ast.UnaryExpr):
+            inner = self.eval(node.expr, times)
+            if isinstance(inner, Scalar):
+                return Scalar(-inner.values)
+            assert isinstance(inner, Vector)
+            return Vector([drop_name(lab) for lab in inner.labels], -inner.values, inner.mask)
+        if isinstance(node, ast.VectorSelector):
+            return self.select_instant(node, times)
+        if isinstance(node, ast.MatrixSelector):
+            return self.select_range(node, times)
+        if isinstance(node, ast.SubqueryExpr):
+            return self.subquery(node, times)
+        if isinstance(node, ast.BinaryExpr):
+            return self.binary(node, times)
+        if isinstance(node, ast.AggregateExpr):
+            vec = self.eval(node.expr, times)
+            param = None
+            if node.param is not None:
+                pv = self.eval(node.param, times)
+                param = pv.value if isinstance(pv, String) else pv.values  # type: ignore[union-attr]
+            return aggregations.aggregate(node.op, vec, node.grouping, node.without, param)  # type: ignore[arg-type]
+        if isinstance(node, ast.Call):
+            return calls.call(node, lambda a: self.eval(a, times), times)
+        raise PromQLEvalError(f"cannot evaluate {type(node).__name__}")
+
+    # ------------------------------------------------------------------ selectors
+    def select_instant(self, node: ast.VectorSelector, times: np.ndarray) -> Vector:
+        ends = self._window_ends(times, node.offset_ms, node.at)
+        steps = len(times)
+        labels, rows_v, rows_m, rows_t = [], [], [], []
+        lo_t, hi_t = int(ends.min()) - self.lookback, int(ends.max())
+        for series in self.store.select(node.matchers, lo_t, hi_t):
+            ts, vals = series.timestamps, series.values
+            idx = np.searchsorted(ts, ends, "right") - 1
+            safe = np.maximum(idx, 0)
+            ok = (idx >= 0) & (ts[safe] >= ends - self.lookback) & ~is_stale(vals[safe])
+            if not ok.any():
+                continue
+            labels.append(series.labels)
+            rows_v.append(vals[safe])
+            rows_m.append(ok)
+            rows_t.append(ts[safe])
+        if not labels:
+            return Vector.empty(steps)
+        return Vector(labels, np.array(rows_v), np.array(rows_m, dtype=bool),
+                      np.array(rows_t, dtype=np.int64))
+
+    def select_range(self, node: ast.MatrixSelector, times: np.ndarray) -> RangeData:
+        sel = node.vector
+        ends = self._window_ends(times, sel.offset_ms, sel.at)
+        out = []
+        for series in self.store.select(sel.matchers, int(ends.min()) - node.range_ms,
+                                        int(ends.max())):
+            ts, vals = series.timestamps, series.values
+            stale = is_stale(vals)
+            if stale.any():
+                ts, vals = ts[~stale], vals[~stale]
+            lo, hi = window_bounds(ts, ends, node.range_ms)
+            out.append(RangeSeries(series.labels, ts, vals, lo, hi))
+        return RangeData(out, node.range_ms, ends, times)
+
+    def subquery(self, node: ast.SubqueryExpr, times: np.ndarray) -> RangeData:
+        step = node.step_ms or self.sub_step
+        ends = self._window_ends(times, node.offset_ms, node.at)
+        first = int(ends.min()) - node.range_ms
+        start = (first // step) * step
+        if start < first:
+            start += step
+        inner_times = np.arange(start, int(ends.max()) + 1, step, dtype=np.int64)
+        if len(inner_times) == 0:
+            inner_times = np.array([start], dtype=np.int64)
+        inner = self.eval(node.expr, inner_times)
+        if isinstance(inner, Scalar):
+            inner = Vector([calls.Labels.of({})], inner.values[None, :],
+                           np.ones((1, len(inner_times)), dtype=bool))
+        out = []
+        for lab, vals, mask in zip(inner.labels, inner.values, inner.mask, strict=True):  # type: ignore[union-attr]
+            ts, vs = inner_times[mask], vals[mask]
+            lo, hi = window_bounds(ts, ends, node.range_ms)
+            out.append(RangeSeries(lab, ts, vs, lo, hi))
+        return RangeData(out, node.range_ms, ends, times)
+
+    # ------------------------------------------------------------------ operators
+    def binary(self, node: ast.BinaryExpr, times: np.ndarray) -> object:
+        lhs = self.eval(node.lhs, times)
+        rhs = self.eval(node.rhs, times)
+        if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
+            return binops.scalar_scalar(node.op, lhs, rhs)
+        if isinstance(lhs, Vector) and isinstance(rhs, Scalar):
+            return binops.vector_scalar(node.op, lhs, rhs.values, False, node.return_bool)
+        if isinstance(lhs, Scalar) and isinstance(rhs, Vector):
+            return binops.vector_scalar(node.op, rhs, lhs.values, True, node.return_bool)
+        assert isinstance(lhs, Vector) and isinstance(rhs, Vector)
+        if node.op in ("and", "or", "unless"):
+            return binops.set_op(node.op, lhs, rhs, node.matching)
+        return binops.vector_vector(node.op, lhs, rhs, node.matching or ast.VectorMatching(),
+                                    node.return_bool)

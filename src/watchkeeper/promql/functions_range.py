@@ -1,0 +1,275 @@
+"""Functions of a range vector: rate, increase, delta, irate, deriv, *_over_time and kin.
+
+Each takes one series' samples and per-step window bounds and returns per-step values
+and a presence mask. Arithmetic follows Prometheus 2.42 step by step (extrapolation,
+counter resets, running means) so results agree to the last few bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from watchkeeper.promql.windows import gather, window_apply
+
+
+def _first_last(ts, vals, lo, hi):  # type: ignore[no-untyped-def]
+    n = hi - lo
+    ok = n > 0
+    first = np.where(ok, lo, 0)
+    last = np.where(ok, hi - 1, 0)
+    return n, first, last
+
+
+def extrapolated(ts, vals, lo, hi, ends, range_ms, is_counter, is_rate):  # type: ignore[no-untyped-def]
+    """rate / increase / delta: extrapolate towards the window's edges as Prometheus does."""
+    n, first, last = _first_last(ts, vals, lo, hi)
+    ok = n >= 2
+    if not ok.any():
+        return np.zeros(len(lo)), ok
+    v_first, v_last = vals[first], vals[last]
+    result = v_last - v_first
+    if is_counter:
+        drops = np.zeros(len(vals))
+        if len(vals) > 1:
+            prev, cur = vals[:-1], vals[1:]
+            drops[1:] = np.where(cur < prev, prev, 0.0)
+        if np.isfinite(drops).all():
+            csum = np.concatenate(([0.0], np.cumsum(drops)))
+            corr = csum[np.where(ok, hi, 0)] - csum[np.where(ok, first + 1, 0)]
+        else:
+            corr = np.array([drops[a + 1:b].sum() if b - a >= 2 else 0.0
+                             for a, b in zip(lo, hi, strict=True)])
+        result = result + corr
+    t_first, t_last = ts[first], ts[last]
+    range_start = ends - range_ms
+    to_start = (t_first - range_start) / 1000.0
+    to_end = (ends - t_last) / 1000.0
+    sampled = (t_last - t_first) / 1000.0
+    with np.errstate(all="ignore"):
+        avg_gap = sampled / np.maximum(n - 1, 1)
+        if is_counter:
+            zero_ok = (result > 0) & (v_first >= 0)
+            to_zero = sampled * (v_first / result)
+            to_start = np.where(zero_ok & (to_zero < to_start), to_zero, to_start)
+        threshold = avg_gap * 1.1
+        interval = sampled + np.where(to_start < threshold, to_start, avg_gap / 2)
+        interval = interval + np.where(to_end < threshold, to_end, avg_gap / 2)
+        result = result * (interval / sampled)
+        if is_rate:
+            result = result / (range_ms / 1000.0)
+    return result, ok
+
+
+def instant_delta(ts, vals, lo, hi, is_rate):  # type: ignore[no-untyped-def]
+    """irate / idelta from the last two samples of each window."""
+    n = hi - lo
+    ok = n >= 2
+    last = np.where(ok, hi - 1, 1)
+    prev = last - 1
+    v_last, v_prev = vals[last], vals[prev]
+    if not is_rate:
+        return v_last - v_prev, ok
+    dt = (ts[last] - ts[prev]) / 1000.0
+    ok = ok & (dt != 0)
+    with np.errstate(all="ignore"):
+        result = np.where(v_last < v_prev, v_last, v_last - v_prev) / dt
+    return result, ok
+
+
+def _pairwise_count(vals, lo, hi, test):  # type: ignore[no-untyped-def]
+    hits = np.zeros(len(vals))
+    if len(vals) > 1:
+        hits[1:] = test(vals[1:], vals[:-1])
+    csum = np.concatenate(([0.0], np.cumsum(hits)))
+    n = hi - lo
+    ok = n > 0
+    result = csum[np.where(ok, hi, 0)] - csum[np.where(ok, lo + 1, 0)]
+    return np.where(n > 1, result, 0.0), ok
+
+
+def changes(ts, vals, lo, hi):  # type: ignore[no-untyped-def]
+    return _pairwise_count(vals, lo, hi,
+                           lambda cur, prev: (cur != prev) & ~(np.isnan(cur) & np.isnan(prev)))
+
+
+def resets(ts, vals, lo, hi):  # type: ignore[no-untyped-def]
+    return _pairwise_count(vals, lo, hi, lambda cur, prev: cur < prev)
+
+
+def linear_regression(ts, vals, lo, hi, intercept_ms):  # type: ignore[no-untyped-def]
+    """(slope, intercept, ok) per step, with x in seconds relative to intercept_ms."""
+    n = hi - lo
+    ok = n >= 2
+    slope = np.full(len(lo), np.nan)
+    intercept = np.full(len(lo), np.nan)
+    tsf = ts.astype(np.float64)
+    width = int(n.max()) if len(n) else 0
+    if width == 0:
+        return slope, intercept, ok
+    cols = np.arange(width)
+    idx = np.minimum(lo[:, None] + cols[None, :], len(vals) - 1)
+    mask = cols[None, :] < n[:, None]
+    x = np.where(mask, (tsf[idx] - intercept_ms[:, None]) / 1e3, 0.0)
+    y = np.where(mask, vals[idx], 0.0)
+    first_y = y[:, 0]
+    const_y = np.all(~mask | (y == first_y[:, None]), axis=1)
+    sums = {}
+    for name, arr in (("x", x), ("y", y), ("xy", x * y), ("x2", x * x)):
+        total = np.zeros(len(lo))
+        comp = np.zeros(len(lo))
+        for c in range(width):
+            col = np.where(mask[:, c], arr[:, c], 0.0)
+            t = total + col
+            comp += np.where(np.abs(total) >= np.abs(col), (total - t) + col, (col - t) + total)
+            total = t
+        sums[name] = total + comp
+    nf = n.astype(np.float64)
+    with np.errstate(all="ignore"):
+        cov = sums["xy"] - sums["x"] * sums["y"] / nf
+        var = sums["x2"] - sums["x"] * sums["x"] / nf
+        slope = cov / var
+        intercept = sums["y"] / nf - slope * sums["x"] / nf
+    slope = np.where(const_y, np.where(np.isinf(first_y), np.nan, 0.0), slope)
+    intercept = np.where(const_y, np.where(np.isinf(first_y), np.nan, first_y), intercept)
+    return slope, intercept, ok
+
+
+def holt_winters(vals, lo, hi, sf, tf):  # type: ignore[no-untyped-def]
+    """Double exponential smoothing over each window (Prometheus's holt_winters)."""
+    ok = (hi - lo) >= 2
+    out = np.full(len(lo), np.nan)
+    if not len(vals):
+        return out, ok
+    for sl, win, mask in gather(vals, lo, hi):
+        sfs, tfs = sf[sl], tf[sl]
+        s1 = win[:, 0].copy()
+        b = win[:, 1] - win[:, 0] if win.shape[1] > 1 else np.zeros(len(win))
+        s0 = np.zeros(len(win))
+        with np.errstate(all="ignore"):
+            for i in range(1, win.shape[1]):
+                m = mask[:, i]
+                trend = b if i == 1 else tfs * (s1 - s0) + (1 - tfs) * b
+                new_s1 = sfs * win[:, i] + (1 - sfs) * (s1 + trend)
+                s0 = np.where(m, s1, s0)
+                b = np.where(m, trend, b)
+                s1 = np.where(m, new_s1, s1)
+        out[sl] = s1
+    return out, ok
+
+
+def _running_mean(win, mask):  # type: ignore[no-untyped-def]
+    mean = np.zeros(len(win))
+    comp = np.zeros(len(win))
+    count = np.zeros(len(win))
+    for i in range(win.shape[1]):
+        m = mask[:, i]
+        v = win[:, i]
+        count = count + m
+        with np.errstate(all="ignore"):
+            skip = np.isinf(mean) & ((np.isinf(v) & ((mean > 0) == (v > 0)))
+                                     | (~np.isinf(v) & ~np.isnan(v)))
+            inc = v / count - mean / count
+            t = mean + inc
+            c = np.where(np.abs(mean) >= np.abs(inc), (mean - t) + inc, (inc - t) + mean)
+        upd = m & ~skip
+        comp = np.where(upd, comp + c, comp)
+        mean = np.where(upd, t, mean)
+    return np.where(np.isinf(mean), mean, mean + comp)
+
+
+def _variance(win, mask):  # type: ignore[no-untyped-def]
+    count = np.zeros(len(win))
+    mean = np.zeros(len(win))
+    cmean = np.zeros(len(win))
+    aux = np.zeros(len(win))
+    caux = np.zeros(len(win))
+
+    def kahan(inc, total, comp):  # type: ignore[no-untyped-def]
+        t = total + inc
+        c = np.where(np.abs(total) >= np.abs(inc), (total - t) + inc, (inc - t) + total)
+        return t, comp + c
+
+    with np.errstate(all="ignore"):
+        for i in range(win.shape[1]):
+            m = mask[:, i]
+            v = win[:, i]
+            count = count + m
+            delta = v - (mean + cmean)
+            nm, ncm = kahan(delta / count, mean, cmean)
+            na, nca = kahan(delta * (v - (nm + ncm)), aux, caux)
+            mean, cmean = np.where(m, nm, mean), np.where(m, ncm, cmean)
+            aux, caux = np.where(m, na, aux), np.where(m, nca, caux)
+        return (aux + caux) / count
+
+
+def _sum(win, mask):  # type: ignore[no-untyped-def]
+    total = np.zeros(len(win))
+    comp = np.zeros(len(win))
+    with np.errstate(all="ignore"):
+        for i in range(win.shape[1]):
+            col = np.where(mask[:, i], win[:, i], 0.0)
+            t = total + col
+            comp += np.where(np.abs(total) >= np.abs(col), (total - t) + col, (col - t) + total)
+            total = t
+    return np.where(np.isinf(total), total, total + comp)
+
+
+def _min(win, mask):  # type: ignore[no-untyped-def]
+    out = np.where(mask[:, 0], win[:, 0], np.nan)
+    for i in range(1, win.shape[1]):
+        v = win[:, i]
+        take = mask[:, i] & ((out > v) | np.isnan(out))
+        out = np.where(take, v, out)
+    return out
+
+
+def _max(win, mask):  # type: ignore[no-untyped-def]
+    out = np.where(mask[:, 0], win[:, 0], np.nan)
+    for i in range(1, win.shape[1]):
+        v = win[:, i]
+        take = mask[:, i] & ((out < v) | np.isnan(out))
+        out = np.where(take, v, out)
+    return out
+
+
+def quantile_of(q: float, values: np.ndarray) -> float:
+    """Prometheus's quantile: linear interpolation between closest ranks, NaN sorted first."""
+    if len(values) == 0:
+        return float("nan")
+    if q < 0:
+        return float("-inf")
+    if q > 1:
+        return float("inf")
+    if q != q:
+        return float("nan")
+    nan = np.isnan(values)
+    ordered = np.concatenate((values[nan], np.sort(values[~nan])))
+    n = len(ordered)
+    rank = q * (n - 1)
+    lower = max(0, int(np.floor(rank)))
+    upper = min(n - 1, lower + 1)
+    weight = rank - np.floor(rank)
+    return float(ordered[lower] * (1 - weight) + ordered[upper] * weight)
+
+
+def over_time(name, ts, vals, lo, hi, param=None):  # type: ignore[no-untyped-def]
+    """The *_over_time family; returns (values, ok) per step."""
+    n = hi - lo
+    ok = n > 0
+    if name == "count_over_time":
+        return n.astype(np.float64), ok
+    if name == "present_over_time":
+        return np.ones(len(lo)), ok
+    if name == "last_over_time":
+        return vals[np.where(ok, hi - 1, 0)] if len(vals) else np.zeros(len(lo)), ok
+    if not len(vals):
+        return np.zeros(len(lo)), ok
+    if name == "quantile_over_time":
+        out = np.array([quantile_of(float(param[i]), vals[a:b]) if b > a else np.nan
+                        for i, (a, b) in enumerate(zip(lo, hi, strict=True))])
+        return out, ok
+    fn = {"sum_over_time": _sum, "avg_over_time": _running_mean, "min_over_time": _min,
+          "max_over_time": _max, "stdvar_over_time": _variance,
+          "stddev_over_time": lambda w, m: np.sqrt(_variance(w, m))}[name]
+    with np.errstate(all="ignore"):
+        return window_apply(vals, lo, hi, fn), ok

@@ -1,0 +1,118 @@
+"""Evaluated values over a grid of steps: scalars, instant vectors and range data.
+
+Why a grid: a range query evaluates every node once for all steps, as numpy arrays of
+shape (series, steps) with a presence mask, instead of once per step as Prometheus does.
+An instant query is the one-step case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from watchkeeper.promql.errors import PromQLEvalError
+from watchkeeper.tsdb.labels import METRIC_NAME, Labels
+
+STALE_NAN_BITS = 0x7FF0000000000002
+
+
+def is_stale(values: np.ndarray) -> np.ndarray:
+    """True where a value is Prometheus's staleness marker (a NaN with a fixed payload)."""
+    return values.view(np.int64) == STALE_NAN_BITS
+
+
+def drop_name(labels: Labels) -> Labels:
+    if labels and any(k == METRIC_NAME for k, _ in labels):
+        return tuple.__new__(Labels, tuple(p for p in labels if p[0] != METRIC_NAME))
+    return labels
+
+
+def make_labels(pairs: dict[str, str]) -> Labels:
+    return Labels.of(pairs)
+
+
+@dataclass
+class Scalar:
+    values: np.ndarray  # (steps,)
+
+
+@dataclass
+class String:
+    value: str
+
+
+@dataclass
+class Vector:
+    """Rows are series; ``mask`` says at which steps a row has a sample."""
+
+    labels: list[Labels]
+    values: np.ndarray  # (rows, steps) float64
+    mask: np.ndarray  # (rows, steps) bool
+    sample_ts: np.ndarray | None = None  # (rows, steps) int64 ms, for timestamp()
+    sort: str | None = field(default=None)  # "asc" / "desc" from sort() / sort_desc()
+
+    @classmethod
+    def empty(cls, steps: int) -> Vector:
+        return cls([], np.zeros((0, steps)), np.zeros((0, steps), dtype=bool))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def compact(self) -> Vector:
+        """Drop rows that have no sample at any step."""
+        keep = self.mask.any(axis=1)
+        if keep.all():
+            return self
+        idx = np.flatnonzero(keep)
+        return Vector([self.labels[i] for i in idx], self.values[idx], self.mask[idx],
+                      None if self.sample_ts is None else self.sample_ts[idx], self.sort)
+
+
+@dataclass
+class RangeSeries:
+    labels: Labels
+    ts: np.ndarray  # int64 ms, no stale markers
+    values: np.ndarray
+    lo: np.ndarray  # per step: first index in the window
+    hi: np.ndarray  # per step: one past the last index
+
+
+@dataclass
+class RangeData:
+    """A range vector over the steps: each series with its per-step window bounds."""
+
+    series: list[RangeSeries]
+    range_ms: int
+    ends: np.ndarray  # per step, the window's end (eval time minus offset, or @)
+    eval_times: np.ndarray  # per step, the evaluation time itself
+
+
+def merge_duplicates(labels: list[Labels], values: np.ndarray, mask: np.ndarray) -> Vector:
+    """Rows with equal labels become one row; overlapping samples are an error (Prometheus)."""
+    seen: dict[Labels, int] = {}
+    dup = False
+    for i, lab in enumerate(labels):
+        if lab in seen:
+            dup = True
+            break
+        seen[lab] = i
+    if not dup:
+        return Vector(labels, values, mask)
+    order: dict[Labels, list[int]] = {}
+    for i, lab in enumerate(labels):
+        order.setdefault(lab, []).append(i)
+    out_labels, out_vals, out_mask = [], [], []
+    for lab, rows in order.items():
+        v, m = values[rows[0]].copy(), mask[rows[0]].copy()
+        for r in rows[1:]:
+            if (m & mask[r]).any():
+                raise PromQLEvalError("vector cannot contain metrics with the same labelset")
+            v = np.where(mask[r], values[r], v)
+            m |= mask[r]
+        out_labels.append(lab)
+        out_vals.append(v)
+        out_mask.append(m)
+    steps = values.shape[1]
+    return Vector(out_labels, np.array(out_vals).reshape(-1, steps),
+                  np.array(out_mask, dtype=bool).reshape(-1, steps))
