@@ -64,6 +64,9 @@ def test_open_value_refuses_bad_arguments(mpdir, monkeypatch):
         values.open_value("info", "x", "x", [], [], "")
     with pytest.raises(ValueError, match="multiprocess_mode"):
         values.open_value("gauge", "x", "x", [], [], "", multiprocess_mode="average")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(mpdir / "missing"))
+    with pytest.raises(ValueError, match="does not exist"):
+        counter()
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     with pytest.raises(ValueError, match="PROMETHEUS_MULTIPROC_DIR"):
         counter()

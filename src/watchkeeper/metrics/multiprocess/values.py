@@ -63,6 +63,9 @@ def _file_for(path: str, typ: str, mode: str) -> ValueFile:
     found = _files.get((path, typ, mode))
     if found is None:
         name = os.path.join(path, file_name(typ, mode, str(os.getpid())))
+        if not os.path.isdir(path):
+            raise ValueError(f"the multiprocess directory {path!r} does not exist; create it "
+                             "(empty) before the workers start")
         if os.path.exists(name):
             _drop_if_absorbed(path, name)
         found = _files[(path, typ, mode)] = ValueFile(name)
