@@ -2,25 +2,44 @@
 
 Two paths produce the same bytes: a generic one that walks the families any ``collect()``
 yields (custom collectors, restricted registries), and a fast one for collectors that can
-write their own lines (our metric types keep per-series line prefixes ready, so rendering
-them is a loop of string joins). A collector opts into the fast path by defining
+write their own lines (our metric types keep each series' label string rendered, so
+rendering them is a loop of string joins). A collector opts into the fast path by defining
 ``_render_text(out)`` and ``_render_openmetrics(out)`` appending finished lines to ``out``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 from ..metrics.family import Metric
 from ..metrics.registry import REGISTRY, CollectorRegistry
+from ..metrics.textformat import (
+    escape_help,
+    escape_label_value,
+    format_exemplar,
+    format_labels,
+    format_timestamp,
+    format_value,
+)
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "CONTENT_TYPE_OPENMETRICS",
+    "escape_help",
+    "escape_label_value",
+    "format_exemplar",
+    "format_labels",
+    "format_timestamp",
+    "format_value",
+    "generate_latest",
+    "generate_openmetrics",
+    "render_openmetrics",
+    "render_text",
+]
 
 CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
 CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-
-_INF = math.inf
-_NINF = -math.inf
 
 # Families whose Prometheus-text type differs from the OpenMetrics one.
 _TEXT_TYPES = {
@@ -31,55 +50,6 @@ _TEXT_TYPES = {
 }
 # Samples that text 0.0.4 cannot express inside their family: moved to a gauge after it.
 _OM_ONLY_SUFFIXES = ("_created", "_gcount", "_gsum")
-
-
-def format_value(v: Any) -> str:
-    """A sample value as Prometheus writes it: ``1.0``, ``+Inf``, ``NaN``, ``1.5e+06``."""
-    if v.__class__ is not float:
-        v = float(v)
-    s = repr(v)
-    if v >= 1000000.0:
-        # Go's shortest %g switches to exponent notation from 1e6 on (and Python's repr
-        # only from 1e16): write the same shortest digits as d.ddde+XX.
-        if v == _INF:
-            return "+Inf"
-        if "e" in s:
-            return s
-        digits = s[:-2].rstrip("0") if s.endswith(".0") else s
-        return f"{v:.{len(digits) - 1 - ('.' in digits)}e}"
-    if v != v:
-        return "NaN"
-    if v == _NINF:
-        return "-Inf"
-    return s
-
-
-def escape_label_value(v: str) -> str:
-    """Backslash, double quote and newline escaped, as both formats require."""
-    if "\\" in v:
-        v = v.replace("\\", "\\\\")
-    if "\n" in v:
-        v = v.replace("\n", "\\n")
-    if '"' in v:
-        v = v.replace('"', '\\"')
-    return v
-
-
-def escape_help(text: str, openmetrics: bool = False) -> str:
-    """HELP text: text 0.0.4 escapes backslash and newline; OpenMetrics also the quote."""
-    text = text.replace("\\", "\\\\").replace("\n", "\\n")
-    if openmetrics:
-        text = text.replace('"', '\\"')
-    return text
-
-
-def format_labels(labels: dict[str, str]) -> str:
-    """``{a="x",b="y"}`` or the empty string."""
-    if not labels:
-        return ""
-    return "{" + ",".join(
-        f'{k}="{escape_label_value(str(v))}"' for k, v in labels.items()
-    ) + "}"
 
 
 def _collectors(registry: Any) -> Iterable[Any]:
@@ -163,22 +133,6 @@ def generate_latest(registry: Any = REGISTRY) -> bytes:
 
 
 # --- OpenMetrics 1.0 ---------------------------------------------------------------------
-
-def format_exemplar(exemplar: Any) -> str:
-    """`` # {trace_id="x"} 0.5 1700000000.0`` (leading space included)."""
-    labels = "{" + ",".join(
-        f'{k}="{escape_label_value(str(v))}"' for k, v in exemplar.labels.items()
-    ) + "}"
-    if exemplar.timestamp is None:
-        return f" # {labels} {format_value(exemplar.value)}"
-    return f" # {labels} {format_value(exemplar.value)} {format_timestamp(exemplar.timestamp)}"
-
-
-def format_timestamp(ts: float) -> str:
-    """OpenMetrics timestamps are seconds; integers are written without a fraction."""
-    f = float(ts)
-    return str(int(f)) if f.is_integer() else repr(f)
-
 
 def _exemplar_allowed(fam: Metric, sample_name: str) -> bool:
     if fam.type == "counter":

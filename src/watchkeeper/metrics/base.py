@@ -12,20 +12,17 @@ same child.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from time import monotonic
 from typing import Any
 
-from .family import Exemplar, Metric
+from .family import Metric
+from .naming import build_full_name, validate_labelname
 from .registry import REGISTRY, CollectorRegistry
+from .textformat import escape_help, render_labels
 from .values import multiprocess_enabled, value_factory
-
-METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-RESERVED_LABEL_RE = re.compile(r"^__")
 
 #: The label value every label of the overflow series carries once the limit is reached.
 OVERFLOW_MARKER = "__overflow__"
@@ -68,58 +65,6 @@ def set_default_max_label_sets(limit: int | None) -> None:
     """
     global _default_max_label_sets
     _default_max_label_sets = limit
-
-
-def build_full_name(typ: str, name: str, namespace: str, subsystem: str, unit: str) -> str:
-    if not name:
-        raise ValueError("Metric name should not be empty")
-    full = "".join(p + "_" for p in (namespace, subsystem) if p) + name
-    if typ == "counter" and full.endswith("_total"):
-        full = full[:-6]
-    if unit and not full.endswith("_" + unit):
-        full += "_" + unit
-    if unit and typ in ("info", "stateset"):
-        raise ValueError("Metric name is of a type that cannot have a unit: " + full)
-    if not METRIC_NAME_RE.match(full):
-        raise ValueError("invalid metric name " + full)
-    return full
-
-
-def validate_labelname(name: str) -> None:
-    if not LABEL_NAME_RE.match(name):
-        raise ValueError("Invalid label metric name: " + name)
-    if RESERVED_LABEL_RE.match(name):
-        raise ValueError("Reserved label metric name: " + name)
-
-
-def validate_exemplar(labels: dict[str, str]) -> None:
-    """OpenMetrics limits exemplar label sets to 128 UTF-8 characters."""
-    runes = 0
-    for k, v in labels.items():
-        validate_labelname(k)
-        runes += len(k) + len(v)
-    if runes > 128:
-        raise ValueError(
-            f"Exemplar labels have {runes} UTF-8 characters, exceeding the limit of 128")
-
-
-def make_exemplar(labels: dict[str, str], value: float, now: float) -> Exemplar:
-    validate_exemplar(labels)
-    return Exemplar(dict(labels), value, now)
-
-
-def render_labels(names: Sequence[str], values: Sequence[str]) -> str:
-    """``{a="x",b="y"}`` with values escaped, or the empty string."""
-    if not names:
-        return ""
-    return "{" + ",".join(
-        f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)) + "}"
-
-
-def _escape(v: str) -> str:
-    if "\\" in v or "\n" in v or '"' in v:
-        return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-    return v
 
 
 class MetricWrapper:
@@ -361,8 +306,6 @@ class MetricWrapper:
         raise NotImplementedError
 
     def _header(self, openmetrics: bool, name: str | None = None, typ: str | None = None) -> str:
-        from ..exposition.render import escape_help
-
         name = name or self._name
         head = (f"# HELP {name} {escape_help(self._documentation, openmetrics)}\n"
                 f"# TYPE {name} {typ or self._type}\n")

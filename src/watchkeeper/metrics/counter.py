@@ -6,8 +6,11 @@ from time import time
 from typing import Any
 
 from . import base
-from .base import MetricWrapper, make_exemplar
+from .base import MetricWrapper
 from .family import Metric, Sample
+from .naming import make_exemplar
+from .textformat import format_exemplar
+from .textformat import format_value as fmt
 from .timing import ExceptionCounter
 
 _NEGATIVE = "Counters can only be incremented by non-negative amounts."
@@ -97,8 +100,6 @@ class Counter(MetricWrapper):
             fam.samples.append(Sample(self._name + "_created", labels, child._created))
 
     def _render_text(self, out: list[str]) -> None:
-        from ..exposition.render import format_value as fmt
-
         children = self._children()
         total = self._name + "_total"
         out.append(self._header(False, total))
@@ -109,9 +110,6 @@ class Counter(MetricWrapper):
             out.extend([f"{created}{c._lbl} {fmt(c._created)}\n" for c in children])
 
     def _render_openmetrics(self, out: list[str]) -> None:
-        from ..exposition.render import format_exemplar
-        from ..exposition.render import format_value as fmt
-
         name = self._name
         out.append(self._header(True))
         use_created = base._use_created

@@ -9,6 +9,7 @@ from typing import Any
 from .base import _UNSET, MetricWrapper
 from .family import Metric, Sample
 from .registry import REGISTRY, CollectorRegistry
+from .textformat import format_value as fmt
 from .timing import InprogressTracker, Timer
 
 MULTIPROCESS_MODES = frozenset(("all", "liveall", "min", "livemin", "max", "livemax", "sum",
@@ -137,8 +138,6 @@ class Gauge(MetricWrapper):
         fam.samples.append(Sample(self._name, labels, child.get()))
 
     def _render_text(self, out: list[str], openmetrics: bool = False) -> None:
-        from ..exposition.render import format_value as fmt
-
         name = self._name
         out.append(self._header(openmetrics))
         out.extend([f"{name}{c._lbl} {fmt(c.get())}\n" for c in self._children()])

@@ -9,9 +9,12 @@ from time import time
 from typing import Any
 
 from . import base
-from .base import _UNSET, MetricWrapper, make_exemplar
+from .base import _UNSET, MetricWrapper
 from .family import Metric, Sample
+from .naming import make_exemplar
 from .registry import REGISTRY, CollectorRegistry
+from .textformat import format_exemplar
+from .textformat import format_value as fmt
 from .timing import Timer
 
 INF = math.inf
@@ -97,7 +100,7 @@ def prepare_buckets(source: Sequence[float | str]) -> list[float]:
     return buckets
 
 
-def _count_str(n: float, fmt: Any) -> str:
+def _count_str(n: float) -> str:
     # Integral counts below 1e6 print as "N.0" in Go's format; skip the float detour.
     if n.__class__ is int and n < 1000000:
         return f"{n}.0"
@@ -127,10 +130,8 @@ class Histogram(MetricWrapper):
         max_label_sets: int | None = _UNSET,
         label_set_ttl: float | None = None,
     ) -> None:
-        from ..exposition.render import format_value
-
         self._upper_bounds = prepare_buckets(buckets)
-        self._le_strings = [format_value(b) for b in self._upper_bounds]
+        self._le_strings = [fmt(b) for b in self._upper_bounds]
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
                          _labelvalues, max_label_sets=max_label_sets,
                          label_set_ttl=label_set_ttl)
@@ -156,9 +157,6 @@ class Histogram(MetricWrapper):
             fam.samples.append(Sample(name + "_created", labels, child._created))
 
     def _render(self, out: list[str], openmetrics: bool) -> None:
-        from ..exposition.render import format_exemplar
-        from ..exposition.render import format_value as fmt
-
         name = self._name
         bucket = name + "_bucket"
         out.append(self._header(openmetrics))
@@ -174,13 +172,13 @@ class Histogram(MetricWrapper):
             if exemplars is None:
                 for le, n in zip(les, c._counts, strict=True):
                     acc += n
-                    out.append(f"{inner}{le}{_count_str(acc, fmt)}\n")
+                    out.append(f"{inner}{le}{_count_str(acc)}\n")
             else:
                 for le, n, ex in zip(les, c._counts, exemplars, strict=True):
                     acc += n
                     tail = "\n" if ex is None else format_exemplar(ex) + "\n"
-                    out.append(f"{inner}{le}{_count_str(acc, fmt)}{tail}")
-            out.append(f"{name}_count{lbl} {_count_str(acc, fmt)}\n")
+                    out.append(f"{inner}{le}{_count_str(acc)}{tail}")
+            out.append(f"{name}_count{lbl} {_count_str(acc)}\n")
             if with_sum:
                 out.append(f"{name}_sum{lbl} {fmt(c._sum)}\n")
             if use_created:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .base import _UNSET, MetricWrapper, render_labels, validate_labelname
+from .base import _UNSET, MetricWrapper
 from .family import Metric, Sample
+from .naming import validate_labelname
 from .registry import REGISTRY, CollectorRegistry
+from .textformat import render_labels
 
 
 class InfoChild:

@@ -11,6 +11,7 @@ from .base import _UNSET, MetricWrapper
 from .family import Metric, Sample
 from .quantiles import DEFAULT_AGE_BUCKETS, DEFAULT_MAX_AGE, DEFAULT_QUANTILES, QuantileWindow
 from .registry import REGISTRY, CollectorRegistry
+from .textformat import format_value as fmt
 from .timing import Timer
 
 # Observations buffered before they are folded into the window (also folded at scrape).
@@ -128,8 +129,6 @@ class Summary(MetricWrapper):
         max_label_sets: int | None = _UNSET,
         label_set_ttl: float | None = None,
     ) -> None:
-        from ..exposition.render import format_value
-
         self._quantiles = tuple(float(q) for q in quantiles)
         for q in self._quantiles:
             if not 0.0 <= q <= 1.0:
@@ -138,7 +137,7 @@ class Summary(MetricWrapper):
             raise ValueError("max_age must be positive and age_buckets at least 1")
         self._max_age = float(max_age)
         self._age_buckets = int(age_buckets)
-        self._q_strings = [format_value(q) for q in self._quantiles]
+        self._q_strings = [fmt(q) for q in self._quantiles]
         if not self._quantiles:
             self._child_class = SummaryChild
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry,
@@ -160,8 +159,6 @@ class Summary(MetricWrapper):
             fam.samples.append(Sample(name + "_created", labels, child._created))
 
     def _render(self, out: list[str], openmetrics: bool) -> None:
-        from ..exposition.render import format_value as fmt
-
         name = self._name
         out.append(self._header(openmetrics))
         qs = [f'quantile="{q}"}} ' for q in self._q_strings]
