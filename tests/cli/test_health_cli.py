@@ -72,6 +72,7 @@ def test_watch_runs_the_given_number_of_rounds(tmp_path):
                                          "--interval", "0.1"])
     assert result.exit_code == 0, result.output
     assert counter.read_text().count("x") == 3
+    assert "since" in result.output  # the live view shows how long each status has held
     json_watch = CliRunner().invoke(health, ["--config", path, "--watch", "--json",
                                              "--count", "2", "--interval", "0.1"])
     docs = [json.loads(line) for line in json_watch.output.splitlines()]

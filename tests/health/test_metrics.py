@@ -23,6 +23,8 @@ def test_health_results_are_exposed_as_metrics_on_any_registry():
     assert value("watchkeeper_health_check_failures_total", "db") == 1.0
     assert value("watchkeeper_health_check_failures_total", "cache") == 0.0
     assert value("watchkeeper_health_check_duration_seconds", "db") >= 0.0
+    assert value("watchkeeper_health_check_timestamp_seconds", "db") == \
+        runner.latest()["db"].timestamp
     text = generate_latest(registry).decode()
     assert "# TYPE watchkeeper_health_status gauge" in text
     assert 'watchkeeper_health_check_failures_total{check="db"} 1.0' in text
@@ -38,3 +40,18 @@ def test_registering_twice_is_refused_as_a_duplicate():
         assert "watchkeeper_health_status" in str(e)
     else:
         raise AssertionError("duplicate health collector accepted")
+
+
+def test_rendered_health_metrics_pass_promtool(tmp_path):
+    import subprocess
+
+    from peers import require_binary
+
+    promtool = require_binary("promtool")
+    runner = Runner([function_check(lambda: True, name="db")])
+    registry = CollectorRegistry()
+    registry.register(HealthCollector(runner))
+    runner.run_sync()
+    out = subprocess.run([promtool, "check", "metrics"], input=generate_latest(registry),
+                         capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stdout + out.stderr

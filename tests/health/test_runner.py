@@ -226,3 +226,21 @@ def test_a_timeout_error_raised_by_the_check_itself_keeps_its_message():
     result = Runner([make(driver_gave_up, timeout=5)]).run_sync()[0]
     assert result.status is Status.UNHEALTHY
     assert result.details == "TimeoutError: read from 10.0.0.1 timed out"
+
+
+def test_any_object_with_the_protocol_is_a_check():
+    class QueueDepth:
+        name, timeout, critical, interval = "queue", 1.0, False, 10.0
+
+        def __init__(self):
+            self.depth = 250
+
+        def check(self):
+            if self.depth > 100:
+                return health.degraded(f"{self.depth} waiting", observed_value=self.depth)
+            return health.healthy()
+
+    assert isinstance(QueueDepth(), health.HealthCheck)
+    result = Runner([QueueDepth()]).run_sync()[0]
+    assert (result.name, result.status, result.observed_value) == \
+        ("queue", Status.DEGRADED, 250)

@@ -36,8 +36,18 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def render_table(results: list[Any], overall: Any) -> Any:
-    """A rich table: check, status (coloured), duration, details."""
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def render_table(results: list[Any], overall: Any, histories: dict | None = None) -> Any:
+    """A rich table: check, status (coloured), duration, details; with ``histories`` (the
+    live view) also how long each status has held and whether the check is flapping."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -45,13 +55,22 @@ def render_table(results: list[Any], overall: Any) -> Any:
                   title_justify="left", expand=False)
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
+    if histories is not None:
+        table.add_column("since", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
     table.add_column("details", overflow="fold")
+    now = time.time()
     for r in results:
         name = escape(r.name) + ("" if r.critical else " [dim](non-critical)[/]")
-        table.add_row(name,
-                      f"[{_STYLES[r.status.value]}]{r.status.value}[/]",
-                      _duration(r.duration), escape(r.details))
+        row = [name, f"[{_STYLES[r.status.value]}]{r.status.value}[/]"]
+        if histories is not None:
+            history = histories.get(r.name)
+            since = _age(now - history.last_change) if history and history.last_change else ""
+            if history is not None and history.is_flapping():
+                since += " [bold magenta]flapping[/]"
+            row.append(since)
+        row += [_duration(r.duration), escape(r.details)]
+        table.add_row(*row)
     return table
 
 
@@ -110,7 +129,8 @@ def health(config_path: str | None, as_json: bool, watch: bool, interval: float,
                 while not count or rounds < count:
                     results, overall = one_round()
                     rounds += 1
-                    live.update(render_table(results, overall), refresh=True)
+                    live.update(render_table(results, overall, runner.histories()),
+                                refresh=True)
                     if not count or rounds < count:
                         time.sleep(interval)
             console.print()
