@@ -1,25 +1,33 @@
-"""Inverted label index: label name -> value -> set of series ids.
+"""Inverted label index: label name -> value -> ids of the series carrying it.
 
 Why: selecting series by matchers must not scan every series; equality matchers are
 one dictionary lookup, regex matchers test each distinct value once, not each series.
+Postings are compact arrays of 4-byte ids (a set costs ~70 bytes per entry), and a
+value carried by a single series (an id, a uuid) is just that id.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from watchkeeper.tsdb.labels import Labels
 from watchkeeper.tsdb.matchers import Matcher
 
+Postings = array | int
+
 
 class LabelIndex:
-    """Postings lists over every known series (persisted and in the head)."""
+    """Postings over every known series (persisted and in the head)."""
 
-    __slots__ = ("_all", "_postings", "_strings")
+    __slots__ = ("_all", "_owns_all", "_postings", "_strings")
 
-    def __init__(self) -> None:
-        self._postings: dict[str, dict[str, set[int] | int]] = {}
-        self._all: set[int] = set()
+    def __init__(self, universe: dict[int, Any] | None = None) -> None:
+        """``universe``: the owner's id -> series mapping, shared instead of copied."""
+        self._postings: dict[str, dict[str, Postings]] = {}
+        self._owns_all = universe is None
+        self._all: dict[int, Any] = {} if universe is None else universe
         self._strings: dict[str, str] = {}  # interning: one copy of each name and value
 
     def intern(self, labels: Labels) -> Labels:
@@ -27,30 +35,34 @@ class LabelIndex:
         return tuple.__new__(Labels, ((s.setdefault(k, k), s.setdefault(v, v)) for k, v in labels))
 
     def add(self, series_id: int, labels: Labels) -> None:
-        self._all.add(series_id)
+        if self._owns_all:
+            self._all[series_id] = None
         for name, value in labels:
             values = self._postings.get(name)
             if values is None:
                 values = self._postings[name] = {}
             ids = values.get(value)
             if ids is None:
-                values[value] = series_id  # a value of one series (ids, uuids): no set
+                values[value] = series_id
             elif type(ids) is int:
-                values[value] = {ids, series_id}
+                values[value] = array("i", (ids, series_id))
             else:
-                ids.add(series_id)
+                ids.append(series_id)  # type: ignore[union-attr]
 
     def remove(self, series_id: int, labels: Labels) -> None:
-        self._all.discard(series_id)
+        if self._owns_all:
+            self._all.pop(series_id, None)
         for name, value in labels:
             values = self._postings.get(name)
             if values is None:
                 continue
             ids = values.get(value)
-            if ids == series_id or (type(ids) is set and ids == {series_id}):
+            if ids == series_id:
                 del values[value]
-            elif type(ids) is set:
-                ids.discard(series_id)
+            elif type(ids) is array and series_id in ids:
+                ids.remove(series_id)
+                if len(ids) == 1:
+                    values[value] = ids[0]
             if not values:
                 del self._postings[name]
 
@@ -69,7 +81,7 @@ class LabelIndex:
             having: set[int] = set()
             for ids in values.values():
                 _merge(having, ids)
-            hit |= self._all - having
+            hit |= self._all.keys() - having
         return hit
 
     def select(self, matchers: Sequence[Matcher]) -> set[int]:
@@ -102,18 +114,18 @@ class LabelIndex:
         return sorted(v for v, s in values.items() if _meets(wanted, s))
 
 
-def _as_set(ids: set[int] | int | None) -> set[int]:
+def _as_set(ids: Postings | None) -> set[int]:
     if ids is None:
         return set()
     return {ids} if type(ids) is int else set(ids)  # type: ignore[arg-type]
 
 
-def _merge(into: set[int], ids: set[int] | int) -> None:
+def _merge(into: set[int], ids: Postings) -> None:
     if type(ids) is int:
         into.add(ids)  # type: ignore[arg-type]
     else:
-        into |= ids  # type: ignore[operator]
+        into.update(ids)  # type: ignore[arg-type]
 
 
-def _meets(wanted: set[int], ids: set[int] | int) -> bool:
+def _meets(wanted: set[int], ids: Postings) -> bool:
     return ids in wanted if type(ids) is int else not wanted.isdisjoint(ids)  # type: ignore[arg-type]

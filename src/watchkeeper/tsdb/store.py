@@ -33,7 +33,7 @@ from watchkeeper.tsdb.api import (
 from watchkeeper.tsdb.chunks import ChunkDB, ChunkRow
 from watchkeeper.tsdb.codec import decode_chunk
 from watchkeeper.tsdb.errors import StoreClosedError, TSDBError
-from watchkeeper.tsdb.head import NO_TIME, Series, sort_dedupe
+from watchkeeper.tsdb.head import MAX_HEAD_TIME, NO_TIME, Series, sort_dedupe
 from watchkeeper.tsdb.index import LabelIndex
 from watchkeeper.tsdb.labels import Labels
 from watchkeeper.tsdb.matchers import Matcher
@@ -94,9 +94,9 @@ class Store(TimeSeriesStore):
         except BaseException:
             self._dir_lock.release()
             raise
-        self.index = LabelIndex()
         self._by_labels: dict[Labels, Series] = {}
         self._by_id: dict[int, Series] = {}
+        self.index = LabelIndex(universe=self._by_id)
         self._key_cache: dict[tuple[str, ...], dict[tuple[str, ...], Series]] = {}
         self._key_cache_size = 0
         self._unsaved: dict[int, Series] = {}
@@ -236,6 +236,8 @@ class Store(TimeSeriesStore):
         return True
 
     def append(self, labels: LabelsLike, ts_ms: int, value: float) -> bool:
+        if not -MAX_HEAD_TIME < ts_ms < MAX_HEAD_TIME:
+            raise ValueError(f"timestamp {ts_ms} ms is out of range")
         s = self._series_for(labels)
         with self._lock:
             if self._closed:
@@ -265,6 +267,8 @@ class Store(TimeSeriesStore):
         vals = np.ascontiguousarray(values, dtype=np.float64)
         if ts.shape != vals.shape or ts.ndim != 1:
             raise ValueError("timestamps and values must be 1-d arrays of equal length")
+        if ts.size and not (int(ts.min()) > -MAX_HEAD_TIME and int(ts.max()) < MAX_HEAD_TIME):
+            raise ValueError("timestamps out of range")
         s = self._series_for(labels)
         with self._lock:
             if self._closed:
@@ -325,7 +329,7 @@ class Store(TimeSeriesStore):
         self._write_pending_locked()
         done = self.wal.rotate()
         rows: list[ChunkRow] = []
-        with_head = [s for s in self._by_id.values() if s.ts is not None]
+        with_head = [s for s in self._by_id.values() if s.samples is not None]
         for s in with_head:
             ts, vals = s.head_arrays()
             rows.extend(compaction.cut_chunks(s.id, ts, vals))
@@ -392,9 +396,8 @@ class Store(TimeSeriesStore):
 
     @staticmethod
     def _head_overlaps(s: Series, lo: int, hi: int) -> bool:
-        if s.ts is None or not len(s.ts):
-            return False
-        return min(s.ts) <= hi and max(s.ts) >= lo
+        span = s.head_span()
+        return span is not None and span[0] <= hi and span[1] >= lo
 
     def select(
         self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME, end_ms: int = MAX_TIME
@@ -497,7 +500,7 @@ class Store(TimeSeriesStore):
     def _delete_head(self, ids: Sequence[int], start: int, end: int) -> None:
         for sid in ids:
             s = self._by_id.get(sid)
-            if s is None or s.ts is None:
+            if s is None or s.samples is None:
                 continue
             ts, vals = s.head_arrays()
             keep = (ts < start) | (ts > end)
@@ -562,7 +565,7 @@ class Store(TimeSeriesStore):
                 per_metric[name] = per_metric.get(name, 0) + 1
             top = sorted(per_metric.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
             heads = [s for s in self._by_id.values() if s.head_len()]
-            starts = [int(np.frombuffer(s.ts, np.int64).min()) for s in heads]  # type: ignore[arg-type]
+            starts = [s.head_span()[0] for s in heads]  # type: ignore[index]
             if totals["min_t"] is not None:
                 starts.append(totals["min_t"])
             min_t = min(starts, default=None)
