@@ -157,3 +157,12 @@ def test_https_with_certfile(tmp_path):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_mounted_in_fastapi():
+    fastapi = pytest.importorskip("fastapi")
+    app = fastapi.FastAPI()
+    app.mount("/metrics", make_asgi_app(_registry()))
+    r = asyncio.run(_asgi_get(app, "/metrics/", headers={"Accept-Encoding": "gzip"}))
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    assert 'hits_total{path="/a"} 3.0' in r.text
