@@ -207,6 +207,9 @@ def test_histogram_bucket_edges_and_negative_buckets():
     assert reg.get_sample_value("h_bucket", {"le": "2.0"}) == 1
     assert reg.get_sample_value("h_bucket", {"le": "+Inf"}) == 2
     assert reg.get_sample_value("h_count") == 2
+    h.observe(math.nan)  # counted in +Inf only, as the Go client does
+    assert reg.get_sample_value("h_bucket", {"le": "1.0"}) == 1
+    assert reg.get_sample_value("h_bucket", {"le": "+Inf"}) == 3
     neg = wk.Histogram("n", "N", buckets=[-1, 0], registry=reg)
     neg.observe(-5)
     assert reg.get_sample_value("n_sum") is None  # as prometheus_client: no sum below 0

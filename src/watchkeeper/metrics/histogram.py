@@ -42,6 +42,8 @@ class HistogramChild:
         # racing an observation may see the sum before the count; the next scrape agrees.
         self._sum += amount
         i = bisect_left(self._upper, amount)
+        if not i and amount != amount:
+            i = -1  # NaN compares false with every bound: count it in +Inf, as Go does
         self._counts[i] += 1
         if exemplar:
             self._set_exemplar(i, exemplar, amount)
@@ -84,6 +86,8 @@ class HistogramValueChild(HistogramChild):
     def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
         self._vsum.inc(amount)
         i = bisect_left(self._upper, amount)
+        if not i and amount != amount:
+            i = -1
         self._vcounts[i].inc(1)
         if exemplar:
             self._set_exemplar(i, exemplar, amount)
