@@ -26,7 +26,8 @@ from watchkeeper.promql.formatting import result_to_api
 from watchkeeper.tsdb.exchange import import_openmetrics
 from watchkeeper.tsdb.store import Store
 
-INSTANT_AT = BASE_S + 3_607.5  # not on a sample boundary
+# mid-data off a sample boundary, and just after the data ends (inside the lookback)
+INSTANT_TIMES = [BASE_S + 3_607.5, END_S + 200]
 RANGE = (BASE_S + 1_200, END_S + 600, 60)  # runs past the data's end, beyond the lookback
 
 
@@ -111,11 +112,12 @@ def _check(query: str, ours, theirs) -> None:  # type: ignore[no-untyped-def]
     _compare(query, ours, theirs, ordered=query in ORDERED)
 
 
+@pytest.mark.parametrize("at", INSTANT_TIMES)
 @pytest.mark.parametrize("query", QUERIES)
-def test_instant_query_matches_prometheus(peers, query):
+def test_instant_query_matches_prometheus(peers, query, at):
     prom, engine = peers
-    theirs = _theirs(prom, "query", query=query, time=INSTANT_AT)
-    ours = _ours(lambda: engine.instant(query, round(INSTANT_AT * 1000)))
+    theirs = _theirs(prom, "query", query=query, time=at)
+    ours = _ours(lambda: engine.instant(query, round(at * 1000)))
     _check(query, ours, theirs)
 
 
