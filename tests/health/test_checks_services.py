@@ -20,6 +20,11 @@ def test_postgres_healthy_with_connection_usage():
     assert result.status is Status.HEALTHY, result.details
     assert "PostgreSQL" in result.details and "connections" in result.details
     assert result.observed_unit == "percent" and result.component_type == "datastore"
+    assert "primary (no replication lag)" in result.details
+    busy = run_one(create_check("postgres", {
+        "host": host, "port": port, "user": "postgres", "dbname": "test",
+        "check_connections": True, "degraded_connections": 0.0}))
+    assert busy.status is Status.DEGRADED  # at least our own connection is in use
 
 
 @pytest.mark.parametrize(
@@ -122,3 +127,47 @@ def test_a_missing_driver_says_which_extra_to_install(monkeypatch, check_type, m
     result = run_one(create_check(check_type))
     assert result.status is Status.UNHEALTHY
     assert f"pip install 'watchkeeper[{extra}]'" in result.details
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of our own with a small maxmemory, so the shared one is untouched."""
+    import socket
+    import subprocess
+    import time
+
+    from peers import require_binary
+
+    binary = require_binary("redis-server")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path), "--maxmemory", "2mb"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("private redis-server did not start")
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_redis_memory_against_maxmemory(private_redis):
+    roomy = run_one(create_check("redis", {"port": private_redis, "degraded_memory": 0.99,
+                                           "unhealthy_memory": None}))
+    assert roomy.status is Status.HEALTHY, roomy.details
+    assert "maxmemory" in roomy.details and roomy.observed_unit == "percent"
+    # an idle server already uses a good share of 2 MiB: a low threshold trips
+    tight = run_one(create_check("redis", {"port": private_redis, "degraded_memory": 0.01}))
+    assert tight.status is Status.DEGRADED
+    full = run_one(create_check("redis", {"port": private_redis, "unhealthy_memory": 0.01}))
+    assert full.status is Status.UNHEALTHY
