@@ -1,5 +1,6 @@
 """HTTP and TCP checks against real local servers: answering, refusing, hanging, TLS."""
 
+import base64
 import json
 import socket
 import ssl
@@ -15,6 +16,11 @@ from watchkeeper.health import Runner, Status, create_check
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path == "/auth":
+            expected = "Basic " + base64.b64encode(b"user:s3cret").decode()
+            self.send_response(200 if self.headers.get("Authorization") == expected else 401)
+            self.end_headers()
+            return
         if self.path == "/fail":
             self.send_response(500)
             self.end_headers()
@@ -156,3 +162,13 @@ def test_untrusted_certificate_is_unhealthy(https_server):
     result = run_one(create_check("http", {"url": f"{https_server}/ok"}))
     assert result.status is Status.UNHEALTHY
     assert "certificate" in result.details and "rejected" in result.details
+
+
+def test_credentials_in_the_url_are_sent_and_never_shown(http_server):
+    url = http_server.replace("http://", "http://user:s3cret@") + "/auth"
+    ok = run_one(create_check("http", {"url": url}))
+    assert ok.status is Status.HEALTHY, ok.details
+    assert "s3cret" not in ok.details and "user:***@" in ok.details
+    wrong = run_one(create_check("http", {"url": url.replace("s3cret", "guess")}))
+    assert wrong.status is Status.UNHEALTHY and "answered 401" in wrong.details
+    assert "guess" not in wrong.details

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ..check import Check
 from ..model import CheckError
@@ -60,6 +61,19 @@ def import_driver(module: str, extra: str) -> Any:
         raise CheckError(
             f"driver {module!r} is not installed: pip install 'watchkeeper[{extra}]' ({e})"
         ) from None
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, so details and logs never show secrets."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def ratio_status(value: float, degraded: float | None, unhealthy: float | None) -> str:

@@ -7,6 +7,7 @@ certificate even when verification is off (a small DER reader takes its expiry d
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import re
@@ -14,10 +15,11 @@ import ssl
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..check import Check
 from ..model import CheckError, Outcome, Status
+from . import redact_url
 from .net import connect_error
 
 MAX_BODY = 1 << 20
@@ -49,9 +51,12 @@ class HttpCheck(Check):
             raise ValueError(f"url must be an http:// or https:// URL with a host, got {url!r}")
         common.setdefault("name", f"http-{parts.hostname}")
         super().__init__(**common)
-        self.url, self.parts, self.method = url, parts, method.upper()
+        self.url, self.parts, self.method = redact_url(url), parts, method.upper()
         self.expected_status = expected_status
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
+        if parts.username is not None and "Authorization" not in self.headers:
+            token = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            self.headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
         self.body_contains, self.json_path, self.json_equals = body_contains, json_path, json_equals
         self.degraded_latency = degraded_latency
         self.verify_tls, self.ca_file = verify_tls, ca_file

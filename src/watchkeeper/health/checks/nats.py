@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from ..check import Check
 from ..model import CheckError, Outcome, Status
-from . import import_driver
+from . import import_driver, redact_url
 from .net import connect_error
 
 
@@ -54,7 +54,7 @@ class NATSCheck(Check):
             cause = errors[0] if errors else e
             if isinstance(cause, OSError):
                 raise connect_error(*_host_port(self.url), cause) from None
-            raise CheckError(f"cannot connect to NATS {self.url}: "
+            raise CheckError(f"cannot connect to NATS {redact_url(self.url)}: "
                              f"{str(cause) or type(cause).__name__}") from None
         try:
             t0 = time.perf_counter()
@@ -62,7 +62,7 @@ class NATSCheck(Check):
             rtt = time.perf_counter() - t0
             version = str(conn.connected_server_version).strip("<>")
         except Exception as e:
-            raise CheckError(f"NATS {self.url} did not answer PING: {e}") from None
+            raise CheckError(f"NATS {redact_url(self.url)} did not answer PING: {e}") from None
         finally:
             await conn.close()
         return Outcome(Status.HEALTHY, f"{version} round trip {rtt * 1000:.1f} ms",

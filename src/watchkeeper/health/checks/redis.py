@@ -6,7 +6,7 @@ from typing import Any
 
 from ..check import Check
 from ..model import CheckError, Outcome, Status
-from . import human_bytes, import_driver, ratio_status
+from . import human_bytes, import_driver, ratio_status, redact_url
 
 
 class RedisCheck(Check):
@@ -42,7 +42,8 @@ class RedisCheck(Check):
                     "retry": Retry(NoBackoff(), 0)}  # a health check reports, never retries
         client = (redis.Redis.from_url(self.url, **timeouts) if self.url
                   else redis.Redis(**self.params, **timeouts))
-        where = self.url or f"{self.params['host']}:{self.params['port']}/{self.params['db']}"
+        where = (redact_url(self.url) if self.url
+                 else f"{self.params['host']}:{self.params['port']}/{self.params['db']}")
         try:
             client.ping()
             info = client.info("memory")
