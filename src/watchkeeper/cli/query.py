@@ -1,0 +1,172 @@
+"""``watchkeeper query``: evaluate PromQL on the embedded store or any Prometheus-compatible
+server, shown as a table (with a sparkline per series for range queries) or as the
+API's JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def _time_ms(text: str | None, now_ms: int) -> int | None:
+    """Unix seconds, RFC 3339, 'now', or now minus a duration such as '-1h'."""
+    from watchkeeper.promql.durations import parse_duration, parse_time
+    from watchkeeper.promql.errors import PromQLBadArgument
+
+    if text is None:
+        return None
+    if text == "now":
+        return now_ms
+    if text.startswith("-"):
+        try:
+            return now_ms - parse_duration(text[1:])
+        except ValueError:
+            pass
+    try:
+        return parse_time(text)
+    except PromQLBadArgument as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _step_ms(text: str | None, start: int, end: int) -> int:
+    from watchkeeper.promql.durations import parse_step
+    from watchkeeper.promql.errors import PromQLBadArgument
+
+    if text is None:  # about 250 points, at least one second
+        return max(1000, (end - start) // 250 // 1000 * 1000)
+    try:
+        return parse_step(text)
+    except PromQLBadArgument as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def sparkline(values: list[float]) -> str:
+    """One character per point, scaled between the series' finite min and max."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return ""
+    low, high = min(finite), max(finite)
+    span = high - low
+    out = []
+    for v in values:
+        if not math.isfinite(v):
+            out.append(" ")
+        else:
+            out.append(SPARKS[0 if span == 0 else round((v - low) / span * (len(SPARKS) - 1))])
+    return "".join(out)
+
+
+def _local(expr: str, data: Path, at: int | None, rng: tuple[int, int, int] | None) -> dict:
+    from watchkeeper.promql.engine import Engine
+    from watchkeeper.promql.errors import PromQLError
+    from watchkeeper.promql.formatting import result_to_api
+    from watchkeeper.tsdb.errors import TSDBError
+    from watchkeeper.tsdb.store import Store
+
+    if not (data / "tsdb.sqlite3").exists():
+        raise click.ClickException(f"no store in {data}")
+    try:
+        store = Store.open(data, background=False)
+    except TSDBError as e:
+        raise click.ClickException(str(e)) from None
+    try:
+        engine = Engine(store)
+        result = engine.range(expr, *rng) if rng else engine.instant(expr, at)  # type: ignore[arg-type]
+        return {"status": "success", "data": result_to_api(result)}
+    except PromQLError as e:
+        return {"status": "error", "errorType": e.error_type, "error": str(e)}
+    finally:
+        store.close()
+
+
+def _remote(expr: str, url: str, at: int | None, rng: tuple[int, int, int] | None) -> dict:
+    import httpx
+
+    base = url.rstrip("/")
+    if rng:
+        path, params = "query_range", {"query": expr, "start": rng[0] / 1000,
+                                       "end": rng[1] / 1000, "step": rng[2] / 1000}
+    else:
+        path, params = "query", {"query": expr, "time": (at or 0) / 1000}
+    try:
+        response = httpx.post(f"{base}/api/v1/{path}", data=params, timeout=60)
+        return response.json()
+    except (httpx.HTTPError, ValueError) as e:
+        raise click.ClickException(f"cannot query {base}: {e}") from None
+
+
+def _metric_text(metric: dict[str, str]) -> str:
+    name = metric.get("__name__", "")
+    rest = ",".join(f'{k}="{v}"' for k, v in sorted(metric.items()) if k != "__name__")
+    return f"{name}{{{rest}}}" if rest or not name else name
+
+
+def render(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    kind, result = data["resultType"], data["result"]
+    if kind in ("scalar", "string"):
+        console.print(escape(str(result[1])))
+        return
+    if not result:
+        console.print("[dim]empty result[/dim]")
+        return
+    if kind == "vector":
+        table = Table("series", "value")
+        for s in result:
+            table.add_row(escape(_metric_text(s["metric"])), s["value"][1])
+    else:
+        table = Table("series", "points", "last", "min", "max", "trend")
+        for s in result:
+            vals = [float(v) for _, v in s["values"]]
+            finite = [v for v in vals if math.isfinite(v)] or [float("nan")]
+            table.add_row(escape(_metric_text(s["metric"])), str(len(vals)),
+                          s["values"][-1][1], f"{min(finite):g}", f"{max(finite):g}",
+                          sparkline(vals[-60:]))
+    console.print(table)
+
+
+@click.command()
+@click.argument("expr")
+@click.option("--time", "at", help="Evaluation time (unix seconds, RFC 3339, now, -5m).")
+@click.option("--start", help="Range start: makes this a range query (default: end - 1h).")
+@click.option("--end", help="Range end (default: now).")
+@click.option("--step", help="Range step, seconds or a duration such as 1m (default: ~250 points).")
+@click.option("--data", type=click.Path(path_type=Path), envvar="WATCHKEEPER_DATA",
+              help="Data directory of the embedded store.")
+@click.option("--url", help="Any Prometheus-compatible server, e.g. http://127.0.0.1:9090.")
+@click.option("--json", "as_json", is_flag=True, help="Print the Prometheus API response.")
+def query(expr: str, at: str | None, start: str | None, end: str | None, step: str | None,
+          data: Path | None, url: str | None, as_json: bool) -> None:
+    """Evaluate a PromQL expression, now or over a range."""
+    if not url and data is None:
+        raise click.UsageError("give --data DIR (or WATCHKEEPER_DATA) or --url URL")
+    now = int(time.time() * 1000)
+    rng = None
+    if start or end or step:
+        end_ms = _time_ms(end, now) or now
+        start_ms = _time_ms(start, now) or end_ms - 3_600_000
+        rng = (start_ms, end_ms, _step_ms(step, start_ms, end_ms))
+    at_ms = _time_ms(at, now) or now
+    answer = _remote(expr, url, at_ms, rng) if url else _local(expr, Path(data or os.curdir),
+                                                               at_ms, rng)
+    if as_json:
+        click.echo(json.dumps(answer))
+    if answer.get("status") != "success":
+        message = f"{answer.get('errorType', 'error')}: {answer.get('error', answer)}"
+        if as_json:
+            raise SystemExit(1)
+        raise click.ClickException(message)
+    if not as_json:
+        render(answer["data"])
