@@ -244,3 +244,15 @@ def test_any_object_with_the_protocol_is_a_check():
     result = Runner([QueueDepth()]).run_sync()[0]
     assert (result.name, result.status, result.observed_value) == \
         ("queue", Status.DEGRADED, 250)
+
+
+def test_async_code_awaits_run_and_is_told_so_if_it_calls_run_sync():
+    runner = Runner([make(lambda: True, name="x")])
+
+    async def main():
+        results = await runner.run()
+        with pytest.raises(RuntimeError, match="await runner.run"):
+            runner.run_sync()
+        return results
+
+    assert asyncio.run(main())[0].status is Status.HEALTHY

@@ -94,7 +94,7 @@ class Runner:
         latest = self._latest
         if len(latest) == len(self._checks):  # the common case, cheap per request
             return []
-        return [n for n in self._checks if n not in latest]
+        return [n for n in list(self._checks) if n not in latest]
 
     def history(self, name: str) -> CheckHistory:
         return self._histories[name]
@@ -145,6 +145,12 @@ class Runner:
         """Run checks from synchronous code (CLI, WSGI) and wait for them."""
         if self._loop is not None:
             return asyncio.run_coroutine_threadsafe(self.run(names), self._loop).result()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError("run_sync() called from async code: use 'await runner.run()'")
         loop = asyncio.new_event_loop()
         try:
             return loop.run_until_complete(self.run(names))
