@@ -251,7 +251,7 @@ def test_async_code_awaits_run_and_is_told_so_if_it_calls_run_sync():
 
     async def main():
         results = await runner.run()
-        with pytest.raises(RuntimeError, match="await runner.run"):
+        with pytest.raises(RuntimeError, match=r"await runner\.run\(\)"):
             runner.run_sync()
         return results
 
