@@ -140,7 +140,7 @@ def _decode_timestamps(r: _Reader, n: int) -> np.ndarray:
     return ts
 
 
-def _decimal_scale(vals: np.ndarray, ok: np.ndarray) -> tuple[int, np.ndarray] | None:
+def decimal_scale(vals: np.ndarray, ok: np.ndarray) -> tuple[int, np.ndarray] | None:
     """Smallest p such that every ok value equals round(v*10^p)/10^p bit-exact."""
     sub = vals[ok]
     if sub.size == 0:
@@ -171,7 +171,7 @@ def _encode_values(vals: np.ndarray, out: list[bytes]) -> None:
     # exceptions: non-finite values and -0.0 (whose sign a scaled integer cannot keep)
     ok = np.isfinite(vals) & (bits != np.int64(-(2**63)))
     n_exc = int(vals.size - np.count_nonzero(ok))
-    scaled = _decimal_scale(vals, ok) if n_exc * 8 <= vals.size else None
+    scaled = decimal_scale(vals, ok) if n_exc * 8 <= vals.size else None
     if scaled is None:
         xored = bits[1:] ^ bits[:-1]
         out.append(bytes((_VAL_XOR,)))

@@ -57,8 +57,8 @@ def aggregate(ts: np.ndarray, vals: np.ndarray, res: int) -> list[np.ndarray]:
     ]
 
 
-def _encode(cols: list[np.ndarray]) -> bytes:
-    return encode_block(cols)
+def _encode(cols: list[np.ndarray], res: int) -> bytes:
+    return encode_block(cols, fast=res >= HOUR_MS)
 
 
 def _decode(data: bytes, wanted: Collection[int] = ALL_COLUMNS) -> list[np.ndarray | None]:
@@ -140,7 +140,7 @@ def _build_series(c, sid: int, days: list[int]) -> int:  # type: ignore[no-untyp
                 new = [m[order] for m in merged]
             c.execute(
                 "INSERT OR REPLACE INTO rollups VALUES(?,?,?,?,?,?)",
-                (res, sid, window, int(new[0][0]), int(new[0][-1]), _encode(new)),
+                (res, sid, window, int(new[0][0]), int(new[0][-1]), _encode(new, res)),
             )
             written += 1
     c.executemany("UPDATE chunks SET rolled=1 WHERE rowid=?", [(r[0],) for r in found])
@@ -154,15 +154,16 @@ def read(
     start: int,
     end: int,
     wanted: Collection[int] = ALL_COLUMNS,
-) -> dict[int, list[np.ndarray | None]]:
-    """Stored rollup columns per series within [start, end]; unwanted columns are None."""
+) -> dict[int, list[list[np.ndarray | None]]]:
+    """Stored rollup blocks per series, each clipped to [start, end], in time order.
+
+    Left as parts (one column list per block) so the caller concatenates once."""
     if res not in BLOCK_MS:
         raise ValueError(f"rollup resolution must be one of {RESOLUTIONS}, not {res}")
-    out: dict[int, list[np.ndarray | None]] = {}
+    out: dict[int, list[list[np.ndarray | None]]] = {}
     if end < start:
         return out
     ids = sorted(series_ids)
-    blocks: dict[int, list[list[np.ndarray | None]]] = {}
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
         marks = ",".join("?" * len(part))
@@ -171,17 +172,19 @@ def read(
             "AND max_t >= ? AND min_t <= ? ORDER BY series_id, window",
             (res, *part, start, end),
         ):
-            blocks.setdefault(sid, []).append(_decode(data, wanted))
-    for sid, cols_list in blocks.items():
-        cols = cols_list[0] if len(cols_list) == 1 else join_columns(cols_list)
-        stamps = cols[0]
-        a, b = np.searchsorted(stamps, start, "left"), np.searchsorted(stamps, end, "right")
-        out[sid] = [None if col is None else col[a:b] for col in cols]
+            cols = _decode(data, wanted)
+            stamps = cols[0]
+            a, b = np.searchsorted(stamps, start, "left"), np.searchsorted(stamps, end, "right")
+            if a or b < stamps.size:  # type: ignore[union-attr]
+                cols = [None if col is None else col[a:b] for col in cols]
+            out.setdefault(sid, []).append(cols)
     return out
 
 
 def join_columns(parts: Sequence[Sequence[np.ndarray | None]]) -> list[np.ndarray | None]:
     """Concatenate column lists piecewise, keeping None for columns not read."""
+    if len(parts) == 1:
+        return list(parts[0])
     return [
         None if any(c is None for c in group) else np.concatenate(group)
         for group in zip(*parts, strict=True)

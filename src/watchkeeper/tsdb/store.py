@@ -454,14 +454,15 @@ class Store(TimeSeriesStore):
             fresh.update((d.labels, d) for d in self._read(list(stored), tail_from, end_ms))
         for sid in ids:
             labels = self._by_id[sid].labels
-            cols = stored.get(sid)
+            parts = stored.get(sid, [])
             raw = fresh.get(labels)
             if raw is not None:
                 more = rollups.aggregate(raw.timestamps, raw.values, resolution_ms)
-                more = [c if i in wanted else None for i, c in enumerate(more)]
-                cols = more if cols is None else rollups.join_columns([cols, more])
-            if cols is not None and cols[0].size:  # type: ignore[union-attr]
-                yield RollupData(labels, *cols)  # type: ignore[arg-type]
+                parts.append([c if i in wanted else None for i, c in enumerate(more)])
+            if parts:
+                cols = rollups.join_columns(parts)
+                if cols[0].size:  # type: ignore[union-attr]
+                    yield RollupData(labels, *cols)  # type: ignore[arg-type]
 
     def series(
         self, matchers: Sequence[Matcher], start_ms: int | None = None, end_ms: int | None = None
