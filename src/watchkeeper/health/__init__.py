@@ -6,7 +6,11 @@
     def cache():
         return health.healthy("warm")
 
-    app.mount("/health", health.make_asgi_app())     # /health, /health/live, /health/ready
+    app.mount("/health", health.make_asgi_app())     # /health/, /health/live, /health/ready
+    app.router.routes += health.starlette_routes()   # or exact routes, no trailing slash
+    flask_app.wsgi_app = DispatcherMiddleware(flask_app.wsgi_app,
+                                              {"/health": health.make_wsgi_app()})
+    urlpatterns += health.health_urls()              # Django
 
 Names are imported on first use and everything here is stdlib only; database drivers and
 HTTP clients are imported inside the checks that need them.

@@ -50,7 +50,6 @@ class Check:
     """
 
     type: str = ""
-    driver_extra: str | None = None
 
     def __init__(
         self,

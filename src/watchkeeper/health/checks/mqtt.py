@@ -14,7 +14,6 @@ from .net import connect_error
 
 class MQTTCheck(Check):
     type = "mqtt"
-    driver_extra = "mqtt"
 
     def __init__(
         self,

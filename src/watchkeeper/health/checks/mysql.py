@@ -12,7 +12,6 @@ from . import import_driver, ratio_status
 
 class MySQLCheck(Check):
     type = "mysql"
-    driver_extra = "mysql"
 
     def __init__(
         self,

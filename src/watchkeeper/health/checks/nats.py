@@ -19,7 +19,6 @@ def _host_port(url: str) -> tuple[str, int]:
 
 class NATSCheck(Check):
     type = "nats"
-    driver_extra = "nats"
 
     def __init__(
         self,

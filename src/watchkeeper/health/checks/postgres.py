@@ -12,7 +12,6 @@ from . import import_driver, ratio_status
 
 class PostgresCheck(Check):
     type = "postgres"
-    driver_extra = "postgres"
 
     def __init__(
         self,

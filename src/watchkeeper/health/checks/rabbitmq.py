@@ -11,7 +11,6 @@ from . import import_driver
 
 class RabbitMQCheck(Check):
     type = "rabbitmq"
-    driver_extra = "rabbitmq"
 
     def __init__(
         self,

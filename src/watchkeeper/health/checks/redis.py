@@ -11,7 +11,6 @@ from . import human_bytes, import_driver, ratio_status, redact_url
 
 class RedisCheck(Check):
     type = "redis"
-    driver_extra = "redis"
 
     def __init__(
         self,
