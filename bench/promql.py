@@ -1,0 +1,208 @@
+"""PromQL range-query latency: our engine behind our /api/v1 against a real Prometheus.
+
+One data set (about 1,100 series: request counters, latency histograms, memory and disk
+gauges, an info metric for joins) goes into Prometheus through promtool's OpenMetrics
+backfill and into our store with the same samples. Both answer over HTTP: Prometheus
+2.x on 127.0.0.1, and our Starlette app under uvicorn in a separate process. Ten typical
+dashboard and alert queries run as range queries, alternating between the two; each line
+prints the median latency of ours, of Prometheus, and the ratio ours/Prometheus (goal
+<= 2.0), the worst ratio last. Two scenarios: 1 day at 60 s step over 60 s samples, and
+30 days at 1 h step over 5 min samples (fewer series, to bound the run).
+
+    .venv/bin/python bench/promql.py [--runs 5] [--series-scale 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+QUERIES = [
+    ("rate", 'rate(http_requests_total{code="500"}[5m])'),
+    ("sum by rate", "sum by (job) (rate(http_requests_total[5m]))"),
+    ("histogram_quantile", "histogram_quantile(0.99, sum by (job, le) "
+                           "(rate(http_request_duration_seconds_bucket[5m])))"),
+    ("topk", "topk(5, sum by (instance) (rate(http_requests_total[5m])))"),
+    ("avg_over_time", "avg_over_time(node_memory_MemAvailable_bytes[10m])"),
+    ("predict_linear", "predict_linear(node_filesystem_avail_bytes[1h], 4 * 3600)"),
+    ("group_left join", "sum by (instance) (rate(http_requests_total[5m])) "
+                        "* on(instance) group_left(version) build_info"),
+    ("comparison filter", 'rate(http_requests_total{code="500"}[5m]) > 0.05'),
+    ("error ratio", 'sum(rate(http_requests_total{code="500"}[5m])) '
+                    "/ sum(rate(http_requests_total[5m]))"),
+    ("increase 1h", "sum by (job) (increase(http_requests_total[1h]))"),
+]
+BUCKETS = ["0.005", "0.01", "0.05", "0.1", "0.5", "1", "5", "+Inf"]
+
+
+def generate(n_instances: int, interval_s: int, span_s: int, end_s: int):  # type: ignore[no-untyped-def]
+    """(labels, timestamps ms, values) of every series; deterministic."""
+    rng = np.random.default_rng(7)
+    ts_s = np.arange(end_s - span_s, end_s, interval_s, dtype=np.int64)
+    n = len(ts_s)
+    out = []
+    jobs = [f"job{j}" for j in range(5)]
+    for j, job in enumerate(jobs):
+        for i in range(n_instances):
+            inst = f"host{j}-{i}"
+            for code, scale in (("200", 10.0), ("500", 0.3)):
+                inc = rng.exponential(scale * interval_s / 15, n)
+                vals = np.cumsum(inc)
+                reset = rng.integers(n // 4, n)
+                vals[reset:] -= vals[reset - 1]
+                out.append(({"__name__": "http_requests_total", "job": job, "instance": inst,
+                             "code": code}, ts_s, np.round(vals, 3)))
+            per = rng.exponential(5 * interval_s / 15, (n, len(BUCKETS)))
+            cum = np.cumsum(np.cumsum(per, axis=1), axis=0)
+            for k, le in enumerate(BUCKETS):
+                out.append(({"__name__": "http_request_duration_seconds_bucket", "job": job,
+                             "instance": inst, "le": le}, ts_s, np.round(cum[:, k], 3)))
+    for i in range(n_instances):
+        inst = f"node{i}"
+        mem = 8e9 + np.cumsum(rng.normal(0, 1e7, n))
+        disk = 5e11 - np.arange(n) * rng.uniform(1e4, 1e5) + rng.normal(0, 1e6, n)
+        out.append(({"__name__": "node_memory_MemAvailable_bytes", "instance": inst}, ts_s,
+                    np.round(mem)))
+        out.append(({"__name__": "node_filesystem_avail_bytes", "instance": inst,
+                     "mountpoint": "/"}, ts_s, np.round(disk)))
+    for j in range(5):
+        for i in range(n_instances):
+            out.append(({"__name__": "build_info", "instance": f"host{j}-{i}",
+                         "version": f"1.{i % 3}"}, ts_s, np.ones(n)))
+    return [(lab, ts * 1000, v) for lab, ts, v in out]
+
+
+def write_openmetrics(series, path: Path) -> None:  # type: ignore[no-untyped-def]
+    by_name: dict[str, list] = {}
+    for item in series:
+        by_name.setdefault(item[0]["__name__"], []).append(item)
+    with path.open("w") as f:
+        for name, items in by_name.items():
+            f.write(f"# TYPE {name} gauge\n")
+            for labels, ts, vals in items:
+                lab = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())
+                               if k != "__name__")
+                head = f"{name}{{{lab}}} "
+                f.write("".join(f"{head}{v!r} {t // 1000}\n"
+                                for t, v in zip(ts.tolist(), vals.tolist(), strict=True)))
+        f.write("# EOF\n")
+
+
+def start_ours(data: Path, port: int) -> subprocess.Popen:
+    code = ("import uvicorn\n"
+            "from watchkeeper.tsdb.store import Store\n"
+            "from watchkeeper.promql.http_api import create_app\n"
+            f"store = Store.open({str(data)!r}, background=False)\n"
+            f"uvicorn.run(create_app(store), host='127.0.0.1', port={port}, "
+            "log_level='error')\n")
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def wait_ready(url: str, deadline_s: float = 60) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            if httpx.get(url + "/api/v1/query", params={"query": "1"}, timeout=2).status_code \
+                    == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not become ready")
+
+
+def timed(client: httpx.Client, url: str, params: dict) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    r = client.get(url + "/api/v1/query_range", params=params, timeout=300)
+    elapsed = time.perf_counter() - t0
+    body = r.json()
+    if body.get("status") != "success":
+        raise SystemExit(f"{url}: {params['query']}: {body}")
+    return elapsed, len(body["data"]["result"])
+
+
+def scenario(title: str, n_instances: int, interval_s: int, span_s: int, step_s: int,
+             runs: int) -> float:
+    from peers import free_port
+    from prometheus_runner import PrometheusRunner
+    from watchkeeper.tsdb.store import Store
+
+    end_s = int(time.time()) // 3600 * 3600 - 3600
+    series = generate(n_instances, interval_s, span_s, end_s)
+    samples = sum(len(t) for _, t, _ in series)
+    print(f"\n== {title}: {len(series)} series, {samples:,} samples, step {step_s}s ==")
+    worst = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_openmetrics(series, root / "data.om")
+        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
+                        str(root / "data.om"), str(root / "blocks")], check=True,
+                       capture_output=True, timeout=900)
+        store = Store.open(root / "ours", background=False, retention_ms=400 * 86_400_000)
+        for labels, ts, vals in series:
+            store.append_array(labels, ts, vals)
+        store.flush()
+        store.maintain()
+        store.close()
+        port = free_port()
+        ours_proc = start_ours(root / "ours", port)
+        ours_url = f"http://127.0.0.1:{port}"
+        prom = PrometheusRunner(root / "prom", storage_path=root / "blocks",
+                                config=PrometheusRunner.scrape_config([], "1m"),
+                                extra_args=["--storage.tsdb.retention.time=100y"])
+        prom.start()
+        try:
+            wait_ready(ours_url)
+            params_base = {"start": end_s - span_s + 3600, "end": end_s, "step": step_s}
+            print(f"{'query':22} {'ours ms':>9} {'prom ms':>9} {'ratio':>6}  series")
+            with httpx.Client() as client:
+                for name, query in QUERIES:
+                    params = {**params_base, "query": query}
+                    timed(client, ours_url, params)  # warm caches on both
+                    timed(client, prom.url, params)
+                    ours_t, prom_t = [], []
+                    for _ in range(runs):
+                        t, n_ours = timed(client, ours_url, params)
+                        ours_t.append(t)
+                        t, n_prom = timed(client, prom.url, params)
+                        prom_t.append(t)
+                    o, p = statistics.median(ours_t), statistics.median(prom_t)
+                    ratio = o / p
+                    worst = max(worst, ratio)
+                    same = "" if n_ours == n_prom else f" (prometheus: {n_prom})"
+                    print(f"{name:22} {o * 1000:9.1f} {p * 1000:9.1f} {ratio:6.2f}  "
+                          f"{n_ours}{same}")
+        finally:
+            prom.stop()
+            ours_proc.terminate()
+            ours_proc.wait(timeout=30)
+    return worst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--instances", type=int, default=20,
+                        help="instances per job (1 day scenario: 5 jobs x this x 11 series)")
+    parser.add_argument("--skip-30d", action="store_true")
+    args = parser.parse_args()
+    worst = scenario("1 day at 60 s step", args.instances, 60, 86_400, 60, args.runs)
+    if not args.skip_30d:
+        worst_30 = scenario("30 days at 1 h step", max(1, args.instances // 5), 300,
+                            30 * 86_400, 3600, args.runs)
+        print(f"\nworst ratio, 30 days at 1 h step: {worst_30:.2f}")
+    print(f"worst ratio, 1 day at 60 s step: {worst:.2f} (goal <= 2.0)")
+
+
+if __name__ == "__main__":
+    main()
