@@ -118,18 +118,23 @@ def render_text(families: Iterable[Metric]) -> str:
 def generate_latest(registry: Any = REGISTRY) -> bytes:
     """The registry (or any collector) in Prometheus text format 0.0.4, UTF-8."""
     out: list[str] = []
+    _render_collectors(registry, "_render_text", _text_family, out)
+    return "".join(out).encode("utf-8")
+
+
+def _render_collectors(registry: Any, fast_name: str, render_family: Any,
+                       out: list[str]) -> None:
     for collector in _collectors(registry):
-        fast = getattr(collector, "_render_text", None)
+        fast = getattr(collector, fast_name, None)
         if fast is not None:
             fast(out)
             continue
         for fam in collector.collect():
             try:
-                _text_family(fam, out)
+                render_family(fam, out)
             except Exception as e:
-                e.args = (*(e.args or ("",)), fam)
+                e.args = (*(e.args or ("",)), fam)  # name the family that failed
                 raise
-    return "".join(out).encode("utf-8")
 
 
 # --- OpenMetrics 1.0 ---------------------------------------------------------------------
@@ -170,16 +175,6 @@ def render_openmetrics(families: Iterable[Metric]) -> str:
 def generate_openmetrics(registry: Any = REGISTRY) -> bytes:
     """The registry (or any collector) in OpenMetrics 1.0 text, UTF-8, with exemplars."""
     out: list[str] = []
-    for collector in _collectors(registry):
-        fast = getattr(collector, "_render_openmetrics", None)
-        if fast is not None:
-            fast(out)
-            continue
-        for fam in collector.collect():
-            try:
-                _openmetrics_family(fam, out)
-            except Exception as e:
-                e.args = (*(e.args or ("",)), fam)
-                raise
+    _render_collectors(registry, "_render_openmetrics", _openmetrics_family, out)
     out.append("# EOF\n")
     return "".join(out).encode("utf-8")

@@ -183,12 +183,16 @@ class MetricWrapper:
                 self._series += 1
             if raw != key and self._aliases < max(64, self._series):
                 # Remember the caller's spelling (ints, enums...) so the next call hits.
-                try:
-                    self._lookup[raw] = child
-                    self._aliases += 1
-                except TypeError:
-                    pass
+                self._alias(raw, child)
         return child
+
+    def _alias(self, key: tuple, child: Any) -> None:
+        """Another key for an existing child; caller holds the lock."""
+        try:
+            self._lookup[key] = child
+        except TypeError:  # an unhashable spelling keeps taking the slow path
+            return
+        self._aliases += 1
 
     def _overflow(self, raw: tuple, key: tuple) -> Any:
         """Past the limit every new label set shares one series; memory stays bounded."""
@@ -202,14 +206,9 @@ class MetricWrapper:
         # Remember a bounded number of dropped sets, so each is counted once and the next
         # call with it is a plain dict hit; past that bound every call counts.
         if self._aliases < max(self._limit, DROPPED_REMEMBERED):  # type: ignore[type-var]
-            self._lookup[key] = child
-            self._aliases += 1
+            self._alias(key, child)
             if raw != key:
-                try:
-                    self._lookup[raw] = child
-                    self._aliases += 1
-                except TypeError:
-                    pass
+                self._alias(raw, child)
         return child
 
     def _children(self) -> list[Any]:
@@ -304,6 +303,22 @@ class MetricWrapper:
 
     def _add_samples(self, fam: Metric, child: Any, labels: dict[str, str]) -> None:
         raise NotImplementedError
+
+    # The exposition renderers call these instead of collect() when a collector has them.
+    def _render_text(self, out: list[str]) -> None:
+        self._render(out, False)
+
+    def _render_openmetrics(self, out: list[str]) -> None:
+        self._render(out, True)
+
+    def _render(self, out: list[str], openmetrics: bool) -> None:
+        raise NotImplementedError
+
+    def _created_family(self, out: list[str], lines: list[str]) -> None:
+        """Text 0.0.4 has no ``_created`` samples: they follow as a gauge of their own."""
+        if lines:
+            out.append(self._header(False, self._name + "_created", "gauge"))
+            out.extend(lines)
 
     def _header(self, openmetrics: bool, name: str | None = None, typ: str | None = None) -> str:
         name = name or self._name

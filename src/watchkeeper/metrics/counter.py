@@ -99,21 +99,20 @@ class Counter(MetricWrapper):
         if base._use_created:
             fam.samples.append(Sample(self._name + "_created", labels, child._created))
 
-    def _render_text(self, out: list[str]) -> None:
-        children = self._children()
-        total = self._name + "_total"
-        out.append(self._header(False, total))
-        out.extend([f"{total}{c._lbl} {fmt(c._value)}\n" for c in children])
-        if base._use_created and children:
-            created = self._name + "_created"
-            out.append(self._header(False, created, "gauge"))
-            out.extend([f"{created}{c._lbl} {fmt(c._created)}\n" for c in children])
-
-    def _render_openmetrics(self, out: list[str]) -> None:
+    def _render(self, out: list[str], openmetrics: bool) -> None:
         name = self._name
-        out.append(self._header(True))
+        children = self._children()
         use_created = base._use_created
-        for c in self._children():
+        if not openmetrics:  # no exemplars: two flat passes
+            total = name + "_total"
+            out.append(self._header(False, total))
+            out.extend([f"{total}{c._lbl} {fmt(c._value)}\n" for c in children])
+            if use_created:
+                self._created_family(out, [f"{name}_created{c._lbl} {fmt(c._created)}\n"
+                                           for c in children])
+            return
+        out.append(self._header(True))
+        for c in children:
             ex = c._exemplar
             tail = "\n" if ex is None else format_exemplar(ex) + "\n"
             out.append(f"{name}_total{c._lbl} {fmt(c._value)}{tail}")

@@ -137,10 +137,7 @@ class Gauge(MetricWrapper):
     def _add_samples(self, fam: Metric, child: Any, labels: dict[str, str]) -> None:
         fam.samples.append(Sample(self._name, labels, child.get()))
 
-    def _render_text(self, out: list[str], openmetrics: bool = False) -> None:
+    def _render(self, out: list[str], openmetrics: bool) -> None:
         name = self._name
         out.append(self._header(openmetrics))
         out.extend([f"{name}{c._lbl} {fmt(c.get())}\n" for c in self._children()])
-
-    def _render_openmetrics(self, out: list[str]) -> None:
-        self._render_text(out, True)

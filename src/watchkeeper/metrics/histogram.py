@@ -186,17 +186,6 @@ class Histogram(MetricWrapper):
             if with_sum:
                 out.append(f"{name}_sum{lbl} {fmt(c._sum)}\n")
             if use_created:
-                line = f"{name}_created{lbl} {fmt(c._created)}\n"
-                if openmetrics:
-                    out.append(line)
-                else:
-                    created.append(line)
-        if created:
-            out.append(self._header(False, name + "_created", "gauge"))
-            out.extend(created)
-
-    def _render_text(self, out: list[str]) -> None:
-        self._render(out, False)
-
-    def _render_openmetrics(self, out: list[str]) -> None:
-        self._render(out, True)
+                (out if openmetrics else created).append(
+                    f"{name}_created{lbl} {fmt(c._created)}\n")
+        self._created_family(out, created)

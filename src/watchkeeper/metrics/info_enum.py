@@ -54,11 +54,6 @@ class Info(MetricWrapper):
             lbl = render_labels((*names, *value), (*c._key, *value.values()))
             out.append(f"{name}{lbl} 1.0\n")
 
-    def _render_text(self, out: list[str]) -> None:
-        self._render(out, False)
-
-    def _render_openmetrics(self, out: list[str]) -> None:
-        self._render(out, True)
 
 
 class EnumChild:
@@ -125,8 +120,3 @@ class Enum(MetricWrapper):
                 lbl = render_labels(names, (*c._key, s))
                 out.append(f"{name}{lbl} {'1.0' if i == current else '0.0'}\n")
 
-    def _render_text(self, out: list[str]) -> None:
-        self._render(out, False)
-
-    def _render_openmetrics(self, out: list[str]) -> None:
-        self._render(out, True)

@@ -171,14 +171,6 @@ class Summary(MetricWrapper):
                 out.append(f"{inner}{q}{fmt(v)}\n")
             out.append(f"{name}_count{lbl} {fmt(c._count)}\n{name}_sum{lbl} {fmt(c._sum)}\n")
             if use_created:
-                line = f"{name}_created{lbl} {fmt(c._created)}\n"
-                (out if openmetrics else created).append(line)
-        if created:
-            out.append(self._header(False, name + "_created", "gauge"))
-            out.extend(created)
-
-    def _render_text(self, out: list[str]) -> None:
-        self._render(out, False)
-
-    def _render_openmetrics(self, out: list[str]) -> None:
-        self._render(out, True)
+                (out if openmetrics else created).append(
+                    f"{name}_created{lbl} {fmt(c._created)}\n")
+        self._created_family(out, created)
