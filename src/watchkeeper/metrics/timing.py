@@ -7,7 +7,6 @@ Unlike prometheus_client's, decorating an ``async def`` measures the coroutine's
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from time import perf_counter
 from typing import Any, TypeVar
@@ -16,6 +15,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _decorate(func: F, make_context: Callable[[], Any]) -> F:
+    import inspect  # here, not at import time: it costs more than the rest of the package
+
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
