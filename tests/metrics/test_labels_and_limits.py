@@ -118,6 +118,15 @@ def test_ttl_expires_label_sets_not_touched():
         Counter("bad", "B", ["a"], registry=reg, label_set_ttl=0)
 
 
+def test_ttl_expiry_without_scrapes_bounds_memory():
+    c = Counter("c", "C", ["a"], registry=None, label_set_ttl=0.05)
+    for i in range(100):
+        c.labels(f"first{i}").inc()
+    time.sleep(0.1)
+    c.labels("later").inc()  # creating a child sweeps what expired meanwhile
+    assert list(c._lookup) == [("later",)]
+
+
 def test_ttl_child_writes_keep_it_alive():
     reg = CollectorRegistry()
     g = Gauge("g", "G", ["a"], registry=reg, label_set_ttl=0.3)

@@ -109,6 +109,7 @@ class MetricWrapper:
             raise ValueError("max_label_sets must be at least 1")
         self._dropped: Any = None
         self._ttl = label_set_ttl
+        self._swept = monotonic()
         self._values = value_factory()
         cls = self._child_class
         if self._values is not None and self._value_child_class is not None:
@@ -173,6 +174,8 @@ class MetricWrapper:
         with self._lock:
             child = self._lookup.get(key)
             if child is None:
+                if self._ttl is not None and monotonic() - self._swept > self._ttl:
+                    self._expire_locked()  # even if nobody scrapes, memory stays bounded
                 if self._limit is not None and self._series >= self._limit:
                     if self._ttl is not None:
                         self._expire_locked()
@@ -234,7 +237,8 @@ class MetricWrapper:
             self._aliases -= len(stale)
 
     def _expire_locked(self) -> None:
-        cutoff = monotonic() - self._ttl  # type: ignore[operator]
+        self._swept = now = monotonic()
+        cutoff = now - self._ttl  # type: ignore[operator]
         for key, child in list(self._lookup.items()):
             if key is child._key and key and child._touched < cutoff:
                 self._drop_locked(child)
