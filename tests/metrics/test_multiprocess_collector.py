@@ -43,9 +43,10 @@ def run_in_child(fn) -> int:
     return pid
 
 
-def registry_for(path) -> CollectorRegistry:
+def registry_for(path, compact_dead: bool = False) -> CollectorRegistry:
+    """A scrape; by default without compacting exited workers, to see how files merge."""
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, str(path))
+    MultiProcessCollector(registry, str(path), compact_dead=compact_dead)
     return registry
 
 
@@ -161,7 +162,7 @@ def test_files_of_other_programs_are_ignored(mpdir):
     (mpdir / "counter_123.db").write_bytes(b"prometheus_client's format")
     (mpdir / "notes.txt").write_text("hello")
     record_request(0.05)
-    r = registry_for(mpdir)
+    r = registry_for(mpdir, compact_dead=True)
     assert r.get_sample_value("requests_total", {"status": "200"}) == 1
     assert r.get_sample_value(DAMAGED_FILES_METRIC) == 0
 
@@ -172,7 +173,7 @@ def test_promtool_accepts_the_merged_output(mpdir):
         gauge(mode).set(1)
     run_in_child(lambda: record_request(0.5))
     record_request(0.05, "500")
-    text = generate_latest(registry_for(mpdir))
+    text = generate_latest(registry_for(mpdir, compact_dead=True))
     done = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()
@@ -206,3 +207,25 @@ def test_header_claiming_a_huge_file_is_read_as_far_as_it_goes(mpdir):
     r = registry_for(mpdir)
     assert r.get_sample_value("jobs_total") == 6
     assert r.get_sample_value(DAMAGED_FILES_METRIC) == 1
+
+
+def test_exited_workers_are_compacted_by_the_scrape_itself(mpdir):
+    """No child-exit hook (uvicorn --workers has none): the scrape folds dead workers in."""
+    def worker():
+        record_request(0.5)
+        gauge("livesum").set(1)
+        gauge("max").set(3)
+
+    for _ in range(3):
+        run_in_child(worker)
+    gauge("livesum").set(1)  # this process is alive and holds its files
+    (mpdir / file_name("counter", "", "999999")).write_bytes(b"not a value file")
+    r = registry_for(mpdir, compact_dead=True)
+    assert r.get_sample_value("requests_total", {"status": "200"}) == 3
+    assert r.get_sample_value("latency_count") == 3
+    assert r.get_sample_value("gauge_livesum_mode") == 1  # only the live process
+    assert r.get_sample_value("gauge_max_mode") == 3
+    assert r.get_sample_value(DAMAGED_FILES_METRIC) == 1  # the garbage, set aside
+    own = str(os.getpid())
+    left = sorted(n for n in os.listdir(mpdir) if n.endswith(".wkm"))
+    assert left and all(n.endswith(f"_{own}.wkm") for n in left)

@@ -69,7 +69,7 @@ def expected_samples(workers: list[dict], compacted: bool) -> dict:
 
 def scraped(directory: str) -> dict:
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, directory)
+    MultiProcessCollector(registry, directory, compact_dead=False)
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for fam in registry.collect() if fam.name.startswith(("jobs", "g_"))

@@ -57,6 +57,8 @@ def test_preforked_workers_share_metrics_defined_before_the_fork(mpdir):
     busy = Gauge("http_busy_workers", "Busy.", multiprocess_mode="livesum", registry=None)
     peak = Gauge("http_peak_inflight", "Peak.", multiprocess_mode="max", registry=None)
     requests.labels("GET")  # created in the master, before any worker exists
+    ready = FORK.Semaphore(0)
+    release = FORK.Event()
 
     def worker(n: int) -> None:
         busy.inc()
@@ -65,24 +67,41 @@ def test_preforked_workers_share_metrics_defined_before_the_fork(mpdir):
             requests.labels("GET").inc()
             latency.observe(0.05 if i % 2 else 0.5)
             sizes.observe(10)
+        ready.release()
+        release.wait(60)  # stay alive until the master has scraped
 
-    pids = run_workers(worker, 4)
+    procs = [FORK.Process(target=worker, args=(n,)) for n in range(4)]
+    for p in procs:
+        p.start()
+    try:
+        for _ in procs:
+            assert ready.acquire(timeout=60)
+        r = scrape_registry(mpdir)  # compacts exited workers: none have exited
+        assert r.get_sample_value("http_requests_total", {"method": "GET"}) == 1000
+        assert r.get_sample_value("http_latency_seconds_bucket", {"le": "0.1"}) == 500
+        assert r.get_sample_value("http_latency_seconds_bucket", {"le": "+Inf"}) == 1000
+        assert r.get_sample_value("http_latency_seconds_count") == 1000
+        assert r.get_sample_value("http_latency_seconds_sum") == pytest.approx(275)
+        assert r.get_sample_value("http_body_bytes_count") == 1000
+        assert r.get_sample_value("http_body_bytes_sum") == 10_000
+        assert r.get_sample_value("http_busy_workers") == 4
+        assert r.get_sample_value("http_peak_inflight") == 3
+    finally:
+        release.set()
+        for p in procs:
+            p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    # The workers are gone and nobody called mark_process_dead: the scrape compacts them.
     r = scrape_registry(mpdir)
     assert r.get_sample_value("http_requests_total", {"method": "GET"}) == 1000
-    assert r.get_sample_value("http_latency_seconds_bucket", {"le": "0.1"}) == 500
-    assert r.get_sample_value("http_latency_seconds_bucket", {"le": "+Inf"}) == 1000
     assert r.get_sample_value("http_latency_seconds_count") == 1000
-    assert r.get_sample_value("http_latency_seconds_sum") == pytest.approx(275)
-    assert r.get_sample_value("http_body_bytes_count") == 1000
-    assert r.get_sample_value("http_body_bytes_sum") == 10_000
-    assert r.get_sample_value("http_busy_workers") == 4
-    assert r.get_sample_value("http_peak_inflight") == 3
-    for pid in pids:
-        mark_process_dead(pid)
-    r = scrape_registry(mpdir)
-    assert r.get_sample_value("http_requests_total", {"method": "GET"}) == 1000
     assert r.get_sample_value("http_busy_workers") == 0  # only the master's own 0 is left
     assert r.get_sample_value("http_peak_inflight") == 3
+    assert all(f"_{p.pid}.wkm" not in n for p in procs for n in os.listdir(mpdir))
+    for p in procs:  # what gunicorn's child_exit hook would still do: harmless now
+        mark_process_dead(p.pid)
+    assert scrape_registry(mpdir).get_sample_value("http_requests_total",
+                                                   {"method": "GET"}) == 1000
 
 
 def test_worker_killed_mid_run_keeps_what_it_counted(mpdir):

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 from ..family import GaugeMetricFamily, Metric
 from .aggregate import AGGREGATE_NAME, HEADER_SIZE, Aggregate, decode
-from .files import parse_file_name, read_bytes
+from .compact import compact_dead_workers
+from .files import UNREADABLE_SUFFIX, parse_file_name, read_bytes
 from .merge import build_families, merge_aggregate
 from .reader import FileReader, Layout, merge_layout
 from .values import directory
@@ -50,9 +51,14 @@ class MultiProcessCollector:
     ``path`` defaults to ``PROMETHEUS_MULTIPROC_DIR`` / ``WATCHKEEPER_MULTIPROC_DIR``.
     A file some worker left half-written, or any garbage, is read as far as it is
     intact; how many files had a bad part is exposed as a gauge instead of failing.
+
+    With ``compact_dead`` (the default) each scrape first compacts workers that have
+    exited, as ``mark_process_dead`` would, so no child-exit hook is needed.
     """
 
-    def __init__(self, registry: object | None, path: str | None = None) -> None:
+    def __init__(
+        self, registry: object | None, path: str | None = None, compact_dead: bool = True
+    ) -> None:
         path = path or directory()
         if not path or not os.path.isdir(path):
             raise ValueError(
@@ -60,6 +66,7 @@ class MultiProcessCollector:
                 "or not a directory")
         self._path = path
         self._state = _state_for(path)
+        self._compact_dead = compact_dead
         if registry is not None:
             registry.register(self)  # type: ignore[attr-defined]
 
@@ -74,12 +81,17 @@ class MultiProcessCollector:
         yield GaugeMetricFamily(
             DAMAGED_FILES_METRIC,
             "Multiprocess value files with a part that could not be read at this scrape "
-            "(the readable rest was used).",
+            "(the readable rest was used), including files set aside as unreadable.",
             value=damaged,
         )
 
     def merge(self) -> tuple[Aggregate, int]:
         """Every worker's numbers merged (buckets not yet cumulative), and a damage count."""
+        if self._compact_dead:
+            try:
+                compact_dead_workers(self._path)
+            except OSError:  # e.g. a read-only view of the directory: just read it
+                pass
         return self._state.merge()
 
 
@@ -108,6 +120,7 @@ class _DirectoryState:
         for name in os.listdir(self._path):
             parsed_name = parse_file_name(name)
             if parsed_name is None:
+                damaged += name.endswith(UNREADABLE_SUFFIX) or ".damaged-" in name
                 continue
             data = read_bytes(os.path.join(self._path, name))
             if data is None:  # compacted or removed since the listing

@@ -4,6 +4,10 @@ Call it from the server's child-exit hook (gunicorn: ``child_exit``), as with
 prometheus_client. Beyond removing the ``live*`` gauge files, it compacts the worker's
 counters, histograms, summaries and non-live gauges into the directory's aggregate file,
 so the cost of a scrape stays that of the live workers plus one file.
+
+Servers without such a hook are covered too: ``compact_dead_workers`` finds the workers
+whose files no running process holds (see ``liveness``) and does the same for them; the
+collector runs it before every scrape.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 
+from . import liveness
 from .aggregate import (
     AGGREGATE_NAME,
     RETAIN_SECONDS,
@@ -19,7 +24,7 @@ from .aggregate import (
     read_aggregate,
     write_aggregate,
 )
-from .files import parse_file_name, read_file, read_file_id
+from .files import UNREADABLE_SUFFIX, parse_file_name, read_file, read_file_id
 from .merge import ParsedKey, merge_aggregate, merge_file
 from .values import LIVE_GAUGE_MODES, directory
 
@@ -29,20 +34,60 @@ def mark_process_dead(pid: int | str, path: str | None = None) -> None:
     path = path or directory()
     if not path:
         raise ValueError("env PROMETHEUS_MULTIPROC_DIR (or WATCHKEEPER_MULTIPROC_DIR) is not set")
-    pid = str(pid)
+    with directory_lock(path):
+        _bury(path, str(pid), os.listdir(path))
+
+
+def compact_dead_workers(path: str | None = None) -> list[str]:
+    """Compact every worker whose files no running process holds; returns their pids.
+
+    The collector calls this before each scrape, so dead workers are folded in even when
+    the server has no child-exit hook to call ``mark_process_dead``.
+    """
+    path = path or directory()
+    if not path:
+        raise ValueError("env PROMETHEUS_MULTIPROC_DIR (or WATCHKEEPER_MULTIPROC_DIR) is not set")
+    if not liveness.SUPPORTED:
+        return []
+    own = str(os.getpid())
+    buried: list[str] = []
     with directory_lock(path):
         names = os.listdir(path)
-        to_absorb: list[tuple[str, str, str]] = []
+        by_pid: dict[str, list[str]] = {}
         for name in names:
             parsed_name = parse_file_name(name)
-            if parsed_name is None or parsed_name[2] != pid:
-                continue
-            typ, mode, _ = parsed_name
-            if mode in LIVE_GAUGE_MODES:
-                _unlink(os.path.join(path, name))
-            else:
-                to_absorb.append((name, typ, mode))
-        _compact(path, pid, names, to_absorb)
+            if parsed_name is not None and parsed_name[2] != own:
+                by_pid.setdefault(parsed_name[2], []).append(name)
+        for pid, files in by_pid.items():
+            held: list[int] = []
+            try:
+                for name in files:
+                    fd = liveness.claim_if_dead(os.path.join(path, name))
+                    if fd is None:
+                        break  # still running (or its file just vanished)
+                    held.append(fd)
+                else:
+                    _bury(path, pid, names)
+                    buried.append(pid)
+            finally:
+                for fd in held:
+                    os.close(fd)
+    return buried
+
+
+def _bury(path: str, pid: str, names: list[str]) -> None:
+    """Drop a dead worker's live gauges and compact the rest; directory lock held."""
+    to_absorb: list[tuple[str, str, str]] = []
+    for name in names:
+        parsed_name = parse_file_name(name)
+        if parsed_name is None or parsed_name[2] != pid:
+            continue
+        typ, mode, _ = parsed_name
+        if mode in LIVE_GAUGE_MODES:
+            _unlink(os.path.join(path, name))
+        else:
+            to_absorb.append((name, typ, mode))
+    _compact(path, pid, names, to_absorb)
 
 
 def _compact(
@@ -70,13 +115,17 @@ def _compact(
         parsed = read_file(file_path)
         if parsed is None:
             continue
+        if not parsed.file_id:  # no readable header: keep it for inspection, out of the way
+            os.replace(file_path, file_path + UNREADABLE_SUFFIX)
+            continue
         done.append(file_path)
-        if not parsed.file_id or parsed.file_id in old.absorbed:
-            continue  # already counted (see leftovers), or not a readable value file
+        if parsed.file_id in old.absorbed:
+            continue  # already counted (see leftovers)
         merge_file(new, typ, mode, pid, parsed, key_cache)
         newly_absorbed.add(parsed.file_id)
     new.absorbed = _still_needed(old.absorbed, newly_absorbed, {i for i in ids.values() if i})
-    if newly_absorbed or new.absorbed != old.absorbed:
+    # Rewritten when leftovers go too, so their ids count as seen now (see _still_needed).
+    if newly_absorbed or leftovers or new.absorbed.keys() != old.absorbed.keys():
         write_aggregate(path, new)
     for file_path in done + leftovers:
         _unlink(file_path)

@@ -24,10 +24,13 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .liveness import create_locked, open_locked
+
 MAGIC = b"WKMP"
 VERSION = 1
 HEADER_SIZE = 32
 SUFFIX = ".wkm"
+UNREADABLE_SUFFIX = ".unreadable"  # a dead worker's file set aside by compaction
 INITIAL_SIZE = 1 << 14
 
 _HEADER = struct.Struct("<4sIQ8sQ")
@@ -82,26 +85,30 @@ class ValueFile:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # The shared lock held for the process's lifetime marks the file as a live
+        # worker's (see ``liveness``).
+        self.file_id = os.urandom(8)
+        header = _HEADER.pack(MAGIC, VERSION, HEADER_SIZE, self.file_id, 0)
+        fd = create_locked(path, header, INITIAL_SIZE)
+        self._fd = open_locked(path) if fd is None else fd
         size = os.fstat(self._fd).st_size
         self.offsets: dict[bytes, int] = {}
         if size < HEADER_SIZE:
             os.ftruncate(self._fd, INITIAL_SIZE)
             self.capacity = INITIAL_SIZE
             self.map = mmap.mmap(self._fd, self.capacity)
-            self.file_id = os.urandom(8)
             self.used = HEADER_SIZE
-            self.map[:HEADER_SIZE] = _HEADER.pack(MAGIC, VERSION, self.used, self.file_id, 0)
+            self.map[:HEADER_SIZE] = header
         else:
             self.capacity = size
             self.map = mmap.mmap(self._fd, self.capacity)
             parsed = read_entries(bytes(self.map))
-            if not parsed.file_id:  # not a value file (or its header is garbage): start over
-                self.file_id = os.urandom(8)
+            if parsed.file_id:  # ours, from an earlier run or by us: carry on with it
+                self.file_id = parsed.file_id
+            else:  # not a value file (or its header is garbage): start over
                 parsed.entries.clear()
                 parsed.end = HEADER_SIZE
-                self.map[:HEADER_SIZE] = _HEADER.pack(MAGIC, VERSION, HEADER_SIZE, self.file_id, 0)
-            self.file_id = parsed.file_id or self.file_id
+                self.map[:HEADER_SIZE] = header
             self.used = parsed.end
             for key, _value, _ts, offset in parsed.entries:
                 self.offsets[key] = offset
