@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 
 import pytest
@@ -14,6 +15,8 @@ PER_THREAD = 100_000
 
 
 def _hammer(work):
+    """Every thread runs ``work`` PER_THREAD times, with the GIL handed over as often as
+    the interpreter allows, so any unsafe read-modify-write would lose updates."""
     start = threading.Barrier(THREADS)
 
     def run():
@@ -22,10 +25,15 @@ def _hammer(work):
             work()
 
     threads = [threading.Thread(target=run) for _ in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def test_eight_threads_lose_no_increment():
