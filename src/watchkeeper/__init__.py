@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "Summary": "watchkeeper.metrics",
     "Info": "watchkeeper.metrics",
     "Enum": "watchkeeper.metrics",
+    "disable_created_metrics": "watchkeeper.metrics",
+    "enable_created_metrics": "watchkeeper.metrics",
     # exposition and serving
     "generate_latest": "watchkeeper.exposition",
     "CONTENT_TYPE_LATEST": "watchkeeper.exposition",
