@@ -91,16 +91,13 @@ def _fast_sample(line: str, cache: ShapeCache, plain_names: set[str]) -> Sample 
     """The common ``name{a="x"} value [ts]`` shapes without escapes or exemplars, else None."""
     parts = line.split('"')
     if len(parts) > 1:
-        shape = cache.by_first.get(parts[0])
-        if shape is None or shape[2] != parts[2:-1:2]:
-            shape = cache.resolve(parts)
-        if shape is None:
-            return None
         sp = parts[-1].split(" ")
         if sp[0] != "}":
             return None
-        name = shape[0]
-        labels = shape[1](parts)
+        found = cache.labels(parts)
+        if found is None:
+            return None
+        name, labels = found
     else:
         sp = line.split(" ")
         name = sp[0]

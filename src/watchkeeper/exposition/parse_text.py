@@ -18,6 +18,7 @@ its own (consecutive samples of one untyped name share it). Counters are named w
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from ..metrics.family import Metric, Sample
 from .parse_errors import ParseError
@@ -62,12 +63,22 @@ def _text_family(name: str, documentation: str, typ: str, samples: list[Sample])
     return new_family(name, documentation, typ, "", samples)
 
 
+def _batches(lines: Iterable[str], size: int = 4096) -> Iterator[list[str]]:
+    if isinstance(lines, list):
+        yield lines
+        return
+    iterator = iter(lines)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
 def parse_text_lines(lines: Iterable[str], clean: bool = False) -> Iterator[Metric]:
     """Families from text 0.0.4 lines (without their line breaks), streamed family by family.
 
     ``clean`` promises that no line holds a backslash, a tab or other control whitespace,
     which spares the fast path a check per line (``text_is_clean`` decides it for a whole
-    string at once).
+    string at once). An iterator is read in batches, so memory stays bounded by a batch and
+    the current family.
     """
     cache = ShapeCache()
     by_first = cache.by_first
@@ -80,109 +91,122 @@ def parse_text_lines(lines: Iterable[str], clean: bool = False) -> Iterator[Metr
     allowed: tuple[str, ...] | frozenset[str] = ()
     append = samples.append
     sample_cls = Sample
-    lineno = 0
+    base = 0
 
-    for lineno, line in enumerate(lines, 1):
-        # The fast path: trusted shapes, single spaces, no escapes. Anything else (and every
-        # error) falls through to the careful scanner with ``sample`` still None.
-        sample = None
-        parts = line.split('"')
-        if len(parts) > 1:
-            shape = by_first.get(parts[0])
-            if shape is None or shape[2] != parts[2:-1:2]:
-                shape = resolve(parts)
-            if shape is not None and (clean or ("\\" not in line and line.isprintable())):
-                sp = parts[-1].split(" ")
-                n = len(sp)
-                if sp[0] == "}" and (n == 2 or n == 3):
-                    token = sp[1]
-                    ts = None
-                    if n == 3:
-                        t = sp[2]
-                        if t.isdigit() and t.isascii() and len(t) < 19:
-                            ts = int(t) / 1000
-                        else:
-                            token = ""
-                    if token.isascii() and "_" not in token:
-                        try:
-                            value = float(token)
-                        except ValueError:
-                            value = None
-                        if value is not None and value - value != 0:
-                            value = parse_float(token)  # NaN or infinity: check the spelling
+    for batch in _batches(lines):
+        i = 0
+        n = len(batch)
+        while i < n:
+            line = batch[i]
+            i += 1
+            # The fast path: trusted shapes, single spaces, no escapes. Anything else (and
+            # every error) falls through to the careful scanner with ``sample`` still None.
+            sample = None
+            parts = line.split('"')
+            if len(parts) > 1:
+                shape = by_first.get(parts[0])
+                labels = shape[1](parts) if shape is not None else None
+                if labels is None:
+                    shape = resolve(parts)
+                    labels = shape[1](parts) if shape is not None else None
+                if labels is not None and (clean or ("\\" not in line and line.isprintable())):
+                    sp = parts[-1].split(" ")
+                    k = len(sp)
+                    if sp[0] == "}" and (k == 2 or k == 3):
+                        token = sp[1]
+                        ts = None
+                        if k == 3:
+                            t = sp[2]
+                            if t.isdigit() and t.isascii() and len(t) < 19:
+                                ts = int(t) / 1000
+                            else:
+                                token = ""
+                        if token.isascii() and "_" not in token:
+                            try:
+                                value = float(token)
+                            except ValueError:
+                                value = None
+                            if value is not None and value - value != 0:
+                                value = parse_float(token)  # NaN or infinity: check spelling
+                            if value is not None:
+                                name = shape[0]  # type: ignore[index]
+                                sample = _new_tuple(sample_cls, (name, labels, value, ts, None))
+                                if name in allowed:
+                                    append(sample)
+                                    run = shape[2]  # type: ignore[index]
+                                    if run is not None:
+                                        # Then every following line of the same shape.
+                                        i = run(batch, i, n, append, clean)
+                                    continue
+            else:
+                sp = line.split(" ")
+                k = len(sp)
+                if k == 2 or k == 3:
+                    name = sp[0]
+                    if name in plain_names or (
+                            PLAIN_NAME.fullmatch(name) is not None and not plain_names.add(name)):
+                        value = fast_value(sp[1])
+                        ts = None
+                        if k == 3:
+                            t = sp[2]
+                            if t.isdigit() and t.isascii() and len(t) < 19:
+                                ts = int(t) / 1000
+                            else:
+                                value = None
                         if value is not None:
-                            name = shape[0]
-                            sample = _new_tuple(sample_cls, (
-                                name, shape[1](parts), value, ts, None))
-                            if name in allowed:
-                                append(sample)
-                                continue
-        else:
-            sp = line.split(" ")
-            n = len(sp)
-            if n == 2 or n == 3:
-                name = sp[0]
-                if name in plain_names or (
-                        PLAIN_NAME.fullmatch(name) is not None and not plain_names.add(name)):
-                    value = fast_value(sp[1])
-                    ts = None
-                    if n == 3:
-                        t = sp[2]
-                        if t.isdigit() and t.isascii() and len(t) < 19:
-                            ts = int(t) / 1000
-                        else:
-                            value = None
-                    if value is not None:
-                        sample = _new_tuple(sample_cls, (name, {}, value, ts, None))
-        if sample is None:
-            stripped = line.strip(" \t")
-            if not stripped:
-                continue
-            if stripped[0] == "#":
-                meta = scan_text_comment(line.lstrip(" \t"), lineno)  # HELP keeps trailing spaces
-                if meta is None:
+                            sample = _new_tuple(sample_cls, (name, {}, value, ts, None))
+            if sample is None:
+                stripped = line.strip(" \t")
+                if not stripped:
                     continue
-                kind, mname, text = meta
-                if kind == "HELP":
-                    if mname != fam_name:
-                        if fam_name is not None:
-                            yield _text_family(fam_name, doc, typ, samples)
-                        fam_name = mname
-                        typ = "untyped"
-                        samples = []
-                        append = samples.append
-                        allowed = (mname,)
-                    doc = unescape_help(text, False)
-                else:
-                    if text not in TEXT_TYPES:
-                        col = line.rfind(text) + 1 if text else len(line) + 1
-                        raise ParseError(lineno, col,
-                                         f"expected counter, gauge, histogram, summary or "
-                                         f"untyped, got {text!r}", line)
-                    if mname != fam_name:
-                        if fam_name is not None:
-                            yield _text_family(fam_name, doc, typ, samples)
-                        fam_name = mname
-                        doc = ""
-                        samples = []
-                        append = samples.append
-                    typ = text
-                    allowed = frozenset(mname + s for s in _ALLOWED_SUFFIXES.get(typ, ("",)))
-                continue
-            parsed = scan_text_sample(line.rstrip(" \t"), lineno)
-            sample = _new_tuple(sample_cls, (*parsed[:4], None))
+                if stripped[0] == "#":
+                    # Only leading blanks go: HELP keeps trailing spaces, as in Prometheus.
+                    meta = scan_text_comment(line.lstrip(" \t"), base + i)
+                    if meta is None:
+                        continue
+                    kind, mname, text = meta
+                    if kind == "HELP":
+                        if mname != fam_name:
+                            if fam_name is not None:
+                                yield _text_family(fam_name, doc, typ, samples)
+                            fam_name = mname
+                            typ = "untyped"
+                            samples = []
+                            append = samples.append
+                            allowed = (mname,)
+                        doc = unescape_help(text, False)
+                    else:
+                        if text not in TEXT_TYPES:
+                            col = line.rfind(text) + 1 if text else len(line) + 1
+                            raise ParseError(base + i, col,
+                                             f"expected counter, gauge, histogram, summary or "
+                                             f"untyped, got {text!r}", line)
+                        if mname != fam_name:
+                            if fam_name is not None:
+                                yield _text_family(fam_name, doc, typ, samples)
+                            fam_name = mname
+                            doc = ""
+                            samples = []
+                            append = samples.append
+                        typ = text
+                        allowed = frozenset(mname + s for s in _ALLOWED_SUFFIXES.get(typ, ("",)))
+                    continue
+                parsed = scan_text_sample(line.rstrip(" \t"), base + i)
+                sample = _new_tuple(sample_cls, (*parsed[:4], None))
 
-        if sample[0] not in allowed:
-            if fam_name is not None:
-                yield _text_family(fam_name, doc, typ, samples)
-            fam_name = sample[0]
-            doc = ""
-            typ = "untyped"
-            samples = [sample]
-            append = samples.append
-            allowed = (fam_name,)
-        else:
-            append(sample)
+            if sample[0] not in allowed:
+                if fam_name is not None:
+                    yield _text_family(fam_name, doc, typ, samples)
+                fam_name = sample[0]
+                doc = ""
+                typ = "untyped"
+                samples = [sample]
+                append = samples.append
+                allowed = (fam_name,)
+            else:
+                append(sample)
+
+        base += n
 
     if fam_name is not None:
         yield _text_family(fam_name, doc, typ, samples)
