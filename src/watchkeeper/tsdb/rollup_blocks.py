@@ -34,12 +34,16 @@ _ZD = _zstd.ZstdDecompressor() if _zstd else None
 
 
 def _squeeze(raw: bytes) -> bytes:
-    return b"Z" + _ZC.compress(raw) if _ZC is not None else b"z" + zlib.compress(raw, 6)
+    packed = b"Z" + _ZC.compress(raw) if _ZC is not None else b"z" + zlib.compress(raw, 6)
+    # barely compressible (sums of arbitrary floats): store plain, skip decompression
+    return packed if len(packed) < 0.85 * len(raw) else b"R" + raw
 
 
 def _unsqueeze(body: bytes, size: int) -> bytes:
     try:
-        if body[:1] == b"Z" and _ZD is not None:
+        if body[:1] == b"R":
+            raw = body[1:]
+        elif body[:1] == b"Z" and _ZD is not None:
             raw = _ZD.decompress(body[1:], max_output_size=size)
         elif body[:1] == b"z":
             raw = zlib.decompress(body[1:])
@@ -92,46 +96,89 @@ def encode_block(cols: list[np.ndarray], fast: bool = False) -> bytes:
     return _HEAD.pack(n, len(frames)) + b"".join(frames)
 
 
-def decode_block(data: bytes, wanted: Collection[int]) -> list[np.ndarray | None]:
-    """Decode the wanted column indexes (0 is always decoded); others are None."""
+def _frames(data: bytes) -> tuple[int, list[tuple[int, bytes, int]]]:
+    """Block header and its column frames (kind, body, crc), unchecked."""
     if len(data) < _HEAD.size:
         raise CorruptChunkError("rollup block shorter than its header")
     n, ncols = _HEAD.unpack_from(data)
     if ncols != len(COLUMNS) or not n:
         raise CorruptChunkError("rollup block header mismatch")
-    out: list[np.ndarray | None] = []
+    frames = []
     pos = _HEAD.size
-    for index in range(ncols):
+    for _ in range(ncols):
         if pos + _FRAME.size > len(data):
             raise CorruptChunkError("rollup block ends early")
         kind, length, crc = _FRAME.unpack_from(data, pos)
         body = data[pos + _FRAME.size : pos + _FRAME.size + length]
+        if len(body) != length:
+            raise CorruptChunkError("rollup block ends early")
+        frames.append((kind, body, crc))
         pos += _FRAME.size + length
-        if index and index not in wanted:
-            out.append(None)
-            continue
-        if len(body) != length or zlib.crc32(body) != crc:
-            raise CorruptChunkError("rollup column checksum mismatch")
-        if kind == _KIND_GRID:
-            first, step = _GRID.unpack(body)
-            out.append(first + np.arange(n, dtype=np.int64) * step)
-        elif kind == _KIND_OFFSETS and len(body) > _OFFSETS.size:
-            base, decimals, width = _OFFSETS.unpack_from(body)
-            if width not in _WIDTHS or decimals > 9:
-                raise CorruptChunkError("bad rollup column layout")
-            raw = _unsqueeze(body[_OFFSETS.size :], width * n)
-            col = np.frombuffer(raw, _WIDTHS[width]).astype(np.float64)
-            col += base
-            if decimals:
-                col /= 10.0**decimals
-            out.append(col)
-        elif kind == _KIND_DOUBLES:
-            out.append(np.frombuffer(_unsqueeze(body, 8 * n), "<f8"))
-        elif kind == _KIND_CODEC:
-            (col,) = decode_floats(body)
-            if col.size != n:
-                raise CorruptChunkError("rollup column length mismatch")
-            out.append(col.astype(np.int64) if index == 0 else col)
+    return n, frames
+
+
+def _decode_column(
+    index: int, frame: tuple[int, bytes, int], n: int, lo: int, hi: int, dst: np.ndarray | None
+) -> np.ndarray:
+    """Rows lo:hi of one column, written into dst when given (saves a copy)."""
+    kind, body, crc = frame
+    if zlib.crc32(body) != crc:
+        raise CorruptChunkError("rollup column checksum mismatch")
+    if kind == _KIND_GRID:
+        first, step = _GRID.unpack(body)
+        col = first + np.arange(lo, hi, dtype=np.int64) * step
+    elif kind == _KIND_OFFSETS and len(body) > _OFFSETS.size:
+        base, decimals, width = _OFFSETS.unpack_from(body)
+        if width not in _WIDTHS or decimals > 9:
+            raise CorruptChunkError("bad rollup column layout")
+        ints = np.frombuffer(_unsqueeze(body[_OFFSETS.size :], width * n), _WIDTHS[width])[lo:hi]
+        out = np.empty(hi - lo, np.float64) if dst is None else dst
+        np.add(ints, float(base), out=out, casting="unsafe")
+        if decimals:
+            out /= 10.0**decimals
+        return out
+    elif kind == _KIND_DOUBLES:
+        col = np.frombuffer(_unsqueeze(body, 8 * n), "<f8")[lo:hi]
+    elif kind == _KIND_CODEC:
+        (full,) = decode_floats(body)
+        if full.size != n:
+            raise CorruptChunkError("rollup column length mismatch")
+        col = (full.astype(np.int64) if index == 0 else full)[lo:hi]
+    else:
+        raise CorruptChunkError(f"unknown rollup column kind {kind}")
+    if dst is None:
+        return col.copy() if not col.flags.writeable else col
+    dst[:] = col
+    return dst
+
+
+def decode_block(data: bytes, wanted: Collection[int]) -> list[np.ndarray | None]:
+    """Decode the wanted column indexes (0 is always decoded); others are None."""
+    n, frames = _frames(data)
+    return [
+        _decode_column(i, frame, n, 0, n, None) if i == 0 or i in wanted else None
+        for i, frame in enumerate(frames)
+    ]
+
+
+class BlockView:
+    """A stored block clipped to a time range; columns are decoded on demand."""
+
+    __slots__ = ("frames", "hi", "lo", "n", "timestamps")
+
+    def __init__(self, data: bytes, start: int, end: int) -> None:
+        self.n, self.frames = _frames(data)
+        stamps = _decode_column(0, self.frames[0], self.n, 0, self.n, None)
+        self.lo = int(np.searchsorted(stamps, start, "left"))
+        self.hi = int(np.searchsorted(stamps, end, "right"))
+        self.timestamps = stamps[self.lo : self.hi]
+
+    @property
+    def size(self) -> int:
+        return self.hi - self.lo
+
+    def decode_into(self, index: int, dst: np.ndarray) -> None:
+        if index == 0:
+            dst[:] = self.timestamps
         else:
-            raise CorruptChunkError(f"unknown rollup column kind {kind}")
-    return out
+            _decode_column(index, self.frames[index], self.n, self.lo, self.hi, dst)

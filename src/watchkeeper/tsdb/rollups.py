@@ -15,7 +15,7 @@ import numpy as np
 from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB
 from watchkeeper.tsdb.codec import decode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
-from watchkeeper.tsdb.rollup_blocks import COLUMNS, decode_block, encode_block
+from watchkeeper.tsdb.rollup_blocks import COLUMNS, BlockView, decode_block, encode_block
 
 MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS = 60_000, 300_000, 3_600_000
 RESOLUTIONS = (MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS)
@@ -148,19 +148,14 @@ def _build_series(c, sid: int, days: list[int]) -> int:  # type: ignore[no-untyp
 
 
 def read(
-    db: ChunkDB,
-    series_ids: Sequence[int],
-    res: int,
-    start: int,
-    end: int,
-    wanted: Collection[int] = ALL_COLUMNS,
-) -> dict[int, list[list[np.ndarray | None]]]:
-    """Stored rollup blocks per series, each clipped to [start, end], in time order.
+    db: ChunkDB, series_ids: Sequence[int], res: int, start: int, end: int
+) -> dict[int, list[BlockView]]:
+    """Stored rollup blocks per series, clipped to [start, end], in time order.
 
-    Left as parts (one column list per block) so the caller concatenates once."""
+    Columns stay undecoded until assemble() writes them straight into the result."""
     if res not in BLOCK_MS:
         raise ValueError(f"rollup resolution must be one of {RESOLUTIONS}, not {res}")
-    out: dict[int, list[list[np.ndarray | None]]] = {}
+    out: dict[int, list[BlockView]] = {}
     if end < start:
         return out
     ids = sorted(series_ids)
@@ -172,20 +167,28 @@ def read(
             "AND max_t >= ? AND min_t <= ? ORDER BY series_id, window",
             (res, *part, start, end),
         ):
-            cols = _decode(data, wanted)
-            stamps = cols[0]
-            a, b = np.searchsorted(stamps, start, "left"), np.searchsorted(stamps, end, "right")
-            if a or b < stamps.size:  # type: ignore[union-attr]
-                cols = [None if col is None else col[a:b] for col in cols]
-            out.setdefault(sid, []).append(cols)
+            view = BlockView(data, start, end)
+            if view.size:
+                out.setdefault(sid, []).append(view)
     return out
 
 
-def join_columns(parts: Sequence[Sequence[np.ndarray | None]]) -> list[np.ndarray | None]:
-    """Concatenate column lists piecewise, keeping None for columns not read."""
-    if len(parts) == 1:
-        return list(parts[0])
-    return [
-        None if any(c is None for c in group) else np.concatenate(group)
-        for group in zip(*parts, strict=True)
-    ]
+def assemble(
+    views: Sequence[BlockView], tail: list[np.ndarray] | None, wanted: Collection[int]
+) -> list[np.ndarray | None]:
+    """One array per wanted column from stored blocks plus an on-the-fly tail."""
+    total = sum(v.size for v in views) + (tail[0].size if tail is not None else 0)
+    out: list[np.ndarray | None] = []
+    for index in range(len(COLUMNS)):
+        if index and index not in wanted:
+            out.append(None)
+            continue
+        col = np.empty(total, np.int64 if index == 0 else np.float64)
+        pos = 0
+        for view in views:
+            view.decode_into(index, col[pos : pos + view.size])
+            pos += view.size
+        if tail is not None:
+            col[pos:] = tail[index]
+        out.append(col)
+    return out

@@ -442,7 +442,7 @@ class Store(TimeSeriesStore):
             ids = sorted(self.index.select(matchers), key=lambda i: self._by_id[i].labels)
             done_through = rollups.built_through(self.db)
             stored = rollups.read(
-                self.db, ids, resolution_ms, start_ms, min(end_ms, done_through - 1), wanted
+                self.db, ids, resolution_ms, start_ms, min(end_ms, done_through - 1)
             )
         # series without stored rollups at this resolution (too sparse to be worth it)
         # are aggregated from raw samples over the whole range, the rest only after
@@ -454,15 +454,13 @@ class Store(TimeSeriesStore):
             fresh.update((d.labels, d) for d in self._read(list(stored), tail_from, end_ms))
         for sid in ids:
             labels = self._by_id[sid].labels
-            parts = stored.get(sid, [])
+            views = stored.get(sid, [])
             raw = fresh.get(labels)
+            tail = None
             if raw is not None:
-                more = rollups.aggregate(raw.timestamps, raw.values, resolution_ms)
-                parts.append([c if i in wanted else None for i, c in enumerate(more)])
-            if parts:
-                cols = rollups.join_columns(parts)
-                if cols[0].size:  # type: ignore[union-attr]
-                    yield RollupData(labels, *cols)  # type: ignore[arg-type]
+                tail = rollups.aggregate(raw.timestamps, raw.values, resolution_ms)
+            if views or (tail is not None and tail[0].size):
+                yield RollupData(labels, *rollups.assemble(views, tail, wanted))  # type: ignore[arg-type]
 
     def series(
         self, matchers: Sequence[Matcher], start_ms: int | None = None, end_ms: int | None = None
