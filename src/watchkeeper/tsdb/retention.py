@@ -30,7 +30,7 @@ def apply_retention(
             ).rowcount
         if max_bytes is not None:
             dropped_chunks += _shrink_to(c, max_bytes)
-    db.conn.execute("PRAGMA incremental_vacuum")
+    db.conn.execute("PRAGMA incremental_vacuum").fetchall()  # each step frees one page
     return {"chunks_expired": dropped_chunks, "rollups_expired": dropped_rollups}
 
 
