@@ -49,6 +49,7 @@ class Runner:
         self.generation = 0  # bumped on every stored result; endpoints cache on it
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
         self._tasks: dict[str, asyncio.Task] = {}
         self._refresh: concurrent.futures.Future | None = None
         self._last_refresh = -float("inf")
@@ -238,14 +239,15 @@ class Runner:
     def start(self) -> None:
         """Run every check on its interval in a background thread; idempotent."""
         with self._lock:
-            if self._thread is not None:
-                return
-            ready = threading.Event()
-            self._thread = threading.Thread(
-                target=self._serve, args=(ready,), name="health-scheduler", daemon=True
-            )
-            self._thread.start()
-        ready.wait()
+            if self._thread is None:
+                self._ready = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._serve, args=(self._ready,), name="health-scheduler",
+                    daemon=True,
+                )
+                self._thread.start()
+            ready = self._ready
+        ready.wait()  # every caller, not only the first, returns with the loop running
 
     def _serve(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
@@ -304,14 +306,17 @@ class Runner:
         with self._lock:
             if self._refresh is not None and not self._refresh.done():
                 return self._refresh
-            if not force and (time.monotonic() - self._last_refresh < self.fresh_interval
-                              or self._all_younger_than(self.fresh_interval)):
+            loop = self._loop
+            rate_limited = not force and (
+                time.monotonic() - self._last_refresh < self.fresh_interval
+                or self._all_younger_than(self.fresh_interval)
+            )
+            if loop is None or rate_limited:  # (or stopped meanwhile) answer from the cache
                 done: concurrent.futures.Future = concurrent.futures.Future()
                 done.set_result(list(self._latest.values()))
                 return done
             self._last_refresh = time.monotonic()
-            assert self._loop is not None
-            self._refresh = asyncio.run_coroutine_threadsafe(self.run(), self._loop)
+            self._refresh = asyncio.run_coroutine_threadsafe(self.run(), loop)
             return self._refresh
 
 
