@@ -134,8 +134,9 @@ class Runner:
             future.exception()  # retrieved: waiters, if any, re-raise it
             raise
         finally:
-            if self._inflight.get(check.name, (None, None))[1] is future:
-                del self._inflight[check.name]
+            current = self._inflight.get(check.name)
+            if current is not None and current[1] is future:
+                self._inflight.pop(check.name, None)
 
     async def run(self, names: Iterable[str] | None = None) -> list[CheckResult]:
         """Run the named checks (default all) concurrently; results in registration order."""
