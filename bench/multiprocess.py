@@ -25,13 +25,15 @@ import tempfile
 import time
 
 WORKERS = 100
-LIVE_WORKERS = 8  # not compacted: what a scrape of a running server reads
+LIVE_WORKERS = 8  # running while scraped: what a scrape of a busy server reads
 COUNTERS, GAUGES, HISTOGRAMS = 700, 200, 100
 REPEATS = 7
 
 _ANCHOR_WORKERS = f"""
 import os, sys
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+ready_r, ready_w = os.pipe()
+stop_r, stop_w = os.pipe()
 pids = []
 for _ in range(int(sys.argv[2])):
     pid = os.fork()
@@ -47,11 +49,23 @@ for _ in range(int(sys.argv[2])):
             g.labels(f"q{{i}}").set(i)
         for i in range({HISTOGRAMS}):
             h.labels(f"/r{{i}}").observe(0.02 * (i % 20))
+        if sys.argv[3] == "live":
+            os.close(stop_w)
+            os.write(ready_w, b"x")
+            os.read(stop_r, 1)  # serve until the benchmark is done scraping
         os._exit(0)
-    os.waitpid(pid, 0)
     pids.append(pid)
-for pid in pids if sys.argv[3] == "dead" else ():
-    multiprocess.mark_process_dead(pid, sys.argv[1])
+    if sys.argv[3] == "dead":
+        os.waitpid(pid, 0)
+        multiprocess.mark_process_dead(pid, sys.argv[1])
+if sys.argv[3] == "live":
+    for _ in pids:
+        os.read(ready_r, 1)
+    print("ready", flush=True)
+    sys.stdin.read()
+    os.close(stop_w)  # every worker's read returns: they exit
+    for pid in pids:
+        os.waitpid(pid, 0)
 """
 
 _OUR_WORKERS = _ANCHOR_WORKERS.replace(
@@ -81,11 +95,22 @@ for op in (counter.inc, lambda: histogram.observe(0.3)):
 """
 
 
-def _fill(script: str, directory: str, workers: int, state: str) -> None:
-    """Run ``workers`` forked workers; ``state`` "dead" marks them dead, "live" does not."""
+def _fill(script: str, directory: str, workers: int, state: str) -> subprocess.Popen:
+    """Run ``workers`` forked workers. "dead": they exit and are marked dead (ours also
+    compacts). "live": they keep running, holding their files, until stdin is closed."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": directory}
-    subprocess.run([sys.executable, "-c", script, directory, str(workers), state], env=env,
-                   check=True, timeout=600)
+    proc = subprocess.Popen([sys.executable, "-c", script, directory, str(workers), state],
+                            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if state == "live":
+        assert proc.stdout.readline().strip() == "ready"
+    else:
+        proc.communicate(timeout=600)
+    return proc
+
+
+def _finish(proc: subprocess.Popen) -> None:
+    proc.communicate(timeout=120)
+    assert proc.returncode == 0
 
 
 def _median_scrape(scrape) -> float:
@@ -152,10 +177,14 @@ def measure_scrapes() -> list[tuple[str, float, float]]:
     for workers, state in ((WORKERS, "dead"), (LIVE_WORKERS, "live")):
         with tempfile.TemporaryDirectory() as anchor_dir, \
                 tempfile.TemporaryDirectory() as our_dir:
-            _fill(_ANCHOR_WORKERS, anchor_dir, workers, state)
-            _fill(_OUR_WORKERS, our_dir, workers, state)
-            anchor, anchor_text = _anchor_scrapes(anchor_dir)
-            ours, our_text = _our_scrapes(our_dir)
+            anchor_fill = _fill(_ANCHOR_WORKERS, anchor_dir, workers, state)
+            our_fill = _fill(_OUR_WORKERS, our_dir, workers, state)
+            try:
+                anchor, anchor_text = _anchor_scrapes(anchor_dir)
+                ours, our_text = _our_scrapes(our_dir)
+            finally:
+                _finish(anchor_fill)
+                _finish(our_fill)
             _check_same_totals(our_text, anchor_text)
         for kind, seconds in ours.items():
             rows.append((f"scrape {workers} {state} workers, {kind}", seconds, anchor[kind]))
