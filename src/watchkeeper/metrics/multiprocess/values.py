@@ -14,6 +14,7 @@ sum over files stays exact.
 from __future__ import annotations
 
 import os
+import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ LIVE_GAUGE_MODES = frozenset(m for m in GAUGE_MODES if m.startswith("live"))
 TIMESTAMPED_MODES = frozenset({"mostrecent", "livemostrecent"})
 
 _pack_pair = VALUE_PAIR.pack
+_pack_double = struct.Struct("<d").pack
 _generation = 0
 _files: dict[tuple[str, str, str], ValueFile] = {}
 _files_lock = threading.Lock()
@@ -88,15 +90,14 @@ class MultiProcessValue:
     other files, so no lock spans processes.
     """
 
-    __slots__ = ("_gen", "_key", "_lock", "_map", "_mode", "_path", "_slot", "_timestamped",
-                 "_typ", "_value")
+    __slots__ = ("_gen", "_key", "_lock", "_map", "_mode", "_path", "_slot", "_typ", "_value",
+                 "_value_slot")
 
     def __init__(self, path: str, typ: str, mode: str, key: bytes) -> None:
         self._path = path
         self._typ = typ
         self._mode = mode
         self._key = key
-        self._timestamped = mode in TIMESTAMPED_MODES
         self._gen = -1
         self._rebind()
 
@@ -108,7 +109,8 @@ class MultiProcessValue:
             mapping, offset = vfile.add(self._key)
             self._value = VALUE_PAIR.unpack_from(mapping, offset)[0]
             self._map = mapping
-            self._slot = slice(offset, offset + VALUE_PAIR.size)
+            self._slot = slice(offset, offset + 16)  # value and timestamp
+            self._value_slot = slice(offset, offset + 8)
             self._lock = threading.Lock()
             self._gen = _generation
 
@@ -120,16 +122,17 @@ class MultiProcessValue:
             self._value = value
             # One slice copy, never struct.pack_into: that zeroes the bytes first, and a
             # concurrent reader could see the zero.
-            self._map[self._slot] = _pack_pair(value, time.time() if self._timestamped else 0.0)
+            self._map[self._value_slot] = _pack_double(value)
 
     def set(self, value: float, timestamp: float | None = None) -> None:
         if self._gen != _generation:
             self._rebind()
-        if timestamp is None:
-            timestamp = time.time() if self._timestamped else 0.0
         with self._lock:
             self._value = value
-            self._map[self._slot] = _pack_pair(value, timestamp)
+            if timestamp is None:
+                self._map[self._value_slot] = _pack_double(value)
+            else:
+                self._map[self._slot] = _pack_pair(value, timestamp)
 
     def get(self) -> float:
         if self._gen != _generation:
@@ -141,6 +144,23 @@ class MultiProcessValue:
 
     def get_exemplar(self) -> None:
         return None
+
+
+class TimestampedValue(MultiProcessValue):
+    """A gauge in a ``mostrecent`` mode: every write is stamped with the wall clock."""
+
+    __slots__ = ()
+
+    def inc(self, amount: float) -> None:
+        if self._gen != _generation:
+            self._rebind()
+        with self._lock:
+            value = self._value + amount
+            self._value = value
+            self._map[self._slot] = _pack_pair(value, time.time())
+
+    def set(self, value: float, timestamp: float | None = None) -> None:
+        super().set(value, time.time() if timestamp is None else timestamp)
 
 
 def open_value(
@@ -172,4 +192,5 @@ def open_value(
     else:
         mode = ""
     key = encode_key(metric_name, sample_name, labelnames, labelvalues, documentation)
-    return MultiProcessValue(path, typ, mode, key)
+    value_type = TimestampedValue if mode in TIMESTAMPED_MODES else MultiProcessValue
+    return value_type(path, typ, mode, key)
