@@ -15,6 +15,7 @@ import pytest
 from watchkeeper.metrics.multiprocess import MultiProcessCollector, mark_process_dead, values
 from watchkeeper.metrics.multiprocess.aggregate import AGGREGATE_NAME
 from watchkeeper.metrics.multiprocess.collector import DAMAGED_FILES_METRIC
+from watchkeeper.metrics.multiprocess.compact import compact_dead_workers
 from watchkeeper.metrics.multiprocess.files import SUFFIX, file_name
 from watchkeeper.metrics.registry import CollectorRegistry
 
@@ -196,3 +197,17 @@ def test_damaged_aggregate_is_set_aside_and_compaction_goes_on(mpdir):
     r = registry_for(mpdir)
     assert r.get_sample_value("jobs_total", {"kind": "k0"}) == 1
     assert r.get_sample_value(DAMAGED_FILES_METRIC) == 1  # the set-aside copy stays visible
+
+
+def test_one_scrape_compacts_every_exited_worker_without_any_hook(mpdir):
+    pids = {str(run_in_child(worker(amount=2))) for _ in range(40)}
+    worker(amount=1)()  # this process is alive: its files stay
+    assert set(compact_dead_workers(str(mpdir))) == pids
+    own = str(os.getpid())
+    assert all(n.endswith(f"_{own}{SUFFIX}") for n in value_files(mpdir))
+    r = CollectorRegistry()
+    MultiProcessCollector(r, str(mpdir))  # compacts on scrape by default: nothing left
+    assert r.get_sample_value("jobs_total", {"kind": "k0"}) == 81
+    assert r.get_sample_value("busy") == 1
+    assert r.get_sample_value("peak") == 2
+    assert compact_dead_workers(str(mpdir)) == []

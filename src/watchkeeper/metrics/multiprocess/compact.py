@@ -28,6 +28,8 @@ from .files import UNREADABLE_SUFFIX, parse_file_name, read_file, read_file_id
 from .merge import ParsedKey, merge_aggregate, merge_file
 from .values import LIVE_GAUGE_MODES, directory
 
+BATCH_PIDS = 128
+
 
 def mark_process_dead(pid: int | str, path: str | None = None) -> None:
     """Do the bookkeeping for a worker that exited; only call it once ``pid`` is dead."""
@@ -35,14 +37,15 @@ def mark_process_dead(pid: int | str, path: str | None = None) -> None:
     if not path:
         raise ValueError("env PROMETHEUS_MULTIPROC_DIR (or WATCHKEEPER_MULTIPROC_DIR) is not set")
     with directory_lock(path):
-        _bury(path, str(pid), os.listdir(path))
+        _bury(path, {str(pid)}, os.listdir(path))
 
 
 def compact_dead_workers(path: str | None = None) -> list[str]:
     """Compact every worker whose files no running process holds; returns their pids.
 
     The collector calls this before each scrape, so dead workers are folded in even when
-    the server has no child-exit hook to call ``mark_process_dead``.
+    the server has no child-exit hook to call ``mark_process_dead``. Dead workers found
+    together are folded in with one rewrite of the aggregate.
     """
     path = path or directory()
     if not path:
@@ -58,41 +61,47 @@ def compact_dead_workers(path: str | None = None) -> list[str]:
             parsed_name = parse_file_name(name)
             if parsed_name is not None and parsed_name[2] != own:
                 by_pid.setdefault(parsed_name[2], []).append(name)
-        for pid, files in by_pid.items():
-            held: list[int] = []
-            try:
+        held: list[int] = []  # exclusive locks, so a reused pid waits until we are done
+        try:
+            for pid, files in by_pid.items():
+                claimed = []
                 for name in files:
                     fd = liveness.claim_if_dead(os.path.join(path, name))
                     if fd is None:
                         break  # still running (or its file just vanished)
-                    held.append(fd)
-                else:
-                    _bury(path, pid, names)
-                    buried.append(pid)
-            finally:
-                for fd in held:
-                    os.close(fd)
+                    claimed.append(fd)
+                if len(claimed) < len(files):
+                    for fd in claimed:
+                        os.close(fd)
+                    continue
+                held.extend(claimed)
+                buried.append(pid)
+                if len(buried) >= BATCH_PIDS:
+                    break  # bounded work (and descriptors) per call; the next scrape goes on
+            if buried:
+                _bury(path, set(buried), names)
+        finally:
+            for fd in held:
+                os.close(fd)
     return buried
 
 
-def _bury(path: str, pid: str, names: list[str]) -> None:
-    """Drop a dead worker's live gauges and compact the rest; directory lock held."""
-    to_absorb: list[tuple[str, str, str]] = []
+def _bury(path: str, pids: set[str], names: list[str]) -> None:
+    """Drop dead workers' live gauges and compact the rest; directory lock held."""
+    to_absorb: list[tuple[str, str, str, str]] = []
     for name in names:
         parsed_name = parse_file_name(name)
-        if parsed_name is None or parsed_name[2] != pid:
+        if parsed_name is None or parsed_name[2] not in pids:
             continue
-        typ, mode, _ = parsed_name
+        typ, mode, pid = parsed_name
         if mode in LIVE_GAUGE_MODES:
             _unlink(os.path.join(path, name))
         else:
-            to_absorb.append((name, typ, mode))
-    _compact(path, pid, names, to_absorb)
+            to_absorb.append((name, typ, mode, pid))
+    _compact(path, names, to_absorb)
 
 
-def _compact(
-    path: str, pid: str, names: list[str], to_absorb: list[tuple[str, str, str]]
-) -> None:
+def _compact(path: str, names: list[str], to_absorb: list[tuple[str, str, str, str]]) -> None:
     ids = {n: read_file_id(os.path.join(path, n)) for n in names if parse_file_name(n)}
     old = read_aggregate(path)
     if old.damaged:
@@ -110,7 +119,7 @@ def _compact(
     key_cache: dict[bytes, ParsedKey | None] = {}
     done: list[str] = []
     newly_absorbed: set[bytes] = set()
-    for name, typ, mode in to_absorb:
+    for name, typ, mode, pid in to_absorb:
         file_path = os.path.join(path, name)
         parsed = read_file(file_path)
         if parsed is None:
