@@ -166,6 +166,9 @@ def _optional_multiprocess_row() -> tuple | None:
     saved = dict(os.environ)
     try:
         return mp_bench.run()
+    except Exception as e:  # the other bench failing must not lose this table
+        print(f"  multiprocess bench failed: {e!r}", file=sys.stderr)
+        return None
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -12,6 +12,7 @@ from typing import Any
 
 _INF = math.inf
 _NINF = -math.inf
+_EXPONENTS = tuple(f"e+{i:02d}" for i in range(17))
 
 
 def format_value(v: Any) -> str:
@@ -20,14 +21,13 @@ def format_value(v: Any) -> str:
         v = float(v)
     s = repr(v)
     if v >= 1000000.0:
-        # Go's shortest %g switches to exponent notation from 1e6 on (and Python's repr
-        # only from 1e16): write the same shortest digits as d.ddde+XX.
-        if v == _INF:
-            return "+Inf"
-        if "e" in s:
-            return s
-        digits = s[:-2].rstrip("0") if s.endswith(".0") else s
-        return f"{v:.{len(digits) - 1 - ('.' in digits)}e}"
+        # Go's shortest %g switches to exponent notation from 1e6 on, Python's repr only
+        # from 1e16: move the point of repr's (shortest) digits by hand, d.ddde+XX.
+        if v >= 1e16:
+            return "+Inf" if v == _INF else s
+        dot = s.find(".")
+        digits = (s[1:dot] + s[dot + 1:]).rstrip("0")
+        return (s[0] + "." + digits if digits else s[0]) + _EXPONENTS[dot - 1]
     if v != v:
         return "NaN"
     if v == _NINF:
