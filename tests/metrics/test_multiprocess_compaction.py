@@ -148,8 +148,11 @@ def test_compaction_killed_at_any_moment_counts_each_worker_once(mpdir):
         compactor = os.fork()
         if compactor == 0:
             try:
-                for pid in pids:
-                    mark_process_dead(pid)
+                if _round % 2:
+                    compact_dead_workers(str(mpdir))  # all at once, as a scrape does
+                else:
+                    for pid in pids:
+                        mark_process_dead(pid)
             finally:
                 os._exit(0)
         time.sleep(rng.uniform(0, 0.05))
