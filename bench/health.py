@@ -172,6 +172,7 @@ def throughput() -> float:
     print(f"/health/ready, 20 checks ({generator} -c{CONNECTIONS} {SECONDS}s x{ROUNDS}): "
           f"ours {o:,.0f} req/s   bare Starlette {b:,.0f} req/s   ratio {ratio:.2f}"
           f"   (median of paired ratios; goal >= 0.80)", flush=True)
+    print("  paired ratios: " + " ".join(f"{r:.2f}" for r in ratios), flush=True)
     return ratio
 
 
@@ -201,14 +202,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--serve", choices=["bare", "ours", "hang"])
     parser.add_argument("--port", type=int)
+    parser.add_argument("--only", choices=["fresh", "ready"], help="run one part only")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.port)
         return
     os.environ.setdefault("PYTHONPATH", os.path.join(os.path.dirname(__file__), "..", "src"))
-    fresh_latency()
-    ratio = throughput()
-    print(f"worst ratio ours/bare: {ratio:.2f}")
+    if args.only != "ready":
+        fresh_latency()
+    if args.only != "fresh":
+        ratio = throughput()
+        print(f"worst ratio ours/bare: {ratio:.2f}")
 
 
 if __name__ == "__main__":

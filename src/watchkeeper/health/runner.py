@@ -113,8 +113,11 @@ class Runner:
             self.generation += 1
 
     # -- running -------------------------------------------------------------------------
-    async def run_check(self, check: HealthCheck) -> CheckResult:
-        """Run one check now (sharing a run already in flight on this loop) and store it."""
+    async def run_check(self, check: HealthCheck, started: float | None = None) -> CheckResult:
+        """Run one check now (sharing a run already in flight on this loop) and store it.
+
+        ``started`` (loop time) is when its timeout starts counting; by default, now.
+        """
         loop = asyncio.get_running_loop()
         shared = self._inflight.get(check.name)
         if shared is not None and shared[0] is loop and not shared[1].done():
@@ -122,7 +125,7 @@ class Runner:
         future: asyncio.Future = loop.create_future()
         self._inflight[check.name] = (loop, future)
         try:
-            result = await self._execute(check)
+            result = await self._execute(check, started)
             self._store(result)
             future.set_result(result)
             return result
@@ -141,7 +144,13 @@ class Runner:
     async def run(self, names: Iterable[str] | None = None) -> list[CheckResult]:
         """Run the named checks (default all) concurrently; results in registration order."""
         wanted = self.checks() if names is None else [self._checks[n] for n in names]
-        return list(await asyncio.gather(*(self.run_check(c) for c in wanted)))
+        return await self._run_all(wanted)
+
+    async def _run_all(self, checks: list[HealthCheck]) -> list[CheckResult]:
+        # every timeout counts from the same instant, so starting fifty threads does not
+        # push back the deadlines of the checks started last
+        started = asyncio.get_running_loop().time()
+        return list(await asyncio.gather(*(self.run_check(c, started) for c in checks)))
 
     def run_sync(self, names: Iterable[str] | None = None) -> list[CheckResult]:
         """Run checks from synchronous code (CLI, WSGI) and wait for them."""
@@ -159,11 +168,11 @@ class Runner:
         finally:
             _close_without_waiting(loop)
 
-    async def _execute(self, check: HealthCheck) -> CheckResult:
-        started = time.time()
+    async def _execute(self, check: HealthCheck, run_started: float | None) -> CheckResult:
+        wall = time.time()
         t0 = time.perf_counter()
         try:
-            outcome = await self._call(check)
+            outcome = await self._call(check, run_started)
         except _TimedOut:
             outcome = Outcome(Status.UNHEALTHY, f"timed out after {_seconds(check.timeout)} s")
         except asyncio.CancelledError:
@@ -172,10 +181,12 @@ class Runner:
             outcome = Outcome(Status.UNHEALTHY, _describe_error(e))
         duration = time.perf_counter() - t0
         return CheckResult.from_outcome(
-            check.name, outcome, timestamp=started, duration=duration, critical=check.critical
+            check.name, outcome, timestamp=wall, duration=duration, critical=check.critical
         )
 
-    async def _call(self, check: HealthCheck) -> Outcome:
+    async def _call(self, check: HealthCheck, started: float | None) -> Outcome:
+        loop = asyncio.get_running_loop()
+        deadline = (loop.time() if started is None else started) + check.timeout
         method = check.check
         if inspect.iscoroutinefunction(method):
             waitable: asyncio.Future = asyncio.ensure_future(method())
@@ -189,7 +200,7 @@ class Runner:
                     f"(previous run still hanging for {since:.0f} s)",
                 )
             waitable = self._in_thread(check)
-        done, _ = await asyncio.wait({waitable}, timeout=check.timeout)
+        done, _ = await asyncio.wait({waitable}, timeout=max(0.0, deadline - loop.time()))
         if not done:
             waitable.cancel()
             waitable.add_done_callback(_consume)
@@ -197,7 +208,7 @@ class Runner:
         value = waitable.result()
         if inspect.isawaitable(value):
             try:
-                value = await asyncio.wait_for(value, check.timeout)
+                value = await asyncio.wait_for(value, max(0.0, deadline - loop.time()))
             except TimeoutError:
                 raise _TimedOut from None
         return Outcome.coerce(value)
@@ -254,20 +265,33 @@ class Runner:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._loop = loop
-        for c in self.checks():
-            self._schedule(c, loop)
+        # "" is never a check name; stop() cancels it with the rest
+        self._tasks[""] = loop.create_task(self._first_round(loop))
         ready.set()
         try:
             loop.run_forever()
         finally:
             _close_without_waiting(loop)
 
-    def _schedule(self, check: HealthCheck, loop: asyncio.AbstractEventLoop) -> None:
+    async def _first_round(self, loop: asyncio.AbstractEventLoop) -> None:
+        """All checks at once (one common start), then each on its own interval."""
+        checks = self.checks()
+        try:
+            await self._run_all(checks)
+        finally:
+            for c in checks:
+                self._schedule(c, loop, delay=c.interval)
+
+    def _schedule(
+        self, check: HealthCheck, loop: asyncio.AbstractEventLoop, delay: float = 0.0
+    ) -> None:
         if check.name in self._tasks or self._checks.get(check.name) is not check:
             return
-        self._tasks[check.name] = loop.create_task(self._every(check))
+        self._tasks[check.name] = loop.create_task(self._every(check, delay))
 
-    async def _every(self, check: HealthCheck) -> None:
+    async def _every(self, check: HealthCheck, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
         while self._checks.get(check.name) is check:
             started = time.monotonic()
             await self.run_check(check)
