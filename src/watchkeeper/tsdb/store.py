@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -33,8 +32,7 @@ from watchkeeper.tsdb.api import (
 from watchkeeper.tsdb.chunks import ChunkDB, ChunkRow
 from watchkeeper.tsdb.codec import decode_chunk
 from watchkeeper.tsdb.errors import StoreClosedError, TSDBError
-from watchkeeper.tsdb.head import MAX_HEAD_TIME, NO_TIME, Series, sort_dedupe
-from watchkeeper.tsdb.index import LabelIndex
+from watchkeeper.tsdb.head import MAX_HEAD_TIME, NO_TIME, Head, Series, in_order_after, sort_dedupe
 from watchkeeper.tsdb.labels import Labels
 from watchkeeper.tsdb.matchers import Matcher
 from watchkeeper.tsdb.wal import (
@@ -51,7 +49,6 @@ from watchkeeper.tsdb.wal import (
 
 log = logging.getLogger("watchkeeper.tsdb")
 SYNC_POLICIES = ("always", "interval", "never")
-_PACK_D = struct.Struct("<d").pack
 
 
 class Store(TimeSeriesStore):
@@ -94,20 +91,12 @@ class Store(TimeSeriesStore):
         except BaseException:
             self._dir_lock.release()
             raise
-        self._by_labels: dict[Labels, Series] = {}
-        self._by_id: dict[int, Series] = {}
-        self.index = LabelIndex(universe=self._by_id)
-        self._key_cache: dict[tuple[str, ...], dict[tuple[str, ...], Series]] = {}
-        self._key_cache_size = 0
-        self._unsaved: dict[int, Series] = {}
+        self.head = Head(ooo_window_ms)
+        self.index = self.head.index
         self._pending_records: list[tuple[int, bytes]] = []
         self._pend_ids: list[int] = []
         self._pend_ts: list[int] = []
         self._pend_vals: list[float] = []
-        self._head_samples = 0
-        self._max_t = NO_TIME
-        self._next_id = 1
-        self.rejected = {"out_of_order": 0, "duplicate": 0}
         self._closed = False
         self._dirty = False
         self._last_checkpoint = time.monotonic()
@@ -130,21 +119,12 @@ class Store(TimeSeriesStore):
         return cls(path, **options)
 
     # ---------------------------------------------------------------- loading / recovery
-    def _register(self, series_id: int, labels: Labels, last_ts: int) -> Series:
-        labels = self.index.intern(labels)
-        s = Series(series_id, labels, last_ts)
-        self._by_labels[labels] = s
-        self._by_id[series_id] = s
-        self.index.add(series_id, labels)
-        self._next_id = max(self._next_id, series_id + 1)
-        return s
-
     def _load(self) -> ReplayReport:
         max_t = self.db.series_max_t()
         for series_id, text in self.db.load_series():
-            self._register(series_id, Labels.from_json(text), max_t.get(series_id, NO_TIME))
+            self.head.register(series_id, Labels.from_json(text), max_t.get(series_id, NO_TIME))
         if max_t:
-            self._max_t = max(max_t.values())
+            self.head.max_t = max(max_t.values())
         done = int(self.db.meta("checkpoint_segment", "0") or 0)
         report = ReplayReport()
         segments = [n for n in list_segments(self.root / datadir.WAL_DIR) if n > done]
@@ -152,7 +132,7 @@ class Store(TimeSeriesStore):
             report.segments += 1
             path = self.root / datadir.WAL_DIR / segment_name(number)
             for record in read_segment(path, report, repair=True):
-                self._replay(record, report)
+                self.head.replay(record, report)
             if report.problems:
                 self._problems["wal"] = "; ".join(report.problems)
                 break
@@ -161,79 +141,15 @@ class Store(TimeSeriesStore):
             log.warning("store %s: %s", self.root, report)
         return report
 
-    def _replay(self, record: tuple, report: ReplayReport) -> None:
-        kind = record[0]
-        if kind == "series":
-            _, series_id, labels = record
-            if series_id not in self._by_id:
-                self._unsaved[series_id] = self._register(series_id, labels, NO_TIME)
-                report.series += 1
-        elif kind == "samples":
-            _, ids, ts, vals = record
-            for sid, t, v in zip(ids.tolist(), ts.tolist(), vals.tolist(), strict=True):
-                s = self._by_id.get(sid)
-                if s is not None and self._accept(s, t, v, count=False):
-                    report.samples += 1
-        elif kind == "batch":
-            _, sid, ts, vals = record
-            s = self._by_id.get(sid)
-            if s is not None:
-                report.samples += self._accept_array(s, ts, vals)
-        elif kind == "delete":
-            _, ids, start, end = record
-            self._delete_head(ids, start, end)
-
     # ---------------------------------------------------------------------- appending
     def _series_for(self, labels: LabelsLike) -> Series:
-        if type(labels) is Labels:
-            s = self._by_labels.get(labels)
-        else:
-            # two-level cache: label names (shared by many series) -> label values
-            by_values = self._key_cache.get(tuple(labels))  # type: ignore[arg-type]
-            values = tuple(labels.values())  # type: ignore[union-attr]
-            if by_values is not None:
-                s = by_values.get(values)
-                if s is not None:
-                    return s
-            names = tuple(labels)  # type: ignore[arg-type]
-            labels = Labels.of(labels)
-            s = self._by_labels.get(labels)
-            if s is not None:
-                if self._key_cache_size > 2 * len(self._by_id) + 1024:
-                    self._key_cache.clear()
-                    self._key_cache_size = 0
-                self._key_cache.setdefault(names, {})[values] = s
-                self._key_cache_size += 1
+        s = self.head.lookup(labels)
         if s is None:
             with self._lock:
-                s = self._by_labels.get(labels)  # type: ignore[arg-type]
-                if s is None:
-                    s = self._register(self._next_id, labels, NO_TIME)  # type: ignore[arg-type]
-                    self._unsaved[s.id] = s
+                s, created = self.head.get_or_create(labels)
+                if created:
                     self._pending_records.append(encode_series(s.id, s.labels))
         return s
-
-    def _accept(self, s: Series, ts: int, value: float, count: bool = True) -> bool:
-        if ts > s.last_ts:
-            s.last_ts = ts
-            s.last_bits = value
-            if ts > self._max_t:
-                self._max_t = ts
-        elif ts == s.last_ts:
-            if s.last_bits is not None and _PACK_D(s.last_bits) == _PACK_D(value):
-                return False  # identical resend: ignored, as Prometheus does
-            if count:
-                self.rejected["duplicate"] += 1
-            return False
-        elif self.ooo_window_ms and ts >= self._max_t - self.ooo_window_ms:
-            s.sorted = False
-        else:
-            if count:
-                self.rejected["out_of_order"] += 1
-            return False
-        s.add(ts, value)
-        self._head_samples += 1
-        return True
 
     def append(self, labels: LabelsLike, ts_ms: int, value: float) -> bool:
         if not -MAX_HEAD_TIME < ts_ms < MAX_HEAD_TIME:
@@ -242,25 +158,12 @@ class Store(TimeSeriesStore):
         with self._lock:
             if self._closed:
                 raise StoreClosedError("store is closed")
-            if not self._accept(s, ts_ms, value):
+            if not self.head.accept(s, ts_ms, value):
                 return False
             self._pend_ids.append(s.id)
             self._pend_ts.append(ts_ms)
             self._pend_vals.append(value)
             return True
-
-    def _accept_array(self, s: Series, ts: np.ndarray, vals: np.ndarray) -> int:
-        if _in_order_after(ts, s.last_ts):
-            s.extend(ts, vals)
-            s.last_ts = int(ts[-1])
-            s.last_bits = float(vals[-1])
-            self._max_t = max(self._max_t, s.last_ts)
-            self._head_samples += ts.size
-            return int(ts.size)
-        return sum(
-            self._accept(s, t, v, count=False)
-            for t, v in zip(ts.tolist(), vals.tolist(), strict=True)
-        )
 
     def append_array(self, labels: LabelsLike, ts_ms: np.ndarray, values: np.ndarray) -> int:
         ts = np.ascontiguousarray(ts_ms, dtype=np.int64)
@@ -273,13 +176,13 @@ class Store(TimeSeriesStore):
         with self._lock:
             if self._closed:
                 raise StoreClosedError("store is closed")
-            if _in_order_after(ts, s.last_ts):
-                kept = self._accept_array(s, ts, vals)
+            if in_order_after(ts, s.last_ts):
+                kept = self.head.accept_array(s, ts, vals)
                 self._pending_records.append(encode_batch(s.id, ts, vals))
             else:  # some samples may be rejected: log exactly the ones kept
                 kept = 0
                 for t, v in zip(ts.tolist(), vals.tolist(), strict=True):
-                    if self._accept(s, t, v):
+                    if self.head.accept(s, t, v):
                         kept += 1
                         self._pend_ids.append(s.id)
                         self._pend_ts.append(t)
@@ -295,7 +198,7 @@ class Store(TimeSeriesStore):
         self._write_pending_locked()
         if (
             self.wal.bytes_written >= self.wal_max_bytes
-            or self._head_samples >= self.head_max_samples
+            or self.head.samples >= self.head_max_samples
         ):
             self._checkpoint_locked()
 
@@ -329,16 +232,16 @@ class Store(TimeSeriesStore):
         self._write_pending_locked()
         done = self.wal.rotate()
         rows: list[ChunkRow] = []
-        with_head = [s for s in self._by_id.values() if s.samples is not None]
+        with_head = [s for s in self.head.by_id.values() if s.samples is not None]
         for s in with_head:
             ts, vals = s.head_arrays()
             rows.extend(compaction.cut_chunks(s.id, ts, vals))
-        new_series = [(s.id, s.labels.to_json()) for s in self._unsaved.values()]
+        new_series = [(s.id, s.labels.to_json()) for s in self.head.unsaved.values()]
         self.db.write_checkpoint(new_series, rows, done)
-        self._unsaved.clear()
+        self.head.unsaved.clear()
         for s in with_head:
             s.clear_head()
-        self._head_samples = 0
+        self.head.samples = 0
         self.wal.remove_through(done)
         self._last_checkpoint = time.monotonic()
         self._problems.pop("wal", None)
@@ -347,12 +250,12 @@ class Store(TimeSeriesStore):
         """Checkpoint, compact, build rollups, apply retention: what the background runs."""
         with self._lock:
             self._checkpoint_locked()
-            done = compaction.compact(self.db, self._max_t)
-            done["rollups"] = rollups.build(self.db, self._max_t)
+            done = compaction.compact(self.db, self.head.max_t)
+            done["rollups"] = rollups.build(self.db, self.head.max_t)
             done.update(
                 retention.apply_retention(
                     self.db,
-                    self._max_t,
+                    self.head.max_t,
                     self.retention_ms,
                     self.max_bytes,
                     self.rollup_retention_ms,
@@ -391,8 +294,10 @@ class Store(TimeSeriesStore):
                 lo = MIN_TIME if start is None else start
                 hi = MAX_TIME if end is None else end
                 in_db = self.db.series_with_data(lo, hi)
-                ids = {i for i in ids if i in in_db or self._head_overlaps(self._by_id[i], lo, hi)}
-            return sorted(ids, key=lambda i: self._by_id[i].labels)
+                ids = {
+                    i for i in ids if i in in_db or self._head_overlaps(self.head.by_id[i], lo, hi)
+                }
+            return sorted(ids, key=lambda i: self.head.by_id[i].labels)
 
     @staticmethod
     def _head_overlaps(s: Series, lo: int, hi: int) -> bool:
@@ -403,7 +308,7 @@ class Store(TimeSeriesStore):
         self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME, end_ms: int = MAX_TIME
     ) -> Iterator[SeriesData]:
         with self._lock:
-            ids = sorted(self.index.select(matchers), key=lambda i: self._by_id[i].labels)
+            ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
         return self._read(ids, start_ms, end_ms)
 
     def _read(self, ids: list[int], start_ms: int, end_ms: int) -> Iterator[SeriesData]:
@@ -411,7 +316,7 @@ class Store(TimeSeriesStore):
             blobs: dict[int, list[bytes]] = {}
             for sid, _min_t, data in self.db.chunks(ids, start_ms, end_ms):
                 blobs.setdefault(sid, []).append(data)
-            heads = {i: (self._by_id[i].labels, self._by_id[i].head_arrays()) for i in ids}
+            heads = {i: (self.head.by_id[i].labels, self.head.by_id[i].head_arrays()) for i in ids}
         for sid in ids:
             labels, (hts, hvals) = heads[sid]
             parts = [decode_chunk(b) for b in blobs.get(sid, ())]
@@ -439,7 +344,7 @@ class Store(TimeSeriesStore):
     ) -> Iterator[RollupData]:
         wanted = rollups.wanted_columns(columns)
         with self._lock:
-            ids = sorted(self.index.select(matchers), key=lambda i: self._by_id[i].labels)
+            ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
             done_through = rollups.built_through(self.db)
             stored = rollups.read(
                 self.db, ids, resolution_ms, start_ms, min(end_ms, done_through - 1)
@@ -453,7 +358,7 @@ class Store(TimeSeriesStore):
         if tail_from <= end_ms:
             fresh.update((d.labels, d) for d in self._read(list(stored), tail_from, end_ms))
         for sid in ids:
-            labels = self._by_id[sid].labels
+            labels = self.head.by_id[sid].labels
             views = stored.get(sid, [])
             raw = fresh.get(labels)
             tail = None
@@ -466,7 +371,7 @@ class Store(TimeSeriesStore):
         self, matchers: Sequence[Matcher], start_ms: int | None = None, end_ms: int | None = None
     ) -> list[Labels]:
         ids = self._ids(matchers, start_ms, end_ms)
-        return [self._by_id[i].labels for i in ids]
+        return [self.head.by_id[i].labels for i in ids]
 
     def label_names(
         self,
@@ -496,18 +401,6 @@ class Store(TimeSeriesStore):
             return self.index.label_values(name, ids)
 
     # ----------------------------------------------------------------------- deleting
-    def _delete_head(self, ids: Sequence[int], start: int, end: int) -> None:
-        for sid in ids:
-            s = self._by_id.get(sid)
-            if s is None or s.samples is None:
-                continue
-            ts, vals = s.head_arrays()
-            keep = (ts < start) | (ts > end)
-            self._head_samples -= int(ts.size - np.count_nonzero(keep))
-            s.clear_head()
-            if keep.any():
-                s.extend(ts[keep], vals[keep])
-
     def delete_series(
         self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME, end_ms: int = MAX_TIME
     ) -> int:
@@ -517,7 +410,7 @@ class Store(TimeSeriesStore):
                 return 0
             self._pending_records.append(encode_delete(ids, start_ms, end_ms))
             self._commit_locked()
-            self._delete_head(ids, start_ms, end_ms)
+            self.head.delete_samples(ids, start_ms, end_ms)
             compaction.delete_range(self.db, ids, start_ms, end_ms)
             self._forget_empty_series()
             return len(ids)
@@ -528,13 +421,9 @@ class Store(TimeSeriesStore):
         with_data.update(
             r[0] for r in self.db.conn.execute("SELECT DISTINCT series_id FROM rollups")
         )
-        for s in list(self._by_id.values()):
-            if s.id not in with_data and s.head_len() == 0 and s.id not in self._unsaved:
-                self.index.remove(s.id, s.labels)
-                del self._by_id[s.id]
-                del self._by_labels[s.labels]
-                self._key_cache.clear()
-                self._key_cache_size = 0
+        for s in list(self.head.by_id.values()):
+            if s.id not in with_data and s.head_len() == 0 and s.id not in self.head.unsaved:
+                self.head.forget(s)
                 self.db.conn.execute("DELETE FROM series WHERE id=?", (s.id,))
 
     # ----------------------------------------------------------------------- metadata
@@ -557,21 +446,21 @@ class Store(TimeSeriesStore):
         with self._lock:
             totals = self.db.totals()
             disk = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
-            samples = totals["samples"] + self._head_samples
+            samples = totals["samples"] + self.head.samples
             per_metric: dict[str, int] = {}
-            for labels in self._by_labels:
+            for labels in self.head.by_labels:
                 name = labels.metric_name
                 per_metric[name] = per_metric.get(name, 0) + 1
             top = sorted(per_metric.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
-            heads = [s for s in self._by_id.values() if s.head_len()]
+            heads = [s for s in self.head.by_id.values() if s.head_len()]
             starts = [s.head_span()[0] for s in heads]  # type: ignore[index]
             if totals["min_t"] is not None:
                 starts.append(totals["min_t"])
             min_t = min(starts, default=None)
             return {
-                "series": len(self._by_id),
+                "series": len(self.head.by_id),
                 "samples": samples,
-                "head_samples": self._head_samples,
+                "head_samples": self.head.samples,
                 "chunks": totals["chunks"],
                 "chunk_bytes": totals["chunk_bytes"],
                 "rollup_blocks": totals["rollup_blocks"],
@@ -579,8 +468,8 @@ class Store(TimeSeriesStore):
                 "bytes_on_disk": disk,
                 "bytes_per_sample": (disk / samples) if samples else math.nan,
                 "min_time_ms": min_t,
-                "max_time_ms": None if self._max_t == NO_TIME else self._max_t,
-                "rejected": dict(self.rejected),
+                "max_time_ms": None if self.head.max_t == NO_TIME else self.head.max_t,
+                "rejected": dict(self.head.rejected),
                 "top_metrics": dict(top),
                 "recovered": str(self.recovery) if self.recovery.records else None,
             }
@@ -611,7 +500,3 @@ class Store(TimeSeriesStore):
                 self.wal.close()
                 self.db.close()
                 self._dir_lock.release()
-
-
-def _in_order_after(ts: np.ndarray, last_ts: int) -> bool:
-    return bool(ts.size) and int(ts[0]) > last_ts and bool(np.all(ts[1:] > ts[:-1]))
