@@ -92,8 +92,10 @@ def test_limit_frees_room_after_remove_and_default_limit():
     h.labels("y").observe(1)
     assert reg.get_sample_value("h_count", {"a": OVERFLOW_MARKER}) == 1
     h.remove("x")
+    h.labels("y").observe(1)  # dropped before, it gets the freed room now
+    assert reg.get_sample_value("h_count", {"a": "y"}) == 1
     h.labels("z").observe(1)
-    assert reg.get_sample_value("h_count", {"a": "z"}) == 1
+    assert reg.get_sample_value("h_count", {"a": OVERFLOW_MARKER}) == 2
     for i in range(5):
         unlimited.labels(str(i)).inc()
     assert len(_values(reg, "u_total")) == 5

@@ -54,10 +54,6 @@ def enable_created_metrics() -> None:
     _use_created = True
 
 
-def created_enabled() -> bool:
-    return _use_created
-
-
 def set_default_max_label_sets(limit: int | None) -> None:
     """Cardinality limit for metrics constructed afterwards without ``max_label_sets``.
 
@@ -224,14 +220,24 @@ class MetricWrapper:
             return list(self._lookup.values())
         return [c for k, c in list(self._lookup.items()) if k is c._key]
 
-    def _drop_locked(self, child: Any) -> None:
-        del self._lookup[child._key]
-        if child is self._overflow_child:
-            self._overflow_child = None
-        else:
-            self._series -= 1
+    def _drop_locked(self, children: list[Any]) -> None:
+        """Forget children and every other key leading to them. Dropping a real series
+        makes room under the limit, so the label sets that went to the overflow series are
+        forgotten too: their next use may get a series of its own."""
+        if not children:
+            return
+        overflow = self._overflow_child
+        for child in children:
+            del self._lookup[child._key]
+            if child is overflow:
+                self._overflow_child = None
+            else:
+                self._series -= 1
         if self._aliases:
-            stale = [k for k, c in self._lookup.items() if c is child]
+            gone = {id(c) for c in children}
+            if overflow is not None:
+                gone.add(id(overflow))
+            stale = [k for k, c in self._lookup.items() if id(c) in gone and k is not c._key]
             for k in stale:
                 del self._lookup[k]
             self._aliases -= len(stale)
@@ -239,9 +245,8 @@ class MetricWrapper:
     def _expire_locked(self) -> None:
         self._swept = now = monotonic()
         cutoff = now - self._ttl  # type: ignore[operator]
-        for key, child in list(self._lookup.items()):
-            if key is child._key and key and child._touched < cutoff:
-                self._drop_locked(child)
+        self._drop_locked([child for key, child in list(self._lookup.items())
+                           if key is child._key and key and child._touched < cutoff])
 
     def _warn_multiprocess(self, what: str) -> None:
         if self._values is not None and multiprocess_enabled():
@@ -260,7 +265,7 @@ class MetricWrapper:
         with self._lock:
             child = self._lookup.get(key)
             if child is not None and child._key == key:
-                self._drop_locked(child)
+                self._drop_locked([child])
 
     def remove_by_labels(self, labels: dict[str, str]) -> None:
         """Forget every label set matching all the given label values."""
@@ -276,9 +281,9 @@ class MetricWrapper:
             return
         wanted = {self._labelnames.index(k): str(v) for k, v in labels.items()}
         with self._lock:
-            for key, child in list(self._lookup.items()):
-                if key is child._key and all(key[i] == v for i, v in wanted.items()):
-                    self._drop_locked(child)
+            self._drop_locked([child for key, child in list(self._lookup.items())
+                               if key is child._key
+                               and all(key[i] == v for i, v in wanted.items())])
 
     def clear(self) -> None:
         """Forget every label set."""
