@@ -159,3 +159,36 @@ def test_head_limit_moves_samples_to_chunks_on_its_own(open_store):
     assert stats["chunks"] >= 2 and stats["head_samples"] < 1_000
     (data,) = store.select([])
     assert data.values.tolist() == [float(i) for i in range(6_500)]
+
+
+def test_concurrent_writers_with_background_sync_lose_nothing(tmp_path):
+    import threading
+
+    from watchkeeper.tsdb.store import Store
+
+    store = Store.open(tmp_path / "d", sync_interval=0.01, checkpoint_interval=0.05,
+                       maintenance_interval=0.1, head_max_samples=5_000)
+
+    def writer(k: int) -> None:
+        for i in range(3_000):
+            store.append({"__name__": "thr", "k": str(k)}, T0 + i, float(i))
+            if i % 500 == 0:
+                store.commit()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.close()
+    with Store.open(tmp_path / "d", background=False) as again:
+        got = list(again.select([]))
+        assert len(got) == 4
+        for data in got:
+            assert data.values.tolist() == [float(i) for i in range(3_000)]
+        assert again.health().ok
+
+
+def test_stats_of_an_empty_store(open_store):
+    stats = open_store().stats()
+    assert stats["series"] == 0 and stats["samples"] == 0 and stats["bytes_per_sample"] is None

@@ -93,7 +93,8 @@ def stats(data: Path, as_json: bool) -> None:
         ("series", f"{figures['series']:,}"),
         ("samples", f"{figures['samples']:,}"),
         ("bytes on disk", f"{figures['bytes_on_disk']:,}"),
-        ("bytes per sample", f"{figures['bytes_per_sample']:.2f}"),
+        ("bytes per sample", "-" if figures["bytes_per_sample"] is None
+         else f"{figures['bytes_per_sample']:.2f}"),
         ("chunks", f"{figures['chunks']:,} ({figures['chunk_bytes']:,} B)"),
         ("rollup blocks", f"{figures['rollup_blocks']:,} ({figures['rollup_bytes']:,} B)"),
         ("time range", f"{when(figures['min_time_ms'])} .. {when(figures['max_time_ms'])}"),

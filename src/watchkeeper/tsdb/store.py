@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -466,7 +465,7 @@ class Store(TimeSeriesStore):
                 "rollup_blocks": totals["rollup_blocks"],
                 "rollup_bytes": totals["rollup_bytes"],
                 "bytes_on_disk": disk,
-                "bytes_per_sample": (disk / samples) if samples else math.nan,
+                "bytes_per_sample": (disk / samples) if samples else None,
                 "min_time_ms": min_t,
                 "max_time_ms": None if self.head.max_t == NO_TIME else self.head.max_t,
                 "rejected": dict(self.head.rejected),
