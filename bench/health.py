@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 
-ROUNDS = 7
+ROUNDS = 9
 SECONDS = 3
 CONNECTIONS = 16
 HANG_TIMEOUTS = (0.5, 1.0, 1.5, 2.0, 2.0)
