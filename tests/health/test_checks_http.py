@@ -172,3 +172,14 @@ def test_credentials_in_the_url_are_sent_and_never_shown(http_server):
     wrong = run_one(create_check("http", {"url": url.replace("s3cret", "guess")}))
     assert wrong.status is Status.UNHEALTHY and "answered 401" in wrong.details
     assert "guess" not in wrong.details
+
+
+def test_latency_thresholds_degrade(http_server):
+    port = int(http_server.rsplit(":", 1)[1])
+    # any answer takes at least 0 s, so a zero threshold always trips
+    slow_http = run_one(create_check("http", {"url": f"{http_server}/ok",
+                                              "degraded_latency": 0.0}))
+    assert slow_http.status is Status.DEGRADED and "slower than 0 s" in slow_http.details
+    slow_tcp = run_one(create_check("tcp", {"host": "127.0.0.1", "port": port,
+                                            "degraded_latency": 0.0}))
+    assert slow_tcp.status is Status.DEGRADED
