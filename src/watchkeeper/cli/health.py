@@ -74,7 +74,14 @@ def render_table(results: list[Any], overall: Any, histories: dict | None = None
     return table
 
 
-@click.command("health")
+def _epilog() -> str:
+    from watchkeeper.health.checks import CHECK_TYPES
+
+    return ("Check types for --config: " + ", ".join(CHECK_TYPES) + ". Each entry: type, "
+            "name, parameters, timeout, critical, interval.")
+
+
+@click.command("health", epilog=_epilog())
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="YAML file with a 'checks:' list (default: disk of /, memory, CPU load).")
 @click.option("--json", "as_json", is_flag=True,
