@@ -69,31 +69,34 @@ class LabelIndex:
     def __len__(self) -> int:
         return len(self._all)
 
-    def _matching_one(self, m: Matcher) -> set[int]:
+    def _union(self, m: Matcher, matching: bool) -> set[int]:
+        """Ids whose value of m.name does (or does not) satisfy m, absent labels aside."""
         values = self._postings.get(m.name, {})
-        if m.op == "=" and m.value:
+        if matching and m.op == "=":
+            return _as_set(values.get(m.value))
+        if not matching and m.op == "!=":
             return _as_set(values.get(m.value))
         hit: set[int] = set()
         for value, ids in values.items():
-            if m.matches(value):
+            if m.matches(value) is matching:
                 _merge(hit, ids)
-        if m.matches_empty:  # series lacking the label count as ""
-            having: set[int] = set()
-            for ids in values.values():
-                _merge(having, ids)
-            hit |= self._all.keys() - having
         return hit
 
     def select(self, matchers: Sequence[Matcher]) -> set[int]:
         """Ids of series satisfying every matcher; no matchers selects everything."""
         if not matchers:
             return set(self._all)
-        # cheapest first: equality on a non-empty value, then the rest
-        ordered = sorted(matchers, key=lambda m: (m.op != "=" or not m.value, m.matches_empty))
+        # narrowing matchers first (equality, then regex); those that also match the
+        # empty string (!=, !~, =~".*") last, as exclusions from what is left
+        ordered = sorted(matchers, key=lambda m: (m.matches_empty, m.op != "=" or not m.value))
         result: set[int] | None = None
         for m in ordered:
-            ids = self._matching_one(m)
-            result = ids if result is None else result & ids
+            if m.matches_empty:  # series lacking the label match too: subtract the misses
+                misses = self._union(m, matching=False)
+                result = (self._all.keys() - misses) if result is None else result - misses
+            else:
+                hits = self._union(m, matching=True)
+                result = hits if result is None else result & hits
             if not result:
                 return set()
         return result if result is not None else set()
