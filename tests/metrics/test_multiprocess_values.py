@@ -172,3 +172,37 @@ def test_public_import_paths_match_prometheus_clients():
     assert alias.mark_process_dead is mark_process_dead
     assert watchkeeper.MultiProcessCollector is MultiProcessCollector
     assert watchkeeper.mark_process_dead is mark_process_dead
+
+
+def test_fork_while_another_thread_is_incrementing_never_deadlocks_the_child(mpdir):
+    """The value's lock may be held by a thread at the moment of fork; the child rebinds."""
+    import multiprocessing
+
+    c = counter()
+    stop = threading.Event()
+    done_by_thread = []
+
+    def hammer():
+        n = 0
+        while not stop.is_set() and n < 5_000_000:
+            c.inc(1)
+            n += 1
+        done_by_thread.append(n)
+
+    def child():
+        for _ in range(100):
+            c.inc(1)
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        procs = [multiprocessing.get_context("fork").Process(target=child) for _ in range(5)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(30)
+    finally:
+        stop.set()
+        thread.join()
+    assert [p.exitcode for p in procs] == [0] * 5
+    assert scrape(mpdir).get_sample_value("jobs_total") == done_by_thread[0] + 500
