@@ -181,3 +181,14 @@ def test_parse_reports_invalid_utf8_position():
     with pytest.raises(ParseError) as info:
         parse(b'a 1\nb{x="\xff"} 1\n', None)
     assert (info.value.line, info.value.column) == (2, 6)
+
+
+def test_parser_module_is_a_drop_in_for_prometheus_client_parser():
+    import prometheus_client.parser as theirs
+
+    import watchkeeper.parser as ours
+
+    for name in ("text_string_to_metric_families", "text_fd_to_metric_families"):
+        assert callable(getattr(theirs, name)) and callable(getattr(ours, name))
+    (fam,) = ours.text_string_to_metric_families("# TYPE up gauge\nup 1\n")
+    assert (fam.name, fam.samples[0].value) == ("up", 1.0)

@@ -133,7 +133,8 @@ class _Line:
         m = _QUOTED_BODY.match(self.s, self.i)
         end = m.end()  # type: ignore[union-attr]
         if self.s[end : end + 1] != '"':
-            raise ParseError(self.lineno, start + 1, "unterminated label value", self.s)
+            raise ParseError(self.lineno, start + 1,
+                             "unterminated label value: expected a closing '\"'", self.s)
         self.i = end + 1
         return unescape_label_value(self.s[start + 1 : end])
 
@@ -180,7 +181,8 @@ class _Line:
         token = self.take(pattern, what)
         value = parse_float(token)
         if value is None:
-            raise ParseError(self.lineno, at + 1, f"invalid {what} {token!r}", self.s)
+            raise ParseError(self.lineno, at + 1,
+                             f"invalid {what}: expected a number, got {token!r}", self.s)
         return value
 
     def at_end(self) -> bool:
