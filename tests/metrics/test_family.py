@@ -76,3 +76,15 @@ def test_restricted_registry_filters_by_sample_name():
     reg.register(Custom())
     names = [s.name for f in reg.restricted_registry(["jobs_total"]).collect() for s in f.samples]
     assert names == ["jobs_total"]
+
+
+def test_bucket_bounds_are_spelled_as_our_histogram_spells_them():
+    from watchkeeper import Histogram
+
+    reg = CollectorRegistry()
+    Histogram("h", "h", buckets=[0.5, 1e6], registry=reg).observe(1)
+    ours = {s.labels["le"] for f in reg.collect() for s in f.samples if "le" in s.labels}
+    fam = HistogramMetricFamily("c", "h", buckets=[(0.5, 0), (1e6, 1), (float("inf"), 1)],
+                                sum_value=1)
+    assert {s.labels["le"] for s in fam.samples if "le" in s.labels} == ours == {
+        "0.5", "1e+06", "+Inf"}

@@ -7,10 +7,11 @@ The renderers, the parser, the scraper and the store all speak these types.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
+
+from .textformat import format_value
 
 METRIC_TYPES = frozenset(
     {"counter", "gauge", "summary", "histogram", "gaugehistogram", "unknown", "info", "stateset"}
@@ -286,11 +287,5 @@ class StateSetMetricFamily(Metric):
 
 
 def _fmt_le(v: str | float) -> str:
-    """Bucket bounds and quantiles as Prometheus writes them: 0.5, 1.0, +Inf."""
-    if isinstance(v, str):
-        return v
-    if v == math.inf:
-        return "+Inf"
-    if v == -math.inf:
-        return "-Inf"
-    return repr(float(v))
+    """Bucket bounds and quantiles as our Histogram writes them: 0.5, 1.0, 1e+06, +Inf."""
+    return v if isinstance(v, str) else format_value(v)
