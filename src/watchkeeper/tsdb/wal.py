@@ -212,7 +212,7 @@ def read_segment(path: Path, report: ReplayReport, repair: bool) -> Iterator[tup
                 else:
                     try:
                         record = decode(kind, payload)
-                    except (ValueError, UnicodeDecodeError, struct.error) as e:
+                    except (ValueError, TypeError, UnicodeDecodeError, struct.error) as e:
                         bad = f"undecodable record: {e}"
         if bad is not None:
             report.torn_bytes += len(data) - pos
