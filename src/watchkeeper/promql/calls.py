@@ -10,7 +10,15 @@ from watchkeeper.promql import ast
 from watchkeeper.promql import functions_instant as fi
 from watchkeeper.promql import functions_range as fr
 from watchkeeper.promql.errors import PromQLEvalError
-from watchkeeper.promql.values import RangeData, Scalar, String, Vector, drop_name, merge_duplicates
+from watchkeeper.promql.values import (
+    RangeData,
+    RangeSeries,
+    Scalar,
+    String,
+    Vector,
+    drop_name,
+    merge_duplicates,
+)
 from watchkeeper.tsdb.labels import METRIC_NAME, Labels
 
 Evaluate = Callable[[ast.Expr], object]
@@ -19,19 +27,38 @@ _RANGE_FUNCS = {"rate", "increase", "delta", "irate", "idelta", "changes", "rese
 
 
 def _range_vector(rd: RangeData, steps: int, keep_name: bool, compute) -> Vector:  # type: ignore[no-untyped-def]
-    labels, rows_v, rows_m = [], [], []
-    for s in rd.series:
-        with np.errstate(all="ignore"):
-            values, ok = compute(s)
-        if not ok.any():
-            continue
-        labels.append(s.labels if keep_name else drop_name(s.labels))
-        rows_v.append(values)
-        rows_m.append(ok)
+    """Run ``compute(series, tile)`` once over all series laid end to end.
+
+    Windows never cross a series' edges, so one concatenated array answers for every
+    series at once; ``tile`` repeats a per-step argument for each series.
+    """
+    series = [s for s in rd.series if len(s.ts)]
+    if not series:
+        return Vector.empty(steps)
+    sizes = np.array([len(s.ts) for s in series])
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    batch = RangeSeries(
+        Labels.of({}),
+        np.concatenate([s.ts for s in series]),
+        np.concatenate([s.values for s in series]),
+        np.concatenate([s.lo + o for s, o in zip(series, starts, strict=True)]),
+        np.concatenate([s.hi + o for s, o in zip(series, starts, strict=True)]),
+    )
+    # an empty window of series i sits at lo == hi == its start: harmless for every function
+
+    def tile(per_step: np.ndarray) -> np.ndarray:
+        return np.tile(per_step, len(series))
+
+    with np.errstate(all="ignore"):
+        values, ok = compute(batch, tile)
+    values = np.asarray(values, dtype=np.float64).reshape(len(series), steps)
+    ok = np.asarray(ok, dtype=bool).reshape(len(series), steps)
+    keep = ok.any(axis=1)
+    labels = [s.labels if keep_name else drop_name(s.labels)
+              for s, k in zip(series, keep, strict=True) if k]
     if not labels:
         return Vector.empty(steps)
-    return merge_duplicates(labels, np.array(rows_v, dtype=np.float64),
-                            np.array(rows_m, dtype=bool))
+    return merge_duplicates(labels, values[keep], ok[keep])
 
 
 def _absent_labels(node: ast.Expr) -> Labels:
@@ -121,32 +148,34 @@ def _call_range(name, args, values, steps, scalar):  # type: ignore[no-untyped-d
         return Vector([_absent_labels(args[0])], np.ones((1, steps)),
                       ~any_present[None, :]).compact()
     if name.endswith("_over_time"):
-        param = scalar(0) if name == "quantile_over_time" else None
-        return _range_vector(rd, steps, name == "last_over_time",
-                             lambda s: fr.over_time(name, s.ts, s.values, s.lo, s.hi, param))
+        param = scalar(0) if name == "quantile_over_time" else np.zeros(steps)
+        return _range_vector(rd, steps, name == "last_over_time", lambda s, tile: fr.over_time(
+            name, s.ts, s.values, s.lo, s.hi, tile(param)))
     if name in ("rate", "increase", "delta"):
-        return _range_vector(rd, steps, False, lambda s: fr.extrapolated(
-            s.ts, s.values, s.lo, s.hi, ends, rng, name != "delta", name == "rate"))
+        return _range_vector(rd, steps, False, lambda s, tile: fr.extrapolated(
+            s.ts, s.values, s.lo, s.hi, tile(ends), rng, name != "delta", name == "rate"))
     if name in ("irate", "idelta"):
-        return _range_vector(rd, steps, False, lambda s: fr.instant_delta(
+        return _range_vector(rd, steps, False, lambda s, tile: fr.instant_delta(
             s.ts, s.values, s.lo, s.hi, name == "irate"))
     if name == "changes":
-        return _range_vector(rd, steps, False, lambda s: fr.changes(s.ts, s.values, s.lo, s.hi))
+        return _range_vector(rd, steps, False,
+                             lambda s, tile: fr.changes(s.ts, s.values, s.lo, s.hi))
     if name == "resets":
-        return _range_vector(rd, steps, False, lambda s: fr.resets(s.ts, s.values, s.lo, s.hi))
+        return _range_vector(rd, steps, False,
+                             lambda s, tile: fr.resets(s.ts, s.values, s.lo, s.hi))
     if name == "deriv":
-        def deriv(s):  # type: ignore[no-untyped-def]
-            first = s.ts[np.minimum(s.lo, max(len(s.ts) - 1, 0))] if len(s.ts) else s.lo
+        def deriv(s, tile):  # type: ignore[no-untyped-def]
+            first = s.ts[np.minimum(s.lo, len(s.ts) - 1)]
             slope, _, ok = fr.linear_regression(s.ts, s.values, s.lo, s.hi, first)
             return slope, ok
         return _range_vector(rd, steps, False, deriv)
     if name == "predict_linear":
         horizon = scalar(1)
-        eval_times = rd.eval_times
 
-        def predict(s):  # type: ignore[no-untyped-def]
-            slope, intercept, ok = fr.linear_regression(s.ts, s.values, s.lo, s.hi, eval_times)
-            return slope * horizon + intercept, ok
+        def predict(s, tile):  # type: ignore[no-untyped-def]
+            slope, intercept, ok = fr.linear_regression(s.ts, s.values, s.lo, s.hi,
+                                                        tile(rd.eval_times))
+            return slope * tile(horizon) + intercept, ok
         return _range_vector(rd, steps, False, predict)
     if name == "holt_winters":
         sf, tf = scalar(1), scalar(2)
@@ -158,8 +187,8 @@ def _call_range(name, args, values, steps, scalar):  # type: ignore[no-untyped-d
         if bad.any():
             raise PromQLEvalError(f"invalid trend factor. Expected: 0 < tf < 1, got: "
                                   f"{tf[bad][0]:f}")
-        return _range_vector(rd, steps, False,
-                             lambda s: fr.holt_winters(s.values, s.lo, s.hi, sf, tf))
+        return _range_vector(rd, steps, False, lambda s, tile: fr.holt_winters(
+            s.values, s.lo, s.hi, tile(sf), tile(tf)))
     raise PromQLEvalError(f"function {name!r} is not implemented")
 
 

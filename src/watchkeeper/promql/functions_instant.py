@@ -171,13 +171,15 @@ def histogram_quantile(q: np.ndarray, vec: Vector) -> Vector:
     labels, rows_v, rows_m = [], [], []
     for key, buckets in groups.items():
         buckets.sort(key=lambda b: b[0])
+        rows = [i for _, i in buckets]
+        counts, mask = vec.values[rows], vec.mask[rows]
+        present = mask.any(axis=0)
         out = np.full(steps, np.nan)
-        present = np.zeros(steps, dtype=bool)
-        for s in range(steps):
+        full = mask.all(axis=0) & ~np.isnan(counts).any(axis=0)
+        if full.any():
+            out[full] = _quantiles_all_present(q[full], [u for u, _ in buckets], counts[:, full])
+        for s in np.flatnonzero(present & ~full):
             have = [(u, vec.values[i, s]) for u, i in buckets if vec.mask[i, s]]
-            if not have:
-                continue
-            present[s] = True
             out[s] = bucket_quantile(float(q[s]), have)
         labels.append(key)
         rows_v.append(out)
@@ -185,6 +187,39 @@ def histogram_quantile(q: np.ndarray, vec: Vector) -> Vector:
     if not labels:
         return Vector.empty(steps)
     return merge_duplicates(labels, np.array(rows_v), np.array(rows_m, dtype=bool))
+
+
+def _quantiles_all_present(q: np.ndarray, uppers: list[float], counts: np.ndarray,
+                           ) -> np.ndarray:
+    """bucket_quantile for many steps at once, where every bucket has a sample."""
+    bounds = np.array(uppers)
+    if len(bounds) and np.any(bounds[1:] == bounds[:-1]):  # coalesce equal bounds
+        unique, inverse = np.unique(bounds, return_inverse=True)
+        merged = np.zeros((len(unique), counts.shape[1]))
+        np.add.at(merged, inverse, counts)
+        bounds, counts = unique, merged
+    out = np.full(counts.shape[1], np.nan)
+    if not len(bounds) or bounds[-1] != np.inf or len(bounds) < 2:
+        pass
+    else:
+        counts = np.maximum.accumulate(counts, axis=0)
+        observations = counts[-1]
+        rank = q * observations
+        ge = counts[:-1] >= rank[None, :]
+        b = np.where(ge.any(axis=0), ge.argmax(axis=0), len(bounds) - 1)
+        cols = np.arange(counts.shape[1])
+        prev = np.maximum(b - 1, 0)
+        has_prev = b > 0
+        start = np.where(has_prev, bounds[prev], 0.0)
+        end = bounds[np.minimum(b, len(bounds) - 1)]
+        below = np.where(has_prev, counts[prev, cols], 0.0)
+        with np.errstate(all="ignore"):
+            inside = start + (end - start) * ((rank - below) / (counts[b, cols] - below))
+        out = np.where(b == len(bounds) - 1, bounds[-2], inside)
+        out = np.where((b == 0) & (bounds[0] <= 0), bounds[0], out)
+        out = np.where(observations == 0, np.nan, out)
+    out = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, out))
+    return np.where(np.isnan(q), np.nan, out)
 
 
 def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
@@ -224,4 +259,5 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
         start = merged[b - 1][0]
         count -= merged[b - 1][1]
         rank -= merged[b - 1][1]
-    return start + (end - start) * (rank / count)
+    with np.errstate(all="ignore"):
+        return float(start + (end - start) * (np.float64(rank) / count))
