@@ -148,9 +148,17 @@ def load(port: int, path: str) -> float:
     return float(match.group(1))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux), to get CPU per request."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput() -> float:
     """Both servers up at once (idle while the other is loaded); rounds alternate and each
-    pair's ratio is taken close in time, so load from elsewhere on the machine hits both."""
+    pair's ratio is taken close in time, so load from elsewhere on the machine hits both.
+    Server CPU time per request is printed too: it hardly depends on that outside load."""
     generator = "wrk" if shutil.which("wrk") else "python"
     servers = {kind: start(kind) for kind in ("bare", "ours")}
     try:
@@ -158,9 +166,16 @@ def throughput() -> float:
             status, body = get(port, "/health/ready")  # warm up; ours runs its checks once
             assert status == 200, (status, body)
         ours, bare, ratios = [], [], []
+        cpu = {"bare": [0.0, 0.0], "ours": [0.0, 0.0]}  # seconds, requests
         for i in range(ROUNDS):
             order = ("bare", "ours") if i % 2 == 0 else ("ours", "bare")
-            figures = {kind: load(servers[kind][1], "/health/ready") for kind in order}
+            figures = {}
+            for kind in order:
+                proc, port = servers[kind]
+                before = cpu_seconds(proc.pid)
+                figures[kind] = load(port, "/health/ready")
+                cpu[kind][0] += cpu_seconds(proc.pid) - before
+                cpu[kind][1] += figures[kind] * SECONDS
             bare.append(figures["bare"])
             ours.append(figures["ours"])
             ratios.append(figures["ours"] / figures["bare"])
@@ -173,6 +188,10 @@ def throughput() -> float:
           f"ours {o:,.0f} req/s   bare Starlette {b:,.0f} req/s   ratio {ratio:.2f}"
           f"   (median of paired ratios; goal >= 0.80)", flush=True)
     print("  paired ratios: " + " ".join(f"{r:.2f}" for r in ratios), flush=True)
+    per_request = {k: 1e6 * secs / max(n, 1) for k, (secs, n) in cpu.items()}
+    print(f"  server CPU per request: ours {per_request['ours']:.0f} us   bare "
+          f"{per_request['bare']:.0f} us   ratio bare/ours "
+          f"{per_request['bare'] / per_request['ours']:.2f}", flush=True)
     return ratio
 
 
