@@ -229,3 +229,28 @@ def test_exited_workers_are_compacted_by_the_scrape_itself(mpdir):
     own = str(os.getpid())
     left = sorted(n for n in os.listdir(mpdir) if n.endswith(".wkm"))
     assert left and all(n.endswith(f"_{own}.wkm") for n in left)
+
+
+def test_an_entry_unreadable_at_one_scrape_gets_a_second_look(mpdir):
+    """A key caught mid-write (or torn) is not dropped for good after a single look."""
+    for n in ("a", "b", "c"):
+        values.open_value("counter", "jobs", "jobs_total", ["n"], [n], "J.").inc(1)
+    other = mpdir / file_name("counter", "", "999999")  # a dead worker's copy
+    good = (mpdir / file_name("counter", "", str(os.getpid()))).read_bytes()
+    broken = bytearray(good)
+    broken[40] ^= 0xFF  # inside the first entry's key
+    other.write_bytes(bytes(broken))
+    first = snapshot(registry_for(mpdir))  # one scrape
+    assert first[("jobs_total", (("n", "a"),))] == 1  # only ours
+    assert first[("jobs_total", (("n", "b"),))] == 2  # later entries are read
+    assert first[(DAMAGED_FILES_METRIC, ())] == 1
+    other.write_bytes(good)  # whole by the next scrape
+    second = snapshot(registry_for(mpdir))
+    assert second[("jobs_total", (("n", "a"),))] == 2
+    assert second[(DAMAGED_FILES_METRIC, ())] == 0
+
+
+def snapshot(registry) -> dict:
+    """Every sample of exactly one scrape."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for fam in registry.collect() for s in fam.samples}

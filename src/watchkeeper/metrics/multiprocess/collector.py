@@ -131,7 +131,7 @@ class _DirectoryState:
             if layout is None:
                 damaged += 1
                 continue
-            damaged += layout.damaged
+            damaged += layout.damaged or layout.pending or bool(layout.retry)
             files.append((typ, mode, layout, data))
         self._reader.forget_missing(names)
         # The aggregate is read after the files: a compaction racing with this scrape

@@ -8,6 +8,7 @@ entries appended since the last scrape.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import sys
 import zlib
@@ -29,7 +30,9 @@ class Layout:
 
     file_id: bytes
     end: int = HEADER_SIZE
-    damaged: bool = False
+    damaged: bool = False  # an entry was skipped as garbage
+    pending: bool = False  # decoding stopped at a bad spot, to be tried again
+    retry: list[int] = field(default_factory=list)  # bad entries given one more chance
     sample_keys: list[SampleKey] = field(default_factory=list)
     docs: dict[str, str] = field(default_factory=dict)
     slots: list[int] = field(default_factory=list)  # value offset // 8
@@ -74,11 +77,12 @@ class FileReader:
         layout = self._layouts.get(name)
         if layout is None or layout.file_id != file_id or layout.end > used:
             layout = self._layouts[name] = Layout(file_id)
+        if layout.retry:
+            self._recheck(layout, data, pid, per_pid)
         if used > layout.end:
             self._extend(layout, data, used, pid, per_pid)
         if truncated:
-            return Layout(file_id, layout.end, True, layout.sample_keys, layout.docs,
-                          layout.slots, layout.pick)
+            return dataclasses.replace(layout, damaged=True)
         return layout
 
     def _extend(self, layout: Layout, data: bytes, used: int, pid: str, per_pid: bool) -> None:
@@ -93,18 +97,21 @@ class FileReader:
         unpack_head = ENTRY_HEAD.unpack_from
         sample_keys, slots, docs = layout.sample_keys, layout.slots, layout.docs
         pos = layout.end
+        layout.pending = False
         while pos + 8 <= used:
             key_len, crc = unpack_head(data, pos)
             size = 24 + ((key_len + 7) & ~7)
             if key_len == 0 or pos + size > used:
-                layout.damaged = True
+                layout.pending = True  # read again from here next time
                 break
             key = data[pos + 8 : pos + 8 + key_len]
             known = keys.get(key)
             if known is None:
                 parsed = parse_key(key) if zlib.crc32(key) == crc else None
                 if parsed is None:
-                    layout.damaged = True
+                    # Perhaps not yet visible whole to this process: looked at again
+                    # at the next scrape, skipped for good if still bad then.
+                    layout.retry.append(pos)
                     pos += size
                     continue
                 metric, sample, labels, doc = parsed
@@ -119,6 +126,25 @@ class FileReader:
             pos += size
         layout.pick = None
         layout.end = pos
+
+
+    def _recheck(self, layout: Layout, data: bytes, pid: str, per_pid: bool) -> None:
+        """Entries that were bad at the last scrape: take them if whole now, else drop."""
+        retry, layout.retry = layout.retry, []
+        for pos in retry:
+            key_len, crc = ENTRY_HEAD.unpack_from(data, pos)
+            key = data[pos + 8 : pos + 8 + key_len]
+            parsed = parse_key(key) if zlib.crc32(key) == crc else None
+            if parsed is None:
+                layout.damaged = True  # garbage for good
+                continue
+            metric, sample, labels, doc = parsed
+            if per_pid:
+                labels = tuple(sorted((*labels, ("pid", pid))))
+            layout.docs.setdefault(metric, doc)
+            layout.sample_keys.append((metric, sample, labels))
+            layout.slots.append((pos + 8 + ((key_len + 7) & ~7)) >> 3)
+        layout.pick = None
 
 
 def merge_layout(into: Aggregate, typ: str, mode: str, layout: Layout, data: bytes) -> None:
