@@ -1,0 +1,232 @@
+"""The functions Prometheus offers in alert templates, formatted as Go formats them.
+
+Why Go's formatting by hand: rule authors copy annotations from Prometheus and expect
+``{{ $value | humanize }}`` to read ``1.5k`` and ``{{ $value }}`` to read ``1e+06``
+exactly as Prometheus writes them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+
+class TemplateError(Exception):
+    """A template that cannot be parsed or executed; the message says where and why."""
+
+
+def go_float(v: float) -> str:
+    """Go's %v for a float64: shortest digits, exponent form outside 1e-4 .. 1e6."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if v == 0:
+        return "-0" if math.copysign(1, v) < 0 else "0"
+    sign, digits, exponent = Decimal(repr(v)).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    exp = len(text) + int(exponent) - 1
+    prefix = "-" if sign else ""
+    if exp < -4 or exp >= 6:
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if exp < 0:
+        return f"{prefix}0.{'0' * (-exp - 1)}{text}"
+    if len(text) <= exp + 1:
+        return prefix + text + "0" * (exp + 1 - len(text))
+    return f"{prefix}{text[: exp + 1]}.{text[exp + 1:]}"
+
+
+def go_g(v: float, precision: int = 4) -> str:
+    """Go's %.<precision>g (same rules as C's, with Go's spelling of NaN and infinities)."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return f"{v:.{precision}g}"
+
+
+def to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TemplateError(f"can't convert {value!r} to float")
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        raise TemplateError(f"strconv.ParseFloat: parsing {str(value)!r}: invalid syntax") from None
+
+
+def humanize(value: Any) -> str:
+    v = to_float(value)
+    if v == 0 or math.isnan(v) or math.isinf(v):
+        return go_g(v)
+    prefix = ""
+    if abs(v) >= 1:
+        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
+            if abs(v) < 1000:
+                break
+            prefix, v = p, v / 1000
+    else:
+        for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+            if abs(v) >= 1:
+                break
+            prefix, v = p, v * 1000
+    return go_g(v) + prefix
+
+
+def humanize1024(value: Any) -> str:
+    v = to_float(value)
+    if abs(v) <= 1 or math.isnan(v) or math.isinf(v):
+        return go_g(v)
+    prefix = ""
+    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
+        if abs(v) < 1024:
+            break
+        prefix, v = p, v / 1024
+    return go_g(v) + prefix
+
+
+def humanize_duration(value: Any) -> str:
+    v = to_float(value)
+    if math.isnan(v) or math.isinf(v):
+        return go_g(v)
+    if v == 0:
+        return "0s"
+    if abs(v) >= 1:
+        sign = "-" if v < 0 else ""
+        v = abs(v)
+        whole = int(v)
+        seconds, minutes = whole % 60, (whole // 60) % 60
+        hours, days = (whole // 3600) % 24, whole // 86400
+        if days:
+            return f"{sign}{days}d {hours}h {minutes}m {seconds}s"
+        if hours:
+            return f"{sign}{hours}h {minutes}m {seconds}s"
+        if minutes:
+            return f"{sign}{minutes}m {seconds}s"
+        return f"{sign}{go_g(v)}s"
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(v) >= 1:
+            break
+        prefix, v = p, v * 1000
+    return f"{go_g(v)}{prefix}s"
+
+
+def humanize_percentage(value: Any) -> str:
+    return go_g(to_float(value) * 100) + "%"
+
+
+def humanize_timestamp(value: Any) -> str:
+    v = to_float(value)
+    if math.isnan(v) or math.isinf(v):
+        return go_g(v)
+    moment = datetime.fromtimestamp(v, tz=UTC)
+    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    if moment.microsecond:
+        text += ("." + f"{moment.microsecond:06d}").rstrip("0")
+    return text + " +0000 UTC"
+
+
+def go_regex_replacement(repl: str) -> str:
+    """Go's $1 / ${1} / ${name} in a replacement, as Python's \\g<...>."""
+    out = repl.replace("\\", "\\\\")
+    out = re.sub(r"\$\{(\w+)\}", r"\\g<\1>", out)
+    return re.sub(r"\$(\d+|[A-Za-z_]\w*)", r"\\g<\1>", out).replace("$$", "$")
+
+
+def re_replace_all(pattern: str, repl: str, text: str) -> str:
+    try:
+        return re.sub(pattern, go_regex_replacement(repl), str(text))
+    except (re.error, IndexError) as e:
+        raise TemplateError(f"reReplaceAll: {e}") from None
+
+
+def title(text: Any) -> str:
+    return re.sub(r"(^|[^\w'])(\w)", lambda m: m.group(1) + m.group(2).upper(), str(text))
+
+
+_VERB = re.compile(r"%([-+# 0]*)(\d+)?(?:\.(\d+))?([a-zA-Z%])")
+
+
+def go_printf(fmt: str, *args: Any) -> str:
+    """A faithful subset of Go's fmt.Sprintf: %s %v %d %f %e %g %q %x %t %%."""
+    values = list(args)
+    out: list[str] = []
+    pos = 0
+    for m in _VERB.finditer(fmt):
+        out.append(fmt[pos:m.start()])
+        pos = m.end()
+        flags, width, prec, verb = m.groups()
+        if verb == "%":
+            out.append("%")
+            continue
+        if not values:
+            out.append(f"%!{verb}(MISSING)")
+            continue
+        arg = values.pop(0)
+        out.append(_format_one(flags, width, prec, verb, arg))
+    out.append(fmt[pos:])
+    if values:
+        out.append("%!(EXTRA " + ", ".join(f"{type(a).__name__}={stringify(a)}" for a in values)
+                   + ")")
+    return "".join(out)
+
+
+def _format_one(flags: str, width: str | None, prec: str | None, verb: str, arg: Any) -> str:
+    spec = flags + (width or "") + (f".{prec}" if prec is not None else "")
+    try:
+        if verb in "fFeEgG":
+            v = to_float(arg)
+            if math.isnan(v) or math.isinf(v):
+                return go_float(v)
+            return f"%{spec}{verb}" % v
+        if verb == "d":
+            return f"%{spec}d" % int(to_float(arg))
+        if verb in "xX":
+            return f"%{spec}{verb}" % int(arg) if isinstance(arg, int) else (
+                str(arg).encode().hex() if verb == "x" else str(arg).encode().hex().upper())
+        if verb == "q":
+            return '"' + str(arg).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if verb == "t":
+            return "true" if arg else "false"
+    except (TypeError, ValueError, TemplateError):
+        return f"%!{verb}({type(arg).__name__}={stringify(arg)})"
+    return f"%{spec}s" % stringify(arg)
+
+
+def stringify(value: Any) -> str:
+    """How Go's text/template prints a value."""
+    if value is None:
+        return "<no value>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return go_float(value)
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{stringify(v)}" for k, v in sorted(value.items())) + "]"
+    if isinstance(value, list | tuple):
+        return "[" + " ".join(stringify(v) for v in value) + "]"
+    return str(value)
+
+
+def truthy(value: Any) -> bool:
+    """Go template truth: zero values and empty collections are false."""
+    if value is None:
+        return False
+    if isinstance(value, bool | int | float):
+        return value != 0
+    if isinstance(value, str | list | tuple | dict):
+        return len(value) > 0
+    return True
+
+
+def strip_port(host: str) -> str:
+    if host.startswith("["):
+        end = host.find("]")
+        return host[1:end] if end > 0 else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host

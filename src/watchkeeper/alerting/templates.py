@@ -1,0 +1,474 @@
+"""Prometheus's alert template language: a faithful subset of Go's text/template.
+
+Supported: ``{{ pipeline }}`` with ``|``, fields (``.Labels.job``), variables
+(``$labels.x``, ``$value``, ``$externalLabels``, ``$x := ...``), string/number/bool
+literals, parentheses, ``if/else if/else/end``, ``range [$i, $v :=] ... [else] end``,
+``with``, comments and ``{{-``/``-}}`` trimming, and Prometheus's functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from watchkeeper.alerting import template_funcs as tf
+from watchkeeper.alerting.template_funcs import TemplateError
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<str>"(?:[^"\\\n]|\\.)*")
+  | (?P<raw>`[^`]*`)
+  | (?P<char>'(?:[^'\\]|\\.)+')
+  | (?P<num>[-+]?(?:0[xX][0-9a-fA-F]+|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?))
+  | (?P<decl>:=)
+  | (?P<assign>=)
+  | (?P<var>\$\w*(?:\.\w+)*)
+  | (?P<field>(?:\.\w+)+|\.)
+  | (?P<ident>[A-Za-z_]\w*(?:\.\w+)*)
+  | (?P<punct>[|(),])
+""", re.VERBOSE)
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
+
+
+@dataclass
+class _Tok:
+    kind: str
+    text: str
+
+
+@dataclass
+class _Arg:
+    kind: str  # field, var, lit, ident, pipe
+    value: Any
+    chain: tuple[str, ...] = ()
+
+
+@dataclass
+class _Pipeline:
+    decls: list[str]
+    commands: list[list[_Arg]]
+    assign: bool = False
+
+
+@dataclass
+class _Node:
+    kind: str  # text, action, if, range, with
+    text: str = ""
+    pipe: _Pipeline | None = None
+    body: list[_Node] = field(default_factory=list)
+    alt: list[_Node] = field(default_factory=list)
+
+
+def _tokenize(src: str, where: str) -> list[_Tok]:
+    toks, pos = [], 0
+    while pos < len(src):
+        m = _TOKEN.match(src, pos)
+        if not m:
+            raise TemplateError(f"{where}: unexpected {src[pos]!r} in command")
+        pos = m.end()
+        if m.lastgroup != "ws":
+            toks.append(_Tok(m.lastgroup or "", m.group()))
+    return toks
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
+
+
+class _Parser:
+    def __init__(self, text: str, name: str) -> None:
+        self.name = name
+        self.actions = self._split(text, name)
+        self.i = 0
+
+    @staticmethod
+    def _split(text: str, name: str) -> list[tuple[str, str, int]]:
+        """Text and action chunks, with trimming applied."""
+        chunks: list[tuple[str, str, int]] = []
+        pos = 0
+        while True:
+            start = text.find("{{", pos)
+            if start < 0:
+                chunks.append(("text", text[pos:], pos))
+                return chunks
+            chunk = text[pos:start]
+            inner_start = start + 2
+            if text.startswith("- ", inner_start) or text.startswith("-\n", inner_start):
+                chunk = chunk.rstrip()
+                inner_start += 1
+            chunks.append(("text", chunk, pos))
+            end = _find_close(text, inner_start, name)
+            inner_end, after = end, end + 2
+            trim_after = text[end - 1] == "-" and end - 1 >= inner_start and \
+                text[end - 2:end - 1].isspace()
+            if trim_after:
+                inner_end -= 1
+            chunks.append(("action", text[inner_start:inner_end], start))
+            pos = after
+            if trim_after:
+                while pos < len(text) and text[pos].isspace():
+                    pos += 1
+
+    def parse(self) -> list[_Node]:
+        nodes, end = self._list(())
+        if end is not None:
+            raise TemplateError(f"{self.name}: unexpected {{{{{end}}}}}")
+        return nodes
+
+    def _list(self, stops: tuple[str, ...]) -> tuple[list[_Node], str | None]:
+        nodes: list[_Node] = []
+        while self.i < len(self.actions):
+            kind, text, _ = self.actions[self.i]
+            self.i += 1
+            if kind == "text":
+                if text:
+                    nodes.append(_Node("text", text))
+                continue
+            inner = text.strip()
+            if inner.startswith("/*"):
+                if not inner.endswith("*/"):
+                    raise TemplateError(f"{self.name}: unclosed comment")
+                continue
+            word = inner.split(None, 1)[0] if inner else ""
+            if word in ("end", "else"):
+                if word not in stops:
+                    raise TemplateError(f"{self.name}: unexpected {{{{{word}}}}}")
+                return nodes, inner
+            if word in ("if", "range", "with"):
+                nodes.append(self._block(word, inner[len(word):]))
+            elif word in ("define", "template", "block", "break", "continue"):
+                raise TemplateError(f"{self.name}: {{{{{word}}}}} is not supported here")
+            else:
+                nodes.append(_Node("action", pipe=self._pipeline(inner)))
+        if stops:
+            raise TemplateError(f"{self.name}: unexpected EOF, missing {{{{end}}}}")
+        return nodes, None
+
+    def _block(self, word: str, rest: str) -> _Node:
+        if not rest.strip():
+            raise TemplateError(f"{self.name}: missing value for {word}")
+        node = _Node(word, pipe=self._pipeline(rest, allow_two=word == "range"))
+        node.body, end = self._list(("end", "else"))
+        if end is not None and end != "end":
+            tail = end[4:].strip()
+            if tail.startswith("if") and word == "if":
+                node.alt = [self._block("if", tail[2:])]
+                return node
+            if tail:
+                raise TemplateError(f"{self.name}: unexpected {tail!r} after else")
+            node.alt, end = self._list(("end",))
+        return node
+
+    def _pipeline(self, text: str, allow_two: bool = False) -> _Pipeline:
+        toks = _tokenize(text, self.name)
+        decls: list[str] = []
+        assign = False
+        for n in (2, 1):
+            kinds = [t.kind for t in toks[: 2 * n]]
+            want = ["var", "punct"] * (n - 1) + ["var", "decl"]
+            if n == 2 and not allow_two:
+                continue
+            if kinds == want or (n == 1 and kinds == ["var", "assign"]):
+                decls = [t.text for t in toks[: 2 * n : 2]]
+                assign = kinds[-1] == "assign"
+                toks = toks[2 * n:]
+                break
+        pipe, rest = self._commands(toks)
+        if rest:
+            raise TemplateError(f"{self.name}: unexpected {rest[0].text!r} in command")
+        pipe.decls, pipe.assign = decls, assign
+        return pipe
+
+    def _commands(self, toks: list[_Tok]) -> tuple[_Pipeline, list[_Tok]]:
+        commands: list[list[_Arg]] = [[]]
+        while toks:
+            tok = toks[0]
+            if tok.text == ")":
+                break
+            toks = toks[1:]
+            if tok.text == "|":
+                if not commands[-1]:
+                    raise TemplateError(f"{self.name}: missing command before |")
+                commands.append([])
+            elif tok.text == "(":
+                inner, toks = self._commands(toks)
+                if not toks or toks[0].text != ")":
+                    raise TemplateError(f"{self.name}: unclosed left paren")
+                toks = toks[1:]
+                chain: tuple[str, ...] = ()
+                if toks and toks[0].kind == "field" and toks[0].text != ".":
+                    chain = tuple(toks[0].text[1:].split("."))
+                    toks = toks[1:]
+                commands[-1].append(_Arg("pipe", inner, chain))
+            else:
+                commands[-1].append(self._arg(tok))
+        if not commands[-1]:
+            raise TemplateError(f"{self.name}: missing value for command")
+        return _Pipeline([], commands), toks
+
+    def _arg(self, tok: _Tok) -> _Arg:
+        if tok.kind in ("str", "raw"):
+            return _Arg("lit", _unquote(tok.text) if tok.kind == "str" else tok.text[1:-1])
+        if tok.kind == "char":
+            return _Arg("lit", ord(_unquote(tok.text)[0]))
+        if tok.kind == "num":
+            text = tok.text
+            is_int = re.fullmatch(r"[-+]?(?:0[xX][0-9a-fA-F]+|\d+)", text) is not None
+            if not is_int:
+                return _Arg("lit", float(text))
+            return _Arg("lit", int(text, 16 if "x" in text.lower() else 10))
+        if tok.kind == "var":
+            name, *chain = tok.text.split(".")
+            return _Arg("var", name, tuple(chain))
+        if tok.kind == "field":
+            return _Arg("field", None, tuple(p for p in tok.text.split(".") if p))
+        if tok.kind == "ident":
+            name, *chain = tok.text.split(".")
+            if name in ("true", "false"):
+                return _Arg("lit", name == "true")
+            if name == "nil":
+                return _Arg("lit", None)
+            if name not in FUNCTIONS:
+                raise TemplateError(f'{self.name}: function "{name}" not defined')
+            return _Arg("ident", name, tuple(chain))
+        raise TemplateError(f"{self.name}: unexpected {tok.text!r} in operand")
+
+
+def _find_close(text: str, pos: int, name: str) -> int:
+    """Index of the ``}}`` closing an action, skipping quoted strings."""
+    i = pos
+    while i < len(text):
+        c = text[i]
+        if c in "\"`'":
+            j = i + 1
+            while j < len(text) and text[j] != c:
+                if text[j] == "\n" and c != "`":
+                    break
+                j += 2 if text[j] == "\\" and c != "`" else 1
+            if j >= len(text) or text[j] != c:
+                raise TemplateError(f"{name}: unterminated quoted string")
+            i = j + 1
+            continue
+        if text.startswith("}}", i):
+            return i
+        i += 1
+    raise TemplateError(f"{name}: unclosed action")
+
+
+def _lookup(value: Any, chain: tuple[str, ...]) -> Any:
+    for key in chain:
+        if isinstance(value, Mapping):
+            value = value.get(key)
+        elif value is None:
+            return None
+        else:
+            raise TemplateError(f"can't evaluate field {key} in type {type(value).__name__}")
+    return value
+
+
+@dataclass
+class _Scope:
+    dot: Any
+    vars: dict[str, Any]
+
+
+class _Exec:
+    def __init__(self, funcs: Mapping[str, Callable[..., Any]], name: str) -> None:
+        self.funcs, self.name, self.out = funcs, name, []
+
+    def run(self, nodes: list[_Node], scope: _Scope) -> None:
+        for node in nodes:
+            if node.kind == "text":
+                self.out.append(node.text)
+            elif node.kind == "action":
+                value = self.pipe(node.pipe, scope)  # type: ignore[arg-type]
+                if not node.pipe.decls:  # type: ignore[union-attr]
+                    self.out.append(tf.stringify(value))
+            elif node.kind in ("if", "with"):
+                inner = _Scope(scope.dot, dict(scope.vars))
+                value = self.pipe(node.pipe, inner)  # type: ignore[arg-type]
+                if tf.truthy(value):
+                    if node.kind == "with":
+                        inner.dot = value
+                    self.run(node.body, inner)
+                else:
+                    self.run(node.alt, _Scope(scope.dot, dict(scope.vars)))
+            elif node.kind == "range":
+                self._range(node, scope)
+
+    def _range(self, node: _Node, scope: _Scope) -> None:
+        pipe = node.pipe
+        value = self.pipe(_Pipeline([], pipe.commands), scope)  # type: ignore[union-attr]
+        if isinstance(value, Mapping):
+            items = [(k, value[k]) for k in sorted(value)]
+        elif isinstance(value, list | tuple):
+            items = list(enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            items = [(i, i) for i in range(value)]
+        elif value is None:
+            items = []
+        else:
+            raise TemplateError(f"{self.name}: range can't iterate over {tf.stringify(value)}")
+        if not items:
+            self.run(node.alt, _Scope(scope.dot, dict(scope.vars)))
+        for key, item in items:
+            inner = _Scope(item, dict(scope.vars))
+            decls = pipe.decls  # type: ignore[union-attr]
+            if len(decls) == 1:
+                inner.vars[decls[0]] = item
+            elif len(decls) == 2:
+                inner.vars[decls[0]], inner.vars[decls[1]] = key, item
+            self.run(node.body, inner)
+
+    def pipe(self, pipe: _Pipeline, scope: _Scope) -> Any:
+        value: Any = None
+        for i, command in enumerate(pipe.commands):
+            value = self.command(command, scope, value, piped=i > 0)
+        for name in pipe.decls:
+            if pipe.assign and name not in scope.vars:
+                raise TemplateError(f"{self.name}: undefined variable: {name}")
+            scope.vars[name] = value
+        return value
+
+    def command(self, args: list[_Arg], scope: _Scope, piped_value: Any, piped: bool) -> Any:
+        head = args[0]
+        if head.kind == "ident":
+            values = [self.arg(a, scope) for a in args[1:]]
+            if piped:
+                values.append(piped_value)
+            try:
+                result = self.funcs[head.value](*values)
+            except TemplateError as e:
+                raise TemplateError(f"{self.name}: error calling {head.value}: {e}") from None
+            except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError) as e:
+                raise TemplateError(f"{self.name}: error calling {head.value}: {e}") from None
+            return _lookup(result, head.chain)
+        if len(args) > 1 or piped:
+            raise TemplateError(f"{self.name}: can't give argument to non-function")
+        return self.arg(head, scope)
+
+    def arg(self, arg: _Arg, scope: _Scope) -> Any:
+        if arg.kind == "lit":
+            return arg.value
+        if arg.kind == "field":
+            return _lookup(scope.dot, arg.chain)
+        if arg.kind == "var":
+            if arg.value not in scope.vars:
+                raise TemplateError(f"{self.name}: undefined variable \"{arg.value}\"")
+            return _lookup(scope.vars[arg.value], arg.chain)
+        if arg.kind == "pipe":
+            return _lookup(self.pipe(arg.value, _Scope(scope.dot, scope.vars)), arg.chain)
+        return _lookup(self.funcs[arg.value](), arg.chain)
+
+
+class Template:
+    """A parsed template; ``render`` executes it against one alert's data."""
+
+    def __init__(self, text: str, name: str = "template") -> None:
+        self.text, self.name = text, name
+        self.nodes = _Parser(text, name).parse()
+
+    def render(self, data: Mapping[str, Any], query: Callable[[str], list] | None = None,
+               variables: Mapping[str, Any] | None = None) -> str:
+        funcs = dict(FUNCTIONS)
+        if query is not None:
+            funcs["query"] = query
+        runner = _Exec(funcs, self.name)
+        scope = _Scope(data, {"$": data, **(variables or {})})
+        runner.run(self.nodes, scope)
+        return "".join(runner.out)
+
+
+def render_alert_template(text: str, name: str, labels: Mapping[str, str], value: float,
+                          external_labels: Mapping[str, str] | None = None,
+                          external_url: str = "",
+                          query: Callable[[str], list] | None = None) -> str:
+    """Expand one label or annotation as Prometheus does, with its standard variables."""
+    external = dict(external_labels or {})
+    data = {"Labels": dict(labels), "ExternalLabels": external, "ExternalURL": external_url,
+            "Value": value}
+    variables = {"$labels": data["Labels"], "$externalLabels": external,
+                 "$externalURL": external_url, "$value": value}
+    return Template(text, name).render(data, query, variables)
+
+
+def check_template(text: str, name: str) -> None:
+    """Raise TemplateError if ``text`` does not parse (what promtool checks)."""
+    _Parser(text, name).parse()
+
+
+def _cmp(op: Callable[[Any, Any], bool]) -> Callable[..., bool]:
+    def compare(a: Any, *others: Any) -> bool:
+        if not others:
+            raise TemplateError("missing argument for comparison")
+        for b in others:
+            if isinstance(a, int | float) != isinstance(b, int | float):
+                raise TemplateError("incompatible types for comparison")
+            if op(a, b):
+                return True
+        return False
+    return compare
+
+
+def _label(name: str, sample: Any) -> str:
+    return (sample.get("Labels") or {}).get(name, "") if isinstance(sample, Mapping) else ""
+
+
+def _first(items: Any) -> Any:
+    if not items:
+        raise TemplateError("first() called on vector with no elements")
+    return items[0]
+
+
+def _index(item: Any, *keys: Any) -> Any:
+    for key in keys:
+        item = item.get(key) if isinstance(item, Mapping) else item[int(key)]
+    return item
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "humanize": tf.humanize,
+    "humanize1024": tf.humanize1024,
+    "humanizeDuration": tf.humanize_duration,
+    "humanizePercentage": tf.humanize_percentage,
+    "humanizeTimestamp": tf.humanize_timestamp,
+    "printf": tf.go_printf,
+    "print": lambda *a: "".join(tf.stringify(x) for x in a),
+    "println": lambda *a: " ".join(tf.stringify(x) for x in a) + "\n",
+    "title": tf.title,
+    "toUpper": lambda s: str(s).upper(),
+    "toLower": lambda s: str(s).lower(),
+    "reReplaceAll": tf.re_replace_all,
+    "match": lambda pattern, text: re.search(pattern, str(text)) is not None,
+    "stripPort": tf.strip_port,
+    "stripDomain": lambda h: h.split(".", 1)[0] if not h.replace(".", "").isdigit() else h,
+    "safeHtml": str,
+    "html": lambda s: str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+    "urlquery": lambda s: __import__("urllib.parse").parse.quote_plus(str(s)),
+    "toTime": lambda v: tf.humanize_timestamp(v),
+    "label": _label,
+    "value": lambda s: s.get("Value") if isinstance(s, Mapping) else None,
+    "strvalue": lambda s: (s.get("Labels") or {}).get("__value__", "")
+    if isinstance(s, Mapping) else "",
+    "first": _first,
+    "args": lambda *a: {f"arg{i}": v for i, v in enumerate(a)},
+    "sortByLabel": lambda name, items: sorted(items, key=lambda s: _label(name, s)),
+    "query": lambda q: [],
+    "externalURL": lambda: "",
+    "pathPrefix": lambda: "",
+    "len": lambda x: len(x),
+    "index": _index,
+    "not": lambda x: not tf.truthy(x),
+    "and": lambda *a: next((x for x in a if not tf.truthy(x)), a[-1]),
+    "or": lambda *a: next((x for x in a if tf.truthy(x)), a[-1]),
+    "eq": _cmp(lambda a, b: a == b),
+    "ne": lambda a, b: not _cmp(lambda x, y: x == y)(a, b),
+    "lt": lambda a, b: _cmp(lambda x, y: x < y)(a, b),
+    "le": lambda a, b: _cmp(lambda x, y: x <= y)(a, b),
+    "gt": lambda a, b: _cmp(lambda x, y: x > y)(a, b),
+    "ge": lambda a, b: _cmp(lambda x, y: x >= y)(a, b),
+}
