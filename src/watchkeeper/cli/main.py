@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("watchkeeper.cli.stats:stats",
               "Host performance at a glance: CPU, memory, disks, network, top processes."),
     "tsdb": ("watchkeeper.cli.tsdb:tsdb", "Import, export and inspect the embedded store."),
+    "check-rules": ("watchkeeper.cli.check_rules:check_rules",
+                    "Validate Prometheus rule files as promtool check rules does."),
     "query": ("watchkeeper.cli.query:query",
               "Evaluate a PromQL expression on the store or any Prometheus-compatible server."),
 }
