@@ -114,6 +114,26 @@ QUERIES: list[str] = [
     f"rate({C}[5m]) / on(job, instance, method) (rate({C}[5m]) > 0)",
     f"count(count by (instance) ({G}))", f"sum(rate({C}[5m])) * 60",
     f"abs(delta({G}[15m])) > 5", f"stddev by (job) (rate({C}[5m]))",
+    # more edges: modifiers in odd places, NaN/Inf through functions, empty operands
+    f"{G} offset 1h @ end()", f"rate({C}[5m] offset 10m @ start())",
+    f"sum_over_time({G}[5m] @ {1_700_003_000})", f"predict_linear({G}[10m] @ end(), 60)",
+    f"rate({C}[5m:1m] offset 2m)", f"avg_over_time({G}[10m:2m] @ end())",
+    f"timestamp(sum({G}))", "timestamp(vector(1))", "absent(sum(nonexistent))",
+    f"absent_over_time({G}[5m] offset 10h)", f"sum without () ({G})", f"group without (job) ({C})",
+    "count(special > 3)", "increase(special[5m])", "resets(gappy[10m])",
+    "changes(special[10m])", "histogram_quantile(NaN, req_duration_seconds_bucket)",
+    f"clamp({G}, NaN, 10)", f"round(-{G}, 2)", "2 ^ -1", "1 / -0", "-(-1)", "NaN != bool NaN",
+    "Inf - Inf", "-vector(3)", "abs(-vector(3))", f'label_replace({G}, "__name__", "x", "", "")',
+    '{__name__=~"node_temp|gappy"}', f'{G}{{instance=~"a|b"}} - on(instance) gappy',
+    f"{G} unless ignoring(instance) gappy", f"{G} or on() vector(0)",
+    f"nonexistent + {G}", f"{G} * on(instance) group_left nonexistent", "nonexistent or gappy",
+    "sum(rate(nonexistent[5m]))", f"topk(scalar(count({G})) - 1, {G})",
+    "quantile(0.5, special)", "sort(special)", "max(special) by (kind)",
+    "stdvar_over_time(special[3m])", "deriv(special[3m])", "holt_winters(gappy[10m], 0.1, 0.9)",
+    "min_over_time(gappy[20m:1m] offset 5m)", "irate(gappy[2m])", f"idelta({C}[2m])",
+    f"delta({C}[1h])", f"rate({C}[2h])", "last_over_time(gappy[30m])",
+    "present_over_time(nonexistent[5m])", "day_of_week(vector(1700006400))",
+    f"{G} > bool 100 == bool 0", f"1 - {G} / on(instance) group_left max by (instance) ({G})",
 ]
 
 # queries whose instant result depends on ordering: compared in order as well

@@ -101,7 +101,10 @@ def aggregate(op: str, vec: Vector, grouping: list[str], without: bool,
 def _top(op: str, vec: Vector, groups: dict[Labels, list[int]], k: np.ndarray) -> Vector:
     steps = vec.values.shape[1]
     keep = np.zeros(vec.mask.shape, dtype=bool)
-    kk = np.nan_to_num(k, nan=0.0, posinf=2**31, neginf=0).astype(np.int64)
+    bad = ~np.isfinite(k) | (np.abs(k) >= 2.0**63)
+    if bad.any():
+        raise PromQLEvalError(f"Scalar value {format_value(float(k[bad][0]))} overflows int64")
+    kk = k.astype(np.int64)
     for rows in groups.values():
         rows_a = np.array(rows)
         vals, mask = vec.values[rows_a], vec.mask[rows_a]

@@ -249,7 +249,8 @@ def quantile_of(q: float, values: np.ndarray) -> float:
     lower = max(0, int(np.floor(rank)))
     upper = min(n - 1, lower + 1)
     weight = rank - np.floor(rank)
-    return float(ordered[lower] * (1 - weight) + ordered[upper] * weight)
+    with np.errstate(all="ignore"):
+        return float(ordered[lower] * (1 - weight) + ordered[upper] * weight)
 
 
 def over_time(name, ts, vals, lo, hi, param=None):  # type: ignore[no-untyped-def]
