@@ -229,3 +229,80 @@ def test_uvicorn_with_two_workers_reports_every_request(mpdir, tmp_path_factory)
         for s in f.samples
     }
     assert hits == {"/page0": 20, "/page1": 20, "/page2": 20}
+
+
+WSGI_APP = '''
+import os
+from watchkeeper import CollectorRegistry, Counter
+from watchkeeper.exposition import generate_latest
+from watchkeeper.metrics.multiprocess import MultiProcessCollector
+
+HITS = Counter("app_hits", "Requests served.", registry=None)
+
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/metrics":
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        body = generate_latest(registry)
+    else:
+        HITS.inc()
+        body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+'''
+
+GUNICORN_CONF = '''
+from watchkeeper.multiprocess import mark_process_dead
+
+
+def child_exit(server, worker):
+    mark_process_dead(worker.pid)
+'''
+
+
+def test_gunicorn_recycling_workers_loses_no_request(mpdir, tmp_path_factory):
+    """Workers restart every few requests (max_requests); their counts survive them."""
+    pytest.importorskip("gunicorn")
+    app_dir = tmp_path_factory.mktemp("wsgi")
+    (app_dir / "mpwsgi.py").write_text(WSGI_APP)
+    (app_dir / "gunicorn_conf.py").write_text(GUNICORN_CONF)
+    port = free_port()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(mpdir)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--chdir", str(app_dir), "-c",
+         str(app_dir / "gunicorn_conf.py"), "-w", "2", "--max-requests", "5",
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "mpwsgi:app"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    pids = set()
+    try:
+        deadline = time.monotonic() + 60
+        with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), timeout=10) as http:
+            while True:
+                try:
+                    http.get(base + "/ping")
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None, server.stderr.read().decode()
+                    assert time.monotonic() < deadline, "gunicorn did not start"
+                    time.sleep(0.1)
+            for _ in range(40):
+                pids.add(http.get(base + "/ping").text)
+            text = http.get(base + "/metrics").text
+            # while serving: dead workers live on only in the aggregate
+            file_pids = {n.rsplit("_", 1)[1] for n in os.listdir(mpdir) if n.endswith(".wkm")}
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(30)
+    assert len(pids) > 4  # workers were recycled
+    assert (mpdir / "aggregate.wka").exists()
+    assert len(file_pids) <= 4  # the live workers, and perhaps one on its way out
+    hits = [s.value for f in text_string_to_metric_families(text) if f.name == "app_hits"
+            for s in f.samples]
+    assert hits == [41]  # the first /ping that waited for startup counts too
