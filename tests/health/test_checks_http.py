@@ -183,3 +183,11 @@ def test_latency_thresholds_degrade(http_server):
     slow_tcp = run_one(create_check("tcp", {"host": "127.0.0.1", "port": port,
                                             "degraded_latency": 0.0}))
     assert slow_tcp.status is Status.DEGRADED
+
+
+def test_default_names_are_valid_for_ipv6_hosts():
+    http = create_check("http", {"url": "http://[::1]:9/"})
+    tcp = create_check("tcp", {"host": "::1", "port": 9})
+    assert (http.name, tcp.name) == ("http-1", "tcp-1-9")
+    result = run_one(tcp)
+    assert result.status is Status.UNHEALTHY and "cannot connect to ::1:9" in result.details

@@ -29,6 +29,12 @@ class HealthCheck(Protocol):
     def check(self) -> Any: ...
 
 
+def slug(text: str) -> str:
+    """A valid default check name made from a host, path or command."""
+    text = re.sub(r"[^A-Za-z0-9_.\-/]+", "-", text)
+    return re.sub(r"-{2,}", "-", text).strip("-") or "check"
+
+
 def validate_common(name: str, timeout: float, interval: float) -> None:
     """Reject names that break URLs or metric labels and non-positive durations early."""
     if not isinstance(name, str) or not _NAME_RE.match(name):

@@ -9,7 +9,7 @@ import asyncio
 import shlex
 from typing import Any
 
-from ..check import Check
+from ..check import Check, slug
 from ..model import CheckError, Outcome, Status
 
 MAX_OUTPUT = 64 * 1024
@@ -28,7 +28,7 @@ class CommandCheck(Check):
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         if not argv:
             raise ValueError("command is empty")
-        common.setdefault("name", f"command-{argv[0].rsplit('/', 1)[-1]}")
+        common.setdefault("name", slug(f"command-{argv[0].rsplit('/', 1)[-1]}"))
         super().__init__(**common)
         self.argv = argv
         self.degraded_exit_codes = set(degraded_exit_codes or ())

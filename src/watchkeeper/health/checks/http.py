@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..check import Check
+from ..check import Check, slug
 from ..model import CheckError, Outcome, Status
 from . import redact_url
 from .net import connect_error
@@ -49,7 +49,7 @@ class HttpCheck(Check):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"url must be an http:// or https:// URL with a host, got {url!r}")
-        common.setdefault("name", f"http-{parts.hostname}")
+        common.setdefault("name", slug(f"http-{parts.hostname}"))
         super().__init__(**common)
         self.url, self.parts, self.method = redact_url(url), parts, method.upper()
         self.expected_status = expected_status

@@ -6,7 +6,7 @@ import socket
 import time
 from typing import Any, Literal
 
-from ..check import Check
+from ..check import Check, slug
 from ..model import CheckError, Outcome, Status
 from . import ratio_status
 
@@ -34,7 +34,7 @@ class TcpCheck(Check):
     ) -> None:
         if not 0 < port < 65536:
             raise ValueError(f"port must be in 1..65535, got {port!r}")
-        common.setdefault("name", f"tcp-{host}-{port}")
+        common.setdefault("name", slug(f"tcp-{host}-{port}"))
         super().__init__(**common)
         self.host, self.port, self.degraded_latency = host, port, degraded_latency
 
@@ -72,7 +72,7 @@ class DnsCheck(Check):
         family: Literal["any", "ipv4", "ipv6"] = "any",
         **common: Any,
     ) -> None:
-        common.setdefault("name", f"dns-{hostname}")
+        common.setdefault("name", slug(f"dns-{hostname}"))
         super().__init__(**common)
         self.hostname, self.expected, self.family = hostname, expected, family
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..check import Check
+from ..check import Check, slug
 from ..model import CheckError, Outcome, Status
 
 
@@ -63,7 +63,8 @@ class ProcessCheck(Check):
     ) -> None:
         if (process_name is None) == (pid_file is None):
             raise ValueError("give exactly one of process_name or pid_file")
-        common.setdefault("name", f"process-{process_name or os.path.basename(pid_file or '')}")
+        target = process_name or os.path.basename(pid_file or "")
+        common.setdefault("name", slug(f"process-{target}"))
         super().__init__(**common)
         self.process_name, self.pid_file, self.min_count = process_name, pid_file, min_count
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..check import Check
+from ..check import Check, slug
 from ..model import CheckError, Outcome, Status
 
 
@@ -16,7 +16,7 @@ class SQLiteCheck(Check):
     type = "sqlite"
 
     def __init__(self, *, path: str, quick_check: bool = False, **common: Any) -> None:
-        common.setdefault("name", f"sqlite-{Path(path).stem}")
+        common.setdefault("name", slug(f"sqlite-{Path(path).stem}"))
         super().__init__(**common)
         self.path, self.quick_check = path, quick_check
 

@@ -9,7 +9,7 @@ import os
 import shutil
 from typing import Any
 
-from ..check import Check
+from ..check import Check, slug
 from ..model import CheckError, Outcome, Status
 from . import human_bytes, ratio_status
 
@@ -29,7 +29,7 @@ class DiskCheck(Check):
         unhealthy_free_bytes: int | None = None,
         **common: Any,
     ) -> None:
-        common.setdefault("name", "disk" if path == "/" else f"disk{path.rstrip('/')}")
+        common.setdefault("name", "disk" if path == "/" else slug(f"disk{path.rstrip('/')}"))
         super().__init__(**common)
         self.path = path
         self.degraded_used, self.unhealthy_used = degraded_used, unhealthy_used
