@@ -23,17 +23,21 @@ ParsedKey = tuple[str, str, tuple[tuple[str, str], ...], str]
 KEY_CACHE_LIMIT = 200_000
 
 
+_decode_json = json.JSONDecoder().decode  # skips json.loads' encoding sniffing
+
+
 def parse_key(key: bytes) -> ParsedKey | None:
     """Decode one entry's key; None when it is not a well-formed key."""
     try:
-        metric, sample, names, values, doc = json.loads(key)
+        metric, sample, names, values, doc = _decode_json(key.decode("utf-8"))
         labels = tuple(sorted(zip(names, values, strict=True)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError):  # UnicodeDecodeError is a ValueError
         return None
-    if not (isinstance(metric, str) and isinstance(sample, str) and isinstance(doc, str)):
+    if type(metric) is not str or type(sample) is not str or type(doc) is not str:
         return None
-    if not all(isinstance(n, str) and isinstance(v, str) for n, v in labels):
-        return None
+    for name, value in labels:
+        if type(name) is not str or type(value) is not str:
+            return None
     return metric, sample, labels, doc
 
 
