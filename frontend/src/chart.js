@@ -1,0 +1,85 @@
+// uPlot charts for Prometheus matrices. Legends are our own DOM built from text nodes, so
+// label values in series names stay inert.
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { h, replace } from './dom.js';
+import { formatValue, legendOf } from './format.js';
+
+const PALETTE = ['#3b82f6', '#22c55e', '#f59e0b', '#ef4444', '#a855f7', '#14b8a6', '#ec4899', '#84cc16'];
+const THRESHOLD_COLORS = { green: '#22c55e', yellow: '#eab308', orange: '#f97316', red: '#ef4444', blue: '#3b82f6', purple: '#a855f7' };
+const MAX_SERIES = 40;
+
+// One x axis for all series: every step from start to end; gaps stay null.
+export function alignMatrix(result, start, end, step) {
+  const n = Math.floor((end - start) / step) + 1;
+  const xs = new Float64Array(n);
+  for (let i = 0; i < n; i++) xs[i] = start + i * step;
+  const ys = result.slice(0, MAX_SERIES).map((series) => {
+    const col = new Array(n).fill(null);
+    for (const [t, v] of series.values || []) {
+      const i = Math.round((t - start) / step);
+      if (i >= 0 && i < n) col[i] = Number(v);
+    }
+    return col;
+  });
+  return [xs, ...ys];
+}
+
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+}
+
+export function drawChart(box, panel, result, start, end, step) {
+  const data = alignMatrix(result, start, end, step);
+  const labels = result.slice(0, MAX_SERIES).map((s) => legendOf(panel.legend, s.metric || {}));
+  const width = Math.max(200, box.clientWidth || 300);
+  const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { show: false } };
+  const thresholds = panel.thresholds || [];
+  const opts = {
+    width,
+    height: 170,
+    legend: { show: false },
+    cursor: { drag: { x: false, y: false } },
+    scales: { y: { range: (u, lo, hi) => [panel.min ?? Math.min(0, lo ?? 0), panel.max ?? (hi > 0 ? hi * 1.1 : 1)] } },
+    axes: [{ ...axis }, { ...axis, size: 64, values: (u, vals) => vals.map((v) => formatValue(v, panel.unit)) }],
+    series: [{}, ...labels.map((label, i) => ({ label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, points: { show: false } }))],
+    hooks: {
+      draw: [(u) => {
+        const { ctx } = u;
+        for (const t of thresholds) {
+          const y = u.valToPos(t.value, 'y', true);
+          if (y < u.bbox.top || y > u.bbox.top + u.bbox.height) continue;
+          ctx.save();
+          ctx.strokeStyle = THRESHOLD_COLORS[t.color] || t.color;
+          ctx.setLineDash([4, 4]);
+          ctx.beginPath(); ctx.moveTo(u.bbox.left, y); ctx.lineTo(u.bbox.left + u.bbox.width, y); ctx.stroke();
+          ctx.restore();
+        }
+        box.dataset.drawn = String(labels.length);
+      }],
+    },
+  };
+  replace(box);
+  const plot = new uPlot(opts, data, box);
+  const legend = h('ul', { class: 'legend' }, labels.map((label, i) => {
+    const col = data[i + 1];
+    let last = null;
+    for (let j = col.length - 1; j >= 0; j--) if (col[j] != null) { last = col[j]; break; }
+    return h('li', null, h('span', { class: 'swatch', style: { background: PALETTE[i % PALETTE.length] } }),
+      h('span', { class: 'series-name' }, label), h('span', { class: 'series-value' }, formatValue(last, panel.unit)));
+  }));
+  box.append(legend);
+  if (result.length > MAX_SERIES) box.append(h('p', { class: 'muted' }, `showing ${MAX_SERIES} of ${result.length} series`));
+  const resize = new ResizeObserver(() => {
+    const w = Math.max(200, box.clientWidth);
+    if (Math.abs(w - plot.width) > 8) plot.setSize({ width: w, height: 170 });
+  });
+  resize.observe(box);
+  return { destroy() { resize.disconnect(); plot.destroy(); } };
+}
+
+export function thresholdColor(panel, value) {
+  let color = null;
+  for (const t of panel.thresholds || []) if (value >= t.value) color = t.color;
+  return color;
+}

@@ -1,0 +1,43 @@
+// Numbers with units, as Grafana spells them, so a panel reads the same in both.
+const SI = ['', 'k', 'M', 'G', 'T', 'P'];
+const BIN = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+function scaled(v, base, names, suffix = '') {
+  let i = 0;
+  let x = Math.abs(v);
+  while (x >= base && i < names.length - 1) { x /= base; i++; }
+  return `${v < 0 ? '-' : ''}${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)} ${names[i]}${suffix}`.trim();
+}
+
+export function formatValue(v, unit) {
+  if (v == null || Number.isNaN(v)) return '–';
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  switch (unit) {
+    case 'percent': return `${v.toFixed(1)}%`;
+    case 'percentunit': return `${(v * 100).toFixed(1)}%`;
+    case 'bytes': return scaled(v, 1024, BIN);
+    case 'Bps': return `${scaled(v, 1024, BIN)}/s`;
+    case 'bps': return scaled(v, 1000, SI, 'b/s');
+    case 'seconds': return v < 1 ? `${(v * 1000).toFixed(v < 0.01 ? 2 : 0)} ms` : `${v.toFixed(2)} s`;
+    case 'ms': return `${v.toFixed(1)} ms`;
+    case 'reqps': return scaled(v, 1000, SI, ' req/s');
+    case 'ops': return scaled(v, 1000, SI, ' ops/s');
+    case 'celsius': return `${v.toFixed(1)} °C`;
+    case 'status': return v >= 1 ? 'up' : v > 0 ? 'degraded' : 'down';
+    default: return Math.abs(v) >= 1000 ? scaled(v, 1000, SI) : `${+v.toPrecision(4)}`;
+  }
+}
+
+// "{{job}} {{instance}}" with the series' labels; the default is the labels themselves.
+export function legendOf(template, labels) {
+  if (template) return template.replace(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g, (_, k) => labels[k] ?? '');
+  const { __name__: name, ...rest } = labels;
+  const inner = Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(', ');
+  return `${name || ''}{${inner}}`;
+}
+
+export const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800 };
+
+export function stepFor(seconds, points = 300) {
+  return Math.max(1, Math.round(seconds / points));
+}

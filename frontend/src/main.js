@@ -1,0 +1,85 @@
+// Hash routing between pages; each page gets a context whose timers, listeners and
+// requests end when the user leaves it.
+import './style.css';
+import { h, replace } from './dom.js';
+import { connect, liveMode, onNudge } from './live.js';
+import { alertsPage } from './pages/alerts.js';
+import { dashboardsPage } from './pages/dashboards.js';
+import { explorePage } from './pages/explore.js';
+import { healthPage } from './pages/health.js';
+import { overviewPage } from './pages/overview.js';
+
+const PAGES = {
+  overview: ['Overview', overviewPage],
+  explore: ['Explore', explorePage],
+  alerts: ['Alerts', alertsPage],
+  health: ['Health', healthPage],
+  dashboards: ['Dashboards', dashboardsPage],
+};
+
+let current = null;
+
+function makeContext() {
+  const controller = new AbortController();
+  const cleanups = [];
+  return {
+    signal: controller.signal,
+    cleanup(fn) { cleanups.push(fn); },
+    every(ms, fn) { const id = setInterval(fn, ms); cleanups.push(() => clearInterval(id)); },
+    // Refresh quickly when polling, and on every nudge when the stream is up.
+    live(topic, fn, pollMs = 1000) {
+      let last = 0;
+      const tick = () => {
+        if (liveMode() === 'stream' && Date.now() - last < 15000) return;
+        last = Date.now(); fn();
+      };
+      const id = setInterval(tick, pollMs);
+      const off = onNudge((t) => { if (t === topic || t === '*') { last = Date.now(); fn(); } });
+      cleanups.push(() => { clearInterval(id); off(); });
+    },
+    end() { controller.abort(); cleanups.forEach((fn) => fn()); },
+  };
+}
+
+export function parseHash() {
+  const [path, query = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const [page, ...rest] = path.split('/');
+  return { page: PAGES[page] ? page : 'overview', rest: rest.map(decodeURIComponent), params: new URLSearchParams(query) };
+}
+
+export function setParams(params, replaceState = true) {
+  const { page, rest } = parseHash();
+  const hash = `#/${[page, ...rest.map(encodeURIComponent)].join('/')}?${params}`;
+  if (replaceState) history.replaceState(null, '', hash); else location.hash = hash;
+}
+
+function route() {
+  const { page, rest, params } = parseHash();
+  if (current) current.end();
+  current = makeContext();
+  const nav = document.getElementById('nav');
+  replace(nav, Object.entries(PAGES).map(([id, [title]]) =>
+    h('a', { href: `#/${id}`, class: id === page ? 'active' : null, 'aria-current': id === page ? 'page' : null }, title)));
+  const view = document.getElementById('view');
+  replace(view);
+  document.title = `${PAGES[page][0]} · watchkeeper`;
+  PAGES[page][1](view, current, { rest, params });
+}
+
+function theme() {
+  const saved = localStorage.getItem('watchkeeper-theme');
+  if (saved) document.documentElement.dataset.theme = saved;
+  document.getElementById('theme').addEventListener('click', () => {
+    const dark = document.documentElement.dataset.theme
+      ? document.documentElement.dataset.theme === 'dark'
+      : matchMedia('(prefers-color-scheme: dark)').matches;
+    document.documentElement.dataset.theme = dark ? 'light' : 'dark';
+    localStorage.setItem('watchkeeper-theme', document.documentElement.dataset.theme);
+    route();
+  });
+}
+
+theme();
+window.addEventListener('hashchange', route);
+connect((mode) => { document.getElementById('status').textContent = mode === 'stream' ? 'live' : 'polling'; });
+route();

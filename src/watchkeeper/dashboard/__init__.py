@@ -1,0 +1,106 @@
+"""The dashboard: a built single-page app and the dashboards it shows, as one ASGI app.
+
+Mount it last, at the root, after the API routes::
+
+    from watchkeeper.dashboard import dashboard_app
+    routes = [..., Mount("/", app=dashboard_app(extra_dashboards))]
+
+It serves ``index.html`` (never cached, so a new release shows at once), content-hashed
+assets under ``/assets/`` (cached for a year), and ``/dashboards.json`` (the built-in and
+configured dashboards). The page talks to the server's ``/api/v1`` and ``/health`` itself.
+Everything ships in the wheel: no CDN, works offline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .panels import (
+    Dashboard,
+    DashboardError,
+    Panel,
+    Row,
+    Threshold,
+    all_dashboards,
+    builtin_dashboards,
+    load_dashboards,
+    parse_dashboards,
+)
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+# The page runs only its own scripts: a hostile label value that slipped past text
+# rendering still could not load or run code.
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+}
+
+__all__ = [
+    "STATIC_DIR",
+    "Dashboard",
+    "DashboardError",
+    "Panel",
+    "Row",
+    "Threshold",
+    "all_dashboards",
+    "builtin_dashboards",
+    "dashboard_app",
+    "load_dashboards",
+    "parse_dashboards",
+]
+
+
+def dashboard_app(dashboards: list[Dashboard] | None = None,
+                  static_dir: Path | None = None) -> Any:
+    """A Starlette app serving the page, its assets and ``/dashboards.json``.
+
+    ``dashboards`` are the configured ones (from ``load_dashboards``); built-ins are added
+    and a configured dashboard with a built-in's id replaces it.
+    """
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, PlainTextResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    root = static_dir or STATIC_DIR
+    index = root / "index.html"
+    listing = json.dumps({"dashboards": [d.to_json() for d in all_dashboards(dashboards)]},
+                         separators=(",", ":")).encode()
+
+    async def page(request: Request) -> Response:
+        if not index.is_file():
+            return PlainTextResponse("dashboard assets are not built "
+                                     "(cd frontend && npm ci && npm run build)\n", 503)
+        return FileResponse(index, headers={"cache-control": "no-cache", **SECURITY_HEADERS})
+
+    async def dashboards_json(request: Request) -> Response:
+        return Response(listing, media_type="application/json",
+                        headers={"cache-control": "no-cache"})
+
+    class ImmutableAssets(StaticFiles):
+        """Asset names carry a content hash, so browsers may keep them for good."""
+
+        def file_response(self, *args: Any, **kwargs: Any) -> Response:
+            response = super().file_response(*args, **kwargs)
+            response.headers["cache-control"] = "public, max-age=31536000, immutable"
+            response.headers["x-content-type-options"] = "nosniff"
+            return response
+
+    routes = [
+        Route("/", page, methods=["GET", "HEAD"]),
+        Route("/index.html", page, methods=["GET", "HEAD"]),
+        Route("/dashboards.json", dashboards_json, methods=["GET", "HEAD"]),
+        Mount("/assets", app=ImmutableAssets(directory=root / "assets", check_dir=False)),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=500)])
