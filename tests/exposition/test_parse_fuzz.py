@@ -86,3 +86,52 @@ def test_string_and_fd_variants_agree(text):
     assert repr(outcome(text_fd_to_metric_families, lines)) == repr(same_text)
     same_om = outcome(openmetrics_string_to_metric_families, text)
     assert repr(outcome(openmetrics_fd_to_metric_families, lines)) == repr(same_om)
+
+
+VALID_TEXT = """\
+# HELP http_requests_total Requests \\ with\\n escapes.
+# TYPE http_requests_total counter
+http_requests_total{method="post",code="200"} 1027 1395066363000
+http_requests_total{method="get",code="200"} 3
+# TYPE latency_seconds histogram
+latency_seconds_bucket{path="/a\\"b",le="0.5"} 1
+latency_seconds_bucket{path="/a\\"b",le="+Inf"} 2
+latency_seconds_sum{path="/a\\"b"} 0.7
+latency_seconds_count{path="/a\\"b"} 2
+"""
+VALID_OPENMETRICS = """\
+# HELP jobs Jobs.
+# TYPE jobs counter
+jobs_total{queue="a",kind="x"} 1 # {trace_id="t"} 0.5 1700000000
+jobs_created{queue="a",kind="x"} 1700000000
+jobs_total{queue="b",kind="x"} 2
+# TYPE latency_seconds histogram
+# UNIT latency_seconds seconds
+latency_seconds_bucket{path="/",le="0.5"} 1 1700000000.5
+latency_seconds_bucket{path="/",le="+Inf"} 2 1700000000.5
+latency_seconds_count{path="/"} 2 1700000000.5
+latency_seconds_sum{path="/"} 0.7 1700000000.5
+# EOF
+"""
+edit = st.tuples(st.integers(min_value=0, max_value=10**6), st.sampled_from(["delete", "insert"]),
+                 st.sampled_from(list('\\"\n{}=, #\tab_01.+-eInfNa')))
+
+
+def _apply(text: str, edits: list[tuple[int, str, str]]) -> str:
+    for position, kind, char in edits:
+        i = position % (len(text) + 1)
+        text = text[:i] + text[i + 1:] if kind == "delete" else text[:i] + char + text[i:]
+    return text
+
+
+@settings_
+@given(st.sampled_from([VALID_TEXT, VALID_OPENMETRICS]), st.lists(edit, min_size=1, max_size=3))
+def test_edited_valid_exposition_gives_families_or_parse_error(text, edits):
+    mutated = _apply(text, edits)
+    _only_parse_errors(text_string_to_metric_families, mutated)
+    _only_parse_errors(openmetrics_string_to_metric_families, mutated)
+
+
+def test_the_unedited_inputs_are_valid():
+    assert len(list(text_string_to_metric_families(VALID_TEXT))) == 2
+    assert len(list(openmetrics_string_to_metric_families(VALID_OPENMETRICS))) == 2

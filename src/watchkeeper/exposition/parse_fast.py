@@ -158,7 +158,8 @@ class ShapeCache:
         shape = self.resolve(parts)
         if shape is None:
             return None
-        return shape[0], shape[1](parts)  # type: ignore[return-value]
+        labels = shape[1](parts)  # None when the quotes do not pair up
+        return None if labels is None else (shape[0], labels)
 
 
 def fast_value(token: str) -> float | None:
