@@ -124,8 +124,8 @@ def test_help_unescapes_quote_too():
         ("# TYPE a_x gauge\n# UNIT a_x y\n# EOF\n", 3, "suffix"),
         ('a 1 # {x="' + "y" * 130 + '"} 1\n# EOF\n', 1, "exemplar labels longer"),
         ("a 1 NaN\n# EOF\n", 1, "timestamp"),
-        ('a{x="1",y="2\n# EOF\n', 1, "unterminated"),
-        ('a{x="1",y="2"} 1\na{x="1",y="2\n# EOF\n', 2, "unterminated"),
+        ('a{x="1",y="} 1\n# EOF\n', 1, "unterminated"),
+        ('# TYPE h histogram\nh_bucket{x="1",le="} 1\n# EOF\n', 2, "unterminated"),
     ],
 )
 def test_rejections_name_the_line(text, line, words):
