@@ -1,0 +1,209 @@
+"""Delivery that does not lose notifications: a queue on disk, retries, a notification log.
+
+Why SQLite: a notification is committed to the queue before anyone tries to send it, so
+a receiver that is down for minutes, a restart or a ``kill -9`` loses nothing; the
+notification log (what each integration last got for each group) keeps a group from
+being notified twice with the same content.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.alerting.receivers.base import DeliveryError, Integration
+from watchkeeper.metrics.family import CounterMetricFamily, GaugeMetricFamily, Metric
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queue (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, integration TEXT NOT NULL, group_key TEXT NOT NULL,
+  payload TEXT NOT NULL, digest TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt REAL NOT NULL, created REAL NOT NULL, last_error TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS queue_due ON queue (integration, next_attempt);
+CREATE TABLE IF NOT EXISTS notification_log (
+  integration TEXT NOT NULL, group_key TEXT NOT NULL, firing TEXT NOT NULL,
+  resolved TEXT NOT NULL, sent_at REAL NOT NULL, PRIMARY KEY (integration, group_key));
+"""
+
+
+class Delivery:
+    """Queues notifications per integration and sends them from one thread each."""
+
+    def __init__(self, path: str | Path, integrations: list[Integration], *,
+                 initial_backoff: float = 1.0, max_backoff: float = 60.0,
+                 max_age: float = 7 * 86400.0) -> None:
+        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                                  timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+        self.lock = threading.Lock()
+        self.integrations = {i.id: i for i in integrations}
+        self.initial_backoff, self.max_backoff, self.max_age = initial_backoff, max_backoff, max_age
+        self.sent: dict[str, int] = dict.fromkeys(self.integrations, 0)
+        self.failed: dict[str, int] = dict.fromkeys(self.integrations, 0)
+        self.dropped: dict[str, int] = dict.fromkeys(self.integrations, 0)
+        self._wake = {i: threading.Event() for i in self.integrations}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------ queue
+    def last_sent(self, integration: str, group_key: str) -> tuple[set[str], set[str], float]:
+        """Firing and resolved fingerprints last sent for a group, and when (0 if never)."""
+        with self.lock:
+            row = self.db.execute("SELECT firing, resolved, sent_at FROM notification_log "
+                                  "WHERE integration=? AND group_key=?",
+                                  (integration, group_key)).fetchone()
+        if row is None:
+            return set(), set(), 0.0
+        return set(json.loads(row[0])), set(json.loads(row[1])), row[2]
+
+    def last_known(self, integration: str,
+                   group_key: str) -> tuple[set[str] | None, set[str], float]:
+        """What the integration has (or will have, once its queue drains) for a group:
+        the newest queued notification if any, else the log; firing is None if never."""
+        with self.lock:
+            row = self.db.execute("SELECT digest, created FROM queue WHERE integration=? AND "
+                                  "group_key=? ORDER BY id DESC LIMIT 1",
+                                  (integration, group_key)).fetchone()
+        if row is not None:
+            firing, resolved = json.loads(row[0])
+            return set(firing), set(resolved), row[1]
+        firing_set, resolved_set, sent_at = self.last_sent(integration, group_key)
+        if not sent_at:
+            return None, set(), 0.0
+        return firing_set, resolved_set, sent_at
+
+    def enqueue(self, integration: str, group_key: str, payload: Mapping[str, Any]) -> None:
+        """Durably queue one notification (committed before this returns)."""
+        firing = sorted(a["fingerprint"] for a in payload["alerts"] if a["status"] == "firing")
+        resolved = sorted(a["fingerprint"] for a in payload["alerts"]
+                          if a["status"] == "resolved")
+        digest = json.dumps([firing, resolved])
+        now = time.time()
+        with self.lock:
+            self.db.execute("INSERT INTO queue (integration, group_key, payload, digest, "
+                            "next_attempt, created) VALUES (?, ?, ?, ?, ?, ?)",
+                            (integration, group_key, json.dumps(payload), digest, now, now))
+        event = self._wake.get(integration)
+        if event is not None:
+            event.set()
+
+    def queued(self) -> dict[str, int]:
+        with self.lock:
+            rows = self.db.execute("SELECT integration, count(*) FROM queue GROUP BY 1").fetchall()
+        counts = dict.fromkeys(self.integrations, 0)
+        counts.update(dict(rows))
+        return counts
+
+    # ------------------------------------------------------------------ sending
+    def send_due(self, integration_id: str) -> float | None:
+        """Try every due notification of one integration, oldest first; returns when the
+        next one is due (None if the queue is empty for it)."""
+        integration = self.integrations[integration_id]
+        while not self._stop.is_set():
+            with self.lock:
+                row = self.db.execute(
+                    "SELECT id, group_key, payload, digest, attempts, next_attempt, created "
+                    "FROM queue WHERE integration=? ORDER BY next_attempt, id LIMIT 1",
+                    (integration_id,)).fetchone()
+            if row is None:
+                return None
+            qid, group_key, payload_text, digest, attempts, due, created = row
+            now = time.time()
+            if due > now:
+                return due
+            payload = json.loads(payload_text)
+            try:
+                if integration.wants(payload):
+                    integration.send(payload)
+            except DeliveryError as e:
+                self._failed(integration_id, qid, attempts, created, e)
+                continue
+            except Exception as e:  # a receiver bug must not kill the worker
+                log.exception("integration %s crashed", integration_id)
+                self._failed(integration_id, qid, attempts, created, DeliveryError(str(e)))
+                continue
+            firing, resolved = json.loads(digest)
+            with self.lock:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.execute("INSERT OR REPLACE INTO notification_log VALUES (?, ?, ?, ?, ?)",
+                                (integration_id, group_key, json.dumps(firing),
+                                 json.dumps(resolved), time.time()))
+                self.db.execute("DELETE FROM queue WHERE id=?", (qid,))
+                self.db.execute("COMMIT")
+            self.sent[integration_id] += 1
+        return None
+
+    def _failed(self, integration_id: str, qid: int, attempts: int, created: float,
+                error: DeliveryError) -> None:
+        self.failed[integration_id] += 1
+        now = time.time()
+        with self.lock:
+            if not error.retry or now - created > self.max_age:
+                log.error("dropping notification %s for %s: %s", qid, integration_id, error)
+                self.dropped[integration_id] += 1
+                self.db.execute("DELETE FROM queue WHERE id=?", (qid,))
+                return
+            backoff = min(self.max_backoff, self.initial_backoff * 2 ** attempts)
+            self.db.execute("UPDATE queue SET attempts=?, next_attempt=?, last_error=? "
+                            "WHERE id=?", (attempts + 1, now + backoff, str(error), qid))
+        log.warning("notification to %s failed (attempt %d, next in %.0fs): %s",
+                    integration_id, attempts + 1, backoff, error)
+
+    def _worker(self, integration_id: str) -> None:
+        wake = self._wake[integration_id]
+        while not self._stop.is_set():
+            wake.clear()
+            try:
+                due = self.send_due(integration_id)
+            except sqlite3.Error:
+                log.exception("delivery queue error")
+                due = time.time() + 1
+            timeout = 5.0 if due is None else max(0.0, min(due - time.time(), 5.0))
+            wake.wait(timeout)
+
+    def start(self) -> None:
+        self._stop.clear()
+        for integration_id in self.integrations:
+            thread = threading.Thread(target=self._worker, args=(integration_id,),
+                                      name=f"notify-{integration_id}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for event in self._wake.values():
+            event.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
+
+    def close(self) -> None:
+        self.stop()
+        self.db.close()
+
+    def collect(self) -> Iterator[Metric]:
+        """Sent, failed and queued notifications per integration (collector protocol)."""
+        sent = CounterMetricFamily("watchkeeper_notifications", "Notifications delivered.",
+                                   labels=["integration"])
+        failed = CounterMetricFamily("watchkeeper_notifications_failed",
+                                     "Delivery attempts that failed.", labels=["integration"])
+        dropped = CounterMetricFamily("watchkeeper_notifications_dropped",
+                                      "Notifications given up on.", labels=["integration"])
+        queued = GaugeMetricFamily("watchkeeper_notifications_queued",
+                                   "Notifications waiting in the queue.", labels=["integration"])
+        for name, count in self.queued().items():
+            sent.add_metric([name], self.sent.get(name, 0))
+            failed.add_metric([name], self.failed.get(name, 0))
+            dropped.add_metric([name], self.dropped.get(name, 0))
+            queued.add_metric([name], count)
+        yield from (sent, failed, dropped, queued)

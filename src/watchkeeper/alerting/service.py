@@ -1,0 +1,126 @@
+"""AlertingService: rules, evaluation, history and notifications as one object for the server.
+
+    service = AlertingService(store, engine, config, data_dir)
+    service.start()                     # evaluation, dispatch and delivery threads
+    app.routes.extend(service.routes()) # /api/v1/rules, /alerts, /silences, /thresholds...
+    registry.register(service)          # evaluation and notification metrics
+    service.stop()
+
+``config`` has Prometheus's and Alertmanager's shapes: ``rule_files``,
+``evaluation_interval``, ``external_labels``, ``route``, ``receivers``, ``inhibit_rules``,
+plus ``maintenance_windows`` and ``delivery`` (backoff) of our own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.alerting.delivery import Delivery
+from watchkeeper.alerting.dispatcher import Dispatcher, NotifiableAlert
+from watchkeeper.alerting.evaluator import RuleEvaluator
+from watchkeeper.alerting.inhibit import InhibitRule
+from watchkeeper.alerting.receivers import build_integrations
+from watchkeeper.alerting.routing import Route, build_route
+from watchkeeper.alerting.rules import RuleGroup, load_rule_files, parse_duration_ms
+from watchkeeper.alerting.silences import MaintenanceWindow, SilenceStore
+from watchkeeper.alerting.state import INACTIVE, Alert, StateChange
+from watchkeeper.metrics.family import Metric
+from watchkeeper.promql.engine import Engine
+from watchkeeper.tsdb.api import TimeSeriesStore
+
+log = logging.getLogger(__name__)
+
+
+def _ms(config: Mapping[str, Any], name: str, default: int) -> int:
+    value = config.get(name)
+    return default if value in (None, "") else parse_duration_ms(str(value))
+
+
+class AlertingService:
+    """Everything alerting, built from one config section and a data directory."""
+
+    def __init__(self, store: TimeSeriesStore, engine: Engine, config: Mapping[str, Any],
+                 data_dir: str | Path, extra_groups: list[RuleGroup] | None = None) -> None:
+        self.config = dict(config or {})
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        db = self.data_dir / "alerting.db"
+        self.external_url = str(self.config.get("external_url", ""))
+        self.rule_files = [str(p) for p in self.config.get("rule_files") or []]
+        receivers = self.config.get("receivers") or []
+        integrations = []
+        by_receiver: dict[str, list[str]] = {}
+        for receiver in receivers:
+            found = build_integrations(receiver)
+            integrations += found
+            by_receiver[str(receiver.get("name", ""))] = [i.id for i in found]
+        route_config = self.config.get("route") or {
+            "receiver": receivers[0]["name"] if receivers else "default"}
+        self.route: Route = build_route(route_config)
+        delivery_config = self.config.get("delivery") or {}
+        self.delivery = Delivery(db, integrations,
+                                 initial_backoff=_ms(delivery_config, "initial_backoff", 1000)
+                                 / 1000,
+                                 max_backoff=_ms(delivery_config, "max_backoff", 60_000) / 1000)
+        windows = [MaintenanceWindow.from_config(w)
+                   for w in self.config.get("maintenance_windows") or []]
+        self.silences = SilenceStore(db, windows)
+        self.dispatcher = Dispatcher(
+            self.route, self.delivery, self.silences,
+            [InhibitRule.from_config(r) for r in self.config.get("inhibit_rules") or []],
+            by_receiver, self.external_url)
+        self.extra_groups = list(extra_groups or [])
+        self.evaluator = RuleEvaluator(
+            store, engine, load_rule_files(self.rule_files) + self.extra_groups,
+            default_interval_ms=_ms(self.config, "evaluation_interval", 60_000),
+            external_labels=self.config.get("external_labels") or {},
+            external_url=self.external_url,
+            on_alerts=self._send, on_changes=self._changed,
+            for_grace_period_ms=_ms(self.config, "for_grace_period", 600_000),
+            resend_delay_ms=_ms(self.config, "resend_delay", 60_000))
+        self.change_listeners: list[Any] = []
+
+    # ------------------------------------------------------------------ wiring
+    def _send(self, alerts: list[Alert], ts_ms: int) -> None:
+        out = []
+        for alert in alerts:
+            ends = alert.resolved_at_ms if alert.state == INACTIVE else alert.valid_until_ms
+            out.append(NotifiableAlert(dict(alert.labels), dict(alert.annotations),
+                                       alert.fired_at_ms or alert.active_at_ms, ends,
+                                       self.external_url))
+        self.dispatcher.receive(out, ts_ms)
+
+    def _changed(self, changes: list[StateChange]) -> None:
+        for listener in self.change_listeners:
+            try:
+                listener(changes)
+            except Exception:
+                log.exception("alert history listener failed")
+
+    def reload(self) -> None:
+        """Read the rule files again (SIGHUP / POST /-/reload); keeps unchanged alerts."""
+        self.evaluator.set_groups(load_rule_files(self.rule_files) + self.extra_groups)
+
+    def routes(self) -> list[Any]:
+        from watchkeeper.alerting.rules_api import rules_routes
+        from watchkeeper.alerting.silences_api import silences_routes
+
+        return rules_routes(self.evaluator) + silences_routes(self.silences)
+
+    def start(self) -> None:
+        self.delivery.start()
+        self.dispatcher.start()
+        self.evaluator.start()
+
+    def stop(self) -> None:
+        self.evaluator.stop()
+        self.dispatcher.stop()
+        self.delivery.close()
+        self.silences.close()
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.evaluator.collect()
+        yield from self.delivery.collect()
