@@ -1,0 +1,110 @@
+"""A real server for the page (store, PromQL API, health, rule evaluator) and a real
+headless chromium driving it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from peers import free_port, require_binary
+
+RULES = """
+groups:
+  - name: dashboard-test
+    interval: 1s
+    rules:
+      - alert: DiskOnFire
+        expr: wk_trigger > 0
+        labels:
+          severity: critical
+          team: "<b>ops</b>"
+        annotations:
+          summary: "<img src=x onerror=window.__pwned=1>"
+"""
+
+
+@dataclass
+class Served:
+    url: str
+    store: Any
+    evaluator: Any
+    standin: Any
+    runner: Any
+    server: Any = field(repr=False, default=None)
+
+    def fire(self) -> None:
+        """Make DiskOnFire fire now (evaluated at once, not on the next tick)."""
+        self.store.append({"__name__": "wk_trigger"}, int(time.time() * 1000), 1.0)
+        self.store.commit()
+        self.evaluator.evaluate_all()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    from seed import seed_host
+    from standin import StandIn
+
+    from watchkeeper.alerting.evaluator import RuleEvaluator
+    from watchkeeper.alerting.rules import load_rule_text
+    from watchkeeper.dashboard.preview import preview_app, run_in_thread
+    from watchkeeper.health.check import function_check
+    from watchkeeper.health.runner import Runner
+    from watchkeeper.promql.engine import Engine
+    from watchkeeper.tsdb import Store
+
+    def evil() -> None:
+        raise RuntimeError("<img src=x onerror=window.__pwned=1>")
+
+    store = Store.open(tmp_path_factory.mktemp("tsdb"))
+    seed_host(store, int(time.time()))
+    evaluator = RuleEvaluator(store, Engine(store), load_rule_text(RULES))
+    evaluator.evaluate_all()
+    runner = Runner([function_check(lambda: True, name="ok"),
+                     function_check(evil, name="evil", critical=False)])
+    runner.run_sync()
+    standin = StandIn(evaluator)
+    app = preview_app(store, runner=runner, evaluator=evaluator,
+                      extra_routes=standin.routes())
+    server, url = run_in_thread(app, free_port())
+    yield Served(url, store, evaluator, standin, runner, server)
+    server.should_exit = True
+    time.sleep(0.3)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    chromium = require_binary("chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+@dataclass
+class Watched:
+    page: Any
+    errors: list[str]
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    pg.on("dialog", lambda d: d.accept("1"))
+    yield Watched(pg, errors)
+    context.close()

@@ -1,0 +1,55 @@
+"""The mountable app: the page, cacheable assets, dashboards as JSON, safe headers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+starlette = pytest.importorskip("starlette")
+from starlette.testclient import TestClient  # noqa: E402
+
+from watchkeeper.dashboard import STATIC_DIR, dashboard_app  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(dashboard_app())
+
+
+def test_index_is_never_cached_and_forbids_foreign_scripts(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-cache"
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert "http" not in re.sub(r"<meta[^>]*>", "", r.text)  # no CDN, works offline
+
+
+def test_assets_are_shipped_hashed_compressed_and_cached_for_good(client):
+    index = client.get("/").text
+    assets = re.findall(r'(?:src|href)="(assets/[^"]+)"', index)
+    assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets)
+    for asset in assets:
+        assert (STATIC_DIR / asset).is_file()
+        r = client.get("/" + asset, headers={"accept-encoding": "gzip"})
+        assert r.status_code == 200
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert r.headers["content-encoding"] == "gzip"
+
+
+def test_dashboards_json_lists_builtins_and_a_configured_override(client):
+    from watchkeeper.dashboard import parse_dashboards
+
+    ids = [d["id"] for d in client.get("/dashboards.json").json()["dashboards"]]
+    assert ids == ["host", "process", "targets"]
+    mine = parse_dashboards([{"id": "host", "title": "Mine", "rows": [
+        {"panels": [{"title": "up", "expr": "up"}]}]}])
+    body = TestClient(dashboard_app(mine)).get("/dashboards.json").json()
+    host = next(d for d in body["dashboards"] if d["id"] == "host")
+    assert host["title"] == "Mine"
+
+
+def test_unknown_paths_are_404_not_the_page(client):
+    assert client.get("/assets/nope.js").status_code == 404
+    assert client.get("/api/v1/nothing").status_code == 404
