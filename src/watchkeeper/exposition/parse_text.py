@@ -63,6 +63,23 @@ def _text_family(name: str, documentation: str, typ: str, samples: list[Sample])
     return new_family(name, documentation, typ, "", samples)
 
 
+def _plain_metadata(line: str, valid_names: set[str]) -> tuple[str, str, str] | None:
+    """``# HELP name text`` or ``# TYPE name type`` with single spaces, else None."""
+    kind = line[2:6]
+    if line[:2] != "# " or line[6:7] != " " or (kind != "HELP" and kind != "TYPE"):
+        return None
+    name, _, text = line[7:].partition(" ")
+    if name not in valid_names:
+        if PLAIN_NAME.fullmatch(name) is None:
+            return None
+        valid_names.add(name)
+    if kind == "TYPE":
+        text = text.strip(" \t")
+        if not text:
+            return None  # the careful scanner says what is missing
+    return kind, name, text
+
+
 def _batches(lines: Iterable[str], size: int = 4096) -> Iterator[list[str]]:
     if isinstance(lines, list):
         yield lines
@@ -160,10 +177,12 @@ def parse_text_lines(lines: Iterable[str], clean: bool = False) -> Iterator[Metr
                 if not stripped:
                     continue
                 if stripped[0] == "#":
-                    # Only leading blanks go: HELP keeps trailing spaces, as in Prometheus.
-                    meta = scan_text_comment(line.lstrip(" \t"), base + i)
+                    meta = _plain_metadata(line, plain_names)
                     if meta is None:
-                        continue
+                        # Only leading blanks go: HELP keeps trailing spaces, as Prometheus.
+                        meta = scan_text_comment(line.lstrip(" \t"), base + i)
+                        if meta is None:
+                            continue
                     kind, mname, text = meta
                     if kind == "HELP":
                         if mname != fam_name:
