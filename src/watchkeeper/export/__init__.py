@@ -1,0 +1,1 @@
+"""Getting watchkeeper's data and definitions out to the rest of the Prometheus ecosystem."""
