@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tsdb": ("watchkeeper.cli.tsdb:tsdb", "Import, export and inspect the embedded store."),
     "check-rules": ("watchkeeper.cli.check_rules:check_rules",
                     "Validate Prometheus rule files as promtool check rules does."),
+    "export": ("watchkeeper.cli.export:export",
+               "Export dashboards as Grafana JSON for a data source pointed at watchkeeper."),
     "query": ("watchkeeper.cli.query:query",
               "Evaluate a PromQL expression on the store or any Prometheus-compatible server."),
 }
