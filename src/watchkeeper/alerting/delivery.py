@@ -106,8 +106,9 @@ class Delivery:
 
     # ------------------------------------------------------------------ sending
     def send_due(self, integration_id: str) -> float | None:
-        """Try every due notification of one integration, oldest first; returns when the
-        next one is due (None if the queue is empty for it)."""
+        """Send due notifications of one integration in order until one fails; returns when
+        to try again (None if its queue is empty). Stopping at a failure keeps a receiver
+        that is down from being hammered with every queued notification in turn."""
         integration = self.integrations[integration_id]
         while not self._stop.is_set():
             with self.lock:
@@ -126,12 +127,11 @@ class Delivery:
                 if integration.wants(payload):
                     integration.send(payload)
             except DeliveryError as e:
-                self._failed(integration_id, qid, attempts, created, e)
-                continue
+                return self._failed(integration_id, qid, attempts, created, e)
             except Exception as e:  # a receiver bug must not kill the worker
                 log.exception("integration %s crashed", integration_id)
-                self._failed(integration_id, qid, attempts, created, DeliveryError(str(e)))
-                continue
+                return self._failed(integration_id, qid, attempts, created,
+                                    DeliveryError(str(e)))
             firing, resolved = json.loads(digest)
             with self.lock:
                 self.db.execute("BEGIN IMMEDIATE")
@@ -144,7 +144,8 @@ class Delivery:
         return None
 
     def _failed(self, integration_id: str, qid: int, attempts: int, created: float,
-                error: DeliveryError) -> None:
+                error: DeliveryError) -> float:
+        """Reschedule (or drop) a failed notification; returns when to try next."""
         self.failed[integration_id] += 1
         now = time.time()
         with self.lock:
@@ -152,12 +153,13 @@ class Delivery:
                 log.error("dropping notification %s for %s: %s", qid, integration_id, error)
                 self.dropped[integration_id] += 1
                 self.db.execute("DELETE FROM queue WHERE id=?", (qid,))
-                return
-            backoff = min(self.max_backoff, self.initial_backoff * 2 ** attempts)
+                return now
+            backoff = min(self.max_backoff, self.initial_backoff * 2 ** min(attempts, 30))
             self.db.execute("UPDATE queue SET attempts=?, next_attempt=?, last_error=? "
                             "WHERE id=?", (attempts + 1, now + backoff, str(error), qid))
         log.warning("notification to %s failed (attempt %d, next in %.0fs): %s",
                     integration_id, attempts + 1, backoff, error)
+        return now + backoff
 
     def _worker(self, integration_id: str) -> None:
         wake = self._wake[integration_id]

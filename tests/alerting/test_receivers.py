@@ -1,0 +1,120 @@
+"""Each receiver delivers to a real peer on 127.0.0.1."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from receiver_server import WebhookReceiver
+
+from peers import free_port, require_binary
+from watchkeeper.alerting.receivers import build_integrations
+from watchkeeper.alerting.receivers.base import DeliveryError
+
+PAYLOAD = {
+    "receiver": "team", "status": "firing", "version": "4", "groupKey": "{}:{}",
+    "truncatedAlerts": 0, "groupLabels": {"alertname": "DiskFull"},
+    "commonLabels": {"alertname": "DiskFull", "severity": "critical"},
+    "commonAnnotations": {}, "externalURL": "",
+    "alerts": [{"status": "firing", "labels": {"alertname": "DiskFull", "severity": "critical",
+                                               "host": "db1"},
+                "annotations": {"summary": "disk 97% full on db1"},
+                "startsAt": "2026-01-01T00:00:00.000Z", "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "", "fingerprint": "0123456789abcdef"}],
+}
+
+
+def test_smtp_delivers_an_email() -> None:
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        [email] = build_integrations({"name": "team", "email_configs": [{
+            "to": "oncall@example.org", "from": "wk@example.org",
+            "smarthost": f"127.0.0.1:{port}"}]})
+        email.send(PAYLOAD)
+    finally:
+        controller.stop()
+    assert len(received) == 1
+    text = received[0].content.decode()
+    assert "Subject: [FIRING:1] alertname=DiskFull" in text
+    assert "disk 97% full on db1" in text
+    assert received[0].rcpt_tos == ["oncall@example.org"]
+
+
+def test_smtp_down_is_a_retryable_error() -> None:
+    [email] = build_integrations({"name": "t", "email_configs": [{
+        "to": "a@example.org", "from": "b@example.org", "smarthost": f"127.0.0.1:{free_port()}"}]})
+    with pytest.raises(DeliveryError) as info:
+        email.send(PAYLOAD)
+    assert info.value.retry
+
+
+def test_apprise_json_url_reaches_a_local_endpoint() -> None:
+    receiver = WebhookReceiver()
+    try:
+        [apprise] = build_integrations({"name": "t", "apprise_configs": [{
+            "urls": [f"json://127.0.0.1:{receiver.port}/notify"]}]})
+        apprise.send(PAYLOAD)
+        [body] = receiver.wait(1)
+    finally:
+        receiver.close()
+    assert "DiskFull" in body["title"] and "disk 97% full on db1" in body["message"]
+
+
+def test_webhook_client_error_is_not_retried() -> None:
+    receiver = WebhookReceiver(status=400)
+    try:
+        [hook] = build_integrations({"name": "t", "webhook_configs": [{"url": receiver.url}]})
+        with pytest.raises(DeliveryError) as info:
+            hook.send(PAYLOAD)
+        assert not info.value.retry
+        receiver.status = 503
+        with pytest.raises(DeliveryError) as info:
+            hook.send(PAYLOAD)
+        assert info.value.retry
+    finally:
+        receiver.close()
+
+
+@pytest.mark.peer
+def test_forwarding_to_a_real_alertmanager(tmp_path: Path) -> None:
+    binary = require_binary("prometheus-alertmanager")
+    port = free_port()
+    config = tmp_path / "am.yml"
+    config.write_text('route:\n  receiver: "none"\nreceivers:\n  - name: "none"\n')
+    proc = subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.path={tmp_path / 'am'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        [forward] = build_integrations({"name": "am", "alertmanager_configs": [{"url": base}]})
+        forward.send(PAYLOAD)
+        alerts = httpx.get(f"{base}/api/v2/alerts", timeout=5).json()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert len(alerts) == 1
+    assert alerts[0]["labels"] == PAYLOAD["alerts"][0]["labels"]
+    assert alerts[0]["annotations"] == {"summary": "disk 97% full on db1"}
+    assert alerts[0]["status"]["state"] == "active"
