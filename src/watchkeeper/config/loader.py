@@ -1,0 +1,124 @@
+"""Read a config file and validate it, naming the file, the line and what is wrong.
+
+The YAML is composed to nodes first, so a pydantic error's location (``scrape_configs.0.
+scrape_interval``) maps back to the line it came from. The ``checks:`` list goes to the health
+room's own parser, which already reports lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from watchkeeper.health.config import CheckSpec, ConfigError, parse_checks_node
+
+from .models import Config
+
+__all__ = ["ConfigError", "LoadedConfig", "default_config", "load_config", "parse_config"]
+
+
+@dataclass
+class LoadedConfig:
+    """A validated config with the health checks it names (None: the default checks)."""
+
+    config: Config
+    checks: list[CheckSpec] | None = None
+    file: str | None = None
+    text: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def default_config() -> LoadedConfig:
+    """What ``watchkeeper serve`` runs with no file: host metrics, its own, default checks."""
+    return LoadedConfig(Config())
+
+
+def _node_at(root: yaml.Node, loc: tuple[Any, ...]) -> yaml.Node:
+    """The deepest node along a pydantic error location."""
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            key = "global" if part == "global_" else part
+            for k, v in node.value:
+                if k.value == key:
+                    node = v
+                    break
+            else:
+                return node
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return node
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function-"))
+    loc = loc.replace("global_", "global")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown field (check its spelling and indentation)"
+    return f"{loc}: {message}" if loc else message
+
+
+def parse_config(text: str, file: str = "<config>") -> LoadedConfig:
+    """Validate YAML text; raise ``ConfigError`` with file:line on the first problem."""
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"invalid YAML: {' '.join(str(e).split())}", file) from None
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            raise ConfigError(f"invalid YAML: {e.problem or e.context}", file,
+                              mark.line + 1 if mark else None,
+                              mark.column + 1 if mark else None) from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"invalid YAML: {e}", file) from None
+        if root is None:
+            return LoadedConfig(Config(), file=file, text=text)
+        if not isinstance(root, yaml.MappingNode):
+            raise ConfigError("the config must be a mapping of sections (global, "
+                              "scrape_configs, checks, storage, web)", file,
+                              root.start_mark.line + 1)
+        checks = None
+        for key, value in root.value:
+            if key.value == "checks" and not (value.tag.endswith(":null")):
+                checks = parse_checks_node(value, loader, file)
+        data = loader.construct_document(root)
+    finally:
+        loader.dispose()
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        node = _node_at(root, first["loc"])
+        more = len(e.errors()) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise ConfigError(_describe(first) + suffix, file, node.start_mark.line + 1,
+                          node.start_mark.column + 1) from None
+    loaded = LoadedConfig(config, checks, file, text)
+    for sc in config.scrape_configs:
+        if sc.scrape_timeout and sc.scrape_interval and sc.scrape_timeout > sc.scrape_interval:
+            loaded.warnings.append(f"job {sc.job_name!r}: scrape_timeout is longer than "
+                                   "scrape_interval; it is cut to the interval")
+    return loaded
+
+
+def load_config(path: str | Path) -> LoadedConfig:
+    """Read and validate a config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read the config: {getattr(e, 'strerror', None) or e}",
+                          str(path)) from None
+    return parse_config(text, str(path))
