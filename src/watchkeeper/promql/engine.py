@@ -25,6 +25,7 @@ from watchkeeper.promql.values import (
 )
 from watchkeeper.promql.windows import window_bounds
 from watchkeeper.tsdb.api import TimeSeriesStore
+from watchkeeper.tsdb.labels import Labels
 
 DEFAULT_LOOKBACK_MS = 300_000
 DEFAULT_SUBQUERY_STEP_MS = 60_000
@@ -174,7 +175,7 @@ class _Evaluator:
             inner_times = np.array([start], dtype=np.int64)
         inner = self.eval(node.expr, inner_times)
         if isinstance(inner, Scalar):
-            inner = Vector([calls.Labels.of({})], inner.values[None, :],
+            inner = Vector([Labels.of({})], inner.values[None, :],
                            np.ones((1, len(inner_times)), dtype=bool))
         out = []
         for lab, vals, mask in zip(inner.labels, inner.values, inner.mask, strict=True):  # type: ignore[union-attr]

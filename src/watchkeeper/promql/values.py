@@ -28,10 +28,6 @@ def drop_name(labels: Labels) -> Labels:
     return labels
 
 
-def make_labels(pairs: dict[str, str]) -> Labels:
-    return Labels.of(pairs)
-
-
 @dataclass
 class Scalar:
     values: np.ndarray  # (steps,)
