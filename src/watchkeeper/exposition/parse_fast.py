@@ -148,19 +148,6 @@ class ShapeCache:
         self.by_first[parts[0]] = entry  # type: ignore[assignment]
         return entry  # type: ignore[return-value]
 
-    def labels(self, parts: list[str]) -> tuple[str, dict[str, str]] | None:
-        """(metric name, labels) of a split line, or None when the careful path must look."""
-        shape = self.by_first.get(parts[0])
-        if shape is not None:
-            labels = shape[1](parts)
-            if labels is not None:
-                return shape[0], labels
-        shape = self.resolve(parts)
-        if shape is None:
-            return None
-        labels = shape[1](parts)  # None when the quotes do not pair up
-        return None if labels is None else (shape[0], labels)
-
 
 def fast_value(token: str) -> float | None:
     """A sample value, or None when the careful path must decide (or reject)."""

@@ -87,25 +87,14 @@ def _metadata(fam: _Family, line: str, lineno: int) -> None:
         fam.unit = text
 
 
-def _fast_sample(line: str, cache: ShapeCache, plain_names: set[str]) -> Sample | None:
-    """The common ``name{a="x"} value [ts]`` shapes without escapes or exemplars, else None."""
-    parts = line.split('"')
-    if len(parts) > 1:
-        sp = parts[-1].split(" ")
-        if sp[0] != "}":
+def _fast_sample(line: str, plain_names: set[str]) -> Sample | None:
+    """A ``name value [ts]`` line without labels, escapes or exemplars, else None."""
+    sp = line.split(" ")
+    name = sp[0]
+    if name not in plain_names:
+        if PLAIN_NAME.fullmatch(name) is None:
             return None
-        found = cache.labels(parts)
-        if found is None:
-            return None
-        name, labels = found
-    else:
-        sp = line.split(" ")
-        name = sp[0]
-        if name not in plain_names:
-            if PLAIN_NAME.fullmatch(name) is None:
-                return None
-            plain_names.add(name)
-        labels = {}
+        plain_names.add(name)
     n = len(sp)
     if n == 2:
         ts = None
@@ -118,12 +107,14 @@ def _fast_sample(line: str, cache: ShapeCache, plain_names: set[str]) -> Sample 
     value = fast_value(sp[1])
     if value is None:
         return None
-    return _new_tuple(Sample, (name, labels, value, ts, None))
+    return _new_tuple(Sample, (name, {}, value, ts, None))
 
 
 def parse_openmetrics_lines(lines: Iterable[str]) -> Iterator[Metric]:
     """Families from OpenMetrics lines (without line breaks); the last must be ``# EOF``."""
     cache = ShapeCache()
+    by_first = cache.by_first
+    resolve = cache.resolve
     plain_names: set[str] = set()
     seen_names: set[str] = set()
     fam: _Family | None = None
@@ -145,7 +136,27 @@ def parse_openmetrics_lines(lines: Iterable[str]) -> Iterator[Metric]:
             raise fail(lineno, "text after # EOF", line)
         sample = None
         if line and line[0] != "#" and "\\" not in line:
-            sample = _fast_sample(line, cache, plain_names)
+            parts = line.split('"')
+            if len(parts) > 1:  # the labelled shape, inline: importers send millions
+                shape = by_first.get(parts[0])
+                labels = shape[1](parts) if shape is not None else None
+                if labels is None:
+                    shape = resolve(parts)
+                    labels = shape[1](parts) if shape is not None else None
+                if labels is not None:
+                    sp = parts[-1].split(" ")
+                    k = len(sp)
+                    if sp[0] == "}" and (k == 2 or k == 3):
+                        value = fast_value(sp[1])
+                        ts = None
+                        if k == 3:
+                            ts = fast_value(sp[2])
+                            if ts is None or ts - ts != 0:
+                                value = None  # timestamps are finite
+                        if value is not None:
+                            sample = _new_tuple(Sample, (shape[0], labels, value, ts, None))
+            else:
+                sample = _fast_sample(line, plain_names)
         if sample is None:
             if not line:
                 raise fail(lineno, "a blank line (OpenMetrics does not allow them)", line)
@@ -195,7 +206,10 @@ def parse_openmetrics_lines(lines: Iterable[str]) -> Iterator[Metric]:
             group_ts = _NO_TIMESTAMP_YET
             seen_groups = set()
         if not plain or sample[4] is not None:
-            check_sample(typ, fam.name, sample, suffix, lineno, line)
+            value = sample[2]
+            if (typ != "counter" or suffix != "_total" or sample[4] is not None
+                    or value != value or value < 0):
+                check_sample(typ, fam.name, sample, suffix, lineno, line)
 
         ts = sample[3]
         if by_all_labels:
