@@ -25,14 +25,17 @@ export function alignMatrix(result, start, end, step) {
   return [xs, ...ys];
 }
 
+let styles = null;
 function cssVar(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+  styles = styles || getComputedStyle(document.documentElement);
+  return styles.getPropertyValue(name).trim() || '#888';
 }
+export function themeChanged() { styles = null; }
 
-export function drawChart(box, panel, result, start, end, step) {
+export function drawChart(box, panel, result, start, end, step, knownWidth) {
   const data = alignMatrix(result, start, end, step);
   const labels = result.slice(0, MAX_SERIES).map((s) => legendOf(panel.legend, s.metric || {}));
-  const width = Math.max(200, box.clientWidth || 300);
+  const width = Math.max(200, knownWidth || box.clientWidth || 300);
   const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { show: false } };
   const thresholds = panel.thresholds || [];
   const opts = {

@@ -1,10 +1,12 @@
 // Hash routing between pages; each page gets a context whose timers, listeners and
 // requests end when the user leaves it.
 import './style.css';
+import { themeChanged } from './chart.js';
 import { h, replace } from './dom.js';
 import { connect, liveMode, onNudge } from './live.js';
 import { alertsPage } from './pages/alerts.js';
 import { dashboardsPage } from './pages/dashboards.js';
+import { loadDashboards } from './panels.js';
 import { explorePage } from './pages/explore.js';
 import { healthPage } from './pages/health.js';
 import { overviewPage } from './pages/overview.js';
@@ -75,10 +77,12 @@ function theme() {
       : matchMedia('(prefers-color-scheme: dark)').matches;
     document.documentElement.dataset.theme = dark ? 'light' : 'dark';
     localStorage.setItem('watchkeeper-theme', document.documentElement.dataset.theme);
+    themeChanged();
     route();
   });
 }
 
+loadDashboards(); // in flight while the first page builds
 theme();
 window.addEventListener('hashchange', route);
 connect((mode) => { document.getElementById('status').textContent = mode === 'stream' ? 'live' : 'polling'; });

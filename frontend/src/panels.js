@@ -6,39 +6,49 @@ import { formatValue, stepFor } from './format.js';
 
 let cached = null;
 
-export async function loadDashboards() {
-  if (!cached) {
-    const response = await fetch('dashboards.json', { credentials: 'same-origin' });
-    cached = response.ok ? (await response.json()).dashboards : [];
-  }
+export function loadDashboards() {
+  cached = cached || fetch('dashboards.json', { credentials: 'same-origin' })
+    .then((r) => (r.ok ? r.json() : { dashboards: [] }))
+    .then((body) => body.dashboards, () => { cached = null; return []; });
   return cached;
 }
 
-async function fillPanel(box, panel, seconds, ctx) {
+// Fetch a panel's data; drawing happens later, for all panels at once.
+async function fetchPanel(box, panel, seconds, ctx) {
   const end = Math.floor(Date.now() / 1000);
   const start = end - seconds;
   try {
     if (panel.kind === 'stat') {
       const data = await instantQuery(panel.expr, end, ctx.signal);
-      const value = data.result.length ? Number(data.result[0].value[1]) : null;
-      const color = value == null ? null : thresholdColor(panel, value);
-      replace(box, h('div', { class: `stat ${color ? `t-${color}` : ''}` }, formatValue(value, panel.unit)));
-      box.dataset.drawn = '1';
-      return;
+      return { value: data.result.length ? Number(data.result[0].value[1]) : null };
     }
-    const step = stepFor(seconds, Math.max(100, Math.min(600, box.clientWidth || 300)));
+    // ~one point per pixel of a typical panel; no layout read before the request goes out
+    const step = stepFor(seconds, Math.min(500, Math.max(200, window.innerWidth / 3)));
     const data = await rangeQuery(panel.expr, start, end, step, ctx.signal);
-    if (!data.result.length) {
-      replace(box, h('p', { class: 'nodata' }, 'no data'));
-      box.dataset.drawn = '0';
-      return;
-    }
-    if (box.chart) box.chart.destroy();
-    box.chart = drawChart(box, panel, data.result, start, end, step);
+    return { result: data.result, start, end, step };
   } catch (e) {
-    if (e.name === 'AbortError') return;
-    replace(box, h('p', { class: 'error' }, String(e.message || e)));
+    return { error: e };
   }
+}
+
+function drawPanel(box, panel, got, width) {
+  if (got.error) {
+    if (got.error.name !== 'AbortError') replace(box, h('p', { class: 'error' }, String(got.error.message || got.error)));
+    return;
+  }
+  if (panel.kind === 'stat') {
+    const color = got.value == null ? null : thresholdColor(panel, got.value);
+    replace(box, h('div', { class: `stat ${color ? `t-${color}` : ''}` }, formatValue(got.value, panel.unit)));
+    box.dataset.drawn = '1';
+    return;
+  }
+  if (box.chart) { box.chart.destroy(); box.chart = null; }
+  if (!got.result.length) {
+    replace(box, h('p', { class: 'nodata' }, 'no data'));
+    box.dataset.drawn = '0';
+    return;
+  }
+  box.chart = drawChart(box, panel, got.result, got.start, got.end, got.step, width);
 }
 
 export function renderDashboard(container, dashboard, seconds, ctx) {
@@ -52,7 +62,14 @@ export function renderDashboard(container, dashboard, seconds, ctx) {
     }
     container.append(h('section', { class: 'row' }, row.title ? h('h2', null, row.title) : null, grid));
   }
-  const refresh = () => Promise.all(boxes.map(([box, panel]) => fillPanel(box, panel, seconds, ctx)));
+  // Fetch everything in parallel, then measure once and draw every chart in one frame:
+  // no layout is forced between charts.
+  const refresh = async () => {
+    const got = await Promise.all(boxes.map(([box, panel]) => fetchPanel(box, panel, seconds, ctx)));
+    if (ctx.signal.aborted) return;
+    const widths = boxes.map(([box]) => box.clientWidth);
+    boxes.forEach(([box, panel], i) => drawPanel(box, panel, got[i], widths[i]));
+  };
   refresh();
   ctx.every(Math.max(5000, seconds * 1000 / 300), refresh);
   ctx.cleanup(() => boxes.forEach(([box]) => box.chart && box.chart.destroy()));

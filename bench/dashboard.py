@@ -1,0 +1,101 @@
+"""Dashboard speed in headless chromium: navigation to every overview chart drawn with 24 h
+of history behind its 12 host panels, and the page's transferred weight.
+
+Goals (issue 9): median load <= 500 ms; page weight <= 300 KB. Prints figures and goals.
+Run: .venv/bin/python bench/dashboard.py [--loads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "dashboard"))
+
+GOAL_MS = 500
+GOAL_KB = 300
+PANELS = 12
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def one_load(browser, url: str) -> tuple[float, int, int]:
+    """(ms to all charts drawn, bytes of page assets, bytes of API data) for a cold load."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sizes: dict[str, int] = {}
+
+    def on_finished(request) -> None:
+        try:
+            s = request.sizes()
+            sizes[request.url] = s["responseBodySize"] + s["responseHeadersSize"]
+        except Exception:
+            pass
+
+    page.on("requestfinished", on_finished)
+    started = time.perf_counter()
+    page.goto(url)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.chart[data-drawn]').length >= {PANELS}",
+        timeout=60_000)
+    elapsed = (time.perf_counter() - started) * 1000
+    drawn = page.evaluate("() => document.querySelectorAll('.chart[data-drawn]:not("
+                          "[data-drawn=\"0\"])').length")
+    if drawn < PANELS:
+        raise SystemExit(f"only {drawn} of {PANELS} charts drew data")
+    page.wait_for_load_state("networkidle", timeout=10_000)
+    context.close()
+    assets = sum(v for k, v in sizes.items() if "/api/" not in k and "/health" not in k)
+    data = sum(v for k, v in sizes.items() if "/api/" in k or "/health" in k)
+    return elapsed, assets, data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loads", type=int, default=7)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+    from seed import seed_host
+
+    from watchkeeper.dashboard.preview import preview_app, run_in_thread
+    from watchkeeper.tsdb import Store
+
+    with tempfile.TemporaryDirectory(prefix="wk-bench-dashboard-") as tmp, \
+            Store.open(tmp) as store:
+        series = seed_host(store, int(time.time()), hours=24, step_s=15)
+        server, url = run_in_thread(preview_app(store), free_port())
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                one_load(browser, url + "/#/overview?range=24h")  # warm the server's caches
+                runs = [one_load(browser, url + "/#/overview?range=24h")
+                        for _ in range(max(1, min(args.loads, 30)))]
+                browser.close()
+        finally:
+            server.should_exit = True
+    times = sorted(r[0] for r in runs)
+    assets_kb = runs[-1][1] / 1024
+    data_kb = runs[-1][2] / 1024
+    median = statistics.median(times)
+    print(f"dashboard overview: {series} series x 24 h at 15 s, {PANELS} panels, "
+          f"{len(runs)} cold loads in headless chromium")
+    print(f"  load to all charts drawn: median {median:.0f} ms (min {times[0]:.0f}, "
+          f"max {times[-1]:.0f})   goal <= {GOAL_MS} ms   ratio {median / GOAL_MS:.2f}")
+    print(f"  page weight transferred (html, js, css): {assets_kb:.1f} KB   "
+          f"goal <= {GOAL_KB} KB   ratio {assets_kb / GOAL_KB:.2f}")
+    print(f"  query data transferred per load: {data_kb:.1f} KB (not part of the goal)")
+
+
+if __name__ == "__main__":
+    main()
