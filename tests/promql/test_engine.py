@@ -7,7 +7,7 @@ import pytest
 
 from watchkeeper.promql.engine import Engine
 from watchkeeper.promql.errors import PromQLEvalError
-from watchkeeper.promql.formatting import format_value, result_to_api
+from watchkeeper.promql.formatting import format_value, format_values, result_to_api
 
 STALE = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
 MIN = 60_000
@@ -107,3 +107,9 @@ def test_scalar_range_query_answers_as_one_series(engine):
 def test_values_are_formatted_as_prometheus_does():
     assert [format_value(v) for v in (1.0, 0.1, 1e21, -2.5e-7, float("inf"), float("nan"))] == [
         "1", "0.1", "1000000000000000000000", "-0.00000025", "+Inf", "NaN"]
+
+
+def test_bulk_formatting_agrees_with_the_definition():
+    values = [0.0, -0.0, 1.0, -3.0, 1e16, 1e21, 1.5e-7, 0.1, float("nan"), float("inf"),
+              float("-inf"), 123456789.125, 2.5e15 + 0.5]
+    assert format_values(values) == [format_value(v) for v in values]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+import numpy as np
+
 
 def format_value(value: float) -> str:
     """strconv.FormatFloat(v, 'f', -1, 64): shortest digits, never an exponent."""
@@ -20,6 +22,24 @@ def format_value(value: float) -> str:
     return text
 
 
+def format_values(values: list[float]) -> list[str]:
+    """format_value over a list, with the common cases inlined (the API's hot path)."""
+    out = []
+    append = out.append
+    for v in values:
+        if v == v and -1e16 < v < 1e16 and v == int(v):
+            append(str(int(v)) if v != 0 or math.copysign(1, v) > 0 else "-0")
+        else:
+            text = repr(v)
+            append(format_value(v) if v != v or "e" in text or "inf" in text else text)
+    return out
+
+
+def _points(times_ms: np.ndarray, values: np.ndarray) -> list[list]:
+    stamps = [t // 1000 if t % 1000 == 0 else t / 1000 for t in times_ms.tolist()]
+    return [list(p) for p in zip(stamps, format_values(values.tolist()), strict=True)]
+
+
 def format_timestamp(ms: int) -> float | int:
     """Unix seconds as the JSON number Prometheus prints (1435781451.781)."""
     return ms // 1000 if ms % 1000 == 0 else ms / 1000
@@ -33,9 +53,7 @@ def result_to_api(result) -> dict:  # type: ignore[no-untyped-def]
     if isinstance(value, Scalar):
         data: object = [format_timestamp(int(times[-1])), format_value(float(value.values[-1]))]
         if result.kind == "matrix":  # a scalar range query answers as one unlabelled series
-            data = [{"metric": {}, "values": [
-                [format_timestamp(int(t)), format_value(float(v))]
-                for t, v in zip(times, value.values, strict=True)]}]
+            data = [{"metric": {}, "values": _points(times, value.values)}]
         return {"resultType": result.kind, "result": data}
     if isinstance(value, String):
         return {"resultType": "string",
@@ -45,9 +63,8 @@ def result_to_api(result) -> dict:  # type: ignore[no-untyped-def]
         for s in value.series:
             a, b = int(s.lo[-1]), int(s.hi[-1])
             if b > a:
-                series.append({"metric": s.labels.to_dict(), "values": [
-                    [format_timestamp(int(t)), format_value(float(v))]
-                    for t, v in zip(s.ts[a:b], s.values[a:b], strict=True)]})
+                series.append({"metric": s.labels.to_dict(),
+                               "values": _points(s.ts[a:b], s.values[a:b])})
         return {"resultType": "matrix", "result": series}
     assert isinstance(value, Vector)
     if result.kind == "vector":
@@ -64,7 +81,6 @@ def result_to_api(result) -> dict:  # type: ignore[no-untyped-def]
         m = value.mask[i]
         if not m.any():
             continue
-        series.append({"metric": value.labels[i].to_dict(), "values": [
-            [format_timestamp(int(t)), format_value(float(v))]
-            for t, v in zip(times[m], value.values[i][m], strict=True)]})
+        series.append({"metric": value.labels[i].to_dict(),
+                       "values": _points(times[m], value.values[i][m])})
     return {"resultType": "matrix", "result": series}
