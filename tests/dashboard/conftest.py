@@ -68,9 +68,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     seed_host(store, int(time.time()))
     evaluator = RuleEvaluator(store, Engine(store), load_rule_text(RULES))
     evaluator.evaluate_all()
+    runs = iter(range(1000))
+
+    def flappy() -> bool:
+        return next(runs) % 2 == 0
+
     runner = Runner([function_check(lambda: True, name="ok"),
-                     function_check(evil, name="evil", critical=False)])
-    runner.run_sync()
+                     function_check(evil, name="evil", critical=False),
+                     function_check(flappy, name="flappy", critical=False)])
+    for _ in range(6):  # enough status changes to count as flapping
+        runner.run_sync()
     standin = StandIn(evaluator)
     app = preview_app(store, runner=runner, evaluator=evaluator,
                       extra_routes=standin.routes())

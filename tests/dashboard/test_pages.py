@@ -95,7 +95,42 @@ def test_health_page_shows_history_and_latency(served, page):
     pg.wait_for_selector("[data-check=evil] .strip .cell.bad")
     pg.wait_for_selector(".chart[data-panel='Check latency'][data-drawn='1']")
     assert "unhealthy" in pg.inner_text("[data-check=evil]")
+    assert "flapping" in pg.inner_text("[data-check=flappy]")
+    assert "flapping" not in pg.inner_text("[data-check=ok]")
     assert page.errors == []
+
+
+def test_silence_and_resolve_reach_the_server_and_the_timeline_draws(served, page):
+    pg = page.page
+    served.fire()
+    pg.goto(served.url + "/#/alerts")
+    pg.wait_for_selector("[data-alert=DiskOnFire]")
+    pg.click("[data-alert=DiskOnFire] button:text('Timeline')")
+    pg.wait_for_selector("[data-alert=DiskOnFire] .timeline .strip .cell.bad")
+    pg.click("[data-alert=DiskOnFire] [data-action=silence]")  # the dialog answers 1 hour
+    pg.wait_for_selector(".note:text('Silence: done')")
+    [silence] = served.standin.silences
+    assert {"name": "alertname", "value": "DiskOnFire", "isRegex": False,
+            "isEqual": True} in silence["matchers"]
+    pg.click("[data-alert=DiskOnFire] [data-action=resolve]")
+    pg.wait_for_selector("[data-section=alerts] p.ok-text")
+    assert page.errors == []
+
+
+def test_readable_on_a_phone_and_in_dark(served, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844},
+                                  color_scheme="dark", is_mobile=True)
+    pg = context.new_page()
+    pg.goto(served.url + "/#/overview")
+    pg.wait_for_function(
+        f"() => document.querySelectorAll('.chart[data-drawn]').length >= {CHARTS_OF_HOST}")
+    assert pg.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    background = pg.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    pg.click("#theme")  # the toggle switches to light
+    pg.wait_for_function(f"() => getComputedStyle(document.body).backgroundColor !== "
+                         f"'{background}'")
+    assert background == "rgb(15, 18, 22)"
+    context.close()
 
 
 def test_thresholds_edit_and_dashboards_render(served, page):
