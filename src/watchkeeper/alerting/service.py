@@ -21,12 +21,14 @@ from typing import Any
 from watchkeeper.alerting.delivery import Delivery
 from watchkeeper.alerting.dispatcher import Dispatcher, NotifiableAlert
 from watchkeeper.alerting.evaluator import RuleEvaluator
+from watchkeeper.alerting.history import AlertHistory
 from watchkeeper.alerting.inhibit import InhibitRule
 from watchkeeper.alerting.receivers import build_integrations
 from watchkeeper.alerting.routing import Route, build_route
 from watchkeeper.alerting.rules import RuleGroup, load_rule_files, parse_duration_ms
 from watchkeeper.alerting.silences import MaintenanceWindow, SilenceStore
 from watchkeeper.alerting.state import INACTIVE, Alert, StateChange
+from watchkeeper.alerting.thresholds import ThresholdStore
 from watchkeeper.metrics.family import Metric
 from watchkeeper.promql.engine import Engine
 from watchkeeper.tsdb.api import TimeSeriesStore
@@ -73,15 +75,18 @@ class AlertingService:
             [InhibitRule.from_config(r) for r in self.config.get("inhibit_rules") or []],
             by_receiver, self.external_url)
         self.extra_groups = list(extra_groups or [])
+        self.history = AlertHistory(db)
+        self.file_groups = load_rule_files(self.rule_files)
+        self.thresholds = ThresholdStore(db)
         self.evaluator = RuleEvaluator(
-            store, engine, load_rule_files(self.rule_files) + self.extra_groups,
+            store, engine, self._all_groups(),
             default_interval_ms=_ms(self.config, "evaluation_interval", 60_000),
             external_labels=self.config.get("external_labels") or {},
             external_url=self.external_url,
             on_alerts=self._send, on_changes=self._changed,
             for_grace_period_ms=_ms(self.config, "for_grace_period", 600_000),
             resend_delay_ms=_ms(self.config, "resend_delay", 60_000))
-        self.change_listeners: list[Any] = []
+        self.change_listeners: list[Any] = [self.history.record]
 
     # ------------------------------------------------------------------ wiring
     def _send(self, alerts: list[Alert], ts_ms: int) -> None:
@@ -102,13 +107,26 @@ class AlertingService:
 
     def reload(self) -> None:
         """Read the rule files again (SIGHUP / POST /-/reload); keeps unchanged alerts."""
-        self.evaluator.set_groups(load_rule_files(self.rule_files) + self.extra_groups)
+        self.file_groups = load_rule_files(self.rule_files)
+        self.evaluator.set_groups(self._all_groups())
+
+    def thresholds_changed(self) -> None:
+        """Recompile thresholds into rules (rule files are not read again)."""
+        self.evaluator.set_groups(self._all_groups())
+
+    def _all_groups(self) -> list[RuleGroup]:
+        groups = self.file_groups + self.extra_groups
+        thresholds = self.thresholds.rule_group()
+        return [*groups, thresholds] if thresholds.rules else groups
 
     def routes(self) -> list[Any]:
+        from watchkeeper.alerting.manage_api import incident_routes, threshold_routes
         from watchkeeper.alerting.rules_api import rules_routes
         from watchkeeper.alerting.silences_api import silences_routes
 
-        return rules_routes(self.evaluator) + silences_routes(self.silences)
+        return (rules_routes(self.evaluator) + silences_routes(self.silences)
+                + threshold_routes(self.thresholds, self.thresholds_changed)
+                + incident_routes(self.history))
 
     def start(self) -> None:
         self.delivery.start()
@@ -120,7 +138,10 @@ class AlertingService:
         self.dispatcher.stop()
         self.delivery.close()
         self.silences.close()
+        self.history.close()
+        self.thresholds.close()
 
     def collect(self) -> Iterator[Metric]:
         yield from self.evaluator.collect()
         yield from self.delivery.collect()
+        yield from self.history.collect()

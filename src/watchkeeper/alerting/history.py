@@ -1,0 +1,191 @@
+"""Alert history and incidents: every state change kept, acknowledgements and manual
+resolution, with a timeline per incident.
+
+An incident is one episode of one label set of one rule, from pending (or firing) until
+it resolves; its id is what ``watchkeeper alerts ack ID`` takes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.alerting.routing import matches_all
+from watchkeeper.alerting.state import INACTIVE, StateChange
+from watchkeeper.metrics.family import Metric, SummaryMetricFamily
+from watchkeeper.tsdb.matchers import Matcher
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, fingerprint TEXT NOT NULL, rule TEXT NOT NULL,
+  labels TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL, value REAL,
+  started_ms INTEGER NOT NULL, resolved_ms INTEGER, resolved_by TEXT,
+  acked_ms INTEGER, acked_by TEXT, ack_comment TEXT);
+CREATE INDEX IF NOT EXISTS incidents_open ON incidents (fingerprint, resolved_ms);
+CREATE TABLE IF NOT EXISTS incident_events (
+  incident INTEGER NOT NULL, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL, state TEXT,
+  value REAL, who TEXT, comment TEXT);
+CREATE INDEX IF NOT EXISTS incident_events_by ON incident_events (incident, ts_ms);
+"""
+_COLUMNS = ("id", "fingerprint", "rule", "labels", "severity", "state", "value", "started_ms",
+            "resolved_ms", "resolved_by", "acked_ms", "acked_by", "ack_comment")
+
+
+class IncidentError(LookupError):
+    """No such incident, or an action that does not apply to it."""
+
+
+def _fingerprint(labels: Mapping[str, str]) -> str:
+    from watchkeeper.alerting.dispatcher import fingerprint
+    return fingerprint(dict(labels))
+
+
+class AlertHistory:
+    """Incidents and their timelines in SQLite; fed by the evaluator's state changes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                                  timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+        self.lock = threading.Lock()
+        self.ack_seconds: list[float] = []
+        self.resolve_seconds: list[float] = []
+
+    def record(self, changes: list[StateChange]) -> None:
+        """Keep a batch of transitions (called after each group evaluation)."""
+        with self.lock:
+            self.db.execute("BEGIN")
+            for change in changes:
+                self._record_one(change)
+            self.db.execute("COMMIT")
+
+    def _record_one(self, change: StateChange) -> None:
+        alert = change.alert
+        labels = dict(alert.labels)
+        fp = _fingerprint(labels)
+        value = alert.value if math.isfinite(alert.value) else None
+        row = self.db.execute("SELECT id, started_ms FROM incidents WHERE fingerprint=? AND "
+                              "resolved_ms IS NULL ORDER BY id DESC LIMIT 1", (fp,)).fetchone()
+        state = "resolved" if change.new == INACTIVE else change.new
+        if row is None:
+            if state == "resolved":
+                return
+            cursor = self.db.execute(
+                "INSERT INTO incidents (fingerprint, rule, labels, severity, state, value, "
+                "started_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (fp, change.rule, json.dumps(labels, sort_keys=True),
+                 labels.get("severity", ""), state, value, change.ts_ms))
+            incident = cursor.lastrowid
+        else:
+            incident = row[0]
+            if state == "resolved":
+                self.db.execute("UPDATE incidents SET state='resolved', resolved_ms=?, "
+                                "resolved_by='rule' WHERE id=?", (change.ts_ms, incident))
+                self.resolve_seconds.append((change.ts_ms - row[1]) / 1000)
+            else:
+                self.db.execute("UPDATE incidents SET state=?, value=? WHERE id=?",
+                                (state, value, incident))
+        self.db.execute("INSERT INTO incident_events VALUES (?, ?, 'state', ?, ?, NULL, NULL)",
+                        (incident, change.ts_ms, state, value))
+
+    def _get(self, incident: int) -> dict[str, Any]:
+        row = self.db.execute(f"SELECT {', '.join(_COLUMNS)} FROM incidents WHERE id=?",
+                              (incident,)).fetchone()
+        if row is None:
+            raise IncidentError(f"no incident {incident}")
+        out = dict(zip(_COLUMNS, row, strict=True))
+        out["labels"] = json.loads(out["labels"])
+        return out
+
+    def acknowledge(self, incident: int, who: str, comment: str = "",
+                    now_ms: int | None = None) -> dict[str, Any]:
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        with self.lock:
+            current = self._get(incident)
+            if current["acked_ms"] is not None:
+                raise IncidentError(f"incident {incident} was acknowledged by "
+                                    f"{current['acked_by']}")
+            self.db.execute("UPDATE incidents SET acked_ms=?, acked_by=?, ack_comment=? "
+                            "WHERE id=?", (now, who, comment, incident))
+            self.db.execute("INSERT INTO incident_events VALUES (?, ?, 'ack', NULL, NULL, ?, ?)",
+                            (incident, now, who, comment))
+            self.ack_seconds.append((now - current["started_ms"]) / 1000)
+            return self._get(incident)
+
+    def resolve(self, incident: int, who: str, comment: str = "",
+                now_ms: int | None = None) -> dict[str, Any]:
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        with self.lock:
+            current = self._get(incident)
+            if current["resolved_ms"] is not None:
+                raise IncidentError(f"incident {incident} is already resolved")
+            self.db.execute("UPDATE incidents SET state='resolved', resolved_ms=?, "
+                            "resolved_by=? WHERE id=?", (now, who, incident))
+            self.db.execute("INSERT INTO incident_events VALUES (?, ?, 'resolve', 'resolved', "
+                            "NULL, ?, ?)", (incident, now, who, comment))
+            self.resolve_seconds.append((now - current["started_ms"]) / 1000)
+            return self._get(incident)
+
+    def incident(self, incident: int) -> dict[str, Any]:
+        """One incident with its timeline (state changes, ack, manual resolve)."""
+        with self.lock:
+            out = self._get(incident)
+            rows = self.db.execute("SELECT ts_ms, kind, state, value, who, comment FROM "
+                                   "incident_events WHERE incident=? ORDER BY ts_ms, rowid",
+                                   (incident,)).fetchall()
+        out["timeline"] = [dict(zip(("ts_ms", "kind", "state", "value", "who", "comment"), r,
+                                    strict=True)) for r in rows]
+        return out
+
+    def list(self, state: str | None = None, severity: str | None = None,
+             start_ms: int | None = None, end_ms: int | None = None,
+             matchers: list[Matcher] | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """Incidents newest first, filtered by state, severity, time overlap and matchers."""
+        where, args = [], []
+        if state:
+            where.append("state=?")
+            args.append(state)
+        if severity:
+            where.append("severity=?")
+            args.append(severity)
+        if start_ms is not None:
+            where.append("(resolved_ms IS NULL OR resolved_ms>=?)")
+            args.append(start_ms)
+        if end_ms is not None:
+            where.append("started_ms<=?")
+            args.append(end_ms)
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM incidents"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC"
+        with self.lock:
+            rows = self.db.execute(sql, args).fetchall()
+        out = []
+        for row in rows:
+            item = dict(zip(_COLUMNS, row, strict=True))
+            item["labels"] = json.loads(item["labels"])
+            if matchers and not matches_all(matchers, item["labels"]):
+                continue
+            out.append(item)
+            if len(out) >= limit:
+                break
+        return out
+
+    def collect(self) -> Iterator[Metric]:
+        """Time to acknowledge and time to resolve (since this process started)."""
+        for name, values, doc in (
+                ("watchkeeper_alert_time_to_ack_seconds", self.ack_seconds,
+                 "From an incident's start to its acknowledgement."),
+                ("watchkeeper_alert_time_to_resolve_seconds", self.resolve_seconds,
+                 "From an incident's start to its resolution.")):
+            yield SummaryMetricFamily(name, doc, count_value=len(values), sum_value=sum(values))
+
+    def close(self) -> None:
+        self.db.close()
