@@ -2,7 +2,8 @@
 
 ``text_string_to_metric_families`` and ``text_fd_to_metric_families`` read text 0.0.4 and
 ``openmetrics_*`` read OpenMetrics 1.0, as generators, like prometheus_client's parsers (the
-fd variants stream line by line, so a large file costs the memory of its largest family).
+fd variants stream: OpenMetrics line by line, text 0.0.4 in batches of lines, so a large file
+costs the memory of its largest family).
 ``parse`` picks the format from an HTTP Content-Type. Anything Prometheus would reject raises
 ``ParseError`` (a ``ValueError``) naming the line and column.
 """
