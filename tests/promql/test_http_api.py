@@ -114,3 +114,26 @@ def test_rfc3339_times_are_accepted(client):
     data = _ok(client.get("/api/v1/query", params={"query": "up",
                                                    "time": "2023-11-14T22:15:00Z"}))
     assert data["result"][0]["value"][0] == 1_700_000_100
+
+
+def test_a_query_over_its_timeout_answers_with_a_timeout_error(tmp_path):
+    import threading
+
+    from watchkeeper.promql.engine import Engine
+
+    release = threading.Event()
+
+    class SlowEngine(Engine):
+        def instant(self, query, time_ms):
+            release.wait(5)
+            return super().instant(query, time_ms)
+
+    store = Store.open(tmp_path / "slow", background=False)
+    try:
+        with TestClient(create_app(store, SlowEngine(store), timeout_s=0.2)) as c:
+            r = c.get("/api/v1/query", params={"query": "1", "time": T0})
+            release.set()
+        assert r.status_code == 503
+        assert r.json()["errorType"] == "timeout"
+    finally:
+        store.close()

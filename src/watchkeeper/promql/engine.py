@@ -30,6 +30,7 @@ from watchkeeper.tsdb.labels import Labels
 DEFAULT_LOOKBACK_MS = 300_000
 DEFAULT_SUBQUERY_STEP_MS = 60_000
 MAX_STEPS = 11_000
+MAX_SAMPLES = 50_000_000  # Prometheus's --query.max-samples default
 
 
 @dataclass
@@ -153,9 +154,14 @@ class _Evaluator:
         sel = node.vector
         ends = self._window_ends(times, sel.offset_ms, sel.at)
         out = []
+        loaded = 0
         for series in self.store.select(sel.matchers, int(ends.min()) - node.range_ms,
                                         int(ends.max())):
             ts, vals = series.timestamps, series.values
+            loaded += len(ts)
+            if loaded > MAX_SAMPLES:
+                raise PromQLEvalError("query processing would load too many samples into "
+                                      "memory in query execution")
             stale = is_stale(vals)
             if stale.any():
                 ts, vals = ts[~stale], vals[~stale]

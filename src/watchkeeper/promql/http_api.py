@@ -83,13 +83,31 @@ def _matchers(params: dict[str, list[str]]) -> list[list[Matcher]]:
     return groups
 
 
+DEFAULT_TIMEOUT_S = 120.0  # Prometheus's --query.timeout default
+
+
+class PromQLTimeout(PromQLError):
+    error_type = "timeout"
+
+
 def create_app(store: TimeSeriesStore, engine: Engine | None = None,
-               version: str = "0.1.0") -> Starlette:
+               version: str = "0.1.0", timeout_s: float = DEFAULT_TIMEOUT_S) -> Starlette:
     """An ASGI app serving ``/api/v1/...`` for ``store``; mount it at the server root."""
     engine = engine or Engine(store)
 
     def run(fn, *args):  # type: ignore[no-untyped-def]
         return asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def run_query(params: dict[str, list[str]], fn, *args):  # type: ignore[no-untyped-def]
+        limit = timeout_s
+        asked = _one(params, "timeout")
+        if asked:
+            limit = min(limit, parse_step(asked) / 1000) if parse_step(asked) > 0 else limit
+        try:
+            return await asyncio.wait_for(run(fn, *args), timeout=limit)
+        except TimeoutError:
+            raise PromQLTimeout(f"query timed out in expression evaluation after {limit}s"
+                                ) from None
 
     def handler(fn):  # type: ignore[no-untyped-def]
         async def endpoint(request: Request) -> JSONResponse:
@@ -105,7 +123,7 @@ def create_app(store: TimeSeriesStore, engine: Engine | None = None,
         if not text:
             raise PromQLBadArgument('invalid parameter "query": no query given')
         at = _time(params, "time", int(time.time() * 1000))
-        result = await run(engine.instant, text, at)
+        result = await run_query(params, engine.instant, text, at)
         return success(result_to_api(result))
 
     async def query_range(request: Request, params: dict[str, list[str]]) -> JSONResponse:
@@ -131,7 +149,7 @@ def create_app(store: TimeSeriesStore, engine: Engine | None = None,
         if (end - start) // step >= 11_000:
             raise PromQLBadArgument("exceeded maximum resolution of 11,000 points per "
                                     "timeseries. Try decreasing the query resolution (?step=XX)")
-        result = await run(engine.range, text, start, end, step)
+        result = await run_query(params, engine.range, text, start, end, step)
         return success(result_to_api(result))
 
     async def series(request: Request, params: dict[str, list[str]]) -> JSONResponse:
