@@ -4,9 +4,11 @@ Most exposition lines have one of two shapes: ``name value [ts]`` or
 ``name{a="x",b="y"} value [ts]`` with no escapes and single spaces. Those are taken apart
 with ``str.split`` and a cache keyed by the line's label *shape* (the text outside the
 quotes, e.g. ``('http_requests_total{method=', ',code=')``), which every series of a metric
-shares, so names are validated once per metric instead of once per line. Any other line goes
-through the careful scanner in ``parse_line``, which either accepts it (tabs, escapes,
-trailing commas) or says exactly where it is wrong.
+shares, so names are validated once per metric instead of once per line. A shape met again
+gets a compiled loop (``parse_fast``) that takes the following lines of that shape in one go.
+Any other line goes through the careful scanner in ``parse_line``, which either accepts it
+(tabs, escapes, trailing commas) or says exactly where it is wrong. Unlike Prometheus, a
+missing final newline is accepted, as prometheus_client accepts it.
 
 Families are grouped as prometheus_client's parser groups them: ``# HELP``/``# TYPE`` open a
 family, samples whose names the type allows (``_bucket``/``_sum``/``_count`` for histograms,
