@@ -29,6 +29,7 @@ from watchkeeper.tsdb.store import Store
 # mid-data off a sample boundary, and just after the data ends (inside the lookback)
 INSTANT_TIMES = [BASE_S + 3_607.5, END_S + 200]
 RANGE = (BASE_S + 1_200, END_S + 600, 60)  # runs past the data's end, beyond the lookback
+ODD_RANGE = (BASE_S + 1_333.25, BASE_S + 5_000, 37)  # unaligned start, step and subquery grid
 
 
 @pytest.fixture(scope="module")
@@ -130,4 +131,22 @@ def test_range_query_matches_prometheus(peers, query):
     start, end, step = RANGE
     theirs = _theirs(prom, "query_range", query=query, start=start, end=end, step=step)
     ours = _ours(lambda: engine.range(query, start * 1000, end * 1000, step * 1000))
+    _check(query, ours, theirs)
+
+
+# Deliberate difference: on an unaligned grid Prometheus 2.42 answers this step-invariant
+# query for the first 16 of 100 steps only (its per-step window reuse drops the rest);
+# the values it does give match ours, and we answer every step.
+KNOWN_DIFFERENCES = {"predict_linear(node_temp[10m] @ end(), 60)"}
+ODD_RANGE_QUERIES = [q for q in RANGE_QUERIES
+                     if any(word in q for word in ("[", "offset", "@", "time()", "timestamp"))
+                     and q not in KNOWN_DIFFERENCES]
+
+
+@pytest.mark.parametrize("query", ODD_RANGE_QUERIES)
+def test_unaligned_range_query_matches_prometheus(peers, query):
+    prom, engine = peers
+    start, end, step = ODD_RANGE
+    theirs = _theirs(prom, "query_range", query=query, start=start, end=end, step=step)
+    ours = _ours(lambda: engine.range(query, round(start * 1000), end * 1000, step * 1000))
     _check(query, ours, theirs)
