@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Collect, scrape, check, store and answer: the monitoring server."),
     "check-config": ("watchkeeper.cli.check_config:check_config",
                      "Validate a watchkeeper serve config file."),
+    "alerts": ("watchkeeper.cli.alerts:alerts",
+               "Open alerts, history, ack, resolve and silences."),
     "check-rules": ("watchkeeper.cli.check_rules:check_rules",
                     "Validate Prometheus rule files as promtool check rules does."),
     "export": ("watchkeeper.cli.export:export",
