@@ -74,6 +74,10 @@ def test_explore_runs_a_query_as_graph_and_table_and_the_url_carries_it(served, 
     box.fill("node_memory_Mem")
     pg.wait_for_selector(".suggest li")
     assert "node_memory_MemAvailable_bytes" in pg.inner_text(".suggest")
+    box.fill('node_cpu_seconds_total{mode="us')
+    pg.wait_for_selector(".suggest li:text('user')")  # label values complete inside quotes
+    box.press("Tab")
+    assert box.input_value() == 'node_cpu_seconds_total{mode="user'
     box.fill('rate(node_cpu_seconds_total{mode="user"}[5m])')
     box.press("Enter")
     pg.wait_for_selector(".explore-result .chart[data-drawn='1']")
@@ -112,6 +116,7 @@ def test_silence_and_resolve_reach_the_server_and_the_timeline_draws(served, pag
     [silence] = served.standin.silences
     assert {"name": "alertname", "value": "DiskOnFire", "isRegex": False,
             "isEqual": True} in silence["matchers"]
+    pg.wait_for_selector("[data-section=silences] .chip:text('alertname=DiskOnFire')")
     pg.click("[data-alert=DiskOnFire] [data-action=resolve]")
     pg.wait_for_selector("[data-section=alerts] p.ok-text")
     assert page.errors == []

@@ -34,12 +34,12 @@ async function timeline(box, alert, ctx) {
   }
 }
 
-function actions(alert, ctx, refresh, note) {
+function actions(alert, ctx, refreshAll, note) {
   const act = (label, fn) => h('button', { type: 'button', 'data-action': label.toLowerCase(), onclick: async (e) => {
     e.target.disabled = true;
     try { await fn(); note(`${label}: done`); } catch (err) { note(`${label} failed: ${err.message}`, true); }
     e.target.disabled = false;
-    refresh();
+    refreshAll();
   } }, label);
   return h('span', { class: 'actions' },
     act('Acknowledge', () => send('POST', '/api/v1/alerts/ack', { ...identity(alert), comment: '' })),
@@ -83,6 +83,22 @@ async function renderThresholds(box, ctx, note) {
   })));
 }
 
+async function renderSilences(box, ctx) {
+  let silences;
+  try {
+    silences = await prom('/api/v1/silences', null, ctx.signal);
+  } catch (e) {
+    if (e.name !== 'AbortError') replace(box, unavailable('Silences', e.message));
+    return;
+  }
+  const active = (Array.isArray(silences) ? silences : []).filter((s) => !s.status || s.status.state !== 'expired');
+  if (!active.length) { replace(box, h('p', { class: 'muted' }, 'no active silences')); return; }
+  replace(box, h('ul', { class: 'silences' }, active.map((s) => h('li', null,
+    h('span', { class: 'chips' }, (s.matchers || []).map((m) => h('span', { class: 'chip' },
+      `${m.name}${m.isEqual === false ? '!' : ''}${m.isRegex ? '=~' : '='}${m.value}`))),
+    h('span', { class: 'muted' }, ` until ${s.endsAt ? new Date(s.endsAt).toLocaleString() : '?'} — ${s.createdBy || ''}: ${s.comment || ''}`)))));
+}
+
 export function alertsPage(view, ctx, { params }) {
   const state = h('select', { 'aria-label': 'State', name: 'state' }, ['all', 'firing', 'pending', 'silenced', 'acknowledged'].map((s) => h('option', { value: s, selected: s === (params.get('state') || 'all') }, s)));
   const severity = h('select', { 'aria-label': 'Severity', name: 'severity' }, h('option', { value: 'all' }, 'all severities'));
@@ -121,13 +137,17 @@ export function alertsPage(view, ctx, { params }) {
         a.value != null ? h('span', { class: 'muted' }, ` value ${a.value}`) : null),
       labelChips(a.labels, ['__name__', 'alertname']),
       Object.entries(a.annotations || {}).map(([k, v]) => h('div', { class: 'annotation' }, h('span', { class: 'muted' }, `${k}: `), v)),
-      actions(a, ctx, refresh, note)))));
+      actions(a, ctx, refreshAll, note)))));
   }
   const onFilter = () => { params.set('state', state.value); params.set('severity', severity.value); setParams(params); refresh(); };
   state.addEventListener('change', onFilter);
   severity.addEventListener('change', onFilter);
-  view.append(card('Alerts', h('div', { class: 'toolbar' }, state, severity), message, list), card('Thresholds', thresholds));
+  const silences = h('div', { 'data-section': 'silences' });
+  view.append(card('Alerts', h('div', { class: 'toolbar' }, state, severity), message, list),
+    card('Silences', silences), card('Thresholds', thresholds));
+  const refreshAll = () => { refresh(); renderSilences(silences, ctx); };
   refresh();
+  renderSilences(silences, ctx);
   renderThresholds(thresholds, ctx, note);
   ctx.live('alerts', refresh, 1000);
 }

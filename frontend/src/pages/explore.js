@@ -34,7 +34,20 @@ export function explorePage(view, ctx, { params }) {
   const result = h('div', { class: 'explore-result', 'data-section': 'result' });
   let chart = null;
 
-  const complete = () => {
+  const valuesOf = {};
+  const complete = async () => {
+    const before = input.value.slice(0, input.selectionStart);
+    const quoted = before.match(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*"([^"]*)$/);
+    if (quoted && before.lastIndexOf('{') > before.lastIndexOf('}')) {
+      const [, label, typed] = quoted;
+      valuesOf[label] = valuesOf[label] || prom(`/api/v1/label/${encodeURIComponent(label)}/values`, null, ctx.signal).catch(() => []);
+      const values = await valuesOf[label];
+      const matches = values.filter((v) => v.startsWith(typed) && v !== typed).slice(0, 12);
+      const start = input.selectionStart - typed.length;
+      replace(suggestions, matches.map((m) => h('li', { role: 'option', onmousedown: (e) => { e.preventDefault(); accept(m, start); } }, m)));
+      suggestions.hidden = !matches.length;
+      return;
+    }
     const { word, start, inBraces } = wordAt(input.value, input.selectionStart);
     const pool = inBraces ? names.labels : [...names.metrics, ...FUNCTIONS];
     const matches = word ? pool.filter((n) => n.startsWith(word) && n !== word).slice(0, 12) : [];
@@ -89,7 +102,7 @@ export function explorePage(view, ctx, { params }) {
   input.addEventListener('blur', () => { suggestions.hidden = true; });
   input.addEventListener('keydown', (e) => {
     const first = suggestions.hidden ? null : suggestions.querySelector('li');
-    if (e.key === 'Tab' && first) { e.preventDefault(); accept(first.textContent, wordAt(input.value, input.selectionStart).start); }
+    if (e.key === 'Tab' && first) { e.preventDefault(); first.dispatchEvent(new MouseEvent('mousedown')); }
     else if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); run(); }
     else if (e.key === 'Escape') suggestions.hidden = true;
   });
