@@ -1,0 +1,192 @@
+"""The scrape loop: every target on its own interval, as its own task, into the store.
+
+Each target gets a fixed offset inside its interval (hashed from its URL, as Prometheus
+spreads scrapes) and its own timeout, so one that hangs or sends garbage only marks itself
+down. After every scrape the report series Prometheus writes are stored too: ``up``,
+``scrape_duration_seconds``, ``scrape_samples_scraped``,
+``scrape_samples_post_metric_relabeling`` and ``scrape_series_added``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from watchkeeper.config import Config
+
+from .scraper import Sample, ScrapeResult, make_client, scrape
+from .targets import FileSD, Target, resolve_targets
+
+log = logging.getLogger("watchkeeper.scrape")
+
+Writer = Callable[[list[Sample]], Any]  # appends and commits; run in a worker thread
+
+
+@dataclass
+class TargetState:
+    """What /api/v1/targets shows for one target."""
+
+    target: Target
+    health: str = "unknown"
+    last_error: str = ""
+    last_scrape: float = 0.0
+    last_duration: float = 0.0
+    last_samples: int = 0
+    scrapes: int = 0
+    seen: set[tuple] = field(default_factory=set)
+
+    def to_api(self) -> dict[str, Any]:
+        t = self.target
+        return {
+            "discoveredLabels": dict(t.discovered),
+            "labels": dict(t.labels),
+            "scrapePool": t.job.job_name,
+            "scrapeUrl": t.url,
+            "globalUrl": t.url,
+            "lastError": self.last_error,
+            "lastScrape": _rfc3339(self.last_scrape),
+            "lastScrapeDuration": self.last_duration,
+            "health": self.health,
+            "scrapeInterval": f"{t.interval:g}s",
+            "scrapeTimeout": f"{t.timeout:g}s",
+        }
+
+
+def _rfc3339(ts: float) -> str:
+    if not ts:
+        return "0001-01-01T00:00:00Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
+def report_samples(target: Target, result: ScrapeResult, added: int) -> list[Sample]:
+    ts = int(result.started * 1000)
+    base = dict(target.labels)
+    values = {
+        "up": 0.0 if result.error else 1.0,
+        "scrape_duration_seconds": result.duration,
+        "scrape_samples_scraped": float(result.scraped),
+        "scrape_samples_post_metric_relabeling": float(result.post_relabel),
+        "scrape_series_added": float(added),
+    }
+    return [({"__name__": name, **base}, ts, value) for name, value in values.items()]
+
+
+class ScrapeManager:
+    """Runs the scrape loops of a config; ``apply(config)`` swaps them on reload."""
+
+    def __init__(self, write: Writer, external_labels: dict[str, str] | None = None) -> None:
+        self.write = write
+        self.file_sd = FileSD()
+        self.states: dict[tuple[str, str], TargetState] = {}
+        self._tasks: dict[tuple[str, str], asyncio.Task] = {}
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._sd_task: asyncio.Task | None = None
+        self.config: Config | None = None
+        self.scrapes_total = 0
+        self.late_total = 0
+
+    async def apply(self, config: Config) -> None:
+        """Start, stop and restart loops so they match ``config``."""
+        old_clients = self._clients
+        self.config = config
+        self._clients = {job.job_name: make_client(job) for job in config.scrape_configs}
+        for key in list(self._tasks):
+            await self._stop_target(key)
+        self._sync_targets()
+        for client in old_clients.values():
+            await client.aclose()
+        if self._sd_task is None and any(j.file_sd_configs for j in config.scrape_configs):
+            self._sd_task = asyncio.create_task(self._refresh_file_sd())
+
+    def _sync_targets(self) -> None:
+        assert self.config is not None
+        wanted = {t.key: t for t in resolve_targets(self.config, self.file_sd)}
+        for key in list(self._tasks):
+            if key not in wanted:
+                self._tasks.pop(key).cancel()
+                self.states.pop(key, None)
+        for key, target in wanted.items():
+            if key not in self._tasks:
+                state = self.states.get(key)
+                if state is None or state.target.job is not target.job:
+                    state = TargetState(target)
+                self.states[key] = state
+                self._tasks[key] = asyncio.create_task(self._loop(state),
+                                                       name=f"scrape {target.url}")
+
+    async def _refresh_file_sd(self) -> None:
+        while True:
+            assert self.config is not None
+            every = min((sd.refresh_interval for j in self.config.scrape_configs
+                         for sd in j.file_sd_configs), default=30.0)
+            await asyncio.sleep(max(1.0, min(every, 5.0)))
+            with contextlib.suppress(Exception):
+                self._sync_targets()
+
+    async def _stop_target(self, key: tuple[str, str]) -> None:
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def stop(self) -> None:
+        for key in list(self._tasks):
+            await self._stop_target(key)
+        if self._sd_task is not None:
+            self._sd_task.cancel()
+            self._sd_task = None
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients = {}
+
+    async def _loop(self, state: TargetState) -> None:
+        target = state.target
+        interval = target.interval
+        offset = (zlib.crc32(target.url.encode()) % 1000) / 1000 * interval
+        next_at = (time.time() // interval) * interval + offset
+        if next_at < time.time():
+            next_at += interval
+        while True:
+            await asyncio.sleep(max(0.0, next_at - time.time()))
+            client = self._clients.get(target.job.job_name)
+            if client is None:
+                return
+            result = await scrape(client, target)
+            await self._record(state, result)
+            next_at += interval
+            if next_at < time.time():  # overran: skip missed slots, never pile up
+                self.late_total += 1
+                next_at += ((time.time() - next_at) // interval + 1) * interval
+
+    async def _record(self, state: TargetState, result: ScrapeResult) -> None:
+        self.scrapes_total += 1
+        state.scrapes += 1
+        state.last_scrape = result.started
+        state.last_duration = result.duration
+        state.last_samples = len(result.samples)
+        if result.error:
+            if state.health != "down" or state.last_error != result.error:
+                log.warning("scrape of %s failed: %s", state.target.url, result.error)
+            state.health, state.last_error = "down", result.error
+        else:
+            state.health, state.last_error = "up", ""
+        keys = [tuple(sorted(labels.items())) for labels, _, _ in result.samples]
+        added = sum(1 for k in keys if k not in state.seen)
+        state.seen = set(keys) if keys else state.seen
+        samples = result.samples + report_samples(state.target, result, added)
+        try:
+            await asyncio.to_thread(self.write, samples)
+        except Exception as e:  # a store problem is reported by the store's own health
+            log.error("writing scrape of %s failed: %s", state.target.url, e)
+
+    def active_targets(self) -> list[dict[str, Any]]:
+        return [s.to_api() for _, s in sorted(self.states.items())]

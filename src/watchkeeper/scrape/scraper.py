@@ -1,0 +1,160 @@
+"""One scrape of one target: fetch within the timeout and size limit, parse, relabel, limit.
+
+Nothing here raises: every failure becomes ``ScrapeResult.error`` (the reason the target is
+down), so one bad target can never break the loop that scrapes the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import ssl
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from watchkeeper.config import ScrapeConfig
+from watchkeeper.exposition.parse import ParseError, parse
+
+from .relabel import relabel
+from .targets import Target
+
+ACCEPT = ("application/openmetrics-text;version=1.0.0;q=0.5,"
+          "text/plain;version=0.0.4;q=0.4,*/*;q=0.1")
+
+Sample = tuple[dict[str, str], int, float]  # labels with __name__, timestamp ms, value
+
+
+@dataclass
+class ScrapeResult:
+    """What one scrape produced; ``error`` set means the target is down."""
+
+    samples: list[Sample] = field(default_factory=list)
+    scraped: int = 0
+    post_relabel: int = 0
+    duration: float = 0.0
+    error: str | None = None
+    started: float = 0.0
+
+
+class LimitExceeded(Exception):
+    pass
+
+
+def make_client(job: ScrapeConfig) -> httpx.AsyncClient:
+    """An HTTP client carrying the job's auth and TLS settings."""
+    headers = {"Accept": ACCEPT, "User-Agent": "watchkeeper"}
+    auth = None
+    if job.basic_auth is not None:
+        password = ""
+        if job.basic_auth.password is not None:
+            password = job.basic_auth.password.get_secret_value()
+        elif job.basic_auth.password_file:
+            password = Path(job.basic_auth.password_file).read_text().strip()
+        auth = httpx.BasicAuth(job.basic_auth.username, password)
+    token = None
+    if job.bearer_token is not None:
+        token = job.bearer_token.get_secret_value()
+    elif job.bearer_token_file:
+        token = Path(job.bearer_token_file).read_text().strip()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    tls = job.tls_config
+    verify: ssl.SSLContext | bool = True
+    if tls.insecure_skip_verify:
+        verify = False
+    elif tls.ca_file or tls.cert_file:
+        context = ssl.create_default_context(cafile=tls.ca_file)
+        if tls.cert_file and tls.key_file:
+            context.load_cert_chain(tls.cert_file, tls.key_file)
+        verify = context
+    return httpx.AsyncClient(headers=headers, auth=auth, verify=verify,
+                             follow_redirects=False, trust_env=False)
+
+
+async def _fetch(client: httpx.AsyncClient, target: Target) -> tuple[bytes, str]:
+    params = {k.removeprefix("__param_"): v for k, v in target.discovered.items()
+              if k.startswith("__param_")}
+    headers = {"X-Prometheus-Scrape-Timeout-Seconds": f"{target.timeout:g}"}
+    limit = target.job.body_size_limit
+    async with client.stream("GET", target.url, params=params or None, headers=headers,
+                             timeout=target.timeout) as response:
+        if response.status_code != 200:
+            raise httpx.HTTPStatusError(f"server returned HTTP status {response.status_code}",
+                                        request=response.request, response=response)
+        declared = response.headers.get("content-length", "")
+        if limit and declared.isdigit() and int(declared) > limit:
+            raise LimitExceeded(f"body size limit exceeded: {declared} > {limit} bytes")
+        parts, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if limit and size > limit:
+                raise LimitExceeded(f"body size limit exceeded: more than {limit} bytes")
+            parts.append(chunk)
+        return b"".join(parts), response.headers.get("content-type", "")
+
+
+def _samples(body: bytes, content_type: str, target: Target, now_ms: int) -> ScrapeResult:
+    """Parse and label the body (runs in a worker thread: big bodies never block the loop)."""
+    job = target.job
+    limit = job.sample_limit
+    if limit and not job.metric_relabel_configs:
+        upper = body.count(b"\n") + 1 - body.count(b"\n#") - body.startswith(b"#")
+        if upper > limit * 2 + 1000:  # far over: refuse before parsing megabytes
+            raise LimitExceeded(f"sample limit exceeded: about {upper} samples > {limit}")
+    families = parse(body, content_type)
+    out: list[Sample] = []
+    scraped = 0
+    honor = job.honor_labels
+    for family in families:
+        for s in family.samples:
+            scraped += 1
+            labels = {"__name__": s.name, **s.labels}
+            if job.metric_relabel_configs:
+                relabeled = relabel(labels, job.metric_relabel_configs)
+                if relabeled is None or not relabeled.get("__name__"):
+                    continue
+                labels = relabeled
+            for name, value in target.labels.items():
+                if name in labels and not honor:
+                    if labels[name]:
+                        labels[f"exported_{name}"] = labels[name]
+                    labels[name] = value
+                elif name not in labels or not labels[name]:
+                    labels[name] = value
+            ts = now_ms
+            if s.timestamp is not None and job.honor_timestamps and math.isfinite(s.timestamp):
+                ts = int(s.timestamp * 1000)
+            out.append(({k: v for k, v in labels.items() if v != ""}, ts, float(s.value)))
+    if limit and len(out) > limit:
+        raise LimitExceeded(f"sample limit exceeded: {len(out)} samples > {limit}")
+    return ScrapeResult(out, scraped, len(out))
+
+
+async def scrape(client: httpx.AsyncClient, target: Target) -> ScrapeResult:
+    """Scrape ``target`` once; a failure is a result with ``error`` set, never an exception."""
+    started = time.time()
+    clock = time.perf_counter()
+    try:
+        async with asyncio.timeout(target.timeout):
+            body, content_type = await _fetch(client, target)
+        result = await asyncio.to_thread(_samples, body, content_type, target,
+                                         int(started * 1000))
+    except TimeoutError:
+        result = ScrapeResult(error=f"context deadline exceeded: no complete answer within "
+                                    f"{target.timeout:g}s")
+    except LimitExceeded as e:
+        result = ScrapeResult(error=str(e))
+    except ParseError as e:
+        result = ScrapeResult(error=f"invalid exposition: {e}")
+    except httpx.HTTPStatusError as e:
+        result = ScrapeResult(error=str(e))
+    except httpx.HTTPError as e:
+        result = ScrapeResult(error=f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+    except (OSError, ValueError, UnicodeError) as e:
+        result = ScrapeResult(error=f"{type(e).__name__}: {e}")
+    result.duration = time.perf_counter() - clock
+    result.started = started
+    return result

@@ -1,0 +1,105 @@
+"""Targets from ``static_configs`` and ``file_sd_configs``, with their labels.
+
+File SD reads Prometheus's format (a JSON or YAML list of ``{targets, labels}``); a file that
+cannot be read or parsed keeps its previous targets, as Prometheus does, and says why.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from watchkeeper.config import Config, ScrapeConfig
+
+from .relabel import relabel
+
+log = logging.getLogger("watchkeeper.scrape")
+
+
+@dataclass
+class Target:
+    """One endpoint to scrape: its job's config and its final target labels."""
+
+    job: ScrapeConfig
+    labels: dict[str, str]  # job, instance and static/file labels after relabel_configs
+    discovered: dict[str, str] = field(default_factory=dict)
+    interval: float = 15.0
+    timeout: float = 10.0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.job.job_name, self.url
+
+    @property
+    def url(self) -> str:
+        address = self.discovered["__address__"]
+        path = self.discovered.get("__metrics_path__", self.job.metrics_path)
+        scheme = self.discovered.get("__scheme__", self.job.scheme)
+        return f"{scheme}://{address}{path}"
+
+
+class FileSD:
+    """Remembers the last good content of every file SD file."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, list[dict]] = {}
+        self.errors: dict[str, str] = {}
+
+    def groups(self, patterns: list[str]) -> list[dict]:
+        out: list[dict] = []
+        for pattern in patterns:
+            for path in sorted(glob.glob(pattern)) or [pattern]:
+                out.extend(self._read(path))
+        return out
+
+    def _read(self, path: str) -> list[dict]:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+            if path.endswith((".yml", ".yaml")):
+                import yaml
+
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+            if not isinstance(data, list) or not all(
+                    isinstance(g, dict) and isinstance(g.get("targets", []), list) for g in data):
+                raise ValueError("expected a list of {targets: [...], labels: {...}}")
+            self._last[path] = data
+            self.errors.pop(path, None)
+        except (OSError, ValueError, UnicodeDecodeError) as e:
+            message = f"file_sd {path}: {e}"
+            if self.errors.get(path) != message:
+                log.warning("%s (keeping its previous targets)", message)
+            self.errors[path] = message
+        except Exception as e:  # YAML errors
+            self.errors[path] = f"file_sd {path}: {' '.join(str(e).split())}"
+        return self._last.get(path, [])
+
+
+def resolve_targets(config: Config, file_sd: FileSD) -> list[Target]:
+    """Every target of every job, deduplicated by (job, URL)."""
+    targets: dict[tuple[str, str], Target] = {}
+    for job in config.scrape_configs:
+        groups = [{"targets": s.targets, "labels": s.labels} for s in job.static_configs]
+        for sd in job.file_sd_configs:
+            groups.extend(file_sd.groups(sd.files))
+        for group in groups:
+            for address in group.get("targets") or []:
+                base = {"job": job.job_name, "__address__": str(address),
+                        "__metrics_path__": job.metrics_path, "__scheme__": job.scheme,
+                        **{str(k): str(v) for k, v in (group.get("labels") or {}).items()}}
+                for name, values in job.params.items():
+                    if values:
+                        base[f"__param_{name}"] = values[0]
+                discovered = relabel(base, job.relabel_configs)
+                if discovered is None or not discovered.get("__address__"):
+                    continue
+                labels = {k: v for k, v in discovered.items() if not k.startswith("__")}
+                labels.setdefault("instance", discovered["__address__"])
+                target = Target(job, labels, discovered, config.interval_of(job),
+                                config.timeout_of(job))
+                targets.setdefault(target.key, target)
+    return list(targets.values())

@@ -1,0 +1,96 @@
+"""The server's ASGI app: routes that call the rooms, behind auth and a body limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from watchkeeper.exposition.asgi import make_asgi_app
+from watchkeeper.health.asgi import starlette_routes
+
+from . import openapi, routes_push, routes_status
+from .auth import AuthMiddleware, BodyLimitMiddleware
+from .lifecycle import Service
+from .stream import Streamer
+
+VERSION = "0.1.0"
+
+
+def create_app(service: Service, config_path: str | None = None) -> Any:
+    """The whole server as one ASGI app; its lifespan starts and stops ``service``."""
+    from watchkeeper.promql.engine import Engine
+    from watchkeeper.promql.http_api import create_app as promql_app
+
+    status = routes_status.make_routes(service, config_path)
+    push = routes_push.make_routes(service)
+    state: dict[str, Any] = {}
+
+    def streamer() -> Streamer:
+        return state["streamer"]
+
+    async def ws_stream(ws: Any) -> None:
+        await streamer().websocket(ws)
+
+    async def sse_stream(request: Request) -> Any:
+        return await streamer().sse(request)
+
+    async def openapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(openapi.document(VERSION))
+
+    routes: list[Any] = [
+        Route("/metrics", _ASGI(make_asgi_app(service.registry)), methods=["GET", "HEAD"]),
+        *starlette_routes("/health", service.runner, service_id="watchkeeper",
+                          version=VERSION),
+        Route("/-/healthy", status["healthy"], methods=["GET", "HEAD"]),
+        Route("/-/ready", status["ready"], methods=["GET", "HEAD"]),
+        Route("/-/reload", status["reload"], methods=["POST", "PUT"]),
+        Route("/api/v1/targets", status["targets"]),
+        Route("/api/v1/status/config", status["status_config"]),
+        Route("/api/v1/status/flags", status["status_flags"]),
+        Route("/api/v1/status/tsdb", status["status_tsdb"]),
+        Route("/api/v1/status/runtimeinfo", status["runtimeinfo"]),
+        Route("/api/v1/write", push["remote_write"], methods=["POST"]),
+        Route("/api/v1/import/prometheus", push["import_prometheus"], methods=["POST"]),
+        Route("/api/v1/openapi.json", openapi_json),
+        Route("/api/v1/stream/sse", sse_stream),
+        WebSocketRoute("/api/v1/stream", ws_stream),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.start()
+        assert service.store is not None
+        engine = Engine(service.store)
+        state["streamer"] = Streamer(service, engine)
+        api = promql_app(service.store, engine, version=VERSION)
+        app.router.routes.extend(api.routes)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(
+                service.reload(config_path)))
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    limited = BodyLimitMiddleware(app, lambda: service.config.web.max_body_bytes)
+    return AuthMiddleware(limited, lambda: service.auth)
+
+
+class _ASGI:
+    """Wraps an ASGI function so Starlette's Route calls it as an app, not an endpoint."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)

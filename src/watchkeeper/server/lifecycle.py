@@ -1,0 +1,183 @@
+"""The running server's parts and their life: open the store, start collecting, checking
+and scraping, reload a new config in place, and flush everything on the way out.
+
+A reload validates the new file first; a bad one leaves everything as it was and the reason
+is kept in ``last_reload_error`` (and logged, without secrets).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.config import ConfigError, LoadedConfig, load_config
+from watchkeeper.health.config import build_checks, default_checks
+from watchkeeper.health.metrics import HealthCollector
+from watchkeeper.health.runner import Runner
+from watchkeeper.metrics.registry import REGISTRY, CollectorRegistry
+from watchkeeper.scrape import ScrapeManager
+from watchkeeper.tsdb import Store
+
+from .auth import Authenticator
+from .ingest import Ingester, family_samples
+from .selfmetrics import ScrapeLoopCheck, ServerCollector, StorageCheck
+
+log = logging.getLogger("watchkeeper.server")
+
+
+class Service:
+    """Everything ``watchkeeper serve`` runs, independent of the HTTP layer."""
+
+    def __init__(self, loaded: LoadedConfig, *, data_path: str | None = None) -> None:
+        self.loaded = loaded
+        self.config = loaded.config
+        self.data_path = data_path or self.config.storage.path
+        self.started_at = time.time()
+        self.last_reload_ok = True
+        self.last_reload_error = ""
+        self.last_reload_time = self.started_at
+        self.store: Store | None = None
+        self.ingester: Ingester | None = None
+        self.runner = Runner(self._checks(loaded))
+        self.scraper: ScrapeManager | None = None
+        self.auth = self._authenticator(loaded)
+        self.registry = CollectorRegistry()
+        self.collect_seconds = 0.0
+        self.collects_total = 0
+        self._host: Any = None
+        self._collect_task: asyncio.Task | None = None
+        self._reload_lock = asyncio.Lock()
+
+    # -- pieces ------------------------------------------------------------------------
+    def _checks(self, loaded: LoadedConfig) -> list[Any]:
+        own = [StorageCheck(self), ScrapeLoopCheck(self)]
+        if loaded.checks is None:
+            return [*default_checks(), *own]
+        return [*build_checks(loaded.checks), *own]
+
+    @staticmethod
+    def _authenticator(loaded: LoadedConfig) -> Authenticator:
+        auth = loaded.config.web.auth
+        return Authenticator([t.get_secret_value() for t in auth.bearer_tokens],
+                             {u: h.get_secret_value() for u, h in auth.basic_auth_users.items()})
+
+    @property
+    def instance(self) -> str:
+        return self.config.web.listen_address
+
+    # -- life --------------------------------------------------------------------------
+    async def start(self) -> None:
+        storage = self.config.storage
+        self.store = await asyncio.to_thread(
+            Store.open, Path(self.data_path), sync=storage.sync,
+            retention_ms=int(storage.retention * 1000), max_bytes=storage.max_bytes)
+        if self.store.recovery.records:
+            log.info("store recovered: %s", self.store.recovery)
+        self.ingester = Ingester(self.store, self.config.global_.external_labels)
+        self.registry.register(_Forward(REGISTRY))
+        self.registry.register(HealthCollector(self.runner))
+        self.registry.register(ServerCollector(self))
+        from watchkeeper.metrics.runtime import EVENT_LOOP_LAG_COLLECTOR
+
+        EVENT_LOOP_LAG_COLLECTOR.watch()
+        self.runner.start()
+        self.scraper = ScrapeManager(self.ingester.write)
+        await self.scraper.apply(self.config)
+        self._collect_task = asyncio.create_task(self._collect_loop(), name="collect")
+        log.info("watchkeeper serving on %s, data in %s, %d scrape jobs, %d checks",
+                 self.instance, self.data_path, len(self.config.scrape_configs),
+                 len(self.runner.checks()))
+
+    async def stop(self) -> None:
+        """Stop loops, then flush and close the store (bounded: SIGTERM exits within 5 s)."""
+        if self._collect_task is not None:
+            self._collect_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._collect_task
+        if self.scraper is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.scraper.stop(), 1.0)
+        with contextlib.suppress(Exception):
+            self.runner.stop()
+        if self.store is not None:
+            await asyncio.wait_for(asyncio.to_thread(self.store.close), 3.5)
+            log.info("store flushed and closed")
+
+    # -- collection --------------------------------------------------------------------
+    def _host_collector(self) -> Any:
+        if self._host is None:
+            from watchkeeper.system import HostCollector
+
+            self._host = HostCollector()
+        return self._host
+
+    def collect_once(self) -> int:
+        """Host, process, own and health metrics into the store now (a worker thread)."""
+        assert self.ingester is not None
+        clock = time.perf_counter()
+        now_ms = int(time.time() * 1000)
+        target = {"job": "watchkeeper", "instance": self.instance}
+        families: list[Any] = list(self.registry.collect())
+        if self.config.collect_host:
+            families.extend(self._host_collector().collect())
+        kept = self.ingester.write(family_samples(families, target, now_ms))
+        self.collect_seconds = time.perf_counter() - clock
+        self.collects_total += 1
+        return kept
+
+    async def _collect_loop(self) -> None:
+        while True:
+            interval = self.config.global_.collect_interval
+            try:
+                await asyncio.to_thread(self.collect_once)
+            except Exception:
+                log.exception("collecting metrics failed")
+            await asyncio.sleep(max(0.05, interval - self.collect_seconds))
+
+    # -- reload ------------------------------------------------------------------------
+    async def reload(self, path: str | None) -> tuple[bool, str]:
+        """Load ``path`` again; on any problem keep the running config and say why."""
+        async with self._reload_lock:
+            self.last_reload_time = time.time()
+            if not path:
+                return self._reload_failed("no config file was given at startup")
+            try:
+                loaded = await asyncio.to_thread(load_config, path)
+                checks = self._checks(loaded)
+            except ConfigError as e:
+                return self._reload_failed(str(e))
+            if (loaded.config.storage.path != self.config.storage.path
+                    or loaded.config.web.listen_address != self.config.web.listen_address):
+                log.warning("storage.path and web.listen_address take effect on restart")
+            self.loaded, self.config = loaded, loaded.config
+            self.auth = self._authenticator(loaded)
+            if self.ingester is not None:
+                self.ingester.external_labels = dict(loaded.config.global_.external_labels)
+            for check in self.runner.checks():
+                self.runner.remove(check.name)
+            for check in checks:
+                self.runner.add(check)
+            if self.scraper is not None:
+                await self.scraper.apply(loaded.config)
+            self.last_reload_ok, self.last_reload_error = True, ""
+            log.info("config reloaded from %s", path)
+            return True, "config reloaded"
+
+    def _reload_failed(self, reason: str) -> tuple[bool, str]:
+        self.last_reload_ok, self.last_reload_error = False, reason
+        log.error("config reload failed, keeping the running config: %s", reason)
+        return False, reason
+
+
+class _Forward:
+    """Serve the process-wide default registry's metrics from the server's registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.source = registry
+
+    def collect(self) -> Any:
+        return self.source.collect()

@@ -1,0 +1,56 @@
+"""The OpenAPI document for the routes Prometheus does not define (``/api/v1/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERR = {"description": "error", "content": {"application/json": {}}}
+
+
+def _op(summary: str, method: str = "get", body: str | None = None,
+        params: list[tuple[str, str]] = (), responses: dict | None = None) -> dict:
+    op: dict[str, Any] = {"summary": summary,
+                          "responses": responses or {"200": {"description": "ok"}, "400": _ERR}}
+    if params:
+        op["parameters"] = [{"name": n, "in": "query", "schema": {"type": "string"},
+                             "description": d} for n, d in params]
+    if body:
+        op["requestBody"] = {"required": True, "content": {body: {}}}
+    return {method: op}
+
+
+def document(version: str) -> dict[str, Any]:
+    paths = {
+        "/health": _op("Overall health as application/health+json (503 when failing).",
+                       params=[("verbose", "plain-text listing"), ("fresh", "run checks now"),
+                               ("exclude", "leave a check out")]),
+        "/health/live": _op("Liveness: the process answers (never needs auth)."),
+        "/health/ready": _op("Readiness: critical checks pass."),
+        "/metrics": _op("The server's own metrics (text 0.0.4 or OpenMetrics)."),
+        "/api/v1/write": _op("Prometheus remote write 1.0 (protobuf, snappy).", "post",
+                             "application/x-protobuf",
+                             responses={"204": {"description": "stored"}, "400": _ERR}),
+        "/api/v1/import/prometheus": _op(
+            "Import text exposition or OpenMetrics.", "post", "text/plain",
+            params=[("extra_label", "name=value added to every sample (repeatable)")],
+            responses={"204": {"description": "stored"}, "400": _ERR}),
+        "/api/v1/stream": _op("WebSocket: send {queries, health, interval (ms >= 100)}; "
+                              "receives updates every interval."),
+        "/api/v1/stream/sse": _op("Server-sent events of the same updates.",
+                                  params=[("query", "PromQL (repeatable)"),
+                                          ("health", "1 to include health"),
+                                          ("interval", "milliseconds, at least 100")]),
+        "/-/reload": _op("Reload the config file; a bad file keeps the running config.",
+                         "post", responses={"200": {"description": "reloaded"},
+                                            "500": {"description": "kept the old config"}}),
+        "/-/healthy": _op("Prometheus-style health probe."),
+        "/-/ready": _op("Prometheus-style readiness probe."),
+    }
+    return {"openapi": "3.1.0",
+            "info": {"title": "watchkeeper", "version": version,
+                     "description": "Routes beyond Prometheus's HTTP API; /api/v1 query "
+                                    "routes answer as Prometheus documents them."},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                               "basic": {"type": "http", "scheme": "basic"}}},
+            "security": [{"bearer": []}, {"basic": []}],
+            "paths": paths}

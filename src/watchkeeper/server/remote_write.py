@@ -1,0 +1,136 @@
+"""The Prometheus remote-write 1.0 receiver: snappy-compressed protobuf ``WriteRequest``.
+
+The decoder reads only what remote write 1.0 sends (``TimeSeries`` with ``Label`` and
+``Sample``); other fields (exemplars, histograms, metadata) are skipped by wire type, so a
+newer sender is still understood.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+Sample = tuple[dict[str, str], int, float]
+
+
+class DecodeError(ValueError):
+    """The body is not a snappy-compressed WriteRequest."""
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise DecodeError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise DecodeError("varint too long")
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
+    """(field number, wire type, value) of one message: ints, bytes or 8-byte doubles."""
+    pos, end = 0, len(buf)
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+        elif wire == 1:
+            if pos + 8 > end:
+                raise DecodeError("truncated fixed64")
+            value, pos = buf[pos:pos + 8], pos + 8
+        elif wire == 2:
+            size, pos = _varint(buf, pos)
+            if pos + size > end:
+                raise DecodeError("truncated length-delimited field")
+            value, pos = buf[pos:pos + size], pos + size
+        elif wire == 5:
+            if pos + 4 > end:
+                raise DecodeError("truncated fixed32")
+            value, pos = buf[pos:pos + 4], pos + 4
+        else:
+            raise DecodeError(f"unsupported wire type {wire}")
+        yield number, wire, value
+
+
+def _signed(v: int) -> int:
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def decode_write_request(body: bytes) -> list[Sample]:
+    """Every sample of an uncompressed ``WriteRequest``."""
+    out: list[Sample] = []
+    for number, wire, series in _fields(body):
+        if number != 1 or wire != 2:
+            continue
+        labels: dict[str, str] = {}
+        points: list[tuple[int, float]] = []
+        for n, w, value in _fields(series):  # type: ignore[arg-type]
+            if n == 1 and w == 2:
+                name = val = ""
+                for ln, lw, lv in _fields(value):  # type: ignore[arg-type]
+                    if lw == 2 and ln in (1, 2):
+                        try:
+                            text = lv.decode("utf-8")  # type: ignore[union-attr]
+                        except UnicodeDecodeError:
+                            raise DecodeError("label is not UTF-8") from None
+                        if ln == 1:
+                            name = text
+                        else:
+                            val = text
+                if name:
+                    labels[name] = val
+            elif n == 2 and w == 2:
+                v, ts = 0.0, 0
+                for sn, sw, sv in _fields(value):  # type: ignore[arg-type]
+                    if sn == 1 and sw == 1:
+                        v = struct.unpack("<d", sv)[0]  # type: ignore[arg-type]
+                    elif sn == 2 and sw == 0:
+                        ts = _signed(sv)  # type: ignore[arg-type]
+                points.append((ts, v))
+        if "__name__" not in labels:
+            raise DecodeError("a time series without __name__")
+        out.extend((labels, ts, v) for ts, v in points)
+    return out
+
+
+def decode_snappy_write_request(body: bytes, max_bytes: int = 64 << 20) -> list[Sample]:
+    """Decompress (block snappy, as remote write sends it) and decode."""
+    import cramjam
+
+    try:
+        raw = bytes(cramjam.snappy.decompress_raw(body))
+    except Exception as e:
+        raise DecodeError(f"not snappy-compressed: {e}") from None
+    if len(raw) > max_bytes:
+        raise DecodeError(f"decompressed body over {max_bytes} bytes")
+    return decode_write_request(raw)
+
+
+def encode_write_request(samples: list[Sample]) -> bytes:
+    """A ``WriteRequest`` for tests and benchmarks (one series per sample group)."""
+    def varint(n: int) -> bytes:
+        n &= (1 << 64) - 1
+        out = bytearray()
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            out.append(b | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+
+    def field(number: int, payload: bytes) -> bytes:
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    body = bytearray()
+    for labels, ts, value in samples:
+        series = b"".join(field(1, field(1, k.encode()) + field(2, v.encode()))
+                          for k, v in sorted(labels.items()))
+        point = varint(1 << 3 | 1) + struct.pack("<d", value) + varint(2 << 3) + varint(ts)
+        body += field(1, series + field(2, point))
+    return bytes(body)

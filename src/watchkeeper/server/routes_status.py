@@ -1,0 +1,100 @@
+"""Prometheus-shaped status routes: targets, config (secrets redacted), TSDB, reload."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import yaml
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+
+_SECRET_KEY = re.compile(r"pass|token|secret|key|dsn|auth|credential", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]*@")
+REDACTED = "<secret>"
+
+
+def ok(data: Any) -> JSONResponse:
+    return JSONResponse({"status": "success", "data": data})
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """Hide anything that looks like a secret: by key name, or a password inside a URL."""
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, key) for v in value]
+    if isinstance(value, str):
+        if key and _SECRET_KEY.search(key) and key not in ("tls_key_file", "key_file"):
+            return REDACTED if value else value
+        return _URL_PASSWORD.sub(rf"\1{REDACTED}@", value)
+    return value
+
+
+def config_document(service: Any) -> dict[str, Any]:
+    data = service.config.model_dump(mode="json", by_alias=True, exclude={"checks"})
+    if service.loaded.checks is not None:
+        data["checks"] = [{"type": c.type, "name": c.name, "parameters": c.parameters,
+                           "timeout": c.timeout, "interval": c.interval,
+                           "critical": c.critical} for c in service.loaded.checks]
+    return redact(data)
+
+
+def make_routes(service: Any, config_path: str | None) -> dict[str, Any]:
+    async def targets(request: Request) -> JSONResponse:
+        state = request.query_params.get("state", "any")
+        active = service.scraper.active_targets() if service.scraper else []
+        return ok({"activeTargets": active if state in ("any", "active") else [],
+                   "droppedTargets": []})
+
+    async def status_config(request: Request) -> JSONResponse:
+        text = yaml.safe_dump(config_document(service), sort_keys=False)
+        return ok({"yaml": text})
+
+    async def status_flags(request: Request) -> JSONResponse:
+        return ok({"config.file": config_path or "",
+                   "storage.tsdb.path": service.data_path,
+                   "web.listen-address": service.config.web.listen_address})
+
+    async def status_tsdb(request: Request) -> JSONResponse:
+        stats = await asyncio.to_thread(service.store.stats)
+        limit = int(request.query_params.get("limit", "10") or 10)
+        top = list(stats.get("top_metrics", {}).items())[:limit]
+        return ok({
+            "headStats": {
+                "numSeries": stats["series"],
+                "numLabelPairs": 0,
+                "chunkCount": stats["chunks"],
+                "minTime": stats["min_time_ms"] or 0,
+                "maxTime": stats["max_time_ms"] or 0,
+            },
+            "seriesCountByMetricName": [{"name": n, "value": v} for n, v in top],
+            "labelValueCountByLabelName": [],
+            "memoryInBytesByLabelName": [],
+            "seriesCountByLabelValuePair": [],
+            "watchkeeper": {k: v for k, v in stats.items() if k != "top_metrics"},
+        })
+
+    async def runtimeinfo(request: Request) -> JSONResponse:
+        return ok({"startTime": service.started_at,
+                   "reloadConfigSuccess": service.last_reload_ok,
+                   "lastConfigTime": service.last_reload_time,
+                   "lastConfigError": service.last_reload_error,
+                   "storageRetention": f"{service.config.storage.retention:g}s"})
+
+    async def reload(request: Request) -> PlainTextResponse:
+        done, message = await service.reload(config_path)
+        return PlainTextResponse(message + "\n", status_code=200 if done else 500)
+
+    async def healthy(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("watchkeeper is Healthy.\n")
+
+    async def ready(request: Request) -> PlainTextResponse:
+        if service.store is None:
+            return PlainTextResponse("watchkeeper is not ready.\n", status_code=503)
+        return PlainTextResponse("watchkeeper is Ready.\n")
+
+    return {"targets": targets, "status_config": status_config, "status_flags": status_flags,
+            "status_tsdb": status_tsdb, "runtimeinfo": runtimeinfo, "reload": reload,
+            "healthy": healthy, "ready": ready}

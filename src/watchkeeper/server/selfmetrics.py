@@ -1,0 +1,106 @@
+"""The server's own figures as metrics, and its own parts as health checks.
+
+``watchkeeper_storage`` reports the store's health (degraded with its reasons) and
+``watchkeeper_scrape`` reports the scrape loop (degraded while targets are down), so an
+operator sees both in ``/health`` next to the configured checks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from watchkeeper.health.model import Outcome, degraded, healthy, unhealthy
+from watchkeeper.metrics.family import CounterMetricFamily, GaugeMetricFamily, Metric
+
+
+class ServerCollector:
+    """Store size, ingestion, scrape and reload figures, read at collection time."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.service
+        ing = s.ingester
+        if ing is not None:
+            yield CounterMetricFamily("watchkeeper_samples_appended",
+                                      "Samples the store accepted.", value=ing.appended)
+            yield CounterMetricFamily("watchkeeper_samples_rejected",
+                                      "Samples the store refused (out of order, duplicate).",
+                                      value=ing.rejected)
+        if s.store is not None:
+            head = s.store.head
+            yield GaugeMetricFamily("watchkeeper_tsdb_head_series",
+                                    "Series known to the store.", value=len(head.by_id))
+            yield GaugeMetricFamily("watchkeeper_tsdb_head_samples",
+                                    "Samples in the in-memory head.", value=head.samples)
+        if s.scraper is not None:
+            yield CounterMetricFamily("watchkeeper_scrapes", "Scrapes run.",
+                                      value=s.scraper.scrapes_total)
+            yield CounterMetricFamily("watchkeeper_scrapes_late",
+                                      "Scrape slots skipped because a scrape overran.",
+                                      value=s.scraper.late_total)
+            up = GaugeMetricFamily("watchkeeper_scrape_targets", "Targets by health.",
+                                   labels=["health"])
+            counts = {"up": 0, "down": 0, "unknown": 0}
+            for state in s.scraper.states.values():
+                counts[state.health] = counts.get(state.health, 0) + 1
+            for health, count in sorted(counts.items()):
+                up.add_metric([health], count)
+            yield up
+        yield GaugeMetricFamily("watchkeeper_collect_duration_seconds",
+                                "Duration of the latest host and self collection.",
+                                value=s.collect_seconds)
+        yield GaugeMetricFamily("watchkeeper_config_last_reload_successful",
+                                "Whether the last config reload succeeded.",
+                                value=1.0 if s.last_reload_ok else 0.0)
+        yield GaugeMetricFamily("watchkeeper_config_last_reload_success_timestamp_seconds",
+                                "When the config was last loaded.", value=s.last_reload_time)
+        yield GaugeMetricFamily("watchkeeper_start_time_seconds",
+                                "When the server started.", value=s.started_at)
+
+
+class StorageCheck:
+    """The store's own health: degraded with its reasons, unhealthy if unusable."""
+
+    name = "watchkeeper_storage"
+    timeout = 5.0
+    critical = True
+    interval = 15.0
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def check(self) -> Outcome:
+        store = self.service.store
+        if store is None:
+            return unhealthy("store not open")
+        state = store.health()
+        if state.ok:
+            return healthy(f"{len(store.head.by_id)} series")
+        return degraded("; ".join(state.reasons))
+
+
+class ScrapeLoopCheck:
+    """The scrape loop: degraded while any target is down (naming them), never critical."""
+
+    name = "watchkeeper_scrape"
+    timeout = 2.0
+    critical = False
+    interval = 15.0
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def check(self) -> Outcome:
+        scraper = self.service.scraper
+        if scraper is None:
+            return healthy("no scrape loop")
+        down = [f"{st.target.url}: {st.last_error}" for st in scraper.states.values()
+                if st.health == "down"]
+        total = len(scraper.states)
+        if down:
+            return degraded(f"{len(down)}/{total} targets down: " + "; ".join(down[:5]))
+        return healthy(f"{total} targets, last checked {time.strftime('%H:%M:%S')}")
