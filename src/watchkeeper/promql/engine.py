@@ -14,6 +14,7 @@ import numpy as np
 from watchkeeper.promql import aggregations, ast, binops, calls
 from watchkeeper.promql.errors import PromQLEvalError
 from watchkeeper.promql.parser import parse
+from watchkeeper.promql.rollup_reads import rollup_over_time
 from watchkeeper.promql.values import (
     RangeData,
     RangeSeries,
@@ -46,8 +47,10 @@ class Engine:
     """Runs instant and range queries against one store."""
 
     def __init__(self, store: TimeSeriesStore, lookback_ms: int = DEFAULT_LOOKBACK_MS,
-                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS) -> None:
+                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS, rollups: bool = False,
+                 ) -> None:
         self.store = store
+        self.rollups = rollups  # let coarse range queries read rollups (see rollup_reads)
         self.lookback_ms = lookback_ms
         self.subquery_step_ms = subquery_step_ms
 
@@ -72,7 +75,9 @@ class Engine:
             raise PromQLEvalError(f'invalid expression type "{ast.TYPE_NAMES[expr.type]}" for '
                                   "range query, must be Scalar or instant Vector")
         times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
-        value = _Evaluator(self, start_ms, end_ms).eval(expr, times)
+        evaluator = _Evaluator(self, start_ms, end_ms)
+        evaluator.query_step = step_ms if self.rollups and len(times) > 1 else 0
+        value = evaluator.eval(expr, times)
         return Result("matrix", value, times)
 
 
@@ -82,6 +87,7 @@ class _Evaluator:
         self.lookback = engine.lookback_ms
         self.sub_step = engine.subquery_step_ms
         self.start_ms, self.end_ms = start_ms, end_ms
+        self.query_step = 0  # the outer range query's step when rollups may be read
 
     def _window_ends(self, times: np.ndarray, offset_ms: int, at: ast.AtModifier | None,
                      ) -> np.ndarray:
@@ -125,6 +131,13 @@ class _Evaluator:
                 param = pv.value if isinstance(pv, String) else pv.values  # type: ignore[union-attr]
             return aggregations.aggregate(node.op, vec, node.grouping, node.without, param)  # type: ignore[arg-type]
         if isinstance(node, ast.Call):
+            if self.query_step and len(times) > 1 and times[1] - times[0] == self.query_step \
+                    and isinstance(node.args[0] if node.args else None, ast.MatrixSelector):
+                sel = node.args[0].vector  # type: ignore[attr-defined]
+                ends = self._window_ends(times, sel.offset_ms, sel.at)
+                done = rollup_over_time(self.store, node, ends, self.query_step)
+                if done is not None:
+                    return done
             return calls.call(node, lambda a: self.eval(a, times), times)
         raise PromQLEvalError(f"cannot evaluate {type(node).__name__}")
 
