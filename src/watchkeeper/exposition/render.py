@@ -103,7 +103,7 @@ def _text_family(fam: Metric, out: list[str]) -> None:
 
 def _text_sample(s: Any) -> str:
     ts = s.timestamp
-    tail = "\n" if ts is None else f" {int(float(ts) * 1000)}\n"
+    tail = "\n" if ts is None else f" {round(float(ts) * 1000)}\n"
     return f"{s.name}{format_labels(s.labels)} {format_value(s.value)}{tail}"
 
 
