@@ -82,6 +82,7 @@ function theme() {
   });
 }
 
+performance.mark('app:start');
 loadDashboards(); // in flight while the first page builds
 theme();
 window.addEventListener('hashchange', route);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -53,3 +54,16 @@ def test_dashboards_json_lists_builtins_and_a_configured_override(client):
 def test_unknown_paths_are_404_not_the_page(client):
     assert client.get("/assets/nope.js").status_code == 404
     assert client.get("/api/v1/nothing").status_code == 404
+
+
+def test_inlined_dashboards_cannot_break_out_of_their_data_block():
+    from watchkeeper.dashboard import parse_dashboards
+
+    hostile = "</script><script>alert(1)</script>"
+    mine = parse_dashboards([{"id": "x", "title": hostile, "rows": []}])
+    page = TestClient(dashboard_app(mine)).get("/").text
+    assert hostile not in page
+    start = page.index('<script type="application/json" id="dashboards-data">')
+    block = page[start:page.index("</script>", start)]
+    data = json.loads(block.split(">", 1)[1])
+    assert any(d["title"] == hostile for d in data["dashboards"])

@@ -78,13 +78,14 @@ export async function overviewPage(view, ctx, { params }) {
     card('Health checks', checks), card('Firing alerts', firing), card('Scrape targets', targets)),
   h('div', { class: 'toolbar' }, h('h2', null, 'Host'), rangePicker(range, (r) => { params.set('range', r); setParams(params, false); })),
   charts);
+  // charts first: they carry the most data, the lists below are small
+  const host = (await loadDashboards()).find((d) => d.id === 'host');
+  if (host) renderDashboard(charts, host, RANGES[range], ctx);
+  else charts.append(unavailable('Host dashboard', 'no "host" dashboard is defined'));
   const refreshHealth = () => renderChecks(checks, ctx);
   const refreshAlerts = () => renderFiring(firing, ctx);
   refreshHealth(); refreshAlerts(); renderTargets(targets, ctx);
   ctx.live('health', refreshHealth, 5000);
   ctx.live('alerts', refreshAlerts, 1000);
   ctx.every(15000, () => renderTargets(targets, ctx));
-  const host = (await loadDashboards()).find((d) => d.id === 'host');
-  if (host) renderDashboard(charts, host, RANGES[range], ctx);
-  else charts.append(unavailable('Host dashboard', 'dashboards.json lists no "host" dashboard'));
 }

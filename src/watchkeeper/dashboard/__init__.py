@@ -58,6 +58,15 @@ __all__ = [
 ]
 
 
+def _page_with_dashboards(index: Path, listing: bytes) -> bytes:
+    """index.html with the dashboards inlined as a JSON data block (never executed, so the
+    CSP allows it), saving the page a round trip before its first query."""
+    safe = (listing.replace(b"<", b"\\u003c").replace(b">", b"\\u003e")
+            .replace(b"&", b"\\u0026"))
+    block = b'<script type="application/json" id="dashboards-data">' + safe + b"</script>"
+    return index.read_bytes().replace(b"</head>", block + b"\n</head>", 1)
+
+
 def dashboard_app(dashboards: list[Dashboard] | None = None,
                   static_dir: Path | None = None) -> Any:
     """A Starlette app serving the page, its assets and ``/dashboards.json``.
@@ -69,7 +78,7 @@ def dashboard_app(dashboards: list[Dashboard] | None = None,
     from starlette.middleware import Middleware
     from starlette.middleware.gzip import GZipMiddleware
     from starlette.requests import Request
-    from starlette.responses import FileResponse, PlainTextResponse, Response
+    from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
@@ -77,12 +86,14 @@ def dashboard_app(dashboards: list[Dashboard] | None = None,
     index = root / "index.html"
     listing = json.dumps({"dashboards": [d.to_json() for d in all_dashboards(dashboards)]},
                          separators=(",", ":")).encode()
+    page_body = _page_with_dashboards(index, listing) if index.is_file() else None
 
     async def page(request: Request) -> Response:
-        if not index.is_file():
+        if page_body is None:
             return PlainTextResponse("dashboard assets are not built "
                                      "(cd frontend && npm ci && npm run build)\n", 503)
-        return FileResponse(index, headers={"cache-control": "no-cache", **SECURITY_HEADERS})
+        return Response(page_body, media_type="text/html",
+                        headers={"cache-control": "no-cache", **SECURITY_HEADERS})
 
     async def dashboards_json(request: Request) -> Response:
         return Response(listing, media_type="application/json",
