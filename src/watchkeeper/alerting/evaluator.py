@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from watchkeeper.alerting.anomaly import anomaly_samples
 from watchkeeper.alerting.rules import Rule, RuleGroup
 from watchkeeper.alerting.state import INACTIVE, Alert, AlertingRuleState, StateChange
 from watchkeeper.metrics.family import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -155,7 +156,11 @@ class RuleEvaluator:
 
     def _eval_alerting(self, rs: AlertingRuleState, ts_ms: int, written: set[Labels],
                        to_send: list[Alert]) -> list[StateChange]:
-        changes = rs.update(instant_samples(self.engine, rs.rule.expr, ts_ms), ts_ms)
+        if rs.rule.anomaly is not None:
+            samples: list = anomaly_samples(self.engine, rs.rule.anomaly, ts_ms)
+        else:
+            samples = instant_samples(self.engine, rs.rule.expr, ts_ms)
+        changes = rs.update(samples, ts_ms)
         if not rs.rule.for_ms or rs.rule.for_ms < self.for_grace_period_ms:
             rs.restored = True
         valid_ms = 4 * max(self.resend_delay_ms, self.default_interval_ms)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -22,7 +23,8 @@ _UNITS_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 10
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _GROUP_FIELDS = {"name", "interval", "limit", "rules"}
-_RULE_FIELDS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
+_RULE_FIELDS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations",
+                "anomaly"}
 
 
 class RuleFileError(Exception):
@@ -45,6 +47,7 @@ class Rule:
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     line: int = 0
+    anomaly: Any = None  # an AnomalySpec: scored by robust z-score instead of expr alone
 
     @property
     def name(self) -> str:
@@ -218,10 +221,29 @@ def _load_rule(walker: _Walker, node: yaml.Node, group: str, index: int) -> Rule
                 annotations=walker.string_map(fields.get("annotations"), "map[string]string"),
                 line=node.start_mark.line + 1)
     where = f'group "{group}", rule {index + 1}, "{rule.name}"'
+    if "anomaly" in fields:
+        _load_anomaly(walker, fields["anomaly"], rule, where)
     for problem in validate_rule(rule, fields):
         at = (fields.get("expr") or node) if "expr" in problem else node
         walker.fail(at, f"{where}: {problem}")
     return rule
+
+
+def _load_anomaly(walker: _Walker, node: yaml.Node, rule: Rule, where: str) -> None:
+    """Our extension: ``anomaly: {expr, window, step, threshold, direction}``."""
+    from watchkeeper.alerting.anomaly import AnomalySpec
+
+    config = walker.string_map(node, "anomaly")
+    if not rule.alert:
+        walker.fail(node, f"{where}: anomaly is only for alerting rules")
+        return
+    try:
+        rule.anomaly = AnomalySpec.from_config(config)
+    except (ValueError, PromQLError) as e:
+        walker.fail(node, f"{where}: anomaly: {e}")
+        return
+    if not rule.expr:
+        rule.expr = rule.anomaly.expr
 
 
 def validate_rule(rule: Rule, present: dict[str, yaml.Node] | None = None) -> list[str]:

@@ -68,7 +68,8 @@ def _template(text: str, name: str) -> Template | TemplateError:
 
 
 def expand(text: str, rule: str, labels: Mapping[str, str], value: float,
-           external_labels: Mapping[str, str], external_url: str = "") -> str:
+           external_labels: Mapping[str, str], external_url: str = "",
+           extras: Mapping[str, float] | None = None) -> str:
     """A label or annotation expanded; a template error becomes the text, as in Prometheus."""
     if "{{" not in text:
         return text
@@ -78,7 +79,8 @@ def expand(text: str, rule: str, labels: Mapping[str, str], value: float,
     data = {"Labels": dict(labels), "ExternalLabels": dict(external_labels),
             "ExternalURL": external_url, "Value": value}
     variables = {"$labels": data["Labels"], "$externalLabels": data["ExternalLabels"],
-                 "$externalURL": external_url, "$value": value}
+                 "$externalURL": external_url, "$value": value,
+                 **{f"${k}": v for k, v in (extras or {}).items()}}
     try:
         return template.render(data, variables=variables)
     except TemplateError as e:
@@ -99,11 +101,14 @@ class AlertingRuleState:
     last_eval_ms: int = 0
     eval_seconds: float = 0.0
 
-    def update(self, samples: Iterable[tuple[Labels, float]], ts_ms: int) -> list[StateChange]:
-        """Apply one evaluation's result; returns every state change it caused."""
+    def update(self, samples: Iterable[tuple], ts_ms: int) -> list[StateChange]:
+        """Apply one evaluation's result, (labels, value) or (labels, value, extras) per
+        series; returns every state change it caused. Extras (an anomaly's baseline and
+        score) become annotations and template variables."""
         rule, changes = self.rule, []
         seen: dict[Labels, tuple[dict[str, str], float]] = {}
-        for metric, value in samples:
+        for metric, value, *more in samples:
+            extras = more[0] if more else {}
             plain = {k: v for k, v in metric}
             builder = {k: v for k, v in metric if k != METRIC_NAME}
             for name, text in rule.labels.items():
@@ -115,8 +120,10 @@ class AlertingRuleState:
                 raise ValueError("vector contains metrics with the same labelset after "
                                  "applying alert labels")
             annotations = {name: expand(text, rule.alert, plain, value, self.external_labels,
-                                        self.external_url)
+                                        self.external_url, extras)
                            for name, text in rule.annotations.items()}
+            for name, number in extras.items():
+                annotations.setdefault(name, f"{number:.6g}")
             seen[labels] = (annotations, value)
         for labels, (annotations, value) in seen.items():
             alert = self.active.get(labels)
