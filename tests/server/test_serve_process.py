@@ -1,0 +1,221 @@
+"""``watchkeeper serve`` as a subprocess: every endpoint, hostile targets, reload, restart."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+
+import cramjam
+import pytest
+from serve_process import ServeProcess, TargetApp
+
+from peers import require_service
+from watchkeeper.server.remote_write import encode_write_request
+
+pytestmark = pytest.mark.peer
+
+
+def _config(app: TargetApp, redis: tuple[str, int], pg: tuple[str, int]) -> dict:
+    def job(name: str, path: str, **extra: object) -> dict:
+        return {"job_name": name, "metrics_path": path, "scrape_interval": "1s",
+                "static_configs": [{"targets": [app.address], "labels": {"team": "core"}}],
+                **extra}
+
+    return {
+        "global": {"collect_interval": "1s", "external_labels": {"site": "lab"}},
+        "scrape_configs": [
+            job("good", "/good", metric_relabel_configs=[
+                {"source_labels": ["__name__"], "regex": "go_.*", "action": "drop"}]),
+            job("hang", "/hang", scrape_timeout="500ms"),
+            job("garbage", "/garbage"),
+            job("huge", "/huge", sample_limit=1000),
+            job("secret", "/secret", bearer_token="s3cret-token"),
+        ],
+        "checks": [
+            {"type": "redis", "name": "cache",
+             "parameters": {"url": f"redis://{redis[0]}:{redis[1]}/0"}},
+            {"type": "postgres", "name": "db", "parameters": {
+                "dsn": f"postgresql://postgres:pg-pass@{pg[0]}:{pg[1]}/test"}},
+            {"type": "disk", "parameters": {"path": "/"}},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    redis, pg = require_service("redis"), require_service("postgres")
+    with TargetApp() as app:
+        server = ServeProcess(tmp_path_factory.mktemp("serve"), _config(app, redis, pg))
+        with server:
+            server.wait_until(lambda: len([t for t in server.client.get(
+                "/api/v1/targets").json()["data"]["activeTargets"]
+                if t["health"] != "unknown"]) == 5, 30, "every target scraped once")
+            yield server, app
+
+
+def _targets(server: ServeProcess) -> dict[str, dict]:
+    data = server.client.get("/api/v1/targets").json()["data"]["activeTargets"]
+    return {t["labels"]["job"]: t for t in data}
+
+
+def test_hostile_targets_are_down_with_reasons_and_the_others_keep_their_interval(served):
+    server, app = served
+    server.wait_until(lambda: _targets(server)["huge"]["health"] == "down", 30, "huge down")
+    targets = _targets(server)
+    assert targets["good"]["health"] == "up" and targets["secret"]["health"] == "up"
+    assert "deadline" in targets["hang"]["lastError"]
+    assert "invalid exposition" in targets["garbage"]["lastError"]
+    assert "sample limit exceeded" in targets["huge"]["lastError"]
+    before, start = app.hits.get("/good", 0), time.monotonic()
+    time.sleep(6)
+    elapsed = time.monotonic() - start
+    assert app.hits["/good"] - before >= int(elapsed) - 1  # 1 s interval kept
+    ups = {r["metric"]["job"]: r["value"][1] for r in server.query("up")
+           if r["metric"].get("job") != "watchkeeper"}
+    assert ups == {"good": "1", "secret": "1", "hang": "0", "garbage": "0", "huge": "0"}
+
+
+def test_scraped_samples_and_report_series_are_stored(served):
+    server, _ = served
+    rows = server.wait_until(lambda: server.query('app_requests_total{route="/a"}'))
+    labels = rows[0]["metric"]
+    assert labels["job"] == "good" and labels["team"] == "core" and labels["site"] == "lab"
+    assert rows[0]["value"][1] == "7"
+    assert server.query('go_goroutines{job="good"}') == []  # dropped by metric relabeling
+    inner = server.query('labelled{job="good"}')[0]["metric"]
+    assert inner["exported_job"] == "inner" and inner["exported_instance"] == "x"
+    for name, value in [("scrape_samples_scraped", "4"),
+                        ("scrape_samples_post_metric_relabeling", "3")]:
+        assert server.query(f'{name}{{job="good"}}')[0]["value"][1] == value
+    assert server.query('scrape_duration_seconds{job="hang"}')
+    added = server.query('max_over_time(scrape_series_added{job="good"}[1h])')
+    assert added[0]["value"][1] == "3"
+
+
+def test_host_process_and_health_samples_are_stored(served):
+    server, _ = served
+    assert server.wait_until(lambda: server.query("node_load1"))
+    assert server.query('process_resident_memory_bytes{job="watchkeeper"}')
+    status = {r["metric"]["check"]: r["value"][1]
+              for r in server.wait_until(lambda: server.query("watchkeeper_health_status"))}
+    assert status["cache"] == "1" and status["db"] == "1" and "watchkeeper_storage" in status
+
+
+def test_health_endpoints(served):
+    server, _ = served
+    assert server.client.get("/health/live").json()["status"] == "pass"
+    ready = server.client.get("/health/ready")
+    assert ready.status_code == 200
+    doc = server.client.get("/health").json()
+    names = {item["componentId"] for items in doc["checks"].values() for item in items}
+    assert {"cache", "db", "watchkeeper_storage"} <= names
+
+
+def test_own_metrics_pass_promtool(served):
+    server, _ = served
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed")
+    body = server.client.get("/metrics").content
+    assert b"watchkeeper_samples_appended_total" in body
+    checked = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
+                             check=False)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_status_routes_redact_secrets(served):
+    server, _ = served
+    text = server.client.get("/api/v1/status/config").json()["data"]["yaml"]
+    assert "job_name: secret" in text
+    assert "s3cret-token" not in text and "pg-pass" not in text
+    assert "s3cret-token" not in server.log() and "pg-pass" not in server.log()
+    tsdb = server.client.get("/api/v1/status/tsdb").json()["data"]
+    assert tsdb["headStats"]["numSeries"] > 100
+    openapi = server.client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/write" in openapi["paths"]
+
+
+def test_pushed_samples_are_queryable(served):
+    server, _ = served
+    now = int(time.time() * 1000)
+    body = encode_write_request([({"__name__": "pushed_rw", "src": "test"}, now, 42.5)])
+    sent = server.client.post("/api/v1/write", content=bytes(cramjam.snappy.compress_raw(body)),
+                              headers={"Content-Encoding": "snappy",
+                                       "Content-Type": "application/x-protobuf"})
+    assert sent.status_code == 204
+    assert server.query("pushed_rw")[0]["value"][1] == "42.5"
+    bad = server.client.post("/api/v1/write", content=b"not snappy at all")
+    assert bad.status_code == 400 and "invalid remote write" in bad.json()["error"]
+    text = b"# TYPE pushed_text gauge\npushed_text{a=\"1\"} 3\n"
+    imported = server.client.post("/api/v1/import/prometheus?extra_label=from=import",
+                                  content=text)
+    assert imported.status_code == 204
+    assert server.query("pushed_text")[0]["metric"]["from"] == "import"
+    garbage = server.client.post("/api/v1/import/prometheus", content=b"pushed_text{ 3\n")
+    assert garbage.status_code == 400 and "line 1" in garbage.json()["error"]
+
+
+def test_stream_over_sse_and_websocket(served):
+    server, _ = served
+    with server.client.stream("GET", "/api/v1/stream/sse",
+                              params={"query": "up", "health": "1", "interval": "100"}) as r:
+        lines = r.iter_lines()
+        event = next(line for line in lines if line.startswith("data: "))
+    update = json.loads(event.removeprefix("data: "))
+    assert update["queries"][0]["result"]["resultType"] == "vector"
+    assert "cache" in update["health"]
+    tooshort = server.client.get("/api/v1/stream/sse", params={"interval": "10"})
+    assert tooshort.status_code == 400
+    from websockets.sync.client import connect
+
+    with connect(server.url.replace("http", "ws") + "/api/v1/stream") as ws:
+        ws.send(json.dumps({"queries": ["up"], "interval": 100}))
+        assert json.loads(ws.recv(10))["type"] == "subscribed"
+        first = json.loads(ws.recv(10))
+        second = json.loads(ws.recv(10))
+        assert first["type"] == second["type"] == "update"
+        ws.send(json.dumps({"interval": 5}))
+        assert "at least 100" in json.loads(ws.recv(10))["error"]
+
+
+def test_reload_keeps_the_old_config_when_the_new_one_is_bad(served):
+    server, _ = served
+    original = server.config_path.read_text()
+    try:
+        server.config_path.write_text(original.replace("scrape_interval: 1s",
+                                                       "scrape_interval: soon", 1))
+        answer = server.client.post("/-/reload")
+        assert answer.status_code == 500 and "scrape_interval" in answer.text
+        assert _targets(server)["good"]["health"] == "up"
+        info = server.client.get("/api/v1/status/runtimeinfo").json()["data"]
+        assert info["reloadConfigSuccess"] is False
+    finally:
+        server.config_path.write_text(original)
+    assert server.client.post("/-/reload").status_code == 200
+    assert len(_targets(server)) == 5
+
+
+def test_sigterm_flushes_and_kill9_restart_keeps_history(tmp_path):
+    server = ServeProcess(tmp_path, {"global": {"collect_interval": "1s"}})
+    with server:
+        server.wait_until(lambda: server.query("node_load1"))
+        now = int(time.time() * 1000)
+        body = encode_write_request([({"__name__": "kept", "n": "1"}, now - 1000, 1.0),
+                                     ({"__name__": "kept", "n": "1"}, now, 2.0)])
+        assert server.client.post("/api/v1/write", content=bytes(
+            cramjam.snappy.compress_raw(body))).status_code == 204
+        time.sleep(1.5)  # the default sync policy fsyncs once a second
+        server.kill9()
+        server.start()
+        rows = server.query("count_over_time(kept[1h])")
+        assert rows and rows[0]["value"][1] == "2"
+        seconds = server.terminate()
+        assert seconds < 5, server.log()
+        assert "store flushed and closed" in server.log()
+    server.start()
+    try:
+        assert server.query("count_over_time(kept[1h])")[0]["value"][1] == "2"
+    finally:
+        server.stop()
