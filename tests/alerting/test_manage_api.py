@@ -102,3 +102,18 @@ def test_silences_crud_in_alertmanager_shapes(service: AlertingService) -> None:
     assert [s["status"]["state"] for s in listed] == ["expired"]
     bad = http.post("/api/v2/silences", json={**body, "matchers": []})
     assert bad.status_code == 400
+
+
+def test_config_problems_are_listed_without_starting(tmp_path: Path) -> None:
+    from watchkeeper.alerting.service import check_alerting_config
+
+    (tmp_path / "bad.yml").write_text("groups:\n  - name: g\n    rules:\n      - alert: A\n")
+    problems = check_alerting_config({
+        "rule_files": ["bad.yml"], "evaluation_interval": 15.0,
+        "route": {"receiver": "nobody"},
+        "receivers": [{"name": "hook", "webhook_configs": [{}]}]}, tmp_path)
+    assert any("field 'expr' must be set" in p for p in problems)
+    assert any("webhook needs a url" in p for p in problems)
+    good = check_alerting_config({"route": {"receiver": "hook"}, "receivers": [
+        {"name": "hook", "webhook_configs": [{"url": "http://127.0.0.1:1/"}]}]})
+    assert good == []

@@ -37,21 +37,69 @@ log = logging.getLogger(__name__)
 
 
 def _ms(config: Mapping[str, Any], name: str, default: int) -> int:
+    """A duration option: ``"1m30s"`` as Prometheus writes it, or a number of seconds."""
     value = config.get(name)
-    return default if value in (None, "") else parse_duration_ms(str(value))
+    if value in (None, ""):
+        return default
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value * 1000)
+    return parse_duration_ms(str(value))
+
+
+def check_alerting_config(config: Mapping[str, Any], base_dir: str | Path = ".") -> list[str]:
+    """Problems in an alerting config (rule files, route, receivers), without starting
+    anything: for ``check-config`` and for refusing a bad reload."""
+    from watchkeeper.alerting.rules import RuleFileError
+
+    problems: list[str] = []
+    try:
+        load_rule_files(_resolve(config.get("rule_files") or [], base_dir))
+    except RuleFileError as e:
+        problems += [f"{e.path}: {p}" for p in e.problems]
+    except OSError as e:
+        problems.append(f"rule_files: {e}")
+    try:
+        names = set()
+        for receiver in config.get("receivers") or []:
+            build_integrations(receiver)
+            names.add(str(receiver.get("name", "")))
+        if config.get("route"):
+            route = build_route(config["route"])
+            pending = [route]
+            while pending:
+                current = pending.pop()
+                if current.receiver not in names:
+                    problems.append(f"route {current.path}: undefined receiver "
+                                    f"{current.receiver!r}")
+                pending += current.routes
+        for rule in config.get("inhibit_rules") or []:
+            InhibitRule.from_config(rule)
+        for window in config.get("maintenance_windows") or []:
+            MaintenanceWindow.from_config(window)
+        for name in ("evaluation_interval", "resend_delay", "for_grace_period"):
+            _ms(config, name, 0)
+    except (ValueError, TypeError, AttributeError) as e:
+        problems.append(str(e))
+    return problems
+
+
+def _resolve(paths: list[str], base_dir: str | Path) -> list[str]:
+    """Rule file paths relative to the config file's directory, as Prometheus does."""
+    return [p if Path(p).is_absolute() else str(Path(base_dir) / p) for p in map(str, paths)]
 
 
 class AlertingService:
     """Everything alerting, built from one config section and a data directory."""
 
     def __init__(self, store: TimeSeriesStore, engine: Engine, config: Mapping[str, Any],
-                 data_dir: str | Path, extra_groups: list[RuleGroup] | None = None) -> None:
+                 data_dir: str | Path, extra_groups: list[RuleGroup] | None = None,
+                 base_dir: str | Path = ".") -> None:
         self.config = dict(config or {})
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         db = self.data_dir / "alerting.db"
         self.external_url = str(self.config.get("external_url", ""))
-        self.rule_files = [str(p) for p in self.config.get("rule_files") or []]
+        self.rule_files = _resolve(self.config.get("rule_files") or [], base_dir)
         receivers = self.config.get("receivers") or []
         integrations = []
         by_receiver: dict[str, list[str]] = {}
