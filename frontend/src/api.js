@@ -13,6 +13,17 @@ function authHeaders() {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
+let asked = false;
+
+// Ask for a token once per page load when the server says 401; true if one was given.
+function askToken() {
+  if (asked) return false;
+  asked = true;
+  const token = window.prompt('This server needs a token (or reload to log in):');
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  return !!token;
+}
+
 async function decode(response, path) {
   if (response.status === 404 || response.status === 405 || response.status === 501) {
     throw new Unavailable(`${path} is not served (${response.status})`);
@@ -30,6 +41,9 @@ export async function get(path, params, signal) {
   let response;
   try {
     response = await fetch(url, { headers: authHeaders(), credentials: 'same-origin', signal });
+    if (response.status === 401 && askToken()) {
+      response = await fetch(url, { headers: authHeaders(), credentials: 'same-origin', signal });
+    }
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new Unavailable(`${path}: server unreachable`);
@@ -52,11 +66,8 @@ export async function send(method, path, payload) {
   });
   let response = await fetch(path, init());
   if (response.status === 401) {
-    const token = window.prompt('This server needs a token for changes:');
-    if (token) {
-      sessionStorage.setItem(TOKEN_KEY, token);
-      response = await fetch(path, init());
-    }
+    asked = false;
+    if (askToken()) response = await fetch(path, init());
   }
   return decode(response, path);
 }

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -52,6 +53,7 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from seed import seed_host
     from standin import StandIn
+    from starlette.routing import WebSocketRoute
 
     from watchkeeper.alerting.evaluator import RuleEvaluator
     from watchkeeper.alerting.rules import load_rule_text
@@ -59,6 +61,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from watchkeeper.health.check import function_check
     from watchkeeper.health.runner import Runner
     from watchkeeper.promql.engine import Engine
+    from watchkeeper.server.stream import Streamer
     from watchkeeper.tsdb import Store
 
     def evil() -> None:
@@ -79,8 +82,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     for _ in range(6):  # enough status changes to count as flapping
         runner.run_sync()
     standin = StandIn(evaluator)
+    # the server's own stream, as `watchkeeper serve` mounts it
+    streamer = Streamer(SimpleNamespace(runner=runner), Engine(store))
     app = preview_app(store, runner=runner, evaluator=evaluator,
-                      extra_routes=standin.routes())
+                      extra_routes=[*standin.routes(),
+                                    WebSocketRoute("/api/v1/stream", streamer.websocket)])
     server, url = run_in_thread(app, free_port())
     yield Served(url, store, evaluator, standin, runner, server)
     server.should_exit = True

@@ -8,15 +8,13 @@ state-changing route refuses a request without ``X-Requested-With``, as the serv
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.routing import Route
 
 from watchkeeper.alerting.rules_api import active_alerts
 
@@ -92,19 +90,6 @@ class StandIn:
                     t["value"] = body["value"]
             return {}
 
-        async def stream(websocket: WebSocket) -> None:
-            await websocket.accept()
-            seen = None
-            try:
-                for _ in range(3000):  # bounded: ten minutes at most
-                    now = json.dumps(self.alerts())
-                    if now != seen:
-                        seen = now
-                        await websocket.send_text(json.dumps({"topic": "alerts"}))
-                    await asyncio.sleep(0.2)
-            except (WebSocketDisconnect, RuntimeError):
-                pass
-
         return [
             Route("/api/v1/alerts", alerts),
             Route("/api/v1/targets", targets),
@@ -114,5 +99,4 @@ class StandIn:
             Route("/api/v1/alerts/resolve", guarded(resolve), methods=["POST"]),
             Route("/api/v1/thresholds", thresholds, methods=["GET"]),
             Route("/api/v1/thresholds/{name}", guarded(set_threshold), methods=["PUT"]),
-            WebSocketRoute("/api/v1/stream", stream),
         ]

@@ -39,6 +39,7 @@ def test_alert_that_starts_firing_appears_without_reload_and_can_be_acknowledged
     pg.goto(served.url + "/#/alerts")
     pg.wait_for_selector("[data-section=alerts] p")
     assert pg.locator("[data-alert=DiskOnFire]").count() == 0
+    pg.wait_for_selector("#status:text('live')")  # subscribed to the server's stream
     served.fire()
     # the promise: a newly firing alert shows within 2 s, no reload
     pg.wait_for_selector("[data-section=alerts] [data-alert=DiskOnFire]", timeout=2000)
