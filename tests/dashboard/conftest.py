@@ -38,7 +38,9 @@ class Served:
     url: str
     store: Any
     evaluator: Any
-    standin: Any
+    history: Any
+    thresholds: Any
+    silences: Any
     runner: Any
     server: Any = field(repr=False, default=None)
 
@@ -52,11 +54,16 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from seed import seed_host
-    from standin import StandIn
+    from standin import targets_routes
     from starlette.routing import WebSocketRoute
 
     from watchkeeper.alerting.evaluator import RuleEvaluator
+    from watchkeeper.alerting.history import AlertHistory
+    from watchkeeper.alerting.manage_api import incident_routes, threshold_routes
     from watchkeeper.alerting.rules import load_rule_text
+    from watchkeeper.alerting.silences import SilenceStore
+    from watchkeeper.alerting.silences_api import silences_routes
+    from watchkeeper.alerting.thresholds import Threshold, ThresholdStore
     from watchkeeper.dashboard.preview import preview_app, run_in_thread
     from watchkeeper.health.check import function_check
     from watchkeeper.health.runner import Runner
@@ -67,10 +74,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     def evil() -> None:
         raise RuntimeError("<img src=x onerror=window.__pwned=1>")
 
-    store = Store.open(tmp_path_factory.mktemp("tsdb"))
+    tmp = tmp_path_factory.mktemp("served")
+    store = Store.open(tmp / "tsdb")
     seed_host(store, int(time.time()))
-    evaluator = RuleEvaluator(store, Engine(store), load_rule_text(RULES))
+    history = AlertHistory(tmp / "history.db")
+    evaluator = RuleEvaluator(store, Engine(store), load_rule_text(RULES),
+                              on_changes=history.record)
     evaluator.evaluate_all()
+    thresholds = ThresholdStore(tmp / "thresholds.db")
+    thresholds.put(Threshold("cpu_busy", "cpu_busy_ratio", warning=80.0, critical=95.0),
+                   "setup")
+    silences = SilenceStore(tmp / "silences.db")
     runs = iter(range(1000))
 
     def flappy() -> bool:
@@ -81,14 +95,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                      function_check(flappy, name="flappy", critical=False)])
     for _ in range(6):  # enough status changes to count as flapping
         runner.run_sync()
-    standin = StandIn(evaluator)
     # the server's own stream, as `watchkeeper serve` mounts it
     streamer = Streamer(SimpleNamespace(runner=runner), Engine(store))
-    app = preview_app(store, runner=runner, evaluator=evaluator,
-                      extra_routes=[*standin.routes(),
-                                    WebSocketRoute("/api/v1/stream", streamer.websocket)])
+    routes = [*targets_routes(), *incident_routes(history),
+              *threshold_routes(thresholds, lambda: None), *silences_routes(silences),
+              WebSocketRoute("/api/v1/stream", streamer.websocket)]
+    app = preview_app(store, runner=runner, evaluator=evaluator, extra_routes=routes)
     server, url = run_in_thread(app, free_port())
-    yield Served(url, store, evaluator, standin, runner, server)
+    yield Served(url, store, evaluator, history, thresholds, silences, runner, server)
     server.should_exit = True
     time.sleep(0.3)
     store.close()
