@@ -165,3 +165,23 @@ def test_real_world_rule_files_evaluate(store: Store) -> None:
     health = {r.rule.name: r.health for g in ev.groups for r in g.rules}
     assert set(health.values()) == {"ok"}, {k: v for k, v in health.items() if v != "ok"}
     assert states(ev, "Watchdog") == [FIRING]
+
+
+def test_templates_can_query(store: Store) -> None:
+    text = """
+groups:
+  - name: q
+    rules:
+      - alert: HostLoad
+        expr: load > 5
+        annotations:
+          summary: '{{ with query "count(load)" }}{{ . | first | value }} hosts{{ end }}'
+          bad: '{{ query "sum(" }}'
+"""
+    push(store, T0, 9, "a")
+    push(store, T0, 1, "b")
+    ev = RuleEvaluator(store, Engine(store), load_rule_text(text))
+    ev.evaluate_all(T0)
+    [alert] = ev.groups[0].rules[0].active.values()
+    assert alert.annotations["summary"] == "2 hosts"
+    assert alert.annotations["bad"].startswith("<error expanding template:")

@@ -89,8 +89,9 @@ def test_webhook_client_error_is_not_retried() -> None:
         receiver.close()
 
 
-@pytest.mark.peer
-def test_forwarding_to_a_real_alertmanager(tmp_path: Path) -> None:
+@pytest.fixture
+def alertmanager(tmp_path: Path):
+    """A real Alertmanager on 127.0.0.1 with a temporary config and storage."""
     binary = require_binary("prometheus-alertmanager")
     port = free_port()
     config = tmp_path / "am.yml"
@@ -108,13 +109,51 @@ def test_forwarding_to_a_real_alertmanager(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        [forward] = build_integrations({"name": "am", "alertmanager_configs": [{"url": base}]})
-        forward.send(PAYLOAD)
-        alerts = httpx.get(f"{base}/api/v2/alerts", timeout=5).json()
+        yield base
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.peer
+def test_forwarding_to_a_real_alertmanager(alertmanager: str) -> None:
+    [forward] = build_integrations({"name": "am", "alertmanager_configs": [{"url": alertmanager}]})
+    forward.send(PAYLOAD)
+    alerts = httpx.get(f"{alertmanager}/api/v2/alerts", timeout=5).json()
     assert len(alerts) == 1
     assert alerts[0]["labels"] == PAYLOAD["alerts"][0]["labels"]
     assert alerts[0]["annotations"] == {"summary": "disk 97% full on db1"}
     assert alerts[0]["status"]["state"] == "active"
+
+
+@pytest.mark.peer
+def test_rules_firing_and_resolving_reach_a_real_alertmanager(alertmanager: str,
+                                                              tmp_path: Path) -> None:
+    from watchkeeper.alerting.service import AlertingService
+    from watchkeeper.promql.engine import Engine
+    from watchkeeper.tsdb import Store
+
+    (tmp_path / "rules.yml").write_text(
+        "groups:\n  - name: g\n    rules:\n      - alert: HighLoad\n        expr: load > 5\n")
+    store = Store.open(tmp_path / "data", background=False)
+    service = AlertingService(store, Engine(store), {
+        "rule_files": ["rules.yml"], "alertmanagers": [alertmanager]}, tmp_path / "alerting",
+        base_dir=tmp_path)
+    now = int(time.time() * 1000) - 30_000  # so the resolution lies in the past
+
+    def cycle(ts: int, value: float) -> list:
+        store.append({"__name__": "load", "host": "a"}, ts, value)
+        store.commit()
+        service.evaluator.evaluate_all(ts)
+        service.dispatcher.flush_due(ts)
+        for integration in service.delivery.integrations:
+            service.delivery.send_due(integration)
+        return httpx.get(f"{alertmanager}/api/v2/alerts", timeout=5).json()
+
+    try:
+        [alert] = cycle(now, 9)
+        assert alert["labels"] == {"alertname": "HighLoad", "host": "a"}
+        assert cycle(now + 15_000, 1) == []  # resolved: Alertmanager no longer lists it
+    finally:
+        service.stop()
+        store.close()

@@ -64,8 +64,10 @@ class Dispatcher:
 
     def __init__(self, route: Route, delivery: Delivery, silences: SilenceStore,
                  inhibit_rules: list[InhibitRule] | None = None,
-                 receivers: dict[str, list[str]] | None = None, external_url: str = "") -> None:
+                 receivers: dict[str, list[str]] | None = None, external_url: str = "",
+                 forward_routes: list[Route] | None = None) -> None:
         self.route, self.delivery, self.silences = route, delivery, silences
+        self.forward_routes = forward_routes or []  # every alert goes here too
         self.inhibit_rules = inhibit_rules or []
         self.receivers = receivers or {}  # receiver name -> integration ids
         self.external_url = external_url
@@ -82,7 +84,7 @@ class Dispatcher:
             for alert in alerts:
                 alert.fingerprint = alert.fingerprint or fingerprint(alert.labels)
                 self.alerts[alert.fingerprint] = alert
-                for route in self.route.match(alert.labels):
+                for route in self.route.match(alert.labels) + self.forward_routes:
                     key, labels = route.group_key(alert.labels)
                     group = self.groups.get(key)
                     if group is None:

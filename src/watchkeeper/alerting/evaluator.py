@@ -164,6 +164,7 @@ class RuleEvaluator:
 
     def _eval_alerting(self, rs: AlertingRuleState, ts_ms: int, written: set[Labels],
                        to_send: list[Alert]) -> list[StateChange]:
+        rs.query = self._template_query(ts_ms)
         if rs.rule.anomaly is not None:
             samples: list = anomaly_samples(self.engine, rs.rule.anomaly, ts_ms)
         else:
@@ -186,6 +187,16 @@ class RuleEvaluator:
                 alert.valid_until_ms = ts_ms + valid_ms
                 to_send.append(alert)
         return changes
+
+    def _template_query(self, ts_ms: int) -> Callable[[str], list]:
+        """Templates' ``query "expr"``: samples at the evaluation time, as Prometheus."""
+        def query(expr: str) -> list[dict[str, object]]:
+            try:
+                samples = instant_samples(self.engine, expr, ts_ms)
+            except PromQLError as e:
+                raise ValueError(f"query {expr!r}: {e}") from None
+            return [{"Labels": dict(labels), "Value": value} for labels, value in samples]
+        return query
 
     def _eval_recording(self, rs: RecordingRuleState, ts_ms: int, written: set[Labels]) -> None:
         samples = instant_samples(self.engine, rs.rule.expr, ts_ms)

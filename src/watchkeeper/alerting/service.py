@@ -7,8 +7,9 @@
     service.stop()
 
 ``config`` has Prometheus's and Alertmanager's shapes: ``rule_files``,
-``evaluation_interval``, ``external_labels``, ``route``, ``receivers``, ``inhibit_rules``,
-plus ``maintenance_windows`` and ``delivery`` (backoff) of our own.
+``evaluation_interval``, ``external_labels``, ``alertmanagers`` (URLs every alert is
+forwarded to, as Prometheus does), ``route``, ``receivers``, ``inhibit_rules``, plus
+``maintenance_windows`` and ``delivery`` (backoff) of our own.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from watchkeeper.promql.engine import Engine
 from watchkeeper.tsdb.api import TimeSeriesStore
 
 log = logging.getLogger(__name__)
+FORWARD = "alertmanagers"
 
 
 def _ms(config: Mapping[str, Any], name: str, default: int) -> int:
@@ -100,7 +102,11 @@ class AlertingService:
         db = self.data_dir / "alerting.db"
         self.external_url = str(self.config.get("external_url", ""))
         self.rule_files = _resolve(self.config.get("rule_files") or [], base_dir)
-        receivers = self.config.get("receivers") or []
+        receivers = list(self.config.get("receivers") or [])
+        forward = [{"url": a} if isinstance(a, str) else a
+                   for a in self.config.get("alertmanagers") or []]
+        if forward:  # as Prometheus does: every alert, resent every minute, no grouping
+            receivers.append({"name": FORWARD, "alertmanager_configs": forward})
         integrations = []
         by_receiver: dict[str, list[str]] = {}
         for receiver in receivers:
@@ -108,7 +114,8 @@ class AlertingService:
             integrations += found
             by_receiver[str(receiver.get("name", ""))] = [i.id for i in found]
         route_config = self.config.get("route") or {
-            "receiver": receivers[0]["name"] if receivers else "default"}
+            "receiver": receivers[0]["name"] if receivers and not (
+                forward and len(receivers) == 1) else "default"}
         self.route: Route = build_route(route_config)
         delivery_config = self.config.get("delivery") or {}
         self.delivery = Delivery(db, integrations,
@@ -121,7 +128,10 @@ class AlertingService:
         self.dispatcher = Dispatcher(
             self.route, self.delivery, self.silences,
             [InhibitRule.from_config(r) for r in self.config.get("inhibit_rules") or []],
-            by_receiver, self.external_url)
+            by_receiver, self.external_url,
+            [build_route({"receiver": FORWARD, "group_by": ["..."], "group_wait": "0s",
+                          "group_interval": "10s", "repeat_interval": "1m"},
+                         path="{}/forward")] if forward else [])
         self.extra_groups = list(extra_groups or [])
         self.history = AlertHistory(db)
         self.file_groups = load_rule_files(self.rule_files)

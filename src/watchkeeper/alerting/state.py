@@ -8,7 +8,7 @@ kept 15 minutes so receivers hear about the resolution.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -69,7 +69,8 @@ def _template(text: str, name: str) -> Template | TemplateError:
 
 def expand(text: str, rule: str, labels: Mapping[str, str], value: float,
            external_labels: Mapping[str, str], external_url: str = "",
-           extras: Mapping[str, float] | None = None) -> str:
+           extras: Mapping[str, float] | None = None,
+           query: Callable[[str], list] | None = None) -> str:
     """A label or annotation expanded; a template error becomes the text, as in Prometheus."""
     if "{{" not in text:
         return text
@@ -82,7 +83,7 @@ def expand(text: str, rule: str, labels: Mapping[str, str], value: float,
                  "$externalURL": external_url, "$value": value,
                  **{f"${k}": v for k, v in (extras or {}).items()}}
     try:
-        return template.render(data, variables=variables)
+        return template.render(data, query, variables=variables)
     except TemplateError as e:
         return f"<error expanding template: {e}>"
 
@@ -100,6 +101,7 @@ class AlertingRuleState:
     last_error: str = ""
     last_eval_ms: int = 0
     eval_seconds: float = 0.0
+    query: Callable[[str], list] | None = None  # the templates' ``query`` function
 
     def update(self, samples: Iterable[tuple], ts_ms: int) -> list[StateChange]:
         """Apply one evaluation's result, (labels, value) or (labels, value, extras) per
@@ -113,14 +115,14 @@ class AlertingRuleState:
             builder = {k: v for k, v in metric if k != METRIC_NAME}
             for name, text in rule.labels.items():
                 builder[name] = expand(text, rule.alert, plain, value, self.external_labels,
-                                       self.external_url)
+                                       self.external_url, extras, self.query)
             builder["alertname"] = rule.alert
             labels = Labels.of(builder)
             if labels in seen:
                 raise ValueError("vector contains metrics with the same labelset after "
                                  "applying alert labels")
             annotations = {name: expand(text, rule.alert, plain, value, self.external_labels,
-                                        self.external_url, extras)
+                                        self.external_url, extras, self.query)
                            for name, text in rule.annotations.items()}
             for name, number in extras.items():
                 annotations.setdefault(name, f"{number:.6g}")

@@ -457,7 +457,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "first": _first,
     "args": lambda *a: {f"arg{i}": v for i, v in enumerate(a)},
     "sortByLabel": lambda name, items: sorted(items, key=lambda s: _label(name, s)),
-    "query": lambda q: [],
+    "query": lambda q: [],  # replaced by a real query when rules are evaluated
     "externalURL": lambda: "",
     "pathPrefix": lambda: "",
     "len": lambda x: len(x),
