@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import Dashboard, dashboard_app
+from .csrf import CrossSiteGuard
 
 
 def preview_app(store: Any, *, runner: Any = None, evaluator: Any = None,
                 extra_routes: Sequence[Any] = (),
                 dashboards: list[Dashboard] | None = None) -> Any:
-    """A Starlette app: ``extra_routes`` first, then the APIs, then the page at ``/``."""
+    """``extra_routes`` first, then the APIs, then the page at ``/``; cross-site changes
+    refused."""
     from starlette.applications import Starlette
     from starlette.routing import Mount
 
@@ -33,7 +35,7 @@ def preview_app(store: Any, *, runner: Any = None, evaluator: Any = None,
     routes += create_app(store).routes
     routes += starlette_routes("/health", runner if runner is not None else Runner())
     routes.append(Mount("/", app=dashboard_app(dashboards)))
-    return Starlette(routes=routes)
+    return CrossSiteGuard(Starlette(routes=routes))
 
 
 def run_in_thread(app: Any, port: int, timeout: float = 20.0) -> tuple[Any, str]:
