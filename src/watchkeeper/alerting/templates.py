@@ -79,11 +79,18 @@ def _unquote(text: str) -> str:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
 
 
+# What Prometheus defines before every alert template (plus an anomaly's figures)
+ALERT_VARIABLES = ("$labels", "$externalLabels", "$externalURL", "$value", "$baseline",
+                   "$score", "$current")
+
+
 class _Parser:
-    def __init__(self, text: str, name: str) -> None:
+    def __init__(self, text: str, name: str, variables: tuple[str, ...] = ALERT_VARIABLES
+                 ) -> None:
         self.name = name
         self.actions = self._split(text, name)
         self.i = 0
+        self.vars = ["$", *variables]  # declared so far, innermost last (checked as Go does)
 
     @staticmethod
     def _split(text: str, name: str) -> list[tuple[str, str, int]]:
@@ -151,6 +158,13 @@ class _Parser:
     def _block(self, word: str, rest: str) -> _Node:
         if not rest.strip():
             raise TemplateError(f"{self.name}: missing value for {word}")
+        depth = len(self.vars)
+        try:
+            return self._block_body(word, rest)
+        finally:
+            del self.vars[depth:]  # a block's variables end with it
+
+    def _block_body(self, word: str, rest: str) -> _Node:
         node = _Node(word, pipe=self._pipeline(rest, allow_two=word == "range"))
         node.body, end = self._list(("end", "else"))
         if end is not None and end != "end":
@@ -181,6 +195,10 @@ class _Parser:
         if rest:
             raise TemplateError(f"{self.name}: unexpected {rest[0].text!r} in command")
         pipe.decls, pipe.assign = decls, assign
+        if assign and decls[0] not in self.vars:
+            raise TemplateError(f'{self.name}: undefined variable "{decls[0]}"')
+        if not assign:
+            self.vars.extend(decls)
         return pipe
 
     def _commands(self, toks: list[_Tok]) -> tuple[_Pipeline, list[_Tok]]:
@@ -223,6 +241,8 @@ class _Parser:
             return _Arg("lit", int(text, 16 if "x" in text.lower() else 10))
         if tok.kind == "var":
             name, *chain = tok.text.split(".")
+            if name not in self.vars:
+                raise TemplateError(f'{self.name}: undefined variable "{name}"')
             return _Arg("var", name, tuple(chain))
         if tok.kind == "field":
             return _Arg("field", None, tuple(p for p in tok.text.split(".") if p))
