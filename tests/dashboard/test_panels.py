@@ -70,3 +70,20 @@ def test_unreadable_yaml_names_the_file(tmp_path):
     path.write_text("dashboards: [\n")
     with pytest.raises(DashboardError, match=r"bad\.yml"):
         load_dashboards(path)
+
+
+def test_config_key_takes_inline_dashboards_and_file_globs(tmp_path):
+    from watchkeeper.dashboard.panels import dashboards_from_config
+
+    (tmp_path / "dash").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "dash" / f"{name}.yml").write_text(
+            f"- id: {name}\n  rows: [{{panels: [{{title: t, expr: up}}]}}]\n")
+    inline = {"id": "c", "rows": [{"panels": [{"title": "t", "expr": "up"}]}]}
+    got = dashboards_from_config(["dash/*.yml", inline], tmp_path)
+    assert [d.id for d in got] == ["a", "b", "c"]
+    assert dashboards_from_config(None) == []
+    with pytest.raises(DashboardError, match="no file matches"):
+        dashboards_from_config(["missing/*.yml"], tmp_path)
+    with pytest.raises(DashboardError, match="defined twice"):
+        dashboards_from_config(["dash/a.yml", "dash/a.yml"], tmp_path)

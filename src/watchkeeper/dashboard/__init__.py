@@ -25,6 +25,7 @@ from .panels import (
     Threshold,
     all_dashboards,
     builtin_dashboards,
+    dashboards_from_config,
     load_dashboards,
     parse_dashboards,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "all_dashboards",
     "builtin_dashboards",
     "dashboard_app",
+    "dashboards_from_config",
     "load_dashboards",
     "parse_dashboards",
 ]

@@ -190,3 +190,29 @@ def all_dashboards(extra: list[Dashboard] | None = None) -> list[Dashboard]:
     for d in extra or []:
         merged[d.id] = d
     return list(merged.values())
+
+
+def dashboards_from_config(value: Any, base_dir: str | Path | None = None) -> list[Dashboard]:
+    """The config's ``dashboards:`` key: inline dashboards, file paths (globs allowed,
+    relative to the config's directory), or a mix; None means none."""
+    if value is None:
+        return []
+    items = _list(value, "dashboards")
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    out: list[Dashboard] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            pattern = Path(item) if Path(item).is_absolute() else base / item
+            matches = sorted(pattern.parent.glob(pattern.name))
+            if not matches:
+                raise DashboardError(f"dashboards[{i}]: no file matches {item!r}")
+            for path in matches:
+                out.extend(load_dashboards(path))
+        else:
+            out.append(parse_dashboard(item, f"dashboards[{i}]"))
+    seen: set[str] = set()
+    for d in out:
+        if d.id in seen:
+            raise DashboardError(f"dashboards: dashboard id {d.id!r} defined twice")
+        seen.add(d.id)
+    return out
