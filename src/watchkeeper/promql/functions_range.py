@@ -113,16 +113,17 @@ def linear_regression(ts, vals, lo, hi, intercept_ms):  # type: ignore[no-untype
     y = np.where(mask, vals[idx], 0.0)
     first_y = y[:, 0]
     const_y = np.all(~mask | (y == first_y[:, None]), axis=1)
-    sums = {}
-    for name, arr in (("x", x), ("y", y), ("xy", x * y), ("x2", x * x)):
-        total = np.zeros(len(lo))
-        comp = np.zeros(len(lo))
-        for c in range(width):
-            col = np.where(mask[:, c], arr[:, c], 0.0)
-            t = total + col
-            comp += np.where(np.abs(total) >= np.abs(col), (total - t) + col, (col - t) + total)
-            total = t
-        sums[name] = total + comp
+    # Kahan-Neumaier sums of x, y, xy and x² side by side (masked cells are zeros)
+    stacked = np.stack((x, y, x * y, x * x))
+    total = np.zeros(stacked.shape[:2])
+    comp = np.zeros(stacked.shape[:2])
+    for c in range(width):
+        col = stacked[:, :, c]
+        t = total + col
+        comp += np.where(np.abs(total) >= np.abs(col), (total - t) + col, (col - t) + total)
+        total = t
+    sx, sy, sxy, sx2 = total + comp
+    sums = {"x": sx, "y": sy, "xy": sxy, "x2": sx2}
     nf = n.astype(np.float64)
     with np.errstate(all="ignore"):
         cov = sums["xy"] - sums["x"] * sums["y"] / nf
