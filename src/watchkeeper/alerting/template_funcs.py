@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import re
+import urllib.parse
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -230,3 +232,76 @@ def strip_port(host: str) -> str:
         end = host.find("]")
         return host[1:end] if end > 0 else host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _cmp(op: Callable[[Any, Any], bool]) -> Callable[..., bool]:
+    def compare(a: Any, *others: Any) -> bool:
+        if not others:
+            raise TemplateError("missing argument for comparison")
+        for b in others:
+            if isinstance(a, int | float) != isinstance(b, int | float):
+                raise TemplateError("incompatible types for comparison")
+            if op(a, b):
+                return True
+        return False
+    return compare
+
+
+def _label(name: str, sample: Any) -> str:
+    return (sample.get("Labels") or {}).get(name, "") if isinstance(sample, Mapping) else ""
+
+
+def _first(items: Any) -> Any:
+    if not items:
+        raise TemplateError("first() called on vector with no elements")
+    return items[0]
+
+
+def _index(item: Any, *keys: Any) -> Any:
+    for key in keys:
+        item = item.get(key) if isinstance(item, Mapping) else item[int(key)]
+    return item
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "humanize": humanize,
+    "humanize1024": humanize1024,
+    "humanizeDuration": humanize_duration,
+    "humanizePercentage": humanize_percentage,
+    "humanizeTimestamp": humanize_timestamp,
+    "printf": go_printf,
+    "print": lambda *a: "".join(stringify(x) for x in a),
+    "println": lambda *a: " ".join(stringify(x) for x in a) + "\n",
+    "title": title,
+    "toUpper": lambda s: str(s).upper(),
+    "toLower": lambda s: str(s).lower(),
+    "reReplaceAll": re_replace_all,
+    "match": lambda pattern, text: re.search(pattern, str(text)) is not None,
+    "stripPort": strip_port,
+    "stripDomain": lambda h: h.split(".", 1)[0] if not h.replace(".", "").isdigit() else h,
+    "safeHtml": str,
+    "html": lambda s: str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+    "urlquery": lambda s: urllib.parse.quote_plus(str(s)),
+    "toTime": lambda v: humanize_timestamp(v),
+    "label": _label,
+    "value": lambda s: s.get("Value") if isinstance(s, Mapping) else None,
+    "strvalue": lambda s: (s.get("Labels") or {}).get("__value__", "")
+    if isinstance(s, Mapping) else "",
+    "first": _first,
+    "args": lambda *a: {f"arg{i}": v for i, v in enumerate(a)},
+    "sortByLabel": lambda name, items: sorted(items, key=lambda s: _label(name, s)),
+    "query": lambda q: [],  # replaced by a real query when rules are evaluated
+    "externalURL": lambda: "",
+    "pathPrefix": lambda: "",
+    "len": lambda x: len(x),
+    "index": _index,
+    "not": lambda x: not truthy(x),
+    "and": lambda *a: next((x for x in a if not truthy(x)), a[-1]),
+    "or": lambda *a: next((x for x in a if truthy(x)), a[-1]),
+    "eq": _cmp(lambda a, b: a == b),
+    "ne": lambda a, b: not _cmp(lambda x, y: x == y)(a, b),
+    "lt": lambda a, b: _cmp(lambda x, y: x < y)(a, b),
+    "le": lambda a, b: _cmp(lambda x, y: x <= y)(a, b),
+    "gt": lambda a, b: _cmp(lambda x, y: x > y)(a, b),
+    "ge": lambda a, b: _cmp(lambda x, y: x >= y)(a, b),
+}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchkeeper.alerting import template_funcs as tf
-from watchkeeper.alerting.template_funcs import TemplateError
+from watchkeeper.alerting.template_funcs import FUNCTIONS, TemplateError
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
@@ -419,76 +419,3 @@ def render_alert_template(text: str, name: str, labels: Mapping[str, str], value
 def check_template(text: str, name: str) -> None:
     """Raise TemplateError if ``text`` does not parse (what promtool checks)."""
     _Parser(text, name).parse()
-
-
-def _cmp(op: Callable[[Any, Any], bool]) -> Callable[..., bool]:
-    def compare(a: Any, *others: Any) -> bool:
-        if not others:
-            raise TemplateError("missing argument for comparison")
-        for b in others:
-            if isinstance(a, int | float) != isinstance(b, int | float):
-                raise TemplateError("incompatible types for comparison")
-            if op(a, b):
-                return True
-        return False
-    return compare
-
-
-def _label(name: str, sample: Any) -> str:
-    return (sample.get("Labels") or {}).get(name, "") if isinstance(sample, Mapping) else ""
-
-
-def _first(items: Any) -> Any:
-    if not items:
-        raise TemplateError("first() called on vector with no elements")
-    return items[0]
-
-
-def _index(item: Any, *keys: Any) -> Any:
-    for key in keys:
-        item = item.get(key) if isinstance(item, Mapping) else item[int(key)]
-    return item
-
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "humanize": tf.humanize,
-    "humanize1024": tf.humanize1024,
-    "humanizeDuration": tf.humanize_duration,
-    "humanizePercentage": tf.humanize_percentage,
-    "humanizeTimestamp": tf.humanize_timestamp,
-    "printf": tf.go_printf,
-    "print": lambda *a: "".join(tf.stringify(x) for x in a),
-    "println": lambda *a: " ".join(tf.stringify(x) for x in a) + "\n",
-    "title": tf.title,
-    "toUpper": lambda s: str(s).upper(),
-    "toLower": lambda s: str(s).lower(),
-    "reReplaceAll": tf.re_replace_all,
-    "match": lambda pattern, text: re.search(pattern, str(text)) is not None,
-    "stripPort": tf.strip_port,
-    "stripDomain": lambda h: h.split(".", 1)[0] if not h.replace(".", "").isdigit() else h,
-    "safeHtml": str,
-    "html": lambda s: str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
-    "urlquery": lambda s: __import__("urllib.parse").parse.quote_plus(str(s)),
-    "toTime": lambda v: tf.humanize_timestamp(v),
-    "label": _label,
-    "value": lambda s: s.get("Value") if isinstance(s, Mapping) else None,
-    "strvalue": lambda s: (s.get("Labels") or {}).get("__value__", "")
-    if isinstance(s, Mapping) else "",
-    "first": _first,
-    "args": lambda *a: {f"arg{i}": v for i, v in enumerate(a)},
-    "sortByLabel": lambda name, items: sorted(items, key=lambda s: _label(name, s)),
-    "query": lambda q: [],  # replaced by a real query when rules are evaluated
-    "externalURL": lambda: "",
-    "pathPrefix": lambda: "",
-    "len": lambda x: len(x),
-    "index": _index,
-    "not": lambda x: not tf.truthy(x),
-    "and": lambda *a: next((x for x in a if not tf.truthy(x)), a[-1]),
-    "or": lambda *a: next((x for x in a if tf.truthy(x)), a[-1]),
-    "eq": _cmp(lambda a, b: a == b),
-    "ne": lambda a, b: not _cmp(lambda x, y: x == y)(a, b),
-    "lt": lambda a, b: _cmp(lambda x, y: x < y)(a, b),
-    "le": lambda a, b: _cmp(lambda x, y: x <= y)(a, b),
-    "gt": lambda a, b: _cmp(lambda x, y: x > y)(a, b),
-    "ge": lambda a, b: _cmp(lambda x, y: x >= y)(a, b),
-}
