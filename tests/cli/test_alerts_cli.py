@@ -73,3 +73,44 @@ def test_silence_add_list_expire(tmp_path: Path) -> None:
     bad = CliRunner().invoke(alerts, ["--data", str(data), "silence", "add", "bad matcher",
                                       "-m", "x"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_the_same_commands_work_against_a_server(tmp_path: Path) -> None:
+    import threading
+
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from peers import free_port
+
+    data = make_data(tmp_path)
+    store = Store.open(tmp_path / "tsdb", background=False)
+    service = AlertingService(store, Engine(store), {}, data / "alerting")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=service.routes()), host="127.0.0.1",
+                                           port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+
+        def remote(*args: str):
+            return CliRunner().invoke(alerts, ["--url", url, *args], catch_exceptions=False)
+
+        [row] = json.loads(remote("list", "--json").output)
+        assert row["labels"]["host"] == "a"
+        assert "acknowledged by frank" in remote("ack", str(row["id"]), "--by", "frank").output
+        added = remote("silence", "add", "host=a", "-m", "remote", "--by", "frank")
+        assert added.exit_code == 0
+        assert added.output.strip() in remote("silence", "list").output
+        missing = CliRunner().invoke(alerts, ["--url", url, "resolve", "999"])
+        assert missing.exit_code == 1 and "no incident 999" in missing.output
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        service.stop()
+        store.close()
