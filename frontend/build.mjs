@@ -1,6 +1,7 @@
 // Bundles src/ into the Python package's static/ directory: hashed assets + index.html.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { basename } from 'node:path';
 
 const out = new URL('../src/watchkeeper/dashboard/static/', import.meta.url).pathname;
@@ -25,5 +26,10 @@ const html = readFileSync('src/index.html', 'utf8')
   .replace('%JS%', `assets/${js}`)
   .replace('%CSS%', `assets/${css}`);
 writeFileSync(out + 'index.html', html);
+// precompressed once here, so the server never gzips an asset per request
+for (const name of [js, css]) {
+  const path = `${out}assets/${name}`;
+  writeFileSync(`${path}.gz`, gzipSync(readFileSync(path), { level: 9 }));
+}
 writeFileSync(out + '.gitattributes', 'assets/* -diff linguist-generated\n');
 console.log(`built ${js} ${css}`);

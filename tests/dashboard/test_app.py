@@ -67,3 +67,13 @@ def test_inlined_dashboards_cannot_break_out_of_their_data_block():
     block = page[start:page.index("</script>", start)]
     data = json.loads(block.split(">", 1)[1])
     assert any(d["title"] == hostile for d in data["dashboards"])
+
+
+def test_assets_plain_for_clients_without_gzip_and_nothing_outside_assets(client):
+    index = client.get("/").text
+    js = re.search(r'src="(assets/[^"]+\.js)"', index).group(1)
+    plain = client.get("/" + js, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == (STATIC_DIR / js).read_bytes()
+    for sneaky in ("/assets/..%2Findex.html", "/assets/.gitattributes", "/assets/x.js.gz"):
+        assert client.get(sneaky).status_code == 404

@@ -6,14 +6,15 @@ Mount it last, at the root, after the API routes::
     routes = [..., Mount("/", app=dashboard_app(extra_dashboards))]
 
 It serves ``index.html`` (never cached, so a new release shows at once), content-hashed
-assets under ``/assets/`` (cached for a year), and ``/dashboards.json`` (the built-in and
-configured dashboards). The page talks to the server's ``/api/v1`` and ``/health`` itself.
-Everything ships in the wheel: no CDN, works offline.
+assets under ``/assets/`` (cached for a year, gzipped at build time), and
+``/dashboards.json`` (the built-in and configured dashboards). The page talks to the
+server's ``/api/v1`` and ``/health`` itself. Everything ships in the wheel: no CDN, works offline.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from .panels import (
 )
 
 STATIC_DIR = Path(__file__).with_name("static")
+_ASSET_NAME = re.compile(r"[A-Za-z0-9_-]+\.(?:js|css)")
 
 # The page runs only its own scripts: a hostile label value that slipped past text
 # rendering still could not load or run code.
@@ -77,12 +79,9 @@ def dashboard_app(dashboards: list[Dashboard] | None = None,
     and a configured dashboard with a built-in's id replaces it.
     """
     from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-    from starlette.middleware.gzip import GZipMiddleware
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse, Response
-    from starlette.routing import Mount, Route
-    from starlette.staticfiles import StaticFiles
+    from starlette.routing import Route
 
     root = static_dir or STATIC_DIR
     index = root / "index.html"
@@ -101,19 +100,28 @@ def dashboard_app(dashboards: list[Dashboard] | None = None,
         return Response(listing, media_type="application/json",
                         headers={"cache-control": "no-cache"})
 
-    class ImmutableAssets(StaticFiles):
-        """Asset names carry a content hash, so browsers may keep them for good."""
+    assets_dir = root / "assets"
+    asset_types = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
-        def file_response(self, *args: Any, **kwargs: Any) -> Response:
-            response = super().file_response(*args, **kwargs)
-            response.headers["cache-control"] = "public, max-age=31536000, immutable"
-            response.headers["x-content-type-options"] = "nosniff"
-            return response
+    async def asset(request: Request) -> Response:
+        """Hashed names, so cached for good; the build's .gz twin when the client takes it."""
+        name = request.path_params["name"]
+        path = assets_dir / name
+        kind = asset_types.get(path.suffix)
+        if kind is None or not _ASSET_NAME.fullmatch(name) or not path.is_file():
+            return PlainTextResponse("not found\n", 404)
+        headers = {"cache-control": "public, max-age=31536000, immutable",
+                   "x-content-type-options": "nosniff", "vary": "accept-encoding"}
+        packed = path.with_name(name + ".gz")
+        if "gzip" in request.headers.get("accept-encoding", "") and packed.is_file():
+            headers["content-encoding"] = "gzip"
+            path = packed
+        return Response(path.read_bytes(), media_type=kind, headers=headers)
 
     routes = [
         Route("/", page, methods=["GET", "HEAD"]),
         Route("/index.html", page, methods=["GET", "HEAD"]),
         Route("/dashboards.json", dashboards_json, methods=["GET", "HEAD"]),
-        Mount("/assets", app=ImmutableAssets(directory=root / "assets", check_dir=False)),
+        Route("/assets/{name}", asset, methods=["GET", "HEAD"]),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=500)])
+    return Starlette(routes=routes)
