@@ -133,7 +133,7 @@ def render(data: dict[str, Any]) -> None:
             finite = [v for v in vals if math.isfinite(v)] or [float("nan")]
             table.add_row(escape(_metric_text(s["metric"])), str(len(vals)),
                           s["values"][-1][1], f"{min(finite):g}", f"{max(finite):g}",
-                          sparkline(vals[-60:]))
+                          sparkline(vals[-40:]))
     console.print(table)
 
 
