@@ -6,10 +6,13 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from watchkeeper.alerting.service import AlertingService
+from watchkeeper.alerting.silences import SilenceError, silence_from_api
 from watchkeeper.promql.engine import Engine
 from watchkeeper.tsdb import Store
 
@@ -117,3 +120,18 @@ def test_config_problems_are_listed_without_starting(tmp_path: Path) -> None:
     good = check_alerting_config({"route": {"receiver": "hook"}, "receivers": [
         {"name": "hook", "webhook_configs": [{"url": "http://127.0.0.1:1/"}]}]})
     assert good == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["matchers", "startsAt", "endsAt", "createdBy",
+                                        "comment", "id"]),
+                       st.one_of(st.text(max_size=20), st.none(), st.integers(),
+                                 st.lists(st.dictionaries(st.sampled_from(
+                                     ["name", "value", "isRegex", "isEqual"]),
+                                     st.one_of(st.text(max_size=8), st.booleans()),
+                                     max_size=4), max_size=3))))
+def test_fuzzed_silence_bodies_are_accepted_or_refused_cleanly(body: dict) -> None:
+    try:
+        silence_from_api(body)
+    except SilenceError:
+        pass

@@ -94,3 +94,14 @@ def test_maintenance_window_recurs_weekly() -> None:
     monday_3am = sunday_3am + 86_400_000
     assert window.active(sunday_3am) and not window.active(monday_3am)
     assert not window.active(sunday_3am + 3_600_000)  # 04:00 is the end
+
+
+def test_maintenance_window_in_a_timezone() -> None:
+    window = MaintenanceWindow.from_config({
+        "name": "nightly", "start_time": "01:00", "end_time": "02:00",
+        "timezone": "Europe/Berlin", "matchers": ['job="batch"']})
+    berlin_1_30 = int(datetime(2026, 11, 22, 0, 30, tzinfo=UTC).timestamp() * 1000)  # UTC+1
+    assert window.active(berlin_1_30)
+    assert not window.active(berlin_1_30 + 3_600_000)
+    with pytest.raises(ValueError, match="nightly"):
+        MaintenanceWindow.from_config({"name": "nightly", "timezone": "Mars/Olympus"})

@@ -7,19 +7,22 @@ a maintenance window mutes matching alerts on given weekdays between two times o
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from watchkeeper.alerting.routing import matches_all, parse_matchers
 from watchkeeper.tsdb.matchers import Matcher
 
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
@@ -33,6 +36,8 @@ def iso(ms: int) -> str:
 
 
 def parse_iso(text: str) -> int:
+    if not isinstance(text, str):
+        raise SilenceError(f"bad time {text!r}: want RFC 3339")
     try:
         return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
     except ValueError:
@@ -66,11 +71,16 @@ class Silence:
 
 def silence_from_api(body: Mapping[str, Any]) -> Silence:
     """A ``postableSilence`` (Alertmanager's JSON) checked and turned into a Silence."""
+    if not isinstance(body, Mapping):
+        raise SilenceError("a silence is a JSON object")
     raw = body.get("matchers")
-    if not raw:
-        raise SilenceError("silence needs at least one matcher")
+    if not raw or not isinstance(raw, list):
+        raise SilenceError("silence needs a list of at least one matcher")
     matchers = []
     for m in raw:
+        if not isinstance(m, Mapping) or not isinstance(m.get("name"), str) or \
+                not _LABEL_NAME.fullmatch(m["name"]):
+            raise SilenceError(f"bad matcher {m!r}: want an object with a label name")
         try:
             regex, equal = bool(m.get("isRegex")), m.get("isEqual", True) is not False
             op = ("=" if equal else "!=") if not regex else ("=~" if equal else "!~")
@@ -94,26 +104,32 @@ def silence_from_api(body: Mapping[str, Any]) -> Silence:
 
 @dataclass
 class MaintenanceWindow:
-    """Every ``weekdays`` from ``start`` to ``end`` (HH:MM, UTC), matching alerts are muted."""
+    """Every ``weekdays`` from ``start`` to ``end`` (HH:MM in ``timezone``, default UTC),
+    matching alerts are muted."""
 
     name: str
     matchers: list[Matcher]
     weekdays: set[int] = field(default_factory=lambda: set(range(7)))
     start_minute: int = 0
     end_minute: int = 24 * 60
+    timezone: tzinfo = UTC
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MaintenanceWindow:
         def minutes(text: str) -> int:
             hours, _, mins = str(text).partition(":")
             return int(hours) * 60 + int(mins or 0)
-        days = {WEEKDAYS.index(str(d).lower()) for d in config.get("weekdays") or WEEKDAYS}
-        return cls(str(config.get("name", "")), parse_matchers(config), days,
-                   minutes(config.get("start_time", "00:00")),
-                   minutes(config.get("end_time", "24:00")))
+        try:
+            days = {WEEKDAYS.index(str(d).lower()) for d in config.get("weekdays") or WEEKDAYS}
+            zone = ZoneInfo(str(config["timezone"])) if config.get("timezone") else UTC
+            start = minutes(config.get("start_time", "00:00"))
+            end = minutes(config.get("end_time", "24:00"))
+        except (ValueError, ZoneInfoNotFoundError) as e:
+            raise ValueError(f"maintenance window {config.get('name', '')!r}: {e}") from None
+        return cls(str(config.get("name", "")), parse_matchers(config), days, start, end, zone)
 
     def active(self, now_ms: int) -> bool:
-        moment = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+        moment = datetime.fromtimestamp(now_ms / 1000, tz=self.timezone)
         minute = moment.hour * 60 + moment.minute
         return moment.weekday() in self.weekdays and self.start_minute <= minute < self.end_minute
 
