@@ -110,3 +110,18 @@ def test_check_config_command(tmp_path) -> None:
     failed = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, check=False)
     assert failed.returncode == 1
     assert f"{bad}:2:" in failed.stderr and "scrape_interval" in failed.stderr
+
+
+def test_rule_files_are_checked_with_the_config(tmp_path) -> None:
+    (tmp_path / "good.rules.yml").write_text(
+        "groups:\n  - name: g\n    rules:\n      - record: a:b\n        expr: sum(up)\n")
+    (tmp_path / "bad.rules.yml").write_text(
+        "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: sum(\n")
+    good = tmp_path / "good.yml"
+    good.write_text("rule_files: [good.rules.yml]\n")
+    assert load_config(good).config.rule_files == ["good.rules.yml"]
+    bad = tmp_path / "bad.yml"
+    bad.write_text("global: {}\nrule_files: [bad.rules.yml]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    assert info.value.line == 2 and "bad.rules.yml" in str(info.value)

@@ -219,3 +219,20 @@ def test_sigterm_flushes_and_kill9_restart_keeps_history(tmp_path):
         assert server.query("count_over_time(kept[1h])")[0]["value"][1] == "2"
     finally:
         server.stop()
+
+
+def test_rules_evaluate_into_alerts_and_report_into_health(tmp_path):
+    (tmp_path / "rules.yml").write_text(
+        "groups:\n  - name: g\n    interval: 1s\n    rules:\n"
+        "      - alert: AlwaysFiring\n        expr: vector(1)\n"
+        "      - record: wk:one\n        expr: vector(1)\n")
+    config = {"global": {"evaluation_interval": "1s"}, "rule_files": ["rules.yml"],
+              "checks": [{"type": "memory"}]}
+    server = ServeProcess(tmp_path, config)
+    with server:
+        alerts = server.wait_until(lambda: server.client.get(
+            "/api/v1/alerts").json()["data"]["alerts"])
+        assert alerts[0]["labels"]["alertname"] == "AlwaysFiring"
+        assert server.wait_until(lambda: server.query("wk:one"))
+        verbose = server.client.get("/health", params={"verbose": ""}).text
+        assert "watchkeeper_rules ok" in verbose and "watchkeeper_storage ok" in verbose

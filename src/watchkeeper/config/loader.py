@@ -105,12 +105,34 @@ def parse_config(text: str, file: str = "<config>") -> LoadedConfig:
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise ConfigError(_describe(first) + suffix, file, node.start_mark.line + 1,
                           node.start_mark.column + 1) from None
+    if config.rule_files or config.alerting:
+        _check_alerting(config, root, file)
     loaded = LoadedConfig(config, checks, file, text)
     for sc in config.scrape_configs:
         if sc.scrape_timeout and sc.scrape_interval and sc.scrape_timeout > sc.scrape_interval:
             loaded.warnings.append(f"job {sc.job_name!r}: scrape_timeout is longer than "
                                    "scrape_interval; it is cut to the interval")
     return loaded
+
+
+def alerting_section(config: Config) -> dict[str, Any]:
+    """What the alerting room takes: Prometheus's rule settings plus the alerting section."""
+    return {"rule_files": list(config.rule_files),
+            "evaluation_interval": config.global_.evaluation_interval,
+            "external_labels": dict(config.global_.external_labels), **config.alerting}
+
+
+def _check_alerting(config: Config, root: yaml.Node, file: str) -> None:
+    from watchkeeper.alerting.service import check_alerting_config
+
+    base = Path(file).parent if file != "<config>" else Path(".")
+    problems = check_alerting_config(alerting_section(config), base)
+    if problems:
+        key = "rule_files" if any("rule" in p for p in problems) else "alerting"
+        node = _node_at(root, (key,))
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"{key}: {problems[0]}{more}", file, node.start_mark.line + 1,
+                          node.start_mark.column + 1)
 
 
 def load_config(path: str | Path) -> LoadedConfig:

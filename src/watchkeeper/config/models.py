@@ -215,6 +215,10 @@ class Config(_Model):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     collect_host: bool = True
+    rule_files: list[str] = Field(default_factory=list)
+    # Alertmanager-shaped: alertmanagers, route, receivers, inhibit_rules,
+    # maintenance_windows, delivery, resend_delay, external_url (the alerting room checks it)
+    alerting: dict[str, Any] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from watchkeeper.exposition.asgi import make_asgi_app
 from watchkeeper.health.asgi import starlette_routes
@@ -22,11 +23,11 @@ from .lifecycle import Service
 from .stream import Streamer
 
 VERSION = "0.1.0"
+log = logging.getLogger("watchkeeper.server")
 
 
 def create_app(service: Service, config_path: str | None = None) -> Any:
     """The whole server as one ASGI app; its lifespan starts and stops ``service``."""
-    from watchkeeper.promql.engine import Engine
     from watchkeeper.promql.http_api import create_app as promql_app
 
     status = routes_status.make_routes(service, config_path)
@@ -68,10 +69,15 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await service.start()
         assert service.store is not None
-        engine = Engine(service.store)
+        engine = service.engine
         state["streamer"] = Streamer(service, engine)
+        if service.alerting is not None:
+            app.router.routes.extend(service.alerting.routes())
         api = promql_app(service.store, engine, version=VERSION)
         app.router.routes.extend(api.routes)
+        page = _dashboard()
+        if page is not None:
+            app.router.routes.append(Mount("/", app=page))
         loop = asyncio.get_running_loop()
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(
@@ -83,7 +89,28 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
 
     app = Starlette(routes=routes, lifespan=lifespan)
     limited = BodyLimitMiddleware(app, lambda: service.config.web.max_body_bytes)
-    return AuthMiddleware(limited, lambda: service.auth)
+    return AuthMiddleware(_cross_site_guard(limited), lambda: service.auth)
+
+
+def _dashboard() -> Any:
+    """The dashboard page at ``/``; the API keeps serving if the page cannot load."""
+    try:
+        from watchkeeper.dashboard import dashboard_app
+
+        return dashboard_app()
+    except Exception as e:
+        log.error("dashboard unavailable: %s", e)
+        return None
+
+
+def _cross_site_guard(app: Any) -> Any:
+    """Refuse cross-site state changes (a page elsewhere posting to /-/reload)."""
+    try:
+        from watchkeeper.dashboard.csrf import CrossSiteGuard
+    except Exception as e:
+        log.error("cross-site guard unavailable: %s", e)
+        return app
+    return CrossSiteGuard(app)
 
 
 class _ASGI:

@@ -24,7 +24,7 @@ from watchkeeper.tsdb import Store
 
 from .auth import Authenticator
 from .ingest import Ingester, family_samples
-from .selfmetrics import ScrapeLoopCheck, ServerCollector, StorageCheck
+from .selfmetrics import RuleEvaluatorCheck, ScrapeLoopCheck, ServerCollector, StorageCheck
 
 log = logging.getLogger("watchkeeper.server")
 
@@ -41,6 +41,8 @@ class Service:
         self.last_reload_error = ""
         self.last_reload_time = self.started_at
         self.store: Store | None = None
+        self.engine: Any = None
+        self.alerting: Any = None
         self.ingester: Ingester | None = None
         self.runner = Runner(self._checks(loaded))
         self.scraper: ScrapeManager | None = None
@@ -54,7 +56,7 @@ class Service:
 
     # -- pieces ------------------------------------------------------------------------
     def _checks(self, loaded: LoadedConfig) -> list[Any]:
-        own = [StorageCheck(self), ScrapeLoopCheck(self)]
+        own = [StorageCheck(self), ScrapeLoopCheck(self), RuleEvaluatorCheck(self)]
         if loaded.checks is None:
             return [*default_checks(), *own]
         return [*build_checks(loaded.checks), *own]
@@ -64,6 +66,13 @@ class Service:
         auth = loaded.config.web.auth
         return Authenticator([t.get_secret_value() for t in auth.bearer_tokens],
                              {u: h.get_secret_value() for u, h in auth.basic_auth_users.items()})
+
+    @property
+    def alerting_path(self) -> Path:
+        """Beside the store's directory: the store treats unknown entries in its own as
+        foreign."""
+        data = Path(self.data_path)
+        return data.parent / f"{data.name}-alerting"
 
     @property
     def instance(self) -> str:
@@ -78,6 +87,10 @@ class Service:
         if self.store.recovery.records:
             log.info("store recovered: %s", self.store.recovery)
         self.ingester = Ingester(self.store, self.config.global_.external_labels)
+        from watchkeeper.promql.engine import Engine
+
+        self.engine = Engine(self.store)
+        self.alerting = await asyncio.to_thread(self._start_alerting)
         self.registry.register(_Forward(REGISTRY))
         self.registry.register(HealthCollector(self.runner))
         self.registry.register(ServerCollector(self))
@@ -92,6 +105,21 @@ class Service:
                  self.instance, self.data_path, len(self.config.scrape_configs),
                  len(self.runner.checks()))
 
+    def _start_alerting(self) -> Any:
+        from watchkeeper.alerting.service import AlertingService
+        from watchkeeper.config.loader import alerting_section
+
+        base = Path(self.loaded.file).parent if self.loaded.file else Path(".")
+        try:
+            service = AlertingService(self.store, self.engine, alerting_section(self.config),
+                                      self.alerting_path, base_dir=base)
+            service.start()
+        except Exception:
+            log.exception("alerting could not start; serving without it")
+            return None
+        self.registry.register(service)
+        return service
+
     async def stop(self) -> None:
         """Stop loops, then flush and close the store (bounded: SIGTERM exits within 5 s)."""
         if self._collect_task is not None:
@@ -103,6 +131,9 @@ class Service:
                 await asyncio.wait_for(self.scraper.stop(), 1.0)
         with contextlib.suppress(Exception):
             self.runner.stop()
+        if self.alerting is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.to_thread(self.alerting.stop), 1.5)
         if self.store is not None:
             await asyncio.wait_for(asyncio.to_thread(self.store.close), 3.5)
             log.info("store flushed and closed")
@@ -153,6 +184,7 @@ class Service:
             if (loaded.config.storage.path != self.config.storage.path
                     or loaded.config.web.listen_address != self.config.web.listen_address):
                 log.warning("storage.path and web.listen_address take effect on restart")
+            old = self.config
             self.loaded, self.config = loaded, loaded.config
             self.auth = self._authenticator(loaded)
             if self.ingester is not None:
@@ -163,6 +195,17 @@ class Service:
                 self.runner.add(check)
             if self.scraper is not None:
                 await self.scraper.apply(loaded.config)
+            if self.alerting is not None:
+                from watchkeeper.config.loader import alerting_section
+
+                if alerting_section(loaded.config) != alerting_section(old):
+                    self.alerting.rule_files = [
+                        p if Path(p).is_absolute() else str(Path(path).parent / p)
+                        for p in loaded.config.rule_files]
+                try:
+                    await asyncio.to_thread(self.alerting.reload)
+                except Exception as e:
+                    log.error("rule files not reloaded: %s", e)
             self.last_reload_ok, self.last_reload_error = True, ""
             log.info("config reloaded from %s", path)
             return True, "config reloaded"

@@ -104,3 +104,27 @@ class ScrapeLoopCheck:
         if down:
             return degraded(f"{len(down)}/{total} targets down: " + "; ".join(down[:5]))
         return healthy(f"{total} targets, last checked {time.strftime('%H:%M:%S')}")
+
+
+class RuleEvaluatorCheck:
+    """The rule evaluator: degraded while a rule fails to evaluate (naming it)."""
+
+    name = "watchkeeper_rules"
+    timeout = 2.0
+    critical = False
+    interval = 15.0
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def check(self) -> Outcome:
+        alerting = self.service.alerting
+        if alerting is None:
+            return healthy("no rule evaluator")
+        groups = list(getattr(alerting.evaluator, "groups", []) or [])
+        failing = [f"{g.group.name}/{getattr(r, 'name', '?')}: {r.last_error}"
+                   for g in groups for r in g.rules if getattr(r, "health", "") == "err"]
+        rules = sum(len(g.rules) for g in groups)
+        if failing:
+            return degraded(f"{len(failing)}/{rules} rules failing: " + "; ".join(failing[:5]))
+        return healthy(f"{rules} rules in {len(groups)} groups")
