@@ -133,8 +133,10 @@ QUERIES: list[str] = [
     "min_over_time(gappy[20m:1m] offset 5m)", "irate(gappy[2m])", f"idelta({C}[2m])",
     f"delta({C}[1h])", f"rate({C}[2h])", "last_over_time(gappy[30m])",
     "present_over_time(nonexistent[5m])", "day_of_week(vector(1700006400))",
+    "sort_desc(special)", "sort(special or vector(5))", "sort_desc(special or vector(5))",
     f"{G} > bool 100 == bool 0", f"1 - {G} / on(instance) group_left max by (instance) ({G})",
 ]
 
 # queries whose instant result depends on ordering: compared in order as well
-ORDERED = {f"sort({G})", f"sort_desc({G})"}
+ORDERED = {f"sort({G})", f"sort_desc({G})", "sort(special)", "sort_desc(special)",
+           "sort(special or vector(5))", "sort_desc(special or vector(5))"}

@@ -26,8 +26,9 @@ from watchkeeper.promql.formatting import result_to_api
 from watchkeeper.tsdb.exchange import import_openmetrics
 from watchkeeper.tsdb.store import Store
 
-# mid-data off a sample boundary, and just after the data ends (inside the lookback)
-INSTANT_TIMES = [BASE_S + 3_607.5, END_S + 200]
+# mid-data off a sample boundary, just after the data ends (inside the lookback), and on a
+# sample where the "special" series hold NaN and infinities
+INSTANT_TIMES = [BASE_S + 3_607.5, END_S + 200, BASE_S + 15 * 143]  # the last: NaN in special
 RANGE = (BASE_S + 1_200, END_S + 600, 60)  # runs past the data's end, beyond the lookback
 ODD_RANGE = (BASE_S + 1_333.25, BASE_S + 5_000, 37)  # unaligned start, step and subquery grid
 

@@ -71,7 +71,11 @@ def result_to_api(result) -> dict:  # type: ignore[no-untyped-def]
         rows = [(lab, float(v[0])) for lab, v, m in zip(value.labels, value.values, value.mask,
                                                         strict=True) if m[0]]
         if value.sort:
-            rows.sort(key=lambda r: (r[1] == r[1], r[1]), reverse=value.sort == "desc")
+            # NaN last either way, as Prometheus
+            if value.sort == "desc":
+                rows.sort(key=lambda r: (r[1] == r[1], r[1]), reverse=True)
+            else:
+                rows.sort(key=lambda r: (r[1] != r[1], r[1]))
         t = format_timestamp(int(times[0]))
         return {"resultType": "vector", "result": [
             {"metric": lab.to_dict(), "value": [t, format_value(v)]} for lab, v in rows]}
