@@ -186,3 +186,25 @@ groups:
     [alert] = ev.groups[0].rules[0].active.values()
     assert alert.annotations["summary"] == "2 hosts"
     assert alert.annotations["bad"].startswith("<error expanding template:")
+
+
+def test_group_limit_fails_the_rule_as_prometheus_does(store: Store) -> None:
+    text = """
+groups:
+  - name: limited
+    limit: 1
+    rules:
+      - alert: TooMany
+        expr: load > 0
+      - record: load:copy
+        expr: load
+"""
+    push(store, T0, 9, "a")
+    push(store, T0, 9, "b")
+    ev = RuleEvaluator(store, Engine(store), load_rule_text(text))
+    ev.evaluate_all(T0)
+    alerting, recording = ev.groups[0].rules
+    assert alerting.health == "err" and alerting.last_error == "exceeded limit of 1 with 2 alerts"
+    assert alerting.active == {}
+    assert recording.last_error == "exceeded limit 1 with 2 series"
+    assert values(store, "load:copy") == {}

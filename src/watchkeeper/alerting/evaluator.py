@@ -140,9 +140,10 @@ class RuleEvaluator:
                 gs.evaluations += 1
                 try:
                     if isinstance(rs, AlertingRuleState):
-                        changes += self._eval_alerting(rs, ts_ms, written, to_send)
+                        changes += self._eval_alerting(rs, ts_ms, written, to_send,
+                                                       gs.group.limit)
                     else:
-                        self._eval_recording(rs, ts_ms, written)
+                        self._eval_recording(rs, ts_ms, written, gs.group.limit)
                     rs.health, rs.last_error = "ok", ""
                 except (PromQLError, ValueError) as e:
                     gs.failures += 1
@@ -163,13 +164,17 @@ class RuleEvaluator:
             self.on_alerts(to_send, ts_ms)
 
     def _eval_alerting(self, rs: AlertingRuleState, ts_ms: int, written: set[Labels],
-                       to_send: list[Alert]) -> list[StateChange]:
+                       to_send: list[Alert], limit: int = 0) -> list[StateChange]:
         rs.query = self._template_query(ts_ms)
         if rs.rule.anomaly is not None:
             samples: list = anomaly_samples(self.engine, rs.rule.anomaly, ts_ms)
         else:
             samples = instant_samples(self.engine, rs.rule.expr, ts_ms)
         changes = rs.update(samples, ts_ms)
+        live = sum(1 for a in rs.active.values() if a.state != INACTIVE)
+        if limit and live > limit:  # Prometheus drops the rule's alerts and fails it
+            rs.active.clear()
+            raise ValueError(f"exceeded limit of {limit} with {live} alerts")
         if not rs.rule.for_ms or rs.rule.for_ms < self.for_grace_period_ms:
             rs.restored = True
         valid_ms = 4 * max(self.resend_delay_ms, self.default_interval_ms)
@@ -198,8 +203,11 @@ class RuleEvaluator:
             return [{"Labels": dict(labels), "Value": value} for labels, value in samples]
         return query
 
-    def _eval_recording(self, rs: RecordingRuleState, ts_ms: int, written: set[Labels]) -> None:
+    def _eval_recording(self, rs: RecordingRuleState, ts_ms: int, written: set[Labels],
+                        limit: int = 0) -> None:
         samples = instant_samples(self.engine, rs.rule.expr, ts_ms)
+        if limit and len(samples) > limit:
+            raise ValueError(f"exceeded limit {limit} with {len(samples)} series")
         out: dict[Labels, float] = {}
         for labels, value in samples:
             merged = {**dict(labels), **rs.rule.labels, METRIC_NAME: rs.rule.record}
