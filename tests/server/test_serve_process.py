@@ -236,3 +236,21 @@ def test_rules_evaluate_into_alerts_and_report_into_health(tmp_path):
         assert server.wait_until(lambda: server.query("wk:one"))
         verbose = server.client.get("/health", params={"verbose": ""}).text
         assert "watchkeeper_rules ok" in verbose and "watchkeeper_storage ok" in verbose
+
+
+def test_sighup_reloads_scrape_jobs(tmp_path):
+    import signal
+
+    with TargetApp(huge_series=10) as app:
+        config = {"checks": [{"type": "memory"}], "scrape_configs": []}
+        server = ServeProcess(tmp_path, config)
+        with server:
+            assert _targets(server) == {}
+            config["scrape_configs"] = [{"job_name": "late", "metrics_path": "/good",
+                                         "scrape_interval": "1s",
+                                         "static_configs": [{"targets": [app.address]}]}]
+            server.write_config(config)
+            server.proc.send_signal(signal.SIGHUP)
+            server.wait_until(lambda: _targets(server)["late"]["health"] == "up", 30,
+                              "the new job scraped")
+            assert server.query('app_requests_total{job="late"}')

@@ -70,9 +70,14 @@ def run_server(loaded, config_file, data_path, log_level: str) -> None:  # type:
 
     from watchkeeper.server.app import create_app
     from watchkeeper.server.lifecycle import Service
-    from watchkeeper.tsdb import StoreLockedError
+    from watchkeeper.tsdb import TSDBError
 
     service = Service(loaded, data_path=data_path)
+    try:
+        service.open_store()
+    except (TSDBError, OSError) as e:
+        click.echo(f"error: cannot open the store: {e}", err=True)
+        raise SystemExit(1) from None
     web = loaded.config.web
     host, port = web.host_port
     uv = uvicorn.Config(create_app(service, config_file), host=host, port=port,
@@ -82,9 +87,9 @@ def run_server(loaded, config_file, data_path, log_level: str) -> None:  # type:
     server = uvicorn.Server(uv)
     try:
         server.run()
-    except StoreLockedError as e:
-        click.echo(f"error: {e}", err=True)
-        raise SystemExit(1) from None
+    finally:
+        if service.store is not None:
+            service.store.close()  # idempotent; covers a listen failure before startup
     if not server.started:
         raise SystemExit(1)
 

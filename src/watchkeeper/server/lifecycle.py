@@ -79,11 +79,20 @@ class Service:
         return self.config.web.listen_address
 
     # -- life --------------------------------------------------------------------------
+    def open_store(self) -> Store:
+        """Open the store now (before listening), so a locked or foreign data directory is
+        a clean error at startup; raises the store's ``TSDBError``."""
+        if self.store is None:
+            storage = self.config.storage
+            self.store = Store.open(Path(self.data_path), sync=storage.sync,
+                                    retention_ms=int(storage.retention * 1000),
+                                    max_bytes=storage.max_bytes)
+        return self.store
+
     async def start(self) -> None:
-        storage = self.config.storage
-        self.store = await asyncio.to_thread(
-            Store.open, Path(self.data_path), sync=storage.sync,
-            retention_ms=int(storage.retention * 1000), max_bytes=storage.max_bytes)
+        if self.store is None:
+            await asyncio.to_thread(self.open_store)
+        assert self.store is not None
         if self.store.recovery.records:
             log.info("store recovered: %s", self.store.recovery)
         self.ingester = Ingester(self.store, self.config.global_.external_labels)
