@@ -17,8 +17,8 @@ from watchkeeper.tsdb import Store
 
 def make_data(tmp_path: Path) -> Path:
     """A data directory with one firing and one resolved incident."""
-    store = Store.open(tmp_path / "tsdb", background=False)
-    service = AlertingService(store, Engine(store), {}, tmp_path / "alerting")
+    store = Store.open(tmp_path / "data", background=False)
+    service = AlertingService(store, Engine(store), {}, tmp_path / "data-alerting")
     service.thresholds.put(Threshold("disk", "disk_used_percent", critical=95), "setup")
     service.thresholds_changed()
     now = int(time.time() * 1000) - 60_000
@@ -30,7 +30,7 @@ def make_data(tmp_path: Path) -> Path:
     service.evaluator.evaluate_all(now + 10_000)
     service.stop()
     store.close()
-    return tmp_path
+    return tmp_path / "data"
 
 
 def run(data: Path, *args: str):
@@ -84,8 +84,8 @@ def test_the_same_commands_work_against_a_server(tmp_path: Path) -> None:
     from peers import free_port
 
     data = make_data(tmp_path)
-    store = Store.open(tmp_path / "tsdb", background=False)
-    service = AlertingService(store, Engine(store), {}, data / "alerting")
+    store = Store.open(data, background=False)
+    service = AlertingService(store, Engine(store), {}, tmp_path / "data-alerting")
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=service.routes()), host="127.0.0.1",
                                            port=port, log_level="error"))

@@ -186,7 +186,7 @@ class Delivery:
         for event in self._wake.values():
             event.set()
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(timeout=2)  # a send in flight stays queued
         self._threads = []
 
     def close(self) -> None:

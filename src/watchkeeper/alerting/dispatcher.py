@@ -176,7 +176,7 @@ class Dispatcher:
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=2)
             self._thread = None
 
     def _loop(self) -> None:

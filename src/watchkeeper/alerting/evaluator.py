@@ -249,7 +249,7 @@ class RuleEvaluator:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=5)
             self._thread = None
 
     def _loop(self) -> None:

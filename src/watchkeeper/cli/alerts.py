@@ -22,9 +22,12 @@ class _Local:
         from watchkeeper.alerting.history import AlertHistory
         from watchkeeper.alerting.silences import SilenceStore
 
-        db = data / "alerting" / "alerting.db"
-        if not db.exists():
-            raise click.UsageError(f"no alerting data in {data} (expected {db})")
+        # serve keeps alerting beside the store's directory: <data>-alerting/
+        candidates = [data.parent / f"{data.name}-alerting" / "alerting.db",
+                      data / "alerting.db"]
+        db = next((c for c in candidates if c.exists()), None)
+        if db is None:
+            raise click.UsageError(f"no alerting data for {data} (expected {candidates[0]})")
         self.history, self.silences = AlertHistory(db), SilenceStore(db)
 
     def incidents(self, **filters: Any) -> list[dict[str, Any]]:
