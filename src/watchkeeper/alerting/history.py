@@ -55,8 +55,6 @@ class AlertHistory:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
         self.lock = threading.Lock()
-        self.ack_seconds: list[float] = []
-        self.resolve_seconds: list[float] = []
 
     def record(self, changes: list[StateChange]) -> None:
         """Keep a batch of transitions (called after each group evaluation)."""
@@ -88,7 +86,6 @@ class AlertHistory:
             if state == "resolved":
                 self.db.execute("UPDATE incidents SET state='resolved', resolved_ms=?, "
                                 "resolved_by='rule' WHERE id=?", (change.ts_ms, incident))
-                self.resolve_seconds.append((change.ts_ms - row[1]) / 1000)
             else:
                 self.db.execute("UPDATE incidents SET state=?, value=? WHERE id=?",
                                 (state, value, incident))
@@ -116,7 +113,6 @@ class AlertHistory:
                             "WHERE id=?", (now, who, comment, incident))
             self.db.execute("INSERT INTO incident_events VALUES (?, ?, 'ack', NULL, NULL, ?, ?)",
                             (incident, now, who, comment))
-            self.ack_seconds.append((now - current["started_ms"]) / 1000)
             return self._get(incident)
 
     def resolve(self, incident: int, who: str, comment: str = "",
@@ -130,7 +126,6 @@ class AlertHistory:
                             "resolved_by=? WHERE id=?", (now, who, incident))
             self.db.execute("INSERT INTO incident_events VALUES (?, ?, 'resolve', 'resolved', "
                             "NULL, ?, ?)", (incident, now, who, comment))
-            self.resolve_seconds.append((now - current["started_ms"]) / 1000)
             return self._get(incident)
 
     def incident(self, incident: int) -> dict[str, Any]:
@@ -179,13 +174,21 @@ class AlertHistory:
         return out
 
     def collect(self) -> Iterator[Metric]:
-        """Time to acknowledge and time to resolve (since this process started)."""
-        for name, values, doc in (
-                ("watchkeeper_alert_time_to_ack_seconds", self.ack_seconds,
+        """Time to acknowledge and time to resolve, over every incident kept (so the
+        figures survive a restart), per severity."""
+        for name, column, doc in (
+                ("watchkeeper_alert_time_to_ack_seconds", "acked_ms",
                  "From an incident's start to its acknowledgement."),
-                ("watchkeeper_alert_time_to_resolve_seconds", self.resolve_seconds,
+                ("watchkeeper_alert_time_to_resolve_seconds", "resolved_ms",
                  "From an incident's start to its resolution.")):
-            yield SummaryMetricFamily(name, doc, count_value=len(values), sum_value=sum(values))
+            with self.lock:
+                rows = self.db.execute(
+                    f"SELECT severity, count(*), sum({column} - started_ms) / 1000.0 FROM "
+                    f"incidents WHERE {column} IS NOT NULL GROUP BY severity").fetchall()
+            family = SummaryMetricFamily(name, doc, labels=["severity"])
+            for severity, count, total in rows:
+                family.add_metric([severity], count, total or 0.0)
+            yield family
 
     def close(self) -> None:
         self.db.close()
