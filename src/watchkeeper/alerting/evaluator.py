@@ -149,6 +149,10 @@ class RuleEvaluator:
                     gs.failures += 1
                     rs.health, rs.last_error = "err", str(e)
                     log.warning("rule %s in group %s failed: %s", rs.rule.name, gs.group.name, e)
+                except Exception as e:  # an engine bug fails this rule, not the group
+                    gs.failures += 1
+                    rs.health, rs.last_error = "err", f"internal error: {e!r}"
+                    log.exception("rule %s in group %s crashed", rs.rule.name, gs.group.name)
                 rs.last_eval_ms = ts_ms
                 rs.eval_seconds = time.perf_counter() - rule_started
             for labels in gs.written - written:

@@ -327,8 +327,6 @@ class _Exec:
             items = [(k, value[k]) for k in sorted(value)]
         elif isinstance(value, list | tuple):
             items = list(enumerate(value))
-        elif isinstance(value, int) and not isinstance(value, bool):
-            items = [(i, i) for i in range(value)]
         elif value is None:
             items = []
         else:
