@@ -111,3 +111,28 @@ def test_silence_and_inhibition_mute(tmp_path: Path, receiver: WebhookReceiver) 
     finally:
         service.stop()
         service.store.close()
+
+
+def test_an_alert_that_ended_while_down_is_resolved_after_restart(
+        tmp_path: Path, receiver: WebhookReceiver) -> None:
+    service = make_service(tmp_path, receiver)
+    push(service, T0, 9)
+    cycle(service, T0)
+    assert {b["status"] for b in receiver.wait(2)} == {"firing"}
+    service.stop()
+    service.store.close()
+    # while down, load fell; after the restart the rules find nothing to fire
+    service = make_service(tmp_path, receiver)
+    try:
+        push(service, T0 + 60_000, 1)
+        cycle(service, T0 + 60_000)
+        service.dispatcher.flush_due(T0 + 60_000)
+        for integration in service.delivery.integrations:
+            service.delivery.send_due(integration)
+        resolved = [b for b in receiver.wait(4) if b["status"] == "resolved"]
+        assert {b["groupLabels"]["alertname"] for b in resolved} == {"HighLoad", "LoadWarning"}
+        incidents = service.history.list()
+        assert {i["resolved_by"] for i in incidents} == {"restart"}
+    finally:
+        service.stop()
+        service.store.close()

@@ -93,6 +93,7 @@ class RuleEvaluator:
         self.external_url = external_url
         self.default_interval_ms = default_interval_ms
         self.on_alerts, self.on_changes = on_alerts, on_changes
+        self.on_group_done: Callable[[GroupState, int], None] | None = None
         self.outage_tolerance_ms = outage_tolerance_ms
         self.for_grace_period_ms = for_grace_period_ms
         self.resend_delay_ms = resend_delay_ms
@@ -166,6 +167,8 @@ class RuleEvaluator:
             self.on_changes(changes)
         if to_send and self.on_alerts is not None:
             self.on_alerts(to_send, ts_ms)
+        if self.on_group_done is not None:
+            self.on_group_done(gs, ts_ms)
 
     def _eval_alerting(self, rs: AlertingRuleState, ts_ms: int, written: set[Labels],
                        to_send: list[Alert], limit: int = 0) -> list[StateChange]:

@@ -128,6 +128,23 @@ class AlertHistory:
                             "NULL, ?, ?)", (incident, now, who, comment))
             return self._get(incident)
 
+    def close_stale(self, live: set[str], rules: set[str], ts_ms: int,
+                    who: str = "restart") -> list[dict[str, Any]]:
+        """Resolve open incidents of ``rules`` whose alert is no longer active (it ended
+        while the process was down); returns them as they were."""
+        with self.lock:
+            rows = self.db.execute(f"SELECT {', '.join(_COLUMNS)} FROM incidents WHERE "
+                                   "resolved_ms IS NULL").fetchall()
+            stale = [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
+            stale = [r for r in stale if r["rule"] in rules and r["fingerprint"] not in live]
+            for r in stale:
+                r["labels"] = json.loads(r["labels"])
+                self.db.execute("UPDATE incidents SET state='resolved', resolved_ms=?, "
+                                "resolved_by=? WHERE id=?", (ts_ms, who, r["id"]))
+                self.db.execute("INSERT INTO incident_events VALUES (?, ?, 'resolve', "
+                                "'resolved', NULL, ?, NULL)", (r["id"], ts_ms, who))
+        return stale
+
     def incident(self, incident: int) -> dict[str, Any]:
         """One incident with its timeline (state changes, ack, manual resolve)."""
         with self.lock:

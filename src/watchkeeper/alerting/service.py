@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from watchkeeper.alerting.delivery import Delivery
-from watchkeeper.alerting.dispatcher import Dispatcher, NotifiableAlert
+from watchkeeper.alerting.dispatcher import Dispatcher, NotifiableAlert, fingerprint
 from watchkeeper.alerting.evaluator import RuleEvaluator
 from watchkeeper.alerting.history import AlertHistory
 from watchkeeper.alerting.inhibit import InhibitRule
@@ -28,7 +28,7 @@ from watchkeeper.alerting.receivers import build_integrations
 from watchkeeper.alerting.routing import Route, build_route
 from watchkeeper.alerting.rules import RuleGroup, load_rule_files, parse_duration_ms
 from watchkeeper.alerting.silences import MaintenanceWindow, SilenceStore
-from watchkeeper.alerting.state import INACTIVE, Alert, StateChange
+from watchkeeper.alerting.state import INACTIVE, Alert, AlertingRuleState, StateChange
 from watchkeeper.alerting.thresholds import ThresholdStore
 from watchkeeper.metrics.family import Metric
 from watchkeeper.promql.engine import Engine
@@ -145,6 +145,8 @@ class AlertingService:
             for_grace_period_ms=_ms(self.config, "for_grace_period", 600_000),
             resend_delay_ms=_ms(self.config, "resend_delay", 60_000))
         self.change_listeners: list[Any] = [self.history.record]
+        self._unevaluated = {g.group.name for g in self.evaluator.groups}
+        self.evaluator.on_group_done = self._group_done
 
     # ------------------------------------------------------------------ wiring
     def _send(self, alerts: list[Alert], ts_ms: int) -> None:
@@ -155,6 +157,30 @@ class AlertingService:
                                        alert.fired_at_ms or alert.active_at_ms, ends,
                                        self.external_url))
         self.dispatcher.receive(out, ts_ms)
+
+    def _group_done(self, gs: Any, ts_ms: int) -> None:
+        """Once every group has run after a start, alerts that ended while the process was
+        down are resolved in the history and their receivers are told."""
+        if not self._unevaluated:
+            return
+        self._unevaluated.discard(gs.group.name)
+        if self._unevaluated:
+            return
+        self.evaluator.on_group_done = None
+        live, rules = set(), set()
+        for group in self.evaluator.groups:
+            for rs in group.rules:
+                if isinstance(rs, AlertingRuleState):
+                    rules.add(rs.rule.alert)
+                    live.update(fingerprint(dict(a.labels)) for a in rs.active.values()
+                                if a.state != INACTIVE)
+        stale = self.history.close_stale(live, rules, ts_ms)
+        ended = [NotifiableAlert(r["labels"], {}, r["started_ms"], ts_ms, self.external_url)
+                 for r in stale if r["state"] == "firing"]
+        if ended:
+            log.info("%d alerts ended while watchkeeper was down; sending resolutions",
+                     len(ended))
+            self.dispatcher.receive(ended, ts_ms)
 
     def _changed(self, changes: list[StateChange]) -> None:
         for listener in self.change_listeners:
