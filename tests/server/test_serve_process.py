@@ -254,3 +254,9 @@ def test_sighup_reloads_scrape_jobs(tmp_path):
             server.wait_until(lambda: _targets(server)["late"]["health"] == "up", 30,
                               "the new job scraped")
             assert server.query('app_requests_total{job="late"}')
+            config["scrape_configs"] = []
+            server.write_config(config)
+            server.proc.send_signal(signal.SIGHUP)
+            # a removed target's series end at once (staleness markers), not 5 min later
+            server.wait_until(lambda: not server.query('{job="late"}'), 30, "stale series")
+            assert server.query('count_over_time(app_requests_total{job="late"}[1h])')

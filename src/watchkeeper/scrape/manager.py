@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 import time
 import zlib
 from collections.abc import Callable
@@ -28,6 +29,10 @@ from .targets import FileSD, Target, resolve_targets
 log = logging.getLogger("watchkeeper.scrape")
 
 Writer = Callable[[list[Sample]], Any]  # appends and commits; run in a worker thread
+# Prometheus's staleness marker: a NaN the query engine treats as "this series ended"
+STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
+REPORT_NAMES = ("up", "scrape_duration_seconds", "scrape_samples_scraped",
+                "scrape_samples_post_metric_relabeling", "scrape_series_added")
 
 
 @dataclass
@@ -94,8 +99,10 @@ class ScrapeManager:
         self.late_total = 0
 
     async def apply(self, config: Config) -> None:
-        """Start, stop and restart loops so they match ``config``."""
+        """Start, stop and restart loops so they match ``config``; the series of targets
+        that are gone get staleness markers, as Prometheus writes them."""
         old_clients = self._clients
+        old_states = dict(self.states)
         self.config = config
         self._clients = {job.job_name: make_client(job) for job in config.scrape_configs}
         for key in list(self._tasks):
@@ -103,6 +110,9 @@ class ScrapeManager:
         self._sync_targets()
         for client in old_clients.values():
             await client.aclose()
+        gone = [st for key, st in old_states.items() if key not in self.states]
+        if gone:
+            await self._mark_stale(gone)
         if self._sd_task is None and any(j.file_sd_configs for j in config.scrape_configs):
             self._sd_task = asyncio.create_task(self._refresh_file_sd())
 
@@ -112,12 +122,16 @@ class ScrapeManager:
         for key in list(self._tasks):
             if key not in wanted:
                 self._tasks.pop(key).cancel()
-                self.states.pop(key, None)
+        for key in list(self.states):
+            if key not in wanted:
+                self.states.pop(key)
         for key, target in wanted.items():
             if key not in self._tasks:
                 state = self.states.get(key)
-                if state is None or state.target.job is not target.job:
+                if state is None:
                     state = TargetState(target)
+                else:  # a reload: keep health and the series seen, take the new settings
+                    state.target = target
                 self.states[key] = state
                 self._tasks[key] = asyncio.create_task(self._loop(state),
                                                        name=f"scrape {target.url}")
@@ -128,8 +142,12 @@ class ScrapeManager:
             every = min((sd.refresh_interval for j in self.config.scrape_configs
                          for sd in j.file_sd_configs), default=30.0)
             await asyncio.sleep(max(1.0, min(every, 5.0)))
+            before = dict(self.states)
             with contextlib.suppress(Exception):
                 self._sync_targets()
+            gone = [st for key, st in before.items() if key not in self.states]
+            if gone:
+                await self._mark_stale(gone)
 
     async def _stop_target(self, key: tuple[str, str]) -> None:
         task = self._tasks.pop(key, None)
@@ -179,14 +197,29 @@ class ScrapeManager:
             state.health, state.last_error = "down", result.error
         else:
             state.health, state.last_error = "up", ""
-        keys = [tuple(sorted(labels.items())) for labels, _, _ in result.samples]
-        added = sum(1 for k in keys if k not in state.seen)
-        state.seen = set(keys) if keys else state.seen
-        samples = result.samples + report_samples(state.target, result, added)
+        current = {tuple(sorted(labels.items())) for labels, _, _ in result.samples}
+        added = sum(1 for k in current if k not in state.seen)
+        # series gone since the last scrape (all of them when the scrape failed) end now
+        ts = int(result.started * 1000)
+        stale = [(dict(k), ts, STALE_NAN) for k in state.seen - current]
+        state.seen = current
+        samples = result.samples + stale + report_samples(state.target, result, added)
         try:
             await asyncio.to_thread(self.write, samples)
         except Exception as e:  # a store problem is reported by the store's own health
             log.error("writing scrape of %s failed: %s", state.target.url, e)
+
+    async def _mark_stale(self, states: list[TargetState]) -> None:
+        ts = int(time.time() * 1000)
+        samples = [(dict(k), ts, STALE_NAN) for st in states for k in st.seen]
+        for st in states:
+            if st.scrapes:
+                samples += [({"__name__": n, **st.target.labels}, ts, STALE_NAN)
+                            for n in REPORT_NAMES]
+        try:
+            await asyncio.to_thread(self.write, samples)
+        except Exception as e:
+            log.error("writing staleness markers failed: %s", e)
 
     def active_targets(self) -> list[dict[str, Any]]:
         return [s.to_api() for _, s in sorted(self.states.items())]
