@@ -106,19 +106,24 @@ def linear_regression(ts, vals, lo, hi, intercept_ms):  # type: ignore[no-untype
     width = int(n.max()) if len(n) else 0
     if width == 0:
         return slope, intercept, ok
+    # windows laid out column-major: (position in window, step), so each column is contiguous
     cols = np.arange(width)
-    idx = np.minimum(lo[:, None] + cols[None, :], len(vals) - 1)
-    mask = cols[None, :] < n[:, None]
-    x = np.where(mask, (tsf[idx] - intercept_ms[:, None]) / 1e3, 0.0)
-    y = np.where(mask, vals[idx], 0.0)
-    first_y = y[:, 0]
-    const_y = np.all(~mask | (y == first_y[:, None]), axis=1)
+    idx = np.minimum(cols[:, None] + lo[None, :], len(vals) - 1)
+    mask = cols[:, None] < n[None, :]
+    stacked = np.empty((width, 4, len(lo)))
+    x = stacked[:, 0]
+    y = stacked[:, 1]
+    np.copyto(x, np.where(mask, (tsf[idx] - intercept_ms[None, :]) / 1e3, 0.0))
+    np.copyto(y, np.where(mask, vals[idx], 0.0))
+    np.multiply(x, y, out=stacked[:, 2])
+    np.multiply(x, x, out=stacked[:, 3])
+    first_y = y[0].copy()
+    const_y = np.all(~mask | (y == first_y[None, :]), axis=0)
     # Kahan-Neumaier sums of x, y, xy and x² side by side (masked cells are zeros)
-    stacked = np.stack((x, y, x * y, x * x))
-    total = np.zeros(stacked.shape[:2])
-    comp = np.zeros(stacked.shape[:2])
+    total = np.zeros((4, len(lo)))
+    comp = np.zeros((4, len(lo)))
     for c in range(width):
-        col = stacked[:, :, c]
+        col = stacked[c]
         t = total + col
         comp += np.where(np.abs(total) >= np.abs(col), (total - t) + col, (col - t) + total)
         total = t
