@@ -39,6 +39,11 @@ def format_e(value: float) -> str:
     return f"{'-' if sign else ''}{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
 
 
+def seconds(ms: int) -> int | float:
+    """Go's JSON for a float64 number of seconds: ``60``, not ``60.0``."""
+    return ms // 1000 if ms % 1000 == 0 else ms / 1000
+
+
 def alert_json(alert: Alert) -> dict[str, Any]:
     out = {"labels": dict(alert.labels), "annotations": alert.annotations,
            "state": alert.state, "activeAt": rfc3339(alert.active_at_ms),
@@ -50,14 +55,16 @@ def alert_json(alert: Alert) -> dict[str, Any]:
 
 def rule_json(rs: AlertingRuleState | RecordingRuleState) -> dict[str, Any]:
     rule = rs.rule
-    common = {"name": rule.name, "query": rule.expr, "labels": rule.labels,
-              "health": rs.health, "lastError": rs.last_error,
-              "evaluationTime": rs.eval_seconds, "lastEvaluation": rfc3339(rs.last_eval_ms)}
+    common: dict[str, Any] = {"name": rule.name, "query": rule.expr, "labels": rule.labels,
+                              "health": rs.health}
+    if rs.last_error:  # omitted when empty, as Prometheus does
+        common["lastError"] = rs.last_error
+    common.update(evaluationTime=rs.eval_seconds, lastEvaluation=rfc3339(rs.last_eval_ms))
     if isinstance(rs, RecordingRuleState):
         return {**common, "type": "recording"}
     alerts = [alert_json(a) for a in rs.active.values() if a.state != INACTIVE]
-    return {"state": rs.state(), **common, "duration": rule.for_ms / 1000,
-            "keepFiringFor": rule.keep_firing_for_ms / 1000,
+    return {"state": rs.state(), **common, "duration": seconds(rule.for_ms),
+            "keepFiringFor": seconds(rule.keep_firing_for_ms),
             "annotations": rule.annotations, "alerts": alerts, "type": "alerting"}
 
 
@@ -79,7 +86,7 @@ def rules_payload(evaluator: RuleEvaluator, kind: str | None = None,
         if (kind or names) and not rules:
             continue
         out.append({"name": gs.group.name, "file": gs.group.file, "rules": rules,
-                    "interval": gs.interval_ms / 1000, "limit": gs.group.limit,
+                    "interval": seconds(gs.interval_ms), "limit": gs.group.limit,
                     "evaluationTime": gs.eval_seconds,
                     "lastEvaluation": rfc3339(gs.last_eval_ms)})
     return {"groups": out}
