@@ -157,3 +157,61 @@ def test_rules_firing_and_resolving_reach_a_real_alertmanager(alertmanager: str,
     finally:
         service.stop()
         store.close()
+
+
+@pytest.mark.peer
+def test_webhook_payload_has_alertmanagers_shape(tmp_path: Path) -> None:
+    """A real Alertmanager posts its webhook to a local receiver; ours has the same fields."""
+    from watchkeeper.alerting.delivery import Delivery
+    from watchkeeper.alerting.dispatcher import Dispatcher, NotifiableAlert
+    from watchkeeper.alerting.routing import build_route
+    from watchkeeper.alerting.silences import SilenceStore
+
+    binary = require_binary("prometheus-alertmanager")
+    theirs_hook, ours_hook = WebhookReceiver(), WebhookReceiver()
+    port = free_port()
+    (tmp_path / "am.yml").write_text(
+        "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 0s\n"
+        f"receivers:\n  - name: hook\n    webhook_configs:\n      - url: {theirs_hook.url}\n")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'am'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        [forward] = build_integrations({"name": "am", "alertmanager_configs": [{"url": base}]})
+        forward.send(PAYLOAD)
+        [theirs] = theirs_hook.wait(1, timeout=30)
+        integrations = build_integrations({"name": "hook",
+                                           "webhook_configs": [{"url": ours_hook.url}]})
+        delivery = Delivery(tmp_path / "q.db", integrations)
+        silences = SilenceStore(tmp_path / "s.db")
+        dispatcher = Dispatcher(build_route({"receiver": "hook", "group_by": ["alertname"],
+                                             "group_wait": "0s"}), delivery, silences,
+                                receivers={"hook": [i.id for i in integrations]})
+        labels = PAYLOAD["alerts"][0]["labels"]
+        dispatcher.receive([NotifiableAlert(dict(labels), {"summary": "disk 97% full on db1"},
+                                            int(time.time() * 1000), 0)])
+        dispatcher.flush_due()
+        delivery.send_due(integrations[0].id)
+        [ours] = ours_hook.wait(1)
+        delivery.close()
+        silences.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        theirs_hook.close()
+        ours_hook.close()
+    assert sorted(ours) == sorted(theirs)
+    assert sorted(ours["alerts"][0]) == sorted(theirs["alerts"][0])
+    for key in ("version", "status", "receiver", "groupLabels", "commonLabels",
+                "commonAnnotations", "truncatedAlerts"):
+        assert ours[key] == theirs[key], key
+    for key in ("status", "labels", "annotations", "endsAt"):
+        assert ours["alerts"][0][key] == theirs["alerts"][0][key], key
