@@ -40,7 +40,7 @@ def expand(text: str, value: float = 1234567.0) -> str:
     ("{{/* a comment */}}x", 1.0, "x"),
     ("{{ $x := 3 }}{{ $x }}", 1.0, "3"),
     ("{{ .Labels.job }} {{ .Value }}", 2.0, "node 2"),
-    ("{{ $labels.missing }}", 1.0, "<no value>"),
+    ("{{ $labels.missing }}", 1.0, ""),
     ('{{ with $labels.job }}job={{ . }}{{ end }}', 1.0, "job=node"),
 ])
 def test_expansion_matches_prometheus(text: str, value: float, expected: str) -> None:

@@ -127,10 +127,12 @@ def humanize_timestamp(value: Any) -> str:
     v = to_float(value)
     if math.isnan(v) or math.isinf(v):
         return go_g(v)
-    moment = datetime.fromtimestamp(v, tz=UTC)
-    text = moment.strftime("%Y-%m-%d %H:%M:%S")
-    if moment.microsecond:
-        text += ("." + f"{moment.microsecond:06d}").rstrip("0")
+    nanos = int(v * 1e9)  # as Prometheus: float seconds -> int64 ns -> truncated ms
+    millis = abs(nanos) // 1_000_000 * (1 if nanos >= 0 else -1)
+    whole, milli = divmod(millis, 1000)
+    text = datetime.fromtimestamp(whole, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if milli:
+        text += f".{milli:03d}".rstrip("0")
     return text + " +0000 UTC"
 
 
@@ -259,7 +261,7 @@ def _first(items: Any) -> Any:
 
 def _index(item: Any, *keys: Any) -> Any:
     for key in keys:
-        item = item.get(key) if isinstance(item, Mapping) else item[int(key)]
+        item = item.get(key, "") if isinstance(item, Mapping) else item[int(key)]
     return item
 
 

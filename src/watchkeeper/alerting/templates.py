@@ -282,7 +282,7 @@ def _find_close(text: str, pos: int, name: str) -> int:
 def _lookup(value: Any, chain: tuple[str, ...]) -> Any:
     for key in chain:
         if isinstance(value, Mapping):
-            value = value.get(key)
+            value = value.get(key, "")  # missingkey=zero, as Prometheus runs templates
         elif value is None:
             return None
         else:
