@@ -65,3 +65,23 @@ def test_retries_then_delivers_and_logs(tmp_path: Path) -> None:
     finally:
         receiver.close()
     assert len(receiver.bodies) == 1
+
+
+def test_order_is_kept_across_an_outage(tmp_path: Path) -> None:
+    receiver = WebhookReceiver(status=503)
+    try:
+        integrations = build_integrations({"name": "r", "webhook_configs": [{"url": receiver.url}]})
+        delivery = Delivery(tmp_path / "q.db", integrations, initial_backoff=0.0)
+        [iid] = delivery.integrations
+        delivery.enqueue(iid, "g1", payload("firing-first"))
+        delivery.send_due(iid)  # fails and is rescheduled
+        delivery.enqueue(iid, "g1", payload("then-resolved"))
+        receiver.status = 200
+        for _ in range(10):  # bounded: each pass sends or reschedules
+            if delivery.send_due(iid) is None:
+                break
+        delivery.close()
+    finally:
+        receiver.close()
+    assert [b["alerts"][0]["fingerprint"] for b in receiver.bodies] == ["firing-first",
+                                                                         "then-resolved"]

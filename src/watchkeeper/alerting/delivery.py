@@ -106,15 +106,16 @@ class Delivery:
 
     # ------------------------------------------------------------------ sending
     def send_due(self, integration_id: str) -> float | None:
-        """Send due notifications of one integration in order until one fails; returns when
-        to try again (None if its queue is empty). Stopping at a failure keeps a receiver
-        that is down from being hammered with every queued notification in turn."""
+        """Send one integration's notifications strictly in the order they were queued,
+        until one fails; returns when to try again (None if its queue is empty). Keeping
+        the order means a receiver back from an outage never sees a group's "resolved"
+        before the "firing" queued ahead of it."""
         integration = self.integrations[integration_id]
         while not self._stop.is_set():
             with self.lock:
                 row = self.db.execute(
                     "SELECT id, group_key, payload, digest, attempts, next_attempt, created "
-                    "FROM queue WHERE integration=? ORDER BY next_attempt, id LIMIT 1",
+                    "FROM queue WHERE integration=? ORDER BY id LIMIT 1",
                     (integration_id,)).fetchone()
             if row is None:
                 return None
