@@ -91,6 +91,7 @@ class _Parser:
         self.actions = self._split(text, name)
         self.i = 0
         self.vars = ["$", *variables]  # declared so far, innermost last (checked as Go does)
+        self.defines: dict[str, list[_Node]] = {}
 
     @staticmethod
     def _split(text: str, name: str) -> list[tuple[str, str, int]]:
@@ -147,13 +148,31 @@ class _Parser:
                 return nodes, inner
             if word in ("if", "range", "with"):
                 nodes.append(self._block(word, inner[len(word):]))
-            elif word in ("define", "template", "block", "break", "continue"):
+            elif word in ("define", "template", "block"):
+                nodes.extend(self._named(word, inner[len(word):]))
+            elif word in ("break", "continue"):
                 raise TemplateError(f"{self.name}: {{{{{word}}}}} is not supported here")
             else:
                 nodes.append(_Node("action", pipe=self._pipeline(inner)))
         if stops:
             raise TemplateError(f"{self.name}: unexpected EOF, missing {{{{end}}}}")
         return nodes, None
+
+    def _named(self, word: str, rest: str) -> list[_Node]:
+        """``define``/``block`` store a named body; ``template``/``block`` run one."""
+        m = re.match(r'\s*("(?:[^"\\]|\\.)*"|`[^`]*`)', rest)
+        if not m:
+            raise TemplateError(f"{self.name}: {word} needs a quoted template name")
+        name = _unquote(m.group(1)) if m.group(1).startswith('"') else m.group(1)[1:-1]
+        tail = rest[m.end():]
+        pipe = self._pipeline(tail) if tail.strip() and word != "define" else None
+        if word in ("define", "block"):
+            outer = self.vars
+            self.vars = ["$"]  # a named template sees only its own dot, as in Go
+            body, _ = self._list(("end",))
+            self.vars = outer
+            self.defines[name] = body
+        return [] if word == "define" else [_Node("template", text=name, pipe=pipe)]
 
     def _block(self, word: str, rest: str) -> _Node:
         if not rest.strip():
@@ -195,10 +214,7 @@ class _Parser:
         if rest:
             raise TemplateError(f"{self.name}: unexpected {rest[0].text!r} in command")
         pipe.decls, pipe.assign = decls, assign
-        if assign and decls[0] not in self.vars:
-            raise TemplateError(f'{self.name}: undefined variable "{decls[0]}"')
-        if not assign:
-            self.vars.extend(decls)
+        self.vars.extend(decls)  # Go's parser declares on "=" too
         return pipe
 
     def _commands(self, toks: list[_Tok]) -> tuple[_Pipeline, list[_Tok]]:
@@ -297,8 +313,10 @@ class _Scope:
 
 
 class _Exec:
-    def __init__(self, funcs: Mapping[str, Callable[..., Any]], name: str) -> None:
+    def __init__(self, funcs: Mapping[str, Callable[..., Any]], name: str,
+                 defines: Mapping[str, list[_Node]] | None = None) -> None:
         self.funcs, self.name, self.out = funcs, name, []
+        self.defines, self.depth = defines or {}, 0
 
     def run(self, nodes: list[_Node], scope: _Scope) -> None:
         for node in nodes:
@@ -319,6 +337,21 @@ class _Exec:
                     self.run(node.alt, _Scope(scope.dot, dict(scope.vars)))
             elif node.kind == "range":
                 self._range(node, scope)
+            elif node.kind == "template":
+                self._template(node, scope)
+
+    def _template(self, node: _Node, scope: _Scope) -> None:
+        body = self.defines.get(node.text)
+        if body is None:
+            raise TemplateError(f'{self.name}: no such template "{node.text}"')
+        if self.depth > 100:
+            raise TemplateError(f"{self.name}: exceeded maximum template depth (100)")
+        dot = self.pipe(node.pipe, scope) if node.pipe is not None else None
+        self.depth += 1
+        try:
+            self.run(body, _Scope(dot, {"$": dot}))
+        finally:
+            self.depth -= 1
 
     def _range(self, node: _Node, scope: _Scope) -> None:
         pipe = node.pipe
@@ -388,14 +421,15 @@ class Template:
 
     def __init__(self, text: str, name: str = "template") -> None:
         self.text, self.name = text, name
-        self.nodes = _Parser(text, name).parse()
+        parser = _Parser(text, name)
+        self.nodes, self.defines = parser.parse(), parser.defines
 
     def render(self, data: Mapping[str, Any], query: Callable[[str], list] | None = None,
                variables: Mapping[str, Any] | None = None) -> str:
         funcs = dict(FUNCTIONS)
         if query is not None:
             funcs["query"] = query
-        runner = _Exec(funcs, self.name)
+        runner = _Exec(funcs, self.name, self.defines)
         scope = _Scope(data, {"$": data, **(variables or {})})
         runner.run(self.nodes, scope)
         return "".join(runner.out)
