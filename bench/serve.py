@@ -47,8 +47,9 @@ def get(url: str, timeout: float = 10) -> bytes:
         return r.read()
 
 
-def query(base: str, expr: str) -> list:
-    body = json.loads(get(f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr})))
+def query(base: str, expr: str, at: float | None = None, timeout: float = 10) -> list:
+    params = {"query": expr, **({"time": f"{at:.3f}"} if at else {})}
+    body = json.loads(get(f"{base}/api/v1/query?" + urllib.parse.urlencode(params), timeout))
     return body["data"]["result"]
 
 
@@ -216,19 +217,22 @@ def scraping(seconds: float, targets: int = 50, series: int = 1000, interval: in
                 if ts > last_seen and last_seen:
                     delays.append(now - ts)
                 last_seen = ts
-                time.sleep(0.05)
+                time.sleep(0.2)
             end = time.time()
             window = f"[{int(end - start)}s]"
-            rng = query(base, f'sum(count_over_time(sim_value{{job="sim"}}{window}))')
-            ups = query(base, f'sum(count_over_time(up{{job="sim"}}{window}))')
+            clock = time.perf_counter()
+            rng = query(base, f'sum(count_over_time(sim_value{{job="sim"}}{window}))', end, 300)
+            count_seconds = time.perf_counter() - clock
+            ups = query(base, f'sum(count_over_time(up{{job="sim"}}{window}))', end, 300)
             late = query(base, "watchkeeper_scrapes_late_total")
             ours_ingested = float(rng[0]["value"][1]) if rng else 0.0
             ours_scrapes = float(ups[0]["value"][1]) if ups else 0.0
             if prom:
-                at = f"&time={end}"
-                prng = json.loads(get(f"{pbase}/api/v1/query?" + urllib.parse.urlencode(
-                    {"query": f'sum(count_over_time(sim_value{{job="sim"}}{window}))'}) + at))
-                p_ingested = float(prng["data"]["result"][0]["value"][1])
+                clock = time.perf_counter()
+                prng = query(pbase, f'sum(count_over_time(sim_value{{job="sim"}}{window}))',
+                             end, 300)
+                p_count_seconds = time.perf_counter() - clock
+                p_ingested = float(prng[0]["value"][1])
         finally:
             stop(proc)
             if prom:
@@ -246,6 +250,9 @@ def scraping(seconds: float, targets: int = 50, series: int = 1000, interval: in
         row("ingested samples: watchkeeper / Prometheus", ours_ingested, p_ingested,
             "same targets, same window")
     row("ingested / expected", ours_ingested / (expected_scrapes * series), 1.0)
+    if prom:
+        row(f"count_over_time over {targets * series} series, query s", count_seconds,
+            p_count_seconds, "PromQL over the scraped window")
     if delays:
         row("scrape-to-queryable delay s (median)", statistics.median(delays), float(interval),
             "anchor: the scrape interval")

@@ -16,6 +16,7 @@ import struct
 import time
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,9 @@ class ScrapeManager:
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._sd_task: asyncio.Task | None = None
         self.config: Config | None = None
+        # parsing and writing get threads of their own: queries on the default pool that
+        # take seconds must never make a scrape late
+        self._pool = ThreadPoolExecutor(4, thread_name_prefix="scrape")
         self.scrapes_total = 0
         self.late_total = 0
 
@@ -165,6 +169,7 @@ class ScrapeManager:
         for client in self._clients.values():
             await client.aclose()
         self._clients = {}
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _loop(self, state: TargetState) -> None:
         target = state.target
@@ -178,7 +183,7 @@ class ScrapeManager:
             client = self._clients.get(target.job.job_name)
             if client is None:
                 return
-            result = await scrape(client, target)
+            result = await scrape(client, target, self._pool)
             await self._record(state, result)
             next_at += interval
             if next_at < time.time():  # overran: skip missed slots, never pile up
@@ -205,7 +210,7 @@ class ScrapeManager:
         state.seen = current
         samples = result.samples + stale + report_samples(state.target, result, added)
         try:
-            await asyncio.to_thread(self.write, samples)
+            await asyncio.get_running_loop().run_in_executor(self._pool, self.write, samples)
         except Exception as e:  # a store problem is reported by the store's own health
             log.error("writing scrape of %s failed: %s", state.target.url, e)
 

@@ -10,6 +10,7 @@ import asyncio
 import math
 import ssl
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,15 +134,19 @@ def _samples(body: bytes, content_type: str, target: Target, now_ms: int) -> Scr
     return ScrapeResult(out, scraped, len(out))
 
 
-async def scrape(client: httpx.AsyncClient, target: Target) -> ScrapeResult:
-    """Scrape ``target`` once; a failure is a result with ``error`` set, never an exception."""
+async def scrape(client: httpx.AsyncClient, target: Target,
+                 executor: Executor | None = None) -> ScrapeResult:
+    """Scrape ``target`` once; a failure is a result with ``error`` set, never an exception.
+
+    Parsing runs on ``executor`` (the loop's default if None): a pool of its own keeps slow
+    queries on the default pool from delaying scrapes."""
     started = time.time()
     clock = time.perf_counter()
     try:
         async with asyncio.timeout(target.timeout):
             body, content_type = await _fetch(client, target)
-        result = await asyncio.to_thread(_samples, body, content_type, target,
-                                         int(started * 1000))
+        result = await asyncio.get_running_loop().run_in_executor(
+            executor, _samples, body, content_type, target, int(started * 1000))
     except TimeoutError:
         result = ScrapeResult(error=f"context deadline exceeded: no complete answer within "
                                     f"{target.timeout:g}s")
