@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import traceback
 
 import pytest
 
+from multiproc import run_in_child
 from peers import require_binary
 from watchkeeper.exposition import generate_latest
 from watchkeeper.metrics.family import CounterMetricFamily
@@ -16,31 +16,6 @@ from watchkeeper.metrics.multiprocess import MultiProcessCollector, values
 from watchkeeper.metrics.multiprocess.collector import DAMAGED_FILES_METRIC
 from watchkeeper.metrics.multiprocess.files import file_name
 from watchkeeper.metrics.registry import CollectorRegistry
-
-
-@pytest.fixture
-def mpdir(tmp_path, monkeypatch):
-    for var in values.ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    return tmp_path
-
-
-def run_in_child(fn) -> int:
-    """Run ``fn`` in a forked worker that then exits; returns its pid once it is gone."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            fn()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return pid
 
 
 def registry_for(path, compact_dead: bool = False) -> CollectorRegistry:

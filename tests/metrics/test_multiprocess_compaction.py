@@ -8,10 +8,10 @@ import shutil
 import signal
 import threading
 import time
-import traceback
 
 import pytest
 
+from multiproc import run_in_child, scrape
 from watchkeeper.metrics.multiprocess import MultiProcessCollector, mark_process_dead, values
 from watchkeeper.metrics.multiprocess.aggregate import AGGREGATE_NAME
 from watchkeeper.metrics.multiprocess.collector import DAMAGED_FILES_METRIC
@@ -20,36 +20,9 @@ from watchkeeper.metrics.multiprocess.files import SUFFIX, file_name
 from watchkeeper.metrics.registry import CollectorRegistry
 
 
-@pytest.fixture
-def mpdir(tmp_path, monkeypatch):
-    for var in values.ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    return tmp_path
-
-
-def run_in_child(fn) -> int:
-    """Run ``fn`` in a forked worker that then exits; returns its pid once it is gone."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            fn()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return pid
-
-
-def registry_for(path) -> CollectorRegistry:
+def scrape_quiet(path):
     """A scrape that leaves compaction to the explicit calls under test."""
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, str(path), compact_dead=False)
-    return registry
+    return scrape(path, compact_dead=False)
 
 
 def worker(series: int = 3, amount: float = 1):
@@ -71,13 +44,13 @@ def value_files(path) -> list[str]:
 
 def test_hundred_dead_workers_fold_into_one_file(mpdir):
     pids = [run_in_child(worker(amount=i)) for i in range(1, 101)]
-    before = registry_for(mpdir)
+    before = scrape_quiet(mpdir)
     expected = sum(range(1, 101))
     assert before.get_sample_value("jobs_total", {"kind": "k2"}) == expected
     for pid in pids:
         mark_process_dead(pid)
     assert value_files(mpdir) == []
-    after = registry_for(mpdir)
+    after = scrape_quiet(mpdir)
     for kind in ("k0", "k1", "k2"):
         assert after.get_sample_value("jobs_total", {"kind": kind}) == expected
     assert after.get_sample_value("lat_count") == 100
@@ -92,7 +65,7 @@ def test_live_workers_and_the_aggregate_add_up(mpdir):
     mark_process_dead(dead)
     run_in_child(worker(amount=2))  # exited but not yet marked dead
     worker(amount=1)()  # this process, alive
-    r = registry_for(mpdir)
+    r = scrape_quiet(mpdir)
     assert r.get_sample_value("jobs_total", {"kind": "k0"}) == 8
     assert r.get_sample_value("busy") == 2  # the dead one's live gauge is gone
     assert r.get_sample_value("peak") == 5
@@ -122,21 +95,21 @@ def test_files_left_by_a_compaction_cut_short_are_not_counted_twice(mpdir):
     shutil.copy(mpdir / first_file, kept / first_file)
     mark_process_dead(first)
     shutil.copy(kept / first_file, mpdir / first_file)  # the unlink never happened
-    assert registry_for(mpdir).get_sample_value("jobs_total", {"kind": "k0"}) == 2
+    assert scrape_quiet(mpdir).get_sample_value("jobs_total", {"kind": "k0"}) == 2
     mark_process_dead(second)  # the next compaction cleans up and still counts once
     assert not (mpdir / first_file).exists()
     assert value_files(mpdir) == []
-    assert registry_for(mpdir).get_sample_value("jobs_total", {"kind": "k0"}) == 2
+    assert scrape_quiet(mpdir).get_sample_value("jobs_total", {"kind": "k0"}) == 2
     mark_process_dead(first)  # marking the same pid again is harmless
-    assert registry_for(mpdir).get_sample_value("jobs_total", {"kind": "k0"}) == 2
+    assert scrape_quiet(mpdir).get_sample_value("jobs_total", {"kind": "k0"}) == 2
 
 
 def test_temp_file_of_a_compaction_cut_before_the_rename_is_ignored(mpdir):
     pid = run_in_child(worker())
     (mpdir / f"{AGGREGATE_NAME}.tmp-4242").write_bytes(os.urandom(300))
-    assert registry_for(mpdir).get_sample_value("jobs_total", {"kind": "k0"}) == 1
+    assert scrape_quiet(mpdir).get_sample_value("jobs_total", {"kind": "k0"}) == 1
     mark_process_dead(pid)
-    assert registry_for(mpdir).get_sample_value("jobs_total", {"kind": "k0"}) == 1
+    assert scrape_quiet(mpdir).get_sample_value("jobs_total", {"kind": "k0"}) == 1
 
 
 def test_compaction_killed_at_any_moment_counts_each_worker_once(mpdir):
@@ -159,16 +132,16 @@ def test_compaction_killed_at_any_moment_counts_each_worker_once(mpdir):
         os.kill(compactor, signal.SIGKILL)
         os.waitpid(compactor, 0)
         expected = workers * (_round + 1)
-        assert registry_for(mpdir).get_sample_value("jobs_total", {"kind": "k7"}) == expected
+        assert scrape_quiet(mpdir).get_sample_value("jobs_total", {"kind": "k7"}) == expected
         for pid in pids:  # what the server does on its next child-exit hook
             mark_process_dead(pid)
-        assert registry_for(mpdir).get_sample_value("jobs_total", {"kind": "k7"}) == expected
+        assert scrape_quiet(mpdir).get_sample_value("jobs_total", {"kind": "k7"}) == expected
     assert value_files(mpdir) == []
 
 
 def test_scrapes_during_compactions_never_dip_or_double(mpdir):
     pids = [run_in_child(worker(series=20)) for _ in range(30)]
-    registry = registry_for(mpdir)
+    registry = scrape_quiet(mpdir)
     seen: list[float | None] = []
     stop = threading.Event()
 
@@ -192,12 +165,12 @@ def test_scrapes_during_compactions_never_dip_or_double(mpdir):
 def test_damaged_aggregate_is_set_aside_and_compaction_goes_on(mpdir):
     first = run_in_child(worker())
     (mpdir / AGGREGATE_NAME).write_bytes(b"WKAG" + os.urandom(100))
-    r = registry_for(mpdir)
+    r = scrape_quiet(mpdir)
     assert r.get_sample_value("jobs_total", {"kind": "k0"}) == 1
     assert r.get_sample_value(DAMAGED_FILES_METRIC) == 1
     mark_process_dead(first)
     assert any(n.startswith(f"{AGGREGATE_NAME}.damaged-") for n in os.listdir(mpdir))
-    r = registry_for(mpdir)
+    r = scrape_quiet(mpdir)
     assert r.get_sample_value("jobs_total", {"kind": "k0"}) == 1
     assert r.get_sample_value(DAMAGED_FILES_METRIC) == 1  # the set-aside copy stays visible
 

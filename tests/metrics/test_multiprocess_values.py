@@ -5,44 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import traceback
 
 import pytest
 
+from multiproc import run_in_child, scrape
 from watchkeeper.metrics.multiprocess import MultiProcessCollector, mark_process_dead, values
 from watchkeeper.metrics.multiprocess.files import file_name
-from watchkeeper.metrics.registry import CollectorRegistry
-
-
-@pytest.fixture
-def mpdir(tmp_path, monkeypatch):
-    for var in values.ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    return tmp_path
-
-
-def run_in_child(fn) -> int:
-    """Run ``fn`` in a forked worker that then exits; returns its pid once it is gone."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            fn()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return pid
-
-
-def scrape(path) -> CollectorRegistry:
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, str(path))
-    return registry
 
 
 def counter(name="jobs", labels=(), values_=()):

@@ -13,30 +13,16 @@ import time
 import httpx
 import pytest
 
+from multiproc import scrape
 from peers import free_port
 from watchkeeper import Counter, Gauge, Histogram, Summary
 from watchkeeper.exposition import generate_latest
 from watchkeeper.exposition.parse import text_string_to_metric_families
 from watchkeeper.metrics.family import GaugeMetricFamily
-from watchkeeper.metrics.multiprocess import MultiProcessCollector, mark_process_dead, values
+from watchkeeper.metrics.multiprocess import mark_process_dead
 from watchkeeper.metrics.multiprocess.collector import DAMAGED_FILES_METRIC
-from watchkeeper.metrics.registry import CollectorRegistry
 
 FORK = multiprocessing.get_context("fork")
-
-
-@pytest.fixture
-def mpdir(tmp_path, monkeypatch):
-    for var in values.ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    return tmp_path
-
-
-def scrape_registry(path) -> CollectorRegistry:
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, str(path))
-    return registry
 
 
 def run_workers(target, count: int) -> list[int]:
@@ -76,7 +62,7 @@ def test_preforked_workers_share_metrics_defined_before_the_fork(mpdir):
     try:
         for _ in procs:
             assert ready.acquire(timeout=60)
-        r = scrape_registry(mpdir)  # compacts exited workers: none have exited
+        r = scrape(mpdir)  # compacts exited workers: none have exited
         assert r.get_sample_value("http_requests_total", {"method": "GET"}) == 1000
         assert r.get_sample_value("http_latency_seconds_bucket", {"le": "0.1"}) == 500
         assert r.get_sample_value("http_latency_seconds_bucket", {"le": "+Inf"}) == 1000
@@ -92,7 +78,7 @@ def test_preforked_workers_share_metrics_defined_before_the_fork(mpdir):
             p.join(60)
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
     # The workers are gone and nobody called mark_process_dead: the scrape compacts them.
-    r = scrape_registry(mpdir)
+    r = scrape(mpdir)
     assert r.get_sample_value("http_requests_total", {"method": "GET"}) == 1000
     assert r.get_sample_value("http_latency_seconds_count") == 1000
     assert r.get_sample_value("http_busy_workers") == 0  # only the master's own 0 is left
@@ -100,7 +86,7 @@ def test_preforked_workers_share_metrics_defined_before_the_fork(mpdir):
     assert all(f"_{p.pid}.wkm" not in n for p in procs for n in os.listdir(mpdir))
     for p in procs:  # what gunicorn's child_exit hook would still do: harmless now
         mark_process_dead(p.pid)
-    assert scrape_registry(mpdir).get_sample_value("http_requests_total",
+    assert scrape(mpdir).get_sample_value("http_requests_total",
                                                    {"method": "GET"}) == 1000
 
 
@@ -112,7 +98,7 @@ def test_worker_killed_mid_run_keeps_what_it_counted(mpdir):
 
     proc = FORK.Process(target=worker, args=(0,))
     proc.start()
-    registry = scrape_registry(mpdir)
+    registry = scrape(mpdir)
     deadline = time.monotonic() + 60
     try:
         while (registry.get_sample_value("jobs_total") or 0) < 10_000:
@@ -126,7 +112,7 @@ def test_worker_killed_mid_run_keeps_what_it_counted(mpdir):
     assert counted >= 10_000
     assert registry.get_sample_value(DAMAGED_FILES_METRIC) == 0
     mark_process_dead(proc.pid)
-    assert scrape_registry(mpdir).get_sample_value("jobs_total") == counted
+    assert scrape(mpdir).get_sample_value("jobs_total") == counted
     assert not [n for n in os.listdir(mpdir) if n.endswith(f"_{proc.pid}.wkm")]
 
 
@@ -142,7 +128,7 @@ def test_hundred_dead_workers_compact_to_one_file(mpdir):
     for pid in pids:
         mark_process_dead(pid)
     assert sorted(n for n in os.listdir(mpdir) if n.endswith(".wkm")) == []
-    r = scrape_registry(mpdir)
+    r = scrape(mpdir)
     for q in ("mail", "sms", "push"):
         assert r.get_sample_value("tasks_total", {"queue": q}) == sum(range(100))
     assert r.get_sample_value("task_seconds_count") == 100
@@ -159,7 +145,7 @@ def test_custom_collector_alongside_renders_and_parses(mpdir):
         Counter("logins", "Logins.", registry=None).inc(3)
 
     run_workers(worker, 2)
-    registry = scrape_registry(mpdir)
+    registry = scrape(mpdir)
     registry.register(Pool())
     families = {f.name: f for f in text_string_to_metric_families(
         generate_latest(registry).decode())}
