@@ -12,13 +12,7 @@ from typing import Any
 
 import click
 
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
+from watchkeeper.health.checks import human_bytes
 
 
 def _bar(percent: float, width: int = 24) -> str:
