@@ -99,6 +99,10 @@ class ScrapeManager:
         # parsing and writing get threads of their own: queries on the default pool that
         # take seconds must never make a scrape late
         self._pool = ThreadPoolExecutor(4, thread_name_prefix="scrape")
+        # one writer thread, in order: a scrape never waits for the store (a compaction that
+        # holds it for seconds delays queryability, not the next scrape)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="scrape-write")
+        self._pending_writes = 0
         self.scrapes_total = 0
         self.late_total = 0
 
@@ -170,6 +174,7 @@ class ScrapeManager:
             await client.aclose()
         self._clients = {}
         self._pool.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self._writer.shutdown, True)  # flush accepted scrapes
 
     async def _loop(self, state: TargetState) -> None:
         target = state.target
@@ -209,10 +214,20 @@ class ScrapeManager:
         stale = [(dict(k), ts, STALE_NAN) for k in state.seen - current]
         state.seen = current
         samples = result.samples + stale + report_samples(state.target, result, added)
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._pool, self.write, samples)
-        except Exception as e:  # a store problem is reported by the store's own health
-            log.error("writing scrape of %s failed: %s", state.target.url, e)
+        url = state.target.url
+        self._pending_writes += 1
+
+        def write() -> None:
+            try:
+                self.write(samples)
+            except Exception as e:  # a store problem is reported by the store's own health
+                log.error("writing scrape of %s failed: %s", url, e)
+            finally:
+                self._pending_writes -= 1
+
+        future = self._writer.submit(write)
+        if self._pending_writes > 4 * max(1, len(self.states)):  # bound memory if stuck
+            await asyncio.wrap_future(future)
 
     async def _mark_stale(self, states: list[TargetState]) -> None:
         ts = int(time.time() * 1000)
@@ -221,8 +236,8 @@ class ScrapeManager:
             if st.scrapes:
                 samples += [({"__name__": n, **st.target.labels}, ts, STALE_NAN)
                             for n in REPORT_NAMES]
-        try:
-            await asyncio.to_thread(self.write, samples)
+        try:  # through the writer, after any scrape of these targets still queued
+            await asyncio.wrap_future(self._writer.submit(self.write, samples))
         except Exception as e:
             log.error("writing staleness markers failed: %s", e)
 
