@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS rollups(
     res INTEGER NOT NULL, series_id INTEGER NOT NULL, window INTEGER NOT NULL,
     min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY(res, series_id, window)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rollups_span ON rollups(res, series_id, max_t, min_t);
 """
 
 ChunkRow = tuple[int, int, int, int, bytes]  # series_id, min_t, max_t, n, data

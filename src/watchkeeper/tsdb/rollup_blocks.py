@@ -161,24 +161,46 @@ def decode_block(data: bytes, wanted: Collection[int]) -> list[np.ndarray | None
     ]
 
 
-class BlockView:
-    """A stored block clipped to a time range; columns are decoded on demand."""
+class DecodedBlock:
+    """One stored block: bucket starts decoded at once, other columns on first use.
 
-    __slots__ = ("frames", "hi", "lo", "n", "timestamps")
+    Decoded columns are read-only: a cache shares them between queries."""
 
-    def __init__(self, data: bytes, start: int, end: int) -> None:
+    __slots__ = ("columns", "frames", "n")
+
+    def __init__(self, data: bytes) -> None:
         self.n, self.frames = _frames(data)
-        stamps = _decode_column(0, self.frames[0], self.n, 0, self.n, None)
+        self.columns: dict[int, np.ndarray] = {}
+        self.column(0)
+
+    @property
+    def nbytes(self) -> int:
+        """What this block may grow to once every column is decoded."""
+        return 8 * self.n * len(COLUMNS)
+
+    def column(self, index: int) -> np.ndarray:
+        col = self.columns.get(index)
+        if col is None:
+            col = _decode_column(index, self.frames[index], self.n, 0, self.n, None)
+            col.flags.writeable = False
+            self.columns[index] = col
+        return col
+
+
+class BlockView:
+    """A decoded block clipped to a time range."""
+
+    __slots__ = ("block", "hi", "lo")
+
+    def __init__(self, block: DecodedBlock, start: int, end: int) -> None:
+        self.block = block
+        stamps = block.column(0)
         self.lo = int(np.searchsorted(stamps, start, "left"))
         self.hi = int(np.searchsorted(stamps, end, "right"))
-        self.timestamps = stamps[self.lo : self.hi]
 
     @property
     def size(self) -> int:
         return self.hi - self.lo
 
     def decode_into(self, index: int, dst: np.ndarray) -> None:
-        if index == 0:
-            dst[:] = self.timestamps
-        else:
-            _decode_column(index, self.frames[index], self.n, self.lo, self.hi, dst)
+        dst[:] = self.block.column(index)[self.lo : self.hi]

@@ -12,10 +12,17 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
+from watchkeeper.tsdb import rollup_cache
 from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB
 from watchkeeper.tsdb.codec import decode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
-from watchkeeper.tsdb.rollup_blocks import COLUMNS, BlockView, decode_block, encode_block
+from watchkeeper.tsdb.rollup_blocks import (
+    COLUMNS,
+    BlockView,
+    DecodedBlock,
+    decode_block,
+    encode_block,
+)
 
 MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS = 60_000, 300_000, 3_600_000
 RESOLUTIONS = (MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS)
@@ -152,43 +159,65 @@ def read(
 ) -> dict[int, list[BlockView]]:
     """Stored rollup blocks per series, clipped to [start, end], in time order.
 
-    Columns stay undecoded until assemble() writes them straight into the result."""
+    Blocks come decoded from the cache when unchanged since an earlier read; columns
+    are decoded on first use. Blocks are found through a covering index: a block's
+    row spills into overflow pages that reading its bounds would otherwise pull in."""
     if res not in BLOCK_MS:
         raise ValueError(f"rollup resolution must be one of {RESOLUTIONS}, not {res}")
     out: dict[int, list[BlockView]] = {}
     if end < start:
         return out
+    cache = rollup_cache.cache_for(db, db.conn)
+    cache.sync()
     ids = sorted(series_ids)
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
         marks = ",".join("?" * len(part))
-        for sid, data in db.conn.execute(
-            f"SELECT series_id, data FROM rollups WHERE res=? AND series_id IN ({marks}) "
+        keys = db.conn.execute(
+            f"SELECT series_id, window FROM rollups INDEXED BY rollups_span "
+            f"WHERE res=? AND series_id IN ({marks}) "
             "AND max_t >= ? AND min_t <= ? ORDER BY series_id, window",
             (res, *part, start, end),
-        ):
-            view = BlockView(data, start, end)
+        ).fetchall()
+        for sid, window in keys:
+            key = (res, sid, window)
+            block = cache.get(key)
+            if block is None:
+                (data,) = db.conn.execute(
+                    "SELECT data FROM rollups WHERE res=? AND series_id=? AND window=?", key
+                ).fetchone()
+                block = DecodedBlock(data)
+                cache.put(key, block)
+            view = BlockView(block, start, end)
             if view.size:
                 out.setdefault(sid, []).append(view)
     return out
 
 
 def assemble(
-    views: Sequence[BlockView], tail: list[np.ndarray] | None, wanted: Collection[int]
-) -> list[np.ndarray | None]:
-    """One array per wanted column from stored blocks plus an on-the-fly tail."""
-    total = sum(v.size for v in views) + (tail[0].size if tail is not None else 0)
-    out: list[np.ndarray | None] = []
+    parts: Sequence[tuple[Sequence[BlockView], list[np.ndarray] | None]],
+    wanted: Collection[int],
+) -> list[list[np.ndarray | None]]:
+    """Per series, one array per wanted column from stored blocks plus an on-the-fly tail.
+
+    Each column of all series is one allocation, every series a slice of it: a year of
+    100 series is ~40 MB of results, and one large buffer costs far fewer page faults
+    than hundreds of small ones. A series kept alive keeps its columns' buffers alive."""
+    sizes = [
+        sum(v.size for v in views) + (0 if tail is None else tail[0].size) for views, tail in parts
+    ]
+    bounds = np.r_[0, np.cumsum(sizes, dtype=np.int64)].tolist()
+    out: list[list[np.ndarray | None]] = [[None] * len(COLUMNS) for _ in parts]
     for index in range(len(COLUMNS)):
         if index and index not in wanted:
-            out.append(None)
             continue
-        col = np.empty(total, np.int64 if index == 0 else np.float64)
-        pos = 0
-        for view in views:
-            view.decode_into(index, col[pos : pos + view.size])
-            pos += view.size
-        if tail is not None:
-            col[pos:] = tail[index]
-        out.append(col)
+        buf = np.empty(bounds[-1], np.int64 if index == 0 else np.float64)
+        for k, (views, tail) in enumerate(parts):
+            pos = bounds[k]
+            for view in views:
+                view.decode_into(index, buf[pos : pos + view.size])
+                pos += view.size
+            if tail is not None:
+                buf[pos : bounds[k + 1]] = tail[index]
+            out[k][index] = buf[bounds[k] : bounds[k + 1]]
     return out

@@ -356,6 +356,7 @@ class Store(TimeSeriesStore):
         fresh = {d.labels: d for d in self._read(missing, start_ms, end_ms)}
         if tail_from <= end_ms:
             fresh.update((d.labels, d) for d in self._read(list(stored), tail_from, end_ms))
+        found, parts = [], []
         for sid in ids:
             labels = self.head.by_id[sid].labels
             views = stored.get(sid, [])
@@ -364,7 +365,10 @@ class Store(TimeSeriesStore):
             if raw is not None:
                 tail = rollups.aggregate(raw.timestamps, raw.values, resolution_ms)
             if views or (tail is not None and tail[0].size):
-                yield RollupData(labels, *rollups.assemble(views, tail, wanted))  # type: ignore[arg-type]
+                found.append(labels)
+                parts.append((views, tail))
+        for labels, cols in zip(found, rollups.assemble(parts, wanted), strict=True):
+            yield RollupData(labels, *cols)  # type: ignore[arg-type]
 
     def series(
         self, matchers: Sequence[Matcher], start_ms: int | None = None, end_ms: int | None = None

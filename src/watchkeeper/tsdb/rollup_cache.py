@@ -1,0 +1,84 @@
+"""Decoded rollup blocks kept in memory between queries, dropped the moment a block changes.
+
+Why: a year at 1 h for 100 series is ~200 blocks whose decompression and decoding cost
+more than the rest of the query; stored blocks change only when maintenance rebuilds
+a day, retention drops a block or samples are deleted. Rather than trust every writer
+to say so, temporary SQLite triggers record each changed (res, series, window) key in a
+per-connection table, and a read evicts those keys first. Rolled-back writes roll back
+their records too. The cache is bounded by bytes and evicts the least recently used.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import weakref
+from collections import OrderedDict
+
+from watchkeeper.tsdb.rollup_blocks import DecodedBlock
+
+DEFAULT_BUDGET_BYTES = 64 << 20
+Key = tuple[int, int, int]  # res, series_id, window
+
+_TRIGGERS = (
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_changed(res, series_id, window)",
+    "CREATE TEMP TRIGGER IF NOT EXISTS rollup_changed_ins AFTER INSERT ON main.rollups BEGIN "
+    "INSERT INTO rollup_changed VALUES(NEW.res, NEW.series_id, NEW.window); END",
+    "CREATE TEMP TRIGGER IF NOT EXISTS rollup_changed_upd AFTER UPDATE ON main.rollups BEGIN "
+    "INSERT INTO rollup_changed VALUES(OLD.res, OLD.series_id, OLD.window); "
+    "INSERT INTO rollup_changed VALUES(NEW.res, NEW.series_id, NEW.window); END",
+    "CREATE TEMP TRIGGER IF NOT EXISTS rollup_changed_del AFTER DELETE ON main.rollups BEGIN "
+    "INSERT INTO rollup_changed VALUES(OLD.res, OLD.series_id, OLD.window); END",
+)
+
+
+class RollupCache:
+    """LRU of decoded blocks of one database connection, kept honest by its triggers."""
+
+    def __init__(self, conn: sqlite3.Connection, budget_bytes: int = DEFAULT_BUDGET_BYTES):
+        self.conn = conn
+        self.budget = budget_bytes
+        self.used = 0
+        self.blocks: OrderedDict[Key, DecodedBlock] = OrderedDict()
+        for statement in _TRIGGERS:  # one by one: a script would commit a transaction
+            conn.execute(statement)
+
+    def sync(self) -> None:
+        """Evict every block written or deleted since the last read."""
+        changed = self.conn.execute("SELECT DISTINCT res, series_id, window FROM rollup_changed")
+        keys = changed.fetchall()
+        if keys:
+            self.conn.execute("DELETE FROM rollup_changed")
+            for key in keys:
+                self.evict(key)
+
+    def evict(self, key: Key) -> None:
+        block = self.blocks.pop(key, None)
+        if block is not None:
+            self.used -= block.nbytes
+
+    def get(self, key: Key) -> DecodedBlock | None:
+        block = self.blocks.get(key)
+        if block is not None:
+            self.blocks.move_to_end(key)
+        return block
+
+    def put(self, key: Key, block: DecodedBlock) -> None:
+        self.evict(key)
+        if block.nbytes > self.budget:
+            return
+        self.blocks[key] = block
+        self.used += block.nbytes
+        while self.used > self.budget:
+            _, old = self.blocks.popitem(last=False)
+            self.used -= old.nbytes
+
+
+_CACHES: weakref.WeakKeyDictionary[object, RollupCache] = weakref.WeakKeyDictionary()
+
+
+def cache_for(db: object, conn: sqlite3.Connection) -> RollupCache:
+    """The cache of this database handle, created (with its triggers) on first use."""
+    cache = _CACHES.get(db)
+    if cache is None or cache.conn is not conn:
+        cache = _CACHES[db] = RollupCache(conn)
+    return cache
