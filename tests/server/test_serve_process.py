@@ -258,5 +258,6 @@ def test_sighup_reloads_scrape_jobs(tmp_path):
             server.write_config(config)
             server.proc.send_signal(signal.SIGHUP)
             # a removed target's series end at once (staleness markers), not 5 min later
-            server.wait_until(lambda: not server.query('{job="late"}'), 30, "stale series")
+            server.wait_until(lambda: not server.query('app_requests_total{job="late"}'), 30,
+                              "stale series")
             assert server.query('count_over_time(app_requests_total{job="late"}[1h])')

@@ -81,7 +81,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(
-                service.reload(config_path)))
+                _reload_logged(service, config_path)))
         try:
             yield
         finally:
@@ -90,6 +90,14 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
     app = Starlette(routes=routes, lifespan=lifespan)
     limited = BodyLimitMiddleware(app, lambda: service.config.web.max_body_bytes)
     return AuthMiddleware(_cross_site_guard(limited), lambda: service.auth)
+
+
+async def _reload_logged(service: Service, config_path: str | None) -> None:
+    """SIGHUP's reload: nobody awaits it, so any failure is logged here."""
+    try:
+        await service.reload(config_path)
+    except Exception:
+        log.exception("config reload failed")
 
 
 def _dashboard() -> Any:
