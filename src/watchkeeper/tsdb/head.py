@@ -51,6 +51,15 @@ class Series:
             self.samples = array("d")
         self.samples.frombytes(pairs.tobytes())
 
+    def _pairs(self) -> np.ndarray:
+        """A private copy of the head as (t, v) rows.
+
+        Copied in one C call, so no buffer export outlives it: a view would pin the
+        array (the next append raises BufferError) and let a reader's writes reach the
+        stored samples.
+        """
+        return np.array(self.samples, dtype=np.float64).reshape(-1, 2)
+
     def head_len(self) -> int:
         return 0 if self.samples is None else len(self.samples) // 2
 
@@ -58,14 +67,14 @@ class Series:
         """(oldest, newest) head timestamp, or None without head samples."""
         if not self.head_len():
             return None
-        ts = np.frombuffer(self.samples, dtype=np.float64)[0::2]  # type: ignore[arg-type]
+        ts = self._pairs()[:, 0]
         return int(ts.min()), int(ts.max())
 
     def head_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Head samples sorted by time, first write winning on equal timestamps."""
         if not self.head_len():
             return np.empty(0, np.int64), np.empty(0, np.float64)
-        pairs = np.frombuffer(self.samples, dtype=np.float64).reshape(-1, 2)  # type: ignore[arg-type]
+        pairs = self._pairs()
         ts = pairs[:, 0].astype(np.int64)
         vals = np.ascontiguousarray(pairs[:, 1].view(np.int64)).view(np.float64)
         if not self.sorted:
