@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Iterable, Mapping
 
 from watchkeeper.metrics.family import Metric
@@ -32,11 +31,7 @@ class Ingester:
             for labels, ts, value in samples:
                 if extra:
                     labels = {**extra, **labels}
-                try:
-                    ok = append(labels, ts, value)
-                except BufferError:  # a reader still holds the head's buffer: try again
-                    ok = self._retry(labels, ts, value)
-                if ok:
+                if append(labels, ts, value):
                     kept += 1
                 else:
                     refused += 1
@@ -44,16 +39,6 @@ class Ingester:
             self.appended += kept
             self.rejected += refused
         return kept
-
-
-    def _retry(self, labels: Mapping[str, str], ts: int, value: float) -> bool:
-        for attempt in range(1, 21):
-            time.sleep(0.001 * attempt)
-            try:
-                return self.store.append(labels, ts, value)
-            except BufferError:
-                continue
-        raise BufferError("the store's head stayed in use by a reader; sample not appended")
 
 
 def family_samples(families: Iterable[Metric], target_labels: Mapping[str, str],
