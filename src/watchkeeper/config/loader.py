@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from watchkeeper.health.config import CheckSpec, ConfigError, parse_checks_node
+from watchkeeper.health.config import CheckSpec, ConfigError, parse_checks_node, yaml_document
 
 from .models import Config
 
@@ -69,20 +69,7 @@ def _describe(error: dict[str, Any]) -> str:
 
 def parse_config(text: str, file: str = "<config>") -> LoadedConfig:
     """Validate YAML text; raise ``ConfigError`` with file:line on the first problem."""
-    try:
-        loader = yaml.SafeLoader(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"invalid YAML: {' '.join(str(e).split())}", file) from None
-    try:
-        try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            raise ConfigError(f"invalid YAML: {e.problem or e.context}", file,
-                              mark.line + 1 if mark else None,
-                              mark.column + 1 if mark else None) from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"invalid YAML: {e}", file) from None
+    with yaml_document(text, file) as (loader, root):
         if root is None:
             return LoadedConfig(Config(), file=file, text=text)
         if not isinstance(root, yaml.MappingNode):
@@ -94,8 +81,6 @@ def parse_config(text: str, file: str = "<config>") -> LoadedConfig:
             if key.value == "checks" and not (value.tag.endswith(":null")):
                 checks = parse_checks_node(value, loader, file)
         data = loader.construct_document(root)
-    finally:
-        loader.dispose()
     try:
         config = Config.model_validate(data)
     except ValidationError as e:

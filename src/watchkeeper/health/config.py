@@ -15,6 +15,8 @@ its own ``checks`` node and get the same messages. PyYAML is imported only here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,8 +193,13 @@ def parse_checks_node(node: Any, loader: Any, file: str = "<config>") -> list[Ch
     return specs
 
 
-def parse_config(text: str, file: str = "<config>") -> list[CheckSpec]:
-    """The check specs of a YAML document whose top level has a ``checks:`` list."""
+@contextmanager
+def yaml_document(text: str, file: str = "<config>") -> Iterator[tuple[Any, Any]]:
+    """The loader and root node (None when empty) of one YAML document.
+
+    Syntax errors become ``ConfigError`` at file:line:column; the serve config and the
+    checks config share this so both report bad YAML the same way.
+    """
     import yaml
 
     try:
@@ -209,6 +216,14 @@ def parse_config(text: str, file: str = "<config>") -> list[CheckSpec]:
                               mark.column + 1 if mark else None) from None
         except yaml.YAMLError as e:
             raise ConfigError(f"invalid YAML: {e}", file) from None
+        yield loader, root
+    finally:
+        loader.dispose()
+
+
+def parse_config(text: str, file: str = "<config>") -> list[CheckSpec]:
+    """The check specs of a YAML document whose top level has a ``checks:`` list."""
+    with yaml_document(text, file) as (loader, root):
         if root is None:
             raise ConfigError("the config is empty; expected a 'checks:' list", file)
         reader = _Reader(loader, file)
@@ -216,8 +231,6 @@ def parse_config(text: str, file: str = "<config>") -> list[CheckSpec]:
             if key == "checks":
                 return parse_checks_node(value_node, loader, file)
         raise reader.error(root, "no 'checks:' list in the config")
-    finally:
-        loader.dispose()
 
 
 def load_config(path: str | Path) -> list[CheckSpec]:
