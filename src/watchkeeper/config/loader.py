@@ -14,7 +14,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from watchkeeper.health.config import CheckSpec, ConfigError, parse_checks_node, yaml_document
+from watchkeeper.health.config import (
+    CheckSpec,
+    ConfigError,
+    parse_checks_node,
+    read_config_text,
+    yaml_document,
+)
 
 from .models import Config
 
@@ -122,10 +128,4 @@ def _check_alerting(config: Config, root: yaml.Node, file: str) -> None:
 
 def load_config(path: str | Path) -> LoadedConfig:
     """Read and validate a config file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read the config: {getattr(e, 'strerror', None) or e}",
-                          str(path)) from None
-    return parse_config(text, str(path))
+    return parse_config(read_config_text(path), str(path))

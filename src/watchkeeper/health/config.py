@@ -233,15 +233,18 @@ def parse_config(text: str, file: str = "<config>") -> list[CheckSpec]:
         raise reader.error(root, "no 'checks:' list in the config")
 
 
-def load_config(path: str | Path) -> list[CheckSpec]:
-    """Read and validate a config file; ``ConfigError`` names the file and line."""
-    path = Path(path)
+def read_config_text(path: str | Path) -> str:
+    """A config file's text; an unreadable file is a ``ConfigError`` naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read the config: {getattr(e, 'strerror', None) or e}",
                           str(path)) from None
-    return parse_config(text, str(path))
+
+
+def load_config(path: str | Path) -> list[CheckSpec]:
+    """Read and validate a config file; ``ConfigError`` names the file and line."""
+    return parse_config(read_config_text(path), str(path))
 
 
 def build_checks(specs: list[CheckSpec]) -> list[Check]:
