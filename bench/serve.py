@@ -9,11 +9,13 @@
 
     .venv/bin/python bench/serve.py            # about 4 minutes
     .venv/bin/python bench/serve.py --quick    # shorter windows, same shape
+    .venv/bin/python bench/serve.py --only scraping
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -145,7 +147,8 @@ def idle(seconds: float) -> None:
 class SimTargets:
     def __init__(self, count: int, series: int) -> None:
         self.servers = []
-        self.hits: dict[int, list[float]] = {}
+        # per port, (arrival time, scraper): each scraper's hits are its expected scrapes
+        self.hits: dict[int, list[tuple[float, str]]] = {}
         self.ports = []
         for _ in range(count):
             port = free_port()
@@ -163,7 +166,9 @@ class SimTargets:
                 pass
 
             def do_GET(self):
-                hits.append(time.time())
+                agent = self.headers.get("User-Agent", "")
+                hits.append((time.time(), "prometheus" if agent.startswith("Prometheus")
+                             else "watchkeeper"))
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
                 self.send_header("Content-Length", str(len(body)))
@@ -177,6 +182,11 @@ class SimTargets:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
+
+    def scrapes(self, scraper: str, start: float, end: float) -> list[list[float]]:
+        """Per target, the arrival times of ``scraper``'s requests within (start, end]."""
+        return [[t for t, who in list(self.hits[p]) if who == scraper and start < t <= end]
+                for p in self.ports]
 
     def close(self) -> None:
         for s in self.servers:
@@ -219,9 +229,13 @@ def scraping(seconds: float, targets: int = 50, series: int = 1000, interval: in
                 last_seen = ts
                 time.sleep(0.2)
             end = time.time()
-            window = f"[{int(end - start)}s]"
+            # samples carry their scrape's start time, a few ms before the target saw the
+            # request; a scrape in flight at `end` lands within the interval: let it land
+            time.sleep(interval + 2)
+            window = f"[{(end - start) * 1000:.0f}ms]"
+            counted = f'sum(count_over_time(sim_value{{job="sim"}}{window}))'
             clock = time.perf_counter()
-            rng = query(base, f'sum(count_over_time(sim_value{{job="sim"}}{window}))', end, 300)
+            rng = query(base, counted, end, 300)
             count_seconds = time.perf_counter() - clock
             ups = query(base, f'sum(count_over_time(up{{job="sim"}}{window}))', end, 300)
             late = query(base, "watchkeeper_scrapes_late_total")
@@ -229,33 +243,42 @@ def scraping(seconds: float, targets: int = 50, series: int = 1000, interval: in
             ours_scrapes = float(ups[0]["value"][1]) if ups else 0.0
             if prom:
                 clock = time.perf_counter()
-                prng = query(pbase, f'sum(count_over_time(sim_value{{job="sim"}}{window}))',
-                             end, 300)
+                prng = query(pbase, counted, end, 300)
                 p_count_seconds = time.perf_counter() - clock
-                p_ingested = float(prng[0]["value"][1])
+                p_ingested = float(prng[0]["value"][1]) if prng else 0.0
         finally:
             stop(proc)
             if prom:
                 prom.terminate()
                 prom.wait()
             sim.close()
-    slots = (end - start) / interval
-    expected_scrapes = targets * slots
+    ours_hits = sim.scrapes("watchkeeper", start, end)
+    expected_scrapes = sum(len(h) for h in ours_hits)
     print(f"scrape window {end - start:.0f}s: {targets} targets x {series} series every "
           f"{interval}s; scrape slots skipped by overrun: "
           f"{late[0]['value'][1] if late else '0'}")
-    row("scrapes stored / expected", ours_scrapes / expected_scrapes, 1.0,
-        "(window edges make +-1 slot per target)")
+    row("scrapes the targets saw / slots in the window", expected_scrapes,
+        targets * (end - start) / interval, "(window edges make +-1 slot per target)")
+    p_hits = sim.scrapes("prometheus", start, end) if prom else []
+    row("longest gap between two scrapes of a target, s", _worst_gap(ours_hits),
+        _worst_gap(p_hits) if prom else float(interval),
+        "anchor: Prometheus's, same targets" if prom else "anchor: the interval")
+    row("scrapes stored / scrapes the targets saw", ours_scrapes, expected_scrapes)
+    row("ingested / expected (samples of the scrapes the targets saw)", ours_ingested,
+        expected_scrapes * series)
     if prom:
-        row("ingested samples: watchkeeper / Prometheus", ours_ingested, p_ingested,
-            "same targets, same window")
-    row("ingested / expected", ours_ingested / (expected_scrapes * series), 1.0)
-    if prom:
+        p_expected = sum(len(h) for h in p_hits) * series
+        row("Prometheus: ingested / expected, same definition", p_ingested, p_expected)
         row(f"count_over_time over {targets * series} series, query s", count_seconds,
             p_count_seconds, "PromQL over the scraped window")
     if delays:
         row("scrape-to-queryable delay s (median)", statistics.median(delays), float(interval),
             "anchor: the scrape interval")
+
+
+def _worst_gap(hits: list[list[float]]) -> float:
+    gaps = [b - a for times in hits for a, b in itertools.pairwise(times)]
+    return max(gaps) if gaps else 0.0
 
 
 # -- 3. throughput ---------------------------------------------------------------------------
@@ -313,11 +336,16 @@ def throughput(rounds: int, seconds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=("idle", "scraping", "throughput"),
+                        help="Run one part.")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
-    idle(20 if args.quick else 60)
-    scraping(40 if args.quick else 120)
-    throughput(3 if args.quick else 5, 3)
+    if args.only in (None, "idle"):
+        idle(20 if args.quick else 60)
+    if args.only in (None, "scraping"):
+        scraping(40 if args.quick else 120)
+    if args.only in (None, "throughput"):
+        throughput(3 if args.quick else 5, 3)
     worst = max(ROWS, key=lambda r: r[1] / r[2] if r[2] else float("inf"))
     print(f"worst ratio: {worst[0]}: {worst[1] / worst[2]:.2f}")
 
