@@ -72,6 +72,8 @@ def test_incident_history_ack_and_resolve(service: AlertingService) -> None:
     service.evaluator.evaluate_all(t0)
     [incident] = http.get("/api/v1/incidents", params={"state": "firing"}).json()["data"]
     assert incident["severity"] == "critical" and incident["labels"]["mount"] == "/"
+    before = {s.name for m in service.collect() for s in m.samples}
+    assert "watchkeeper_alert_time_to_ack_seconds_count" not in before
     acked = http.post(f"/api/v1/incidents/{incident['id']}/ack",
                       json={"by": "bob", "comment": "looking"}).json()["data"]
     assert acked["acked_by"] == "bob" and acked["ack_comment"] == "looking"

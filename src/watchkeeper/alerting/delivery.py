@@ -46,6 +46,7 @@ class Delivery:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
         self.lock = threading.Lock()
+        self._queued: tuple[int, list[tuple[str, int]]] = (-1, [])  # (db changes, counts)
         self.integrations = {i.id: i for i in integrations}
         self.initial_backoff, self.max_backoff, self.max_age = initial_backoff, max_backoff, max_age
         self.sent: dict[str, int] = dict.fromkeys(self.integrations, 0)
@@ -98,8 +99,14 @@ class Delivery:
             event.set()
 
     def queued(self) -> dict[str, int]:
+        """Per integration; counted again only after the queue changed, so a /metrics
+        scrape does not contend with the senders for the database on every request."""
         with self.lock:
-            rows = self.db.execute("SELECT integration, count(*) FROM queue GROUP BY 1").fetchall()
+            changes = self.db.total_changes
+            if self._queued[0] != changes:
+                self._queued = (changes, self.db.execute(
+                    "SELECT integration, count(*) FROM queue GROUP BY 1").fetchall())
+            rows = self._queued[1]
         counts = dict.fromkeys(self.integrations, 0)
         counts.update(dict(rows))
         return counts

@@ -55,6 +55,7 @@ class AlertHistory:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
         self.lock = threading.Lock()
+        self._durations: tuple[int, list[list[tuple]]] = (-1, [])  # (db changes, rows)
 
     def record(self, changes: list[StateChange]) -> None:
         """Keep a batch of transitions (called after each group evaluation)."""
@@ -193,15 +194,19 @@ class AlertHistory:
     def collect(self) -> Iterator[Metric]:
         """Time to acknowledge and time to resolve, over every incident kept (so the
         figures survive a restart), per severity."""
-        for name, column, doc in (
-                ("watchkeeper_alert_time_to_ack_seconds", "acked_ms",
-                 "From an incident's start to its acknowledgement."),
-                ("watchkeeper_alert_time_to_resolve_seconds", "resolved_ms",
-                 "From an incident's start to its resolution.")):
-            with self.lock:
-                rows = self.db.execute(
+        figures = (("watchkeeper_alert_time_to_ack_seconds", "acked_ms",
+                    "From an incident's start to its acknowledgement."),
+                   ("watchkeeper_alert_time_to_resolve_seconds", "resolved_ms",
+                    "From an incident's start to its resolution."))
+        with self.lock:  # summed again only after incidents changed, not on every scrape
+            changes = self.db.total_changes
+            if self._durations[0] != changes:
+                self._durations = (changes, [self.db.execute(
                     f"SELECT severity, count(*), sum({column} - started_ms) / 1000.0 FROM "
                     f"incidents WHERE {column} IS NOT NULL GROUP BY severity").fetchall()
+                    for _, column, _ in figures])
+            per_figure = self._durations[1]
+        for (name, _, doc), rows in zip(figures, per_figure, strict=True):
             family = SummaryMetricFamily(name, doc, labels=["severity"])
             for severity, count, total in rows:
                 family.add_metric([severity], count, total or 0.0)
