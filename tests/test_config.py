@@ -80,6 +80,27 @@ def test_bad_config_names_file_line_and_problem(text: str, line: int, words: str
     assert words in str(info.value)
 
 
+def test_every_problem_is_named_with_its_line_and_a_likely_spelling() -> None:
+    text = ("global:\n  scrape_intervall: 5s\n"
+            "scrape_configs:\n  - job_name: a\n    metrics_pth: /m\n"
+            "    static_configs:\n      - targts: [x]\n"
+            "storage:\n  retention: 40x\n  zzz: 1\n")
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "bad.yml")
+    lines = str(info.value).splitlines()
+    assert lines == [
+        "bad.yml:2:21: global.scrape_intervall: unknown field; did you mean "
+        "'scrape_interval'?",
+        "bad.yml:5:18: scrape_configs.0.metrics_pth: unknown field; did you mean "
+        "'metrics_path'?",
+        "bad.yml:7:17: scrape_configs.0.static_configs.0.targts: unknown field; did you mean "
+        "'targets'?",
+        "bad.yml:9:14: storage.retention: not a valid duration: '40x' (expected e.g. 15s, "
+        "1m30s, 2h)",
+        "bad.yml:10:8: storage.zzz: unknown field (check its spelling and indentation)",
+    ]
+
+
 def test_missing_file_is_a_clean_error(tmp_path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.yml")

@@ -7,12 +7,15 @@ room's own parser, which already reports lines.
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from watchkeeper.health.config import (
     CheckSpec,
@@ -64,17 +67,55 @@ def _node_at(root: yaml.Node, loc: tuple[Any, ...]) -> yaml.Node:
     return node
 
 
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model a location's last key belongs to, following lists and optionals."""
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get("global_" if part == "global" else part)
+        if info is None:
+            return None
+        model = _inner_model(info.annotation)
+        if model is None:
+            return None
+    return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (list, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _inner_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _unknown_field(loc: tuple[Any, ...]) -> str:
+    message = "unknown field"
+    model = _model_at(loc)
+    if model is not None and loc and isinstance(loc[-1], str):
+        names = [info.alias or name for name, info in model.model_fields.items()]
+        close = difflib.get_close_matches(loc[-1], names, n=1, cutoff=0.6)
+        if close:
+            return f"{message}; did you mean {close[0]!r}?"
+    return message + " (check its spelling and indentation)"
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function-"))
     loc = loc.replace("global_", "global")
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown field (check its spelling and indentation)"
+        message = _unknown_field(tuple(error["loc"]))
     return f"{loc}: {message}" if loc else message
 
 
 def parse_config(text: str, file: str = "<config>") -> LoadedConfig:
-    """Validate YAML text; raise ``ConfigError`` with file:line on the first problem."""
+    """Validate YAML text; raise ``ConfigError`` at the first problem's file:line, its
+    message listing every problem in file order."""
     with yaml_document(text, file) as (loader, root):
         if root is None:
             return LoadedConfig(Config(), file=file, text=text)
@@ -89,13 +130,15 @@ def parse_config(text: str, file: str = "<config>") -> LoadedConfig:
         data = loader.construct_document(root)
     try:
         config = Config.model_validate(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        node = _node_at(root, first["loc"])
-        more = len(e.errors()) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ConfigError(_describe(first) + suffix, file, node.start_mark.line + 1,
-                          node.start_mark.column + 1) from None
+    except ValidationError as e:  # every problem, each at its own line
+        located = []
+        for error in e.errors():
+            mark = _node_at(root, error["loc"]).start_mark
+            located.append((mark.line + 1, mark.column + 1, _describe(error)))
+        located.sort()
+        line, column, first = located[0]
+        others = "".join(f"\n{file}:{ln}:{col}: {text}" for ln, col, text in located[1:])
+        raise ConfigError(first + others, file, line, column) from None
     if config.rule_files or config.alerting:
         _check_alerting(config, root, file)
     loaded = LoadedConfig(config, checks, file, text)
