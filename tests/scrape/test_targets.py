@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from watchkeeper.config import parse_config
-from watchkeeper.scrape import FileSD, resolve_targets
+from watchkeeper.scrape import FileSD, discover, resolve_targets
 
 
 def test_static_and_file_sd_targets_with_labels(tmp_path) -> None:
@@ -35,3 +35,50 @@ scrape_configs:
     again = {t.url for t in resolve_targets(config, file_sd)}
     assert "https://10.0.0.1:80/m" in again
     assert any("targets.json" in e for e in file_sd.errors.values())
+
+
+RELABELED = """
+global: {scrape_interval: 5s, scrape_timeout: 2s}
+scrape_configs:
+  - job_name: web
+    params: {module: [x]}
+    static_configs: [{targets: ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"],
+                      labels: {team: t}}]
+    relabel_configs:
+      - {source_labels: [__address__], regex: "10.0.0.2:80", action: drop}
+      - {source_labels: [__address__], regex: "10.0.0.3:80", target_label: __address__,
+         replacement: ""}
+  - job_name: db
+    scrape_interval: 1m30s
+    static_configs: [{targets: ["db:9187"], labels: {env: prod}},
+                     {targets: ["db:9188"], labels: {env: test}}]
+    relabel_configs:
+      - {source_labels: [env], regex: prod, action: keep}
+"""
+
+
+def test_relabeling_drops_targets_with_their_discovered_labels() -> None:
+    discovery = discover(parse_config(RELABELED).config, FileSD())
+    assert sorted(t.url for t in discovery.active) == ["http://10.0.0.1:80/metrics",
+                                                      "http://db:9187/metrics"]
+    dropped = {(d.job_name, d.sd_labels["__address__"]): d for d in discovery.dropped}
+    # drop, an emptied __address__, and keep that does not match: all three are dropped
+    assert set(dropped) == {("web", "10.0.0.2:80"), ("web", "10.0.0.3:80"),
+                            ("db", "db:9188")}
+    # the labels before relabeling, exactly as Prometheus shows them
+    assert dropped["web", "10.0.0.2:80"].to_api() == {"discoveredLabels": {
+        "__address__": "10.0.0.2:80", "__metrics_path__": "/metrics",
+        "__param_module": "x", "__scheme__": "http", "__scrape_interval__": "5s",
+        "__scrape_timeout__": "2s", "job": "web", "team": "t"}}
+    labels = dropped["web", "10.0.0.2:80"].to_api()["discoveredLabels"]
+    assert list(labels) == sorted(labels)  # in name order, as Prometheus writes them
+    assert dropped["db", "db:9188"].sd_labels["__scrape_interval__"] == "1m30s"
+    assert dropped["db", "db:9188"].sd_labels["env"] == "test"
+
+
+def test_active_targets_keep_their_labels_from_before_relabeling() -> None:
+    [target] = [t for t in resolve_targets(parse_config(RELABELED).config, FileSD())
+                if t.job.job_name == "web"]
+    assert target.labels == {"job": "web", "team": "t", "instance": "10.0.0.1:80"}
+    assert target.sd_labels["__address__"] == "10.0.0.1:80"
+    assert target.sd_labels["__scrape_interval__"] == "5s"

@@ -3,7 +3,7 @@
 from .manager import ScrapeManager, TargetState
 from .relabel import relabel
 from .scraper import ScrapeResult, scrape
-from .targets import FileSD, Target, resolve_targets
+from .targets import Discovery, DroppedTarget, FileSD, Target, discover, resolve_targets
 
-__all__ = ["FileSD", "ScrapeManager", "ScrapeResult", "Target", "TargetState",
-           "relabel", "resolve_targets", "scrape"]
+__all__ = ["Discovery", "DroppedTarget", "FileSD", "ScrapeManager", "ScrapeResult", "Target",
+           "TargetState", "discover", "relabel", "resolve_targets", "scrape"]

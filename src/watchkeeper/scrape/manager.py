@@ -25,7 +25,7 @@ import httpx
 from watchkeeper.config import Config
 
 from .scraper import Sample, ScrapeResult, make_client, scrape
-from .targets import FileSD, Target, resolve_targets
+from .targets import DroppedTarget, FileSD, Target, discover
 
 log = logging.getLogger("watchkeeper.scrape")
 
@@ -52,8 +52,8 @@ class TargetState:
     def to_api(self) -> dict[str, Any]:
         t = self.target
         return {
-            "discoveredLabels": dict(t.discovered),
-            "labels": dict(t.labels),
+            "discoveredLabels": dict(sorted(t.sd_labels.items())),
+            "labels": dict(sorted(t.labels.items())),
             "scrapePool": t.job.job_name,
             "scrapeUrl": t.url,
             "globalUrl": t.url,
@@ -92,6 +92,7 @@ class ScrapeManager:
         self.write = write
         self.file_sd = FileSD()
         self.states: dict[tuple[str, str], TargetState] = {}
+        self.dropped: list[DroppedTarget] = []
         self._tasks: dict[tuple[str, str], asyncio.Task] = {}
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._sd_task: asyncio.Task | None = None
@@ -126,7 +127,9 @@ class ScrapeManager:
 
     def _sync_targets(self) -> None:
         assert self.config is not None
-        wanted = {t.key: t for t in resolve_targets(self.config, self.file_sd)}
+        discovery = discover(self.config, self.file_sd)
+        self.dropped = discovery.dropped
+        wanted = {t.key: t for t in discovery.active}
         for key in list(self._tasks):
             if key not in wanted:
                 self._tasks.pop(key).cancel()
@@ -243,3 +246,14 @@ class ScrapeManager:
 
     def active_targets(self) -> list[dict[str, Any]]:
         return [s.to_api() for _, s in sorted(self.states.items())]
+
+    def dropped_targets(self) -> list[DroppedTarget]:
+        return list(self.dropped)
+
+    def dropped_counts(self) -> dict[str, int]:
+        """Dropped targets per job, every job listed (Prometheus's droppedTargetCounts)."""
+        jobs = self.config.scrape_configs if self.config is not None else []
+        counts = {job.job_name: 0 for job in jobs}
+        for target in self.dropped:
+            counts[target.job_name] = counts.get(target.job_name, 0) + 1
+        return counts

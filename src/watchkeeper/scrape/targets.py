@@ -2,6 +2,8 @@
 
 File SD reads Prometheus's format (a JSON or YAML list of ``{targets, labels}``); a file that
 cannot be read or parsed keeps its previous targets, as Prometheus does, and says why.
+Targets that ``relabel_configs`` drop are kept aside with the labels they were discovered
+with, so /api/v1/targets can show why a target is missing, as Prometheus does.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from watchkeeper.config import Config, ScrapeConfig
 
@@ -25,9 +28,10 @@ class Target:
 
     job: ScrapeConfig
     labels: dict[str, str]  # job, instance and static/file labels after relabel_configs
-    discovered: dict[str, str] = field(default_factory=dict)
+    discovered: dict[str, str] = field(default_factory=dict)  # after relabel_configs
     interval: float = 15.0
     timeout: float = 10.0
+    sd_labels: dict[str, str] = field(default_factory=dict)  # before relabel_configs
 
     @property
     def key(self) -> tuple[str, str]:
@@ -79,10 +83,41 @@ class FileSD:
         return self._last.get(path, [])
 
 
-def resolve_targets(config: Config, file_sd: FileSD) -> list[Target]:
-    """Every target of every job, deduplicated by (job, URL)."""
+@dataclass
+class DroppedTarget:
+    """A discovered target that relabel_configs dropped (or left without an address)."""
+
+    job_name: str
+    sd_labels: dict[str, str]
+
+    def to_api(self) -> dict[str, Any]:
+        return {"discoveredLabels": dict(sorted(self.sd_labels.items()))}
+
+
+@dataclass
+class Discovery:
+    """Every target of every job: those to scrape and those relabeling dropped."""
+
+    active: list[Target]
+    dropped: list[DroppedTarget]
+
+
+def _format_seconds(seconds: float) -> str:
+    """A duration as Prometheus writes it in ``__scrape_interval__`` (15s, 1m30s, 500ms)."""
+    ms = round(seconds * 1000)
+    if ms % 1000:
+        return f"{ms}ms"
+    s = ms // 1000
+    parts = [(s // 3600, "h"), (s % 3600 // 60, "m"), (s % 60, "s")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
+
+
+def discover(config: Config, file_sd: FileSD) -> Discovery:
+    """Every target of every job, deduplicated by (job, URL), and the dropped ones."""
     targets: dict[tuple[str, str], Target] = {}
+    dropped: list[DroppedTarget] = []
     for job in config.scrape_configs:
+        interval, timeout = config.interval_of(job), config.timeout_of(job)
         groups = [{"targets": s.targets, "labels": s.labels} for s in job.static_configs]
         for sd in job.file_sd_configs:
             groups.extend(file_sd.groups(sd.files))
@@ -90,16 +125,23 @@ def resolve_targets(config: Config, file_sd: FileSD) -> list[Target]:
             for address in group.get("targets") or []:
                 base = {"job": job.job_name, "__address__": str(address),
                         "__metrics_path__": job.metrics_path, "__scheme__": job.scheme,
+                        "__scrape_interval__": _format_seconds(interval),
+                        "__scrape_timeout__": _format_seconds(timeout),
                         **{str(k): str(v) for k, v in (group.get("labels") or {}).items()}}
                 for name, values in job.params.items():
                     if values:
                         base[f"__param_{name}"] = values[0]
                 discovered = relabel(base, job.relabel_configs)
                 if discovered is None or not discovered.get("__address__"):
+                    dropped.append(DroppedTarget(job.job_name, base))
                     continue
                 labels = {k: v for k, v in discovered.items() if not k.startswith("__")}
                 labels.setdefault("instance", discovered["__address__"])
-                target = Target(job, labels, discovered, config.interval_of(job),
-                                config.timeout_of(job))
+                target = Target(job, labels, discovered, interval, timeout, base)
                 targets.setdefault(target.key, target)
-    return list(targets.values())
+    return Discovery(list(targets.values()), dropped)
+
+
+def resolve_targets(config: Config, file_sd: FileSD) -> list[Target]:
+    """The targets to scrape (see ``discover`` for the dropped ones too)."""
+    return discover(config, file_sd).active
