@@ -40,6 +40,11 @@ def document(version: str) -> dict[str, Any]:
                                   params=[("query", "PromQL (repeatable)"),
                                           ("health", "1 to include health"),
                                           ("interval", "milliseconds, at least 100")]),
+        "/api/v1/status/host": _op(
+            "This host's CPU, memory, swap, load, disks, network and top processes, as "
+            "watchkeeper stats shows them; rates over two snapshots interval apart.",
+            params=[("interval", "seconds between the snapshots, 0.05 to 60 (default 1)"),
+                    ("top", "processes listed by CPU and by memory (default 5)")]),
         "/-/reload": _op("Reload the config file; a bad file keeps the running config.",
                          "post", responses={"200": {"description": "reloaded"},
                                             "500": {"description": "kept the old config"}}),

@@ -10,6 +10,8 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 
+from watchkeeper.tsdb.label_stats import LabelStats, label_stats
+
 _SECRET_KEY = re.compile(r"pass|token|secret|key|dsn|auth|credential", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]*@")
 REDACTED = "<secret>"
@@ -17,6 +19,16 @@ REDACTED = "<secret>"
 
 def ok(data: Any) -> JSONResponse:
     return JSONResponse({"status": "success", "data": data})
+
+
+def bad_data(message: str) -> JSONResponse:
+    return JSONResponse({"status": "error", "errorType": "bad_data", "error": message},
+                        status_code=400)
+
+
+def _tsdb_figures(store: Any, limit: int) -> tuple[dict[str, Any], LabelStats]:
+    """The store's own totals and the label index's cardinality (a worker thread's job)."""
+    return store.stats(), label_stats(store.series(()), limit)
 
 
 def redact(value: Any, key: str = "") -> Any:
@@ -41,12 +53,27 @@ def config_document(service: Any) -> dict[str, Any]:
     return redact(data)
 
 
+def targets_document(scraper: Any, state: str, pool: str) -> dict[str, Any]:
+    """/api/v1/targets as Prometheus answers it: ``state`` any (default), active or
+    dropped; ``pool`` (scrapePool) keeps one job's targets."""
+    state = state.lower()
+    data: dict[str, Any] = {"activeTargets": [], "droppedTargets": []}
+    if scraper is None:
+        return data
+    if state in ("", "any", "active"):
+        data["activeTargets"] = [t for t in scraper.active_targets()
+                                 if not pool or t["scrapePool"] == pool]
+    if state in ("", "any", "dropped"):
+        data["droppedTargets"] = [t.to_api() for t in scraper.dropped_targets()
+                                  if not pool or t.job_name == pool]
+        data["droppedTargetCounts"] = scraper.dropped_counts()
+    return data
+
+
 def make_routes(service: Any, config_path: str | None) -> dict[str, Any]:
     async def targets(request: Request) -> JSONResponse:
-        state = request.query_params.get("state", "any")
-        active = service.scraper.active_targets() if service.scraper else []
-        return ok({"activeTargets": active if state in ("any", "active") else [],
-                   "droppedTargets": []})
+        return ok(targets_document(service.scraper, request.query_params.get("state", ""),
+                                   request.query_params.get("scrapePool", "")))
 
     async def status_config(request: Request) -> JSONResponse:
         text = yaml.safe_dump(config_document(service), sort_keys=False)
@@ -58,21 +85,22 @@ def make_routes(service: Any, config_path: str | None) -> dict[str, Any]:
                    "web.listen-address": service.config.web.listen_address})
 
     async def status_tsdb(request: Request) -> JSONResponse:
-        stats = await asyncio.to_thread(service.store.stats)
-        limit = int(request.query_params.get("limit", "10") or 10)
-        top = list(stats.get("top_metrics", {}).items())[:limit]
+        try:
+            limit = int(request.query_params.get("limit") or 10)
+        except ValueError:
+            limit = 0
+        if limit <= 0:
+            return bad_data("limit must be a positive number")
+        stats, labels = await asyncio.to_thread(_tsdb_figures, service.store, limit)
         return ok({
             "headStats": {
                 "numSeries": stats["series"],
-                "numLabelPairs": 0,
+                "numLabelPairs": labels.num_label_pairs,
                 "chunkCount": stats["chunks"],
                 "minTime": stats["min_time_ms"] or 0,
                 "maxTime": stats["max_time_ms"] or 0,
             },
-            "seriesCountByMetricName": [{"name": n, "value": v} for n, v in top],
-            "labelValueCountByLabelName": [],
-            "memoryInBytesByLabelName": [],
-            "seriesCountByLabelValuePair": [],
+            **labels.to_api(),
             "watchkeeper": {k: v for k, v in stats.items() if k != "top_metrics"},
         })
 
