@@ -17,6 +17,8 @@ import click
 
 from watchkeeper.metrics.family import Metric
 
+from .remote import Server, auth_options, shown
+
 
 def local_families() -> list[Metric]:
     """The host, process and runtime families of the machine this runs on."""
@@ -32,16 +34,21 @@ def local_families() -> list[Metric]:
     return list(registry.collect())
 
 
-def remote_families(url: str, timeout: float) -> list[Metric]:
-    """Fetch ``url`` as Prometheus would (asking for text or OpenMetrics) and parse it."""
-    import httpx
+def endpoint_url(url: str) -> str:
+    """A server's base URL means its /metrics; a URL with a path is the endpoint itself."""
+    _, sep, rest = url.partition("://")
+    if sep and "/" not in rest.rstrip("/"):
+        return url.rstrip("/") + "/metrics"
+    return url
 
+
+def remote_families(server: Server, timeout: float) -> list[Metric]:
+    """Fetch the endpoint as Prometheus would (asking for text or OpenMetrics) and parse it."""
     headers = {"Accept": "application/openmetrics-text;version=1.0.0;q=0.5,"
                          "text/plain;version=0.0.4;q=0.4,*/*;q=0.1"}
-    try:
-        response = httpx.get(url, headers=headers, timeout=timeout, follow_redirects=True)
-    except httpx.HTTPError as e:
-        raise click.ClickException(f"cannot fetch {url}: {e}") from None
+    url = shown(server.url)
+    with server:
+        response = server.request("GET", headers=headers, timeout=timeout)
     if response.status_code != 200:
         raise click.ClickException(f"{url} answered HTTP {response.status_code}")
     content_type = response.headers.get("content-type", "text/plain; version=0.0.4")
@@ -107,12 +114,15 @@ def render_table(families: Iterable[Metric]) -> Any:
 
 
 @click.command()
-@click.option("--url", help="Read this /metrics endpoint instead of the local host.")
+@click.option("--url", help="Read this /metrics endpoint instead of the local host (a "
+                            "server's base URL, e.g. http://127.0.0.1:9797, means its /metrics).")
+@auth_options
 @click.option("--filter", "pattern", metavar="REGEX",
               help="Only families whose name matches this regular expression.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for --url.")
-def metrics(url: str | None, pattern: str | None, as_json: bool, timeout: float) -> None:
+def metrics(url: str | None, token: str | None, user: str | None, pattern: str | None,
+            as_json: bool, timeout: float) -> None:
     """Current metrics of this host (host, process, Python) or of any /metrics endpoint."""
     matcher = None
     if pattern is not None:
@@ -121,7 +131,10 @@ def metrics(url: str | None, pattern: str | None, as_json: bool, timeout: float)
         except re.error as e:
             raise click.BadParameter(f"not a regular expression: {e}",
                                      param_hint="--filter") from None
-    families = remote_families(url, timeout) if url else local_families()
+    if url:
+        families = remote_families(Server.from_options(endpoint_url(url), token, user), timeout)
+    else:
+        families = local_families()
     if matcher is not None:
         families = [f for f in families if matcher.search(f.name)]
     if as_json:

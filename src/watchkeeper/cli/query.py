@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from .remote import Server, auth_options, decode
+
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -87,20 +89,17 @@ def _local(expr: str, data: Path, at: int | None, rng: tuple[int, int, int] | No
         store.close()
 
 
-def _remote(expr: str, url: str, at: int | None, rng: tuple[int, int, int] | None) -> dict:
-    import httpx
-
-    base = url.rstrip("/")
+def _remote(expr: str, server: Server, at: int | None,
+            rng: tuple[int, int, int] | None) -> dict:
     if rng:
         path, params = "query_range", {"query": expr, "start": rng[0] / 1000,
                                        "end": rng[1] / 1000, "step": rng[2] / 1000}
     else:
         path, params = "query", {"query": expr, "time": (at or 0) / 1000}
-    try:
-        response = httpx.post(f"{base}/api/v1/{path}", data=params, timeout=60)
-        return response.json()
-    except (httpx.HTTPError, ValueError) as e:
-        raise click.ClickException(f"cannot query {base}: {e}") from None
+    with server:
+        response = server.request("POST", f"/api/v1/{path}", data=params, timeout=60)
+    # Prometheus answers query errors with a JSON body and a 4xx/5xx status
+    return decode(response, statuses=(response.status_code,))
 
 
 def _metric_text(metric: dict[str, str]) -> str:
@@ -146,9 +145,11 @@ def render(data: dict[str, Any]) -> None:
 @click.option("--data", type=click.Path(path_type=Path), envvar="WATCHKEEPER_DATA",
               help="Data directory of the embedded store.")
 @click.option("--url", help="Any Prometheus-compatible server, e.g. http://127.0.0.1:9090.")
+@auth_options
 @click.option("--json", "as_json", is_flag=True, help="Print the Prometheus API response.")
 def query(expr: str, at: str | None, start: str | None, end: str | None, step: str | None,
-          data: Path | None, url: str | None, as_json: bool) -> None:
+          data: Path | None, url: str | None, token: str | None, user: str | None,
+          as_json: bool) -> None:
     """Evaluate a PromQL expression, now or over a range."""
     if not url and data is None:
         raise click.UsageError("give --data DIR (or WATCHKEEPER_DATA) or --url URL")
@@ -159,8 +160,10 @@ def query(expr: str, at: str | None, start: str | None, end: str | None, step: s
         start_ms = _time_ms(start, now) or end_ms - 3_600_000
         rng = (start_ms, end_ms, _step_ms(step, start_ms, end_ms))
     at_ms = _time_ms(at, now) or now
-    answer = _remote(expr, url, at_ms, rng) if url else _local(expr, Path(data or os.curdir),
-                                                               at_ms, rng)
+    if url:
+        answer = _remote(expr, Server.from_options(url, token, user), at_ms, rng)
+    else:
+        answer = _local(expr, Path(data or os.curdir), at_ms, rng)
     if as_json:
         click.echo(json.dumps(answer))
     if answer.get("status") != "success":

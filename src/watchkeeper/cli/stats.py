@@ -1,18 +1,22 @@
 """``watchkeeper stats``: host performance at a glance, like a compact Glances.
 
 Rates need two samples, so the first view appears after one interval; ``--watch`` keeps
-refreshing in place, each view computed from the previous snapshot.
+refreshing in place, each view computed from the previous snapshot. With ``--url`` the
+server computes the same summary for its own host (``/api/v1/status/host``).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from watchkeeper.health.checks import human_bytes
+
+from .remote import Server, ServerError, auth_options, shown
 
 
 def _bar(percent: float, width: int = 24) -> str:
@@ -79,24 +83,56 @@ def render(summary: dict[str, Any]) -> Any:
     return Group(head, fs, io, *tops)
 
 
+def local_summaries(interval: float, top: int) -> Iterator[dict[str, Any]]:
+    """Summaries of this host, each over the ``interval`` since the previous snapshot."""
+    from watchkeeper.system.snapshot import summarize, take_snapshot
+
+    previous = take_snapshot()
+    while True:
+        time.sleep(interval)
+        current = take_snapshot()
+        yield summarize(previous, current, top)
+        previous = current
+
+
+def remote_summaries(server: Server, interval: float, top: int) -> Iterator[dict[str, Any]]:
+    """Summaries the server computes of its host; each request takes ``interval``."""
+    while True:
+        answer = server.get_json("/api/v1/status/host", timeout=interval + 30,
+                                 params={"interval": interval, "top": top})
+        if not isinstance(answer, dict) or not isinstance(answer.get("data"), dict):
+            raise ServerError(f"{shown(server.url)}/api/v1/status/host: not a host summary")
+        yield answer["data"]
+
+
 @click.command()
+@click.option("--url", help="Ask a running watchkeeper serve (its base URL, e.g. "
+                            "http://127.0.0.1:9797) about its host instead.")
+@auth_options
 @click.option("--watch", is_flag=True, help="Keep refreshing in place until interrupted.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON (one object per refresh with --watch).")
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
-              help="Seconds between the two samples rates are computed from.")
+              help="Seconds between the two samples rates are computed from (at most 60 "
+                   "with --url).")
 @click.option("--top", default=5, show_default=True, type=click.IntRange(min=0),
               help="How many processes to list.")
 @click.option("--count", default=0, type=click.IntRange(min=0),
               help="With --watch, stop after this many refreshes (0: never).")
-def stats(watch: bool, as_json: bool, interval: float, top: int, count: int) -> None:
+def stats(url: str | None, token: str | None, user: str | None, watch: bool, as_json: bool,
+          interval: float, top: int, count: int) -> None:
     """Host performance at a glance: CPU, memory, disks, network, top processes."""
-    from watchkeeper.system.snapshot import summarize, take_snapshot
+    if url is None:
+        _show(local_summaries(interval, top), watch, as_json, count)
+        return
+    with Server.from_options(url, token, user) as server:
+        _show(remote_summaries(server, interval, top), watch, as_json, count)
 
-    previous = take_snapshot()
-    time.sleep(interval)
-    current = take_snapshot()
-    summary = summarize(previous, current, top)
+
+def _show(summaries: Iterator[dict[str, Any]], watch: bool, as_json: bool,
+          count: int) -> None:
+    """Print the first summary, or keep printing (in place, or one JSON line each)."""
+    summary = next(summaries)
     if as_json:
         click.echo(json.dumps(summary))
     if not watch:
@@ -109,23 +145,14 @@ def stats(watch: bool, as_json: bool, interval: float, top: int, count: int) -> 
     try:
         if as_json:
             while not count or refreshes < count:
-                previous, current = current, _next(interval)
-                click.echo(json.dumps(summarize(previous, current, top)))
+                click.echo(json.dumps(next(summaries)))
                 refreshes += 1
             return
         from rich.live import Live
 
         with Live(render(summary), refresh_per_second=4, auto_refresh=False) as live:
             while not count or refreshes < count:
-                previous, current = current, _next(interval)
-                live.update(render(summarize(previous, current, top)), refresh=True)
+                live.update(render(next(summaries)), refresh=True)
                 refreshes += 1
     except KeyboardInterrupt:
         pass
-
-
-def _next(interval: float) -> Any:
-    from watchkeeper.system.snapshot import take_snapshot
-
-    time.sleep(interval)
-    return take_snapshot()
