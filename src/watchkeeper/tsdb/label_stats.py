@@ -63,6 +63,7 @@ def label_stats(series: Iterable[Iterable[tuple[str, str]]], limit: int = 10) ->
             ((value, n) for (name, value), n in pairs.items() if name == "__name__"), limit),
         label_value_count_by_label_name=top(values_per_name.items(), limit),
         memory_in_bytes_by_label_name=top(bytes_per_name.items(), limit),
-        series_count_by_label_value_pair=top(
-            ((f"{name}={value}", n) for (name, value), n in pairs.items()), limit),
+        series_count_by_label_value_pair=[
+            (f"{name}={value}", n) for (name, value), n in
+            heapq.nsmallest(limit, pairs.items(), key=lambda item: (-item[1], item[0]))],
     )
