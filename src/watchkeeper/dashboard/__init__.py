@@ -6,9 +6,11 @@ Mount it last, at the root, after the API routes::
     routes = [..., Mount("/", app=dashboard_app(extra_dashboards))]
 
 It serves ``index.html`` (never cached, so a new release shows at once), content-hashed
-assets under ``/assets/`` (cached for a year, gzipped at build time), and
-``/dashboards.json`` (the built-in and configured dashboards). The page talks to the
-server's ``/api/v1`` and ``/health`` itself. Everything ships in the wheel: no CDN, works offline.
+assets under ``/assets/`` (cached for a year, gzipped at build time),
+``/dashboards.json`` (the built-in and configured dashboards) and ``/dashboards/{id}/query``
+(all of one dashboard's panels in one request, answered by the server's ``/api/v1``). The
+page talks to ``/api/v1`` and ``/health`` itself. Everything ships in the wheel: no CDN,
+works offline.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .panel_data import query_route
 from .panels import (
     Dashboard,
     DashboardError,
@@ -85,7 +88,8 @@ def dashboard_app(dashboards: list[Dashboard] | None = None,
 
     root = static_dir or STATIC_DIR
     index = root / "index.html"
-    listing = json.dumps({"dashboards": [d.to_json() for d in all_dashboards(dashboards)]},
+    shown = all_dashboards(dashboards)
+    listing = json.dumps({"dashboards": [d.to_json() for d in shown]},
                          separators=(",", ":")).encode()
     page_body = _page_with_dashboards(index, listing) if index.is_file() else None
 
@@ -123,5 +127,6 @@ def dashboard_app(dashboards: list[Dashboard] | None = None,
         Route("/index.html", page, methods=["GET", "HEAD"]),
         Route("/dashboards.json", dashboards_json, methods=["GET", "HEAD"]),
         Route("/assets/{name}", asset, methods=["GET", "HEAD"]),
+        query_route(shown),
     ]
     return Starlette(routes=routes)
