@@ -114,7 +114,9 @@ def test_missing_or_wrong_credentials_and_no_server_exit_3(served) -> None:
     not_health = run("health", "--url", server.url + "/api/v1", "--token", TOKEN)
     assert not_health.exit_code == 3 and "HTTP 404" in not_health.output
     both = run("health", "--url", server.url, "--token", TOKEN, "--user", "ops")
-    assert both.exit_code != 0 and "not both" in both.output
+    assert both.exit_code == 3 and "not both" in both.output
+    unanswered = run("health", "--url", server.url, "--user", "ops", stdin="")
+    assert unanswered.exit_code == 3 and "no password" in unanswered.output
     assert "Traceback" not in anonymous.output + nobody.output + not_health.output
 
 

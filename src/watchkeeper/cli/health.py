@@ -166,7 +166,11 @@ def health(config_path: str | None, url: str | None, token: str | None, user: st
     if url and config_path:
         click.echo("error: give --config or --url, not both", err=True)
         raise SystemExit(EXIT_CONFIG_ERROR)
-    server = Server.from_options(url, token, user) if url else None
+    try:  # a usage error or an unanswered prompt must not read as "unhealthy" (2)
+        server = Server.from_options(url, token, user) if url else None
+    except (click.UsageError, click.Abort) as e:
+        click.echo(f"error: {getattr(e, 'message', '') or 'no password given'}", err=True)
+        raise SystemExit(EXIT_CONFIG_ERROR) from None
     one_round = ((lambda: _remote_round(server, timeout)) if server is not None
                  else _local_rounds(config_path))
     try:
