@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "dashboard"))
 
@@ -29,6 +30,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _is_data(url: str) -> bool:
+    """Query answers and health documents, as opposed to the page's own assets."""
+    path = urlsplit(url).path
+    return path.startswith(("/api/", "/health")) or (
+        path.startswith("/dashboards/") and path.endswith("/query"))
 
 
 def one_load(browser, url: str, context=None) -> tuple[float, int, int]:
@@ -59,14 +67,16 @@ def one_load(browser, url: str, context=None) -> tuple[float, int, int]:
         raise SystemExit(f"only {drawn} of {PANELS} charts drew data")
     marks = page.evaluate("() => Object.fromEntries(performance.getEntriesByType('mark')"
                           ".map(m => [m.name, m.startTime]))")
-    PHASES.append((marks.get("app:start", 0), marks.get("panels:fetch", 0),
-                   marks.get("panels:data", 0), marks.get("panels:drawn", 0)))
+    # the boot script sends the panels' request before the app runs, when it can
+    sent = marks.get("panels:prefetch", marks.get("panels:fetch", 0))
+    PHASES.append((marks.get("app:start", 0), sent, marks.get("panels:data", 0),
+                   marks.get("panels:drawn", 0)))
     page.wait_for_load_state("networkidle", timeout=10_000)
     page.close()
     if own:
         context.close()
-    assets = sum(v for k, v in sizes.items() if "/api/" not in k and "/health" not in k)
-    data = sum(v for k, v in sizes.items() if "/api/" in k or "/health" in k)
+    assets = sum(v for k, v in sizes.items() if not _is_data(k))
+    data = sum(v for k, v in sizes.items() if _is_data(k))
     return elapsed, assets, data
 
 
@@ -108,9 +118,9 @@ def main() -> None:
           f"max {times[-1]:.0f})   goal <= {GOAL_MS} ms   ratio {median / GOAL_MS:.2f}")
     cold = PHASES[1:1 + len(runs)]
     start, fetch, data, drawn = (statistics.median(p[i] for p in cold) for i in range(4))
-    print(f"  phases (median, ms from navigation): script running {start:.0f}, queries sent "
-          f"{fetch:.0f}, data in {data:.0f} ({data - fetch:.0f} waiting on the server), "
-          f"charts drawn {drawn:.0f}")
+    print(f"  phases (median, ms from navigation): panels' request sent {fetch:.0f}, app "
+          f"running {start:.0f}, data in the app {data:.0f} ({data - fetch:.0f} after the "
+          f"request), charts drawn {drawn:.0f}")
     print(f"  return visit (assets cached): median {statistics.median(warm):.0f} ms")
     print(f"  page weight transferred (html, js, css): {assets_kb:.1f} KB   "
           f"goal <= {GOAL_KB} KB   ratio {assets_kb / GOAL_KB:.2f}")

@@ -8,7 +8,7 @@ export class ApiError extends Error {}
 
 const TOKEN_KEY = 'watchkeeper-token';
 
-function authHeaders() {
+export function authHeaders() {
   const token = sessionStorage.getItem(TOKEN_KEY);
   return token ? { Authorization: `Bearer ${token}` } : {};
 }

@@ -25,12 +25,17 @@ export function alignMatrix(result, start, end, step) {
   return [xs, ...ys];
 }
 
-let styles = null;
+// Theme colours read once per theme: reading a live computed style after each chart was
+// added would recompute the page's styles once per chart.
+let colors = null;
 function cssVar(name) {
-  styles = styles || getComputedStyle(document.documentElement);
-  return styles.getPropertyValue(name).trim() || '#888';
+  if (!colors) {
+    const styles = getComputedStyle(document.documentElement);
+    colors = Object.fromEntries(['--muted', '--grid'].map((v) => [v, styles.getPropertyValue(v).trim() || '#888']));
+  }
+  return colors[name];
 }
-export function themeChanged() { styles = null; }
+export function themeChanged() { colors = null; }
 
 export function drawChart(box, panel, result, start, end, step, knownWidth) {
   const data = alignMatrix(result, start, end, step);

@@ -4,6 +4,7 @@ import './style.css';
 import { themeChanged } from './chart.js';
 import { h, replace } from './dom.js';
 import { connect, liveMode, onNudge } from './live.js';
+import { parseHash } from './route.js';
 import { alertsPage } from './pages/alerts.js';
 import { dashboardsPage } from './pages/dashboards.js';
 import { loadDashboards } from './panels.js';
@@ -41,18 +42,6 @@ function makeContext() {
     },
     end() { controller.abort(); cleanups.forEach((fn) => fn()); },
   };
-}
-
-export function parseHash() {
-  const [path, query = ''] = location.hash.replace(/^#\/?/, '').split('?');
-  const [page, ...rest] = path.split('/');
-  return { page: PAGES[page] ? page : 'overview', rest: rest.map(decodeURIComponent), params: new URLSearchParams(query) };
-}
-
-export function setParams(params, replaceState = true) {
-  const { page, rest } = parseHash();
-  const hash = `#/${[page, ...rest.map(encodeURIComponent)].join('/')}?${params}`;
-  if (replaceState) history.replaceState(null, '', hash); else location.hash = hash;
 }
 
 function route() {

@@ -1,38 +1,23 @@
-// Rows of panels from a dashboard definition, each a PromQL range query drawn by uPlot.
-import { instantQuery, rangeQuery } from './api.js';
+// Rows of panels from a dashboard definition, each a PromQL query drawn by uPlot; all of a
+// dashboard's panels come from one request.
 import { drawChart, thresholdColor } from './chart.js';
 import { h, replace } from './dom.js';
-import { formatValue, stepFor } from './format.js';
+import { formatValue } from './format.js';
+import { fetchPanelData } from './panel-data.js';
 
-let cached = null;
+export { loadDashboards } from './panel-data.js';
 
-export function loadDashboards() {
-  const inline = document.getElementById('dashboards-data');
-  if (!cached && inline) {
-    try { cached = Promise.resolve(JSON.parse(inline.textContent).dashboards); } catch { cached = null; }
+// One panel's share of the dashboard's answer, as drawPanel takes it.
+function panelResult(panel, answer, got) {
+  if (!answer || answer.status !== 'success') {
+    return { error: new Error((answer && answer.error) || 'no answer for this panel') };
   }
-  cached = cached || fetch('dashboards.json', { credentials: 'same-origin' })
-    .then((r) => (r.ok ? r.json() : { dashboards: [] }))
-    .then((body) => body.dashboards, () => { cached = null; return []; });
-  return cached;
-}
-
-// Fetch a panel's data; drawing happens later, for all panels at once.
-async function fetchPanel(box, panel, seconds, ctx) {
-  const end = Math.floor(Date.now() / 1000);
-  const start = end - seconds;
-  try {
-    if (panel.kind === 'stat') {
-      const data = await instantQuery(panel.expr, end, ctx.signal);
-      return { value: data.result.length ? Number(data.result[0].value[1]) : null };
-    }
-    // ~one point per pixel of a typical panel; no layout read before the request goes out
-    const step = stepFor(seconds, Math.min(500, Math.max(200, window.innerWidth / 3)));
-    const data = await rangeQuery(panel.expr, start, end, step, ctx.signal);
-    return { result: data.result, start, end, step };
-  } catch (e) {
-    return { error: e };
+  if (panel.kind === 'stat') {
+    const { resultType, result } = answer.data;
+    if (resultType === 'scalar') return { value: Number(result[1]) };
+    return { value: result.length ? Number(result[0].value[1]) : null };
   }
+  return { result: answer.data.result, start: got.start, end: got.end, step: got.step };
 }
 
 function drawPanel(box, panel, got, width) {
@@ -66,15 +51,21 @@ export function renderDashboard(container, dashboard, seconds, ctx) {
     }
     container.append(h('section', { class: 'row' }, row.title ? h('h2', null, row.title) : null, grid));
   }
-  // Fetch everything in parallel, then measure once and draw every chart in one frame:
+  // One request for every panel, then measure once and draw every chart in one frame:
   // no layout is forced between charts.
   const refresh = async () => {
     performance.mark('panels:fetch');
-    const got = await Promise.all(boxes.map(([box, panel]) => fetchPanel(box, panel, seconds, ctx)));
+    let got;
+    try {
+      got = await fetchPanelData(dashboard.id, seconds, ctx.signal);
+    } catch (e) {
+      got = { error: e };
+    }
     if (ctx.signal.aborted) return;
     performance.mark('panels:data');
     const widths = boxes.map(([box]) => box.clientWidth);
-    boxes.forEach(([box, panel], i) => drawPanel(box, panel, got[i], widths[i]));
+    boxes.forEach(([box, panel], i) => drawPanel(box, panel,
+      got.error ? { error: got.error } : panelResult(panel, got.panels[i], got), widths[i]));
     performance.mark('panels:drawn');
   };
   refresh();

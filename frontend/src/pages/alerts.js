@@ -3,7 +3,7 @@
 // Alertmanager); editable thresholds (/api/v1/thresholds).
 import { get, prom, rangeQuery, send, Unavailable } from '../api.js';
 import { ago, card, h, labelChips, replace, unavailable } from '../dom.js';
-import { setParams } from '../main.js';
+import { setParams } from '../route.js';
 import { strip } from '../strip.js';
 
 const labelsKey = (labels) => JSON.stringify(Object.entries(labels || {}).sort());

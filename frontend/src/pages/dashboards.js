@@ -1,7 +1,7 @@
 // Dashboards defined in YAML (built-in and configured), one page each.
 import { card, h, unavailable } from '../dom.js';
 import { RANGES } from '../format.js';
-import { setParams } from '../main.js';
+import { rangeOf, setParams } from '../route.js';
 import { loadDashboards, rangePicker, renderDashboard } from '../panels.js';
 
 export async function dashboardsPage(view, ctx, { rest, params }) {
@@ -14,7 +14,7 @@ export async function dashboardsPage(view, ctx, { rest, params }) {
         h('span', { class: 'muted' }, d.description)))))); 
     return;
   }
-  const range = RANGES[params.get('range')] ? params.get('range') : '1h';
+  const range = rangeOf(params);
   const charts = h('div', { class: 'charts' });
   view.append(h('div', { class: 'toolbar' }, h('h1', null, chosen.title),
     rangePicker(range, (r) => { params.set('range', r); setParams(params, false); })), charts);

@@ -4,7 +4,7 @@ import { instantQuery, prom, rangeQuery } from '../api.js';
 import { drawChart } from '../chart.js';
 import { h, labelChips, replace } from '../dom.js';
 import { RANGES, formatValue, stepFor } from '../format.js';
-import { setParams } from '../main.js';
+import { setParams } from '../route.js';
 
 const FUNCTIONS = ['rate', 'irate', 'increase', 'sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk',
   'histogram_quantile', 'avg_over_time', 'max_over_time', 'min_over_time', 'sum_over_time', 'delta',

@@ -2,7 +2,7 @@
 import { checksOf, healthDoc, prom, rangeQuery, Unavailable } from '../api.js';
 import { card, h, labelChips, replace, unavailable } from '../dom.js';
 import { RANGES } from '../format.js';
-import { setParams } from '../main.js';
+import { OVERVIEW_DASHBOARD, rangeOf, setParams } from '../route.js';
 import { loadDashboards, rangePicker, renderDashboard } from '../panels.js';
 import { strip } from '../strip.js';
 
@@ -69,7 +69,7 @@ async function renderTargets(box, ctx) {
 }
 
 export async function overviewPage(view, ctx, { params }) {
-  const range = RANGES[params.get('range')] ? params.get('range') : '1h';
+  const range = rangeOf(params);
   const checks = h('div', { 'data-section': 'health' }, h('p', { class: 'muted' }, 'loading…'));
   const firing = h('div', { 'data-section': 'firing' }, h('p', { class: 'muted' }, 'loading…'));
   const targets = h('div', { 'data-section': 'targets' }, h('p', { class: 'muted' }, 'loading…'));
@@ -79,7 +79,7 @@ export async function overviewPage(view, ctx, { params }) {
   h('div', { class: 'toolbar' }, h('h2', null, 'Host'), rangePicker(range, (r) => { params.set('range', r); setParams(params, false); })),
   charts);
   // charts first: they carry the most data, the lists below are small
-  const host = (await loadDashboards()).find((d) => d.id === 'host');
+  const host = (await loadDashboards()).find((d) => d.id === OVERVIEW_DASHBOARD);
   if (host) renderDashboard(charts, host, RANGES[range], ctx);
   else charts.append(unavailable('Host dashboard', 'no "host" dashboard is defined'));
   const refreshHealth = () => renderChecks(checks, ctx);
