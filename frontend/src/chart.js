@@ -39,7 +39,7 @@ export function themeChanged() { colors = null; }
 
 export function drawChart(box, panel, result, start, end, step, knownWidth) {
   const data = alignMatrix(result, start, end, step);
-  const labels = result.slice(0, MAX_SERIES).map((s) => legendOf(panel.legend, s.metric || {}));
+  const labels = result.slice(0, MAX_SERIES).map((s) => legendOf(panel.legend, s.metric || {}, panel.expr));
   const width = Math.max(200, knownWidth || box.clientWidth || 300);
   const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { show: false } };
   const thresholds = panel.thresholds || [];

@@ -28,12 +28,18 @@ export function formatValue(v, unit) {
   }
 }
 
-// "{{job}} {{instance}}" with the series' labels; the default is the labels themselves.
-export function legendOf(template, labels) {
-  if (template) return template.replace(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g, (_, k) => labels[k] ?? '');
-  const { __name__: name, ...rest } = labels;
+// A series' name in a legend: the panel's template ("{{job}} {{instance}}") filled from its
+// labels, else the series as Prometheus writes it; a series with no labels at all (an
+// aggregate or arithmetic result) is named by the query that made it, as Grafana does.
+export function legendOf(template, labels, expr = '') {
+  if (template) {
+    const text = template.replace(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g, (_, k) => labels[k] ?? '');
+    if (text.trim()) return text;
+  }
+  const { __name__: name = '', ...rest } = labels;
   const inner = Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(', ');
-  return `${name || ''}{${inner}}`;
+  if (inner) return `${name}{${inner}}`;
+  return name || expr || '{}';
 }
 
 export const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800 };

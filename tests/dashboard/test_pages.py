@@ -153,3 +153,24 @@ def test_thresholds_edit_and_dashboards_render(served, page):
     pg.goto(served.url + "/#/dashboards/targets")
     pg.wait_for_selector(".chart[data-panel='Targets up'][data-drawn='1']")
     assert page.errors == []
+
+
+def test_legends_name_label_less_series_by_metric_or_query_never_braces(served, page):
+    from watchkeeper.dashboard import builtin_dashboards
+
+    pg = page.page
+    pg.goto(served.url + "/#/overview")
+    pg.wait_for_function(
+        f"() => document.querySelectorAll('.chart[data-drawn]').length >= {CHARTS_OF_HOST}")
+    host = next(d for d in builtin_dashboards() if d.id == "host")
+    exprs = {p.title: p.expr for p in host.panels()}
+
+    def legend(title: str) -> list[str]:
+        return pg.locator(f'.chart[data-panel="{title}"] .series-name').all_inner_texts()
+
+    assert legend("CPU busy") == [exprs["CPU busy"]]  # an aggregate: the query names it
+    assert legend("Swap used") == [exprs["Swap used"]]  # arithmetic drops the metric name
+    assert legend("Memory available") == ["node_memory_MemAvailable_bytes"]
+    assert legend("Filesystem used") == ["/"]  # a legend template still wins
+    assert "{}" not in pg.locator(".legend").all_inner_texts()
+    assert page.errors == []

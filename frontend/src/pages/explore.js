@@ -91,7 +91,7 @@ export function explorePage(view, ctx, { params }) {
         if (!data.result.length) { replace(result, h('p', { class: 'nodata' }, 'no data')); return; }
         const box = h('div', { class: 'chart', 'data-panel': 'explore' });
         replace(result, box, h('p', { class: 'muted' }, `${data.result.length} series, step ${stepSec}s, last ${formatValue(seconds / 3600, '')} h`));
-        chart = drawChart(box, { legend: '' }, data.result, end - seconds, end, stepSec);
+        chart = drawChart(box, { legend: '', expr: q }, data.result, end - seconds, end, stepSec);
       }
     } catch (e) {
       if (e.name !== 'AbortError') replace(result, h('p', { class: 'error', role: 'alert' }, String(e.message || e)));
