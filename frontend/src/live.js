@@ -1,8 +1,12 @@
-// Live updates over the server's WebSocket /api/v1/stream: the page subscribes to the ALERTS
-// series and health results and nudges pages to refresh when either changes. A message
-// {topic: "..."} nudges that topic directly. Without a stream, pages poll.
+// Live updates: the page subscribes to the ALERTS series and health results over the server's
+// stream and nudges pages to refresh when either changes; a message {topic: "..."} nudges
+// that topic directly. WebSocket /api/v1/stream first; where it cannot connect, or a proxy
+// cuts it before anything arrives, the same subscription over Server-Sent Events
+// (/api/v1/stream/sse). A lost stream comes back with exponential backoff; meanwhile
+// pages poll.
 const listeners = new Set();
 const SUBSCRIPTION = { queries: ['ALERTS'], health: true, interval: 1000 };
+const MAX_BACKOFF_MS = 30000;
 let mode = 'polling';
 let last = { alerts: null, health: null };
 
@@ -42,25 +46,52 @@ export function handleMessage(data) {
   }
 }
 
-export function connect(onMode) {
+function openWebSocket(on) {
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-  let tries = 0;
+  const socket = new WebSocket(`${proto}://${location.host}/api/v1/stream`);
+  socket.onopen = () => socket.send(JSON.stringify(SUBSCRIPTION));
+  socket.onmessage = (ev) => on.message(ev.data);
+  socket.onclose = () => on.down();
+}
+
+function openEventSource(on) {
+  const params = new URLSearchParams(SUBSCRIPTION.queries.map((q) => ['query', q]));
+  params.set('health', SUBSCRIPTION.health ? '1' : '0');
+  params.set('interval', String(SUBSCRIPTION.interval));
+  const source = new EventSource(`/api/v1/stream/sse?${params}`);
+  source.onmessage = (ev) => on.message(ev.data);
+  // closed here so our backoff and transport choice apply, not the browser's fixed retry
+  source.onerror = () => { source.close(); on.down(); };
+}
+
+const TRANSPORTS = [['WebSocket', openWebSocket], ['Server-Sent Events', openEventSource]];
+
+// onMode(mode, transport): 'stream' once a transport delivers, 'polling' while none does.
+export function connect(onMode) {
+  let index = 0;
+  let failures = 0;
   const open = () => {
-    if (tries++ > 5) { mode = 'polling'; onMode(mode); return; }
-    let socket;
-    try {
-      socket = new WebSocket(`${proto}://${location.host}/api/v1/stream`);
-    } catch { mode = 'polling'; onMode(mode); return; }
-    socket.onopen = () => {
-      tries = 0; mode = 'stream'; onMode(mode);
-      socket.send(JSON.stringify(SUBSCRIPTION));
+    const [name, opener] = TRANSPORTS[index];
+    let delivered = false;
+    let down = false;
+    const on = {
+      message(data) {
+        if (!delivered) { delivered = true; failures = 0; mode = 'stream'; onMode(mode, name); }
+        handleMessage(data);
+      },
+      down() {
+        if (down) return;
+        down = true;
+        if (mode !== 'polling') { mode = 'polling'; onMode(mode, null); }
+        last = { alerts: null, health: null };
+        if (delivered) { setTimeout(open, 1000); return; } // it worked: the same again, soon
+        failures += 1;
+        index = (index + 1) % TRANSPORTS.length;
+        // the other transport at once; after both failed, wait longer each round
+        setTimeout(open, index ? 0 : Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures, 5)));
+      },
     };
-    socket.onmessage = (ev) => handleMessage(ev.data);
-    socket.onclose = () => {
-      mode = 'polling'; onMode(mode);
-      last = { alerts: null, health: null };
-      setTimeout(open, Math.min(30000, 1000 * 2 ** tries));
-    };
+    try { opener(on); } catch { on.down(); }
   };
   open();
 }

@@ -75,5 +75,9 @@ performance.mark('app:start');
 loadDashboards(); // in flight while the first page builds
 theme();
 window.addEventListener('hashchange', route);
-connect((mode) => { document.getElementById('status').textContent = mode === 'stream' ? 'live' : 'polling'; });
+connect((mode, transport) => {
+  const status = document.getElementById('status');
+  status.textContent = mode === 'stream' ? 'live' : 'polling';
+  status.title = mode === 'stream' ? `updates pushed over ${transport}` : 'no stream: refreshing on a timer';
+});
 route();

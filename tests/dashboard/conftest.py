@@ -30,6 +30,8 @@ groups:
           team: "<b>ops</b>"
         annotations:
           summary: "<img src=x onerror=window.__pwned=1>"
+      - alert: StreamProbe
+        expr: wk_stream_probe > 0
 """
 
 
@@ -44,9 +46,9 @@ class Served:
     runner: Any
     server: Any = field(repr=False, default=None)
 
-    def fire(self) -> None:
-        """Make DiskOnFire fire now (evaluated at once, not on the next tick)."""
-        self.store.append({"__name__": "wk_trigger"}, int(time.time() * 1000), 1.0)
+    def fire(self, trigger: str = "wk_trigger") -> None:
+        """Make DiskOnFire (or the alert on ``trigger``) fire now, not on the next tick."""
+        self.store.append({"__name__": trigger}, int(time.time() * 1000), 1.0)
         self.store.commit()
         self.evaluator.evaluate_all()
 
@@ -55,7 +57,7 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from seed import seed_host
     from standin import targets_routes
-    from starlette.routing import WebSocketRoute
+    from starlette.routing import Route, WebSocketRoute
 
     from watchkeeper.alerting.evaluator import RuleEvaluator
     from watchkeeper.alerting.history import AlertHistory
@@ -95,11 +97,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                      function_check(flappy, name="flappy", critical=False)])
     for _ in range(6):  # enough status changes to count as flapping
         runner.run_sync()
-    # the server's own stream, as `watchkeeper serve` mounts it
+    # the server's own streams, as `watchkeeper serve` mounts them
     streamer = Streamer(SimpleNamespace(runner=runner), Engine(store))
     routes = [*targets_routes(), *incident_routes(history),
               *threshold_routes(thresholds, lambda: None), *silences_routes(silences),
-              WebSocketRoute("/api/v1/stream", streamer.websocket)]
+              WebSocketRoute("/api/v1/stream", streamer.websocket),
+              Route("/api/v1/stream/sse", streamer.sse)]
     app = preview_app(store, runner=runner, evaluator=evaluator, extra_routes=routes)
     server, url = run_in_thread(app, free_port())
     yield Served(url, store, evaluator, history, thresholds, silences, runner, server)
