@@ -1,11 +1,13 @@
 """Host, file, process, command and Docker checks on this machine."""
 
+import json
 import os
 import sqlite3
 import sys
 
 import pytest
 
+from docker_engine import docker_engine
 from watchkeeper.health import Runner, Status, create_check
 from watchkeeper.health.config import default_checks
 
@@ -94,6 +96,19 @@ def test_docker_without_a_daemon_is_degraded_not_crashed(tmp_path):
     strict = run_one(create_check("docker", {"socket_path": str(tmp_path / "docker.sock"),
                                              "absent": "unhealthy"}))
     assert strict.status is Status.UNHEALTHY
+
+
+def test_docker_counts_running_containers_and_reports_a_failing_ping(tmp_path):
+    path = str(tmp_path / "docker.sock")
+    listing = json.dumps([{"State": "running"}, {"State": "exited"}]).encode()
+    answers = {"/_ping": (200, b"OK"), "/containers/json?all=1": (200, listing)}
+    with docker_engine(path, answers):
+        result = run_one(create_check("docker", {"socket_path": path}))
+        assert result.status is Status.HEALTHY, result.details
+        assert result.details == "docker answers; 1 of 2 containers running"
+        answers["/_ping"] = (500, b"")
+        assert run_one(create_check("docker", {"socket_path": path})).status is \
+            Status.UNHEALTHY
 
 
 @pytest.mark.parametrize("params", [{}, {"process_name": "a", "pid_file": "b"}])

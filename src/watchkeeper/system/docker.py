@@ -27,7 +27,9 @@ def docker_socket_path() -> str:
     return DEFAULT_SOCKET
 
 
-def _get(socket_path: str, path: str, timeout: float) -> bytes:
+def docker_request(socket_path: str, path: str, timeout: float) -> tuple[int, bytes]:
+    """GET ``path`` from the Engine API: (status, body). HTTP/1.0 so the daemon answers
+    unchunked and closes; a socket nobody answers on raises OSError."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(socket_path)
@@ -37,9 +39,9 @@ def _get(socket_path: str, path: str, timeout: float) -> bytes:
             chunks.append(chunk)
     head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
     status = head.split(b"\r\n", 1)[0].split()
-    if len(status) < 2 or status[1] != b"200":
-        raise OSError(f"docker answered {head[:60]!r}")
-    return body
+    if len(status) < 2 or not status[1].isdigit():
+        raise OSError(f"not an HTTP answer from docker: {head[:60]!r}")
+    return int(status[1]), body
 
 
 def container_states(socket_path: str, timeout: float = 1.0) -> dict[str, int] | None:
@@ -47,8 +49,11 @@ def container_states(socket_path: str, timeout: float = 1.0) -> dict[str, int] |
     if not os.path.exists(socket_path):
         return None
     try:
-        containers = json.loads(_get(socket_path, "/containers/json?all=1", timeout))
+        code, body = docker_request(socket_path, "/containers/json?all=1", timeout)
+        containers = json.loads(body) if code == 200 else None
     except (OSError, ValueError):
+        return None
+    if not isinstance(containers, list):
         return None
     counts = dict.fromkeys(CONTAINER_STATES, 0)
     for c in containers:

@@ -5,30 +5,14 @@ An absent daemon is reported degraded (configurable), never as a crash of the ch
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
 from typing import Any, Literal
+
+from watchkeeper.system.docker import docker_request, docker_socket_path
 
 from ..check import Check
 from ..model import Outcome, Status
-
-
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
 
 
 class DockerCheck(Check):
@@ -37,22 +21,17 @@ class DockerCheck(Check):
     def __init__(
         self,
         *,
-        socket_path: str = "/var/run/docker.sock",
+        socket_path: str | None = None,
         absent: Literal["degraded", "unhealthy"] = "degraded",
         **common: Any,
     ) -> None:
         common.setdefault("name", "docker")
         super().__init__(**common)
-        self.socket_path, self.absent = socket_path, Status(absent)
+        self.socket_path = socket_path or docker_socket_path()  # DOCKER_HOST, or Docker's
+        self.absent = Status(absent)
 
     def _get(self, path: str) -> tuple[int, bytes]:
-        conn = _UnixHTTPConnection(self.socket_path, self.timeout)
-        try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+        return docker_request(self.socket_path, path, self.timeout)
 
     def check(self) -> Outcome:
         if not os.path.exists(self.socket_path):
@@ -65,7 +44,7 @@ class DockerCheck(Check):
                                component_type="component")
             _, listing = self._get("/containers/json?all=1")
             containers = json.loads(listing)
-        except (OSError, http.client.HTTPException, ValueError) as e:
+        except (OSError, ValueError) as e:
             return Outcome(self.absent, f"docker daemon not reachable at {self.socket_path}: "
                            f"{getattr(e, 'strerror', None) or e}", component_type="component")
         running = sum(1 for c in containers if c.get("State") == "running")
