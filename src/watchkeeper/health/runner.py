@@ -369,6 +369,12 @@ def _describe_error(error: BaseException) -> str:
 def _close_without_waiting(loop: asyncio.AbstractEventLoop) -> None:
     """Close a loop without joining worker threads a hung check may still occupy."""
     try:
+        # checks cancelled at their timeout are cleaning up (killing and reaping a
+        # subprocess): let them finish first, or cancelling their inner tasks would
+        # interrupt the cleanup and leave a child for a closed loop
+        cleaning = {t for t in asyncio.all_tasks(loop) if t.cancelling()}
+        if cleaning:
+            loop.run_until_complete(asyncio.wait(cleaning, timeout=CLEANUP_SECONDS))
         tasks = asyncio.all_tasks(loop)
         for task in tasks:
             task.cancel()

@@ -45,7 +45,9 @@ class CommandCheck(Check):
             output, _ = await proc.communicate()
         except asyncio.CancelledError:
             proc.kill()
-            await proc.wait()  # reap it; the runner bounds this wait
+            # reap it and read its pipe to the end, so the transport closes while the loop
+            # still runs (the runner bounds this wait)
+            await proc.communicate()
             raise
         code = proc.returncode
         lines = output[-MAX_OUTPUT:].decode(errors="replace").strip().splitlines()
