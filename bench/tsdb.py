@@ -4,7 +4,8 @@ One OpenMetrics file (70 random-walk gauges with 3 decimals, 30 monotonic counte
 10,000 samples each at 15 s) is backfilled by ``promtool tsdb create-blocks-from
 openmetrics`` and imported into our store; then our own figures against the goals:
 batch ingest from numpy arrays, single append() calls, a 30-day single-series read,
-head memory per series and a 1-year rollup read. Every line prints ours, the anchor
+head memory per series and a 1-year rollup read, cold (a freshly opened store, nothing
+decoded in memory) and warm (blocks decoded by an earlier read). Every line prints ours, the anchor
 (Prometheus where it has a comparable figure, else the goal) and a score where <= 1
 meets the goal; the worst score is printed last. Runs in about a minute.
 
@@ -249,22 +250,36 @@ def bench_year_rollup_read(work: Path) -> None:
     t0 = time.perf_counter()
     store.maintain()
     build_s = time.perf_counter() - t0
+    store.close()
     matcher = [Matcher("__name__", "=", "year")]
     start, end = int(ts[0]), int(ts[-1])
-    c0 = time.process_time()
-    got = list(store.select_rollup(matcher, start, end, HOUR_MS))
-    cold_s = time.process_time() - c0
+
+    def read(store: Store, columns: tuple[str, ...] | None = None) -> list:
+        return list(store.select_rollup(matcher, start, end, HOUR_MS, columns=columns))
+
+    # cold: a freshly opened store, nothing decoded in memory (the OS may cache the file)
+    cold, cold_wall = [], []
+    for _ in range(7):
+        store = Store.open(work / "year", background=False)
+        c0, t0 = time.process_time(), time.perf_counter()
+        got = read(store)
+        cold.append(time.process_time() - c0)
+        cold_wall.append(time.perf_counter() - t0)
+        store.close()
     assert len(got) == 100 and got[0].timestamps.size >= 8700, got[0].timestamps.size
-    seconds = median_time(lambda: list(store.select_rollup(matcher, start, end, HOUR_MS)), 11)
-    all_wall = wall_ms()
-    one = median_time(
-        lambda: list(store.select_rollup(matcher, start, end, HOUR_MS, columns=("max",))), 11)
+    store = Store.open(work / "year", background=False)
+    read(store)
+    warm = median_time(lambda: read(store), 11)
+    warm_wall = wall_ms()
+    one = median_time(lambda: read(store, ("max", "count")), 11)
     store.close()
-    print(f"  (maintenance over a year of 100 series: {build_s:.1f} s; first read, decoding "
-          f"the blocks: {cold_s * 1000:.1f} ms; one aggregate only, "
-          f"e.g. max_over_time: {one * 1000:.1f} ms {wall_ms()})")
-    report("1-year read of 100 series at 1 h (rollups), ms", f"{seconds * 1000:.1f} {all_wall}",
-           "goal 50", seconds * 1000 / 50)
+    cold_ms, cold_wall_ms = statistics.median(cold) * 1000, statistics.median(cold_wall) * 1000
+    print(f"  (maintenance over a year of 100 series: {build_s:.1f} s; max and count only, "
+          f"as max_over_time reads them, warm: {one * 1000:.1f} ms {wall_ms()})")
+    report("1-year read of 100 series at 1 h, cold, ms", f"{cold_ms:.1f} (wall {cold_wall_ms:.1f})",
+           "goal 50", cold_ms / 50)
+    report("1-year read of 100 series at 1 h, warm, ms", f"{warm * 1000:.1f} {warm_wall}",
+           "goal 50", warm * 1000 / 50)
 
 
 def main() -> None:

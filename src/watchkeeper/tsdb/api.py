@@ -31,7 +31,11 @@ class SeriesData(NamedTuple):
 
 
 class RollupData(NamedTuple):
-    """Per-step aggregates of one series; ``timestamps`` are bucket starts (step-aligned)."""
+    """Per-step aggregates of one series; ``timestamps`` are bucket starts (step-aligned).
+
+    A bucket holds samples with start <= t < start + step; ``at_start`` is the value of
+    a sample exactly at the start (a staleness-marker NaN where there is none), which
+    turns buckets into PromQL's windows, closed at both ends, without raw samples."""
 
     labels: Labels
     timestamps: np.ndarray
@@ -40,6 +44,7 @@ class RollupData(NamedTuple):
     sum: np.ndarray
     count: np.ndarray
     last: np.ndarray
+    at_start: np.ndarray | None = None
 
 
 @dataclass
@@ -88,8 +93,8 @@ class TimeSeriesStore(ABC):
         resolution_ms: int,
         columns: Sequence[str] | None = None,
     ) -> Iterator[RollupData]:
-        """min/max/sum/count/last per step of 1 m, 5 m or 1 h; columns not asked for
-        (``columns=("max",)`` reads only max) come back as None."""
+        """min/max/sum/count/last/at_start per step of 1 m, 5 m or 1 h; columns not
+        asked for (``columns=("max",)`` reads only max) come back as None."""
 
     @abstractmethod
     def series(

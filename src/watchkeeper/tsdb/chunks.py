@@ -17,6 +17,7 @@ from watchkeeper.tsdb.errors import DataDirError, StoreLockedError, TSDBError
 APPLICATION_ID = 0x574B5453  # "WKTS": marks the file as ours
 SCHEMA_VERSION = 1
 DAY_MS = 86_400_000
+MMAP_BYTES = 256 << 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,6 +75,9 @@ class ChunkDB:
                     )
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
+            # reads through a mapping skip a system call per 4 KB page (a year of
+            # hourly rollups of 100 series is ~2,700 pages); writes stay ordinary
+            self.conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             self.conn.executescript(_SCHEMA)
             self.set_meta_default("schema_version", str(SCHEMA_VERSION))
         except sqlite3.Error as e:

@@ -1,19 +1,22 @@
-"""Byte layout of a rollup block: independently compressed columns, read selectively.
+"""Byte layout of a rollup block, decoded straight into a query's buffers.
 
-Why: a year at 1 h is ~9,000 steps per series and range queries read many series, so
-a query decodes only the columns it asks for. Aggregates of decimal gauges stay
-decimal (min, max, last; count is an integer), so the value codec keeps them at ~1.7
-bytes; bucket starts are almost always a regular grid and then cost two integers.
-Hourly blocks, read a year at a time, trade bytes for speed: decimal columns as
-fixed-width offsets from a base (decoded by one cast, one add, one divide), others as
-raw doubles (decoded by decompression alone).
+Why: a year at 1 h is ~9,000 steps per series and a dashboard reads hundreds of series,
+so decoding must cost a handful of numpy operations per block, not one per column.
+A block is a timestamps frame plus value frames, each holding one or more value rows
+(``ROWS`` order). Hourly blocks put min, max, count and last in one frame of fixed-width
+offsets from per-row bases at a common decimal scale (decoded by one add and one divide
+into the destination), sum (of decimals rarely decimal itself) in a second, and
+``at_start`` in a third that is a single fill value when, as usual, no sample sits on a
+bucket start. Finer blocks keep the compact per-row codec. Blocks of the first layout
+(six per-column frames, no ``at_start``) still decode.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Collection
+from bisect import bisect_left
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -25,182 +28,331 @@ try:
 except ImportError:  # pragma: no cover - only without the tsdb extra
     _zstd = None
 
-COLUMNS = ("timestamps", "min", "max", "sum", "count", "last")
-_KIND_CODEC, _KIND_GRID, _KIND_OFFSETS, _KIND_DOUBLES = 0, 2, 3, 4
-_OFFSETS = struct.Struct("<qBB")  # base, decimals, byte width
+COLUMNS = ("timestamps", "min", "max", "sum", "count", "last", "at_start")
+ROWS = ("min", "max", "last", "count", "sum", "at_start")  # value rows as stored
+NO_SAMPLE_BITS = 0x7FF0000000000002  # the staleness marker: at_start where none sits there
+_KIND_CODEC, _KIND_GRID, _KIND_OFFSETS, _KIND_DOUBLES, _KIND_FILL, _KIND_SEGMENTS = 0, 2, 3, 4, 5, 6
+SEGMENT = 32  # buckets per base: a day and a third at 1 h, so offsets mostly fit 2 bytes
+_HEAD = struct.Struct("<IB")  # buckets, frames (| _ROW_FRAMES for this layout)
+_ROW_FRAMES = 0x80
+_LEGACY_FRAMES = 6  # timestamps, min, max, sum, count, last: one frame each
+_FRAME = struct.Struct("<BII")  # kind, length, crc32
+_ROWS_OF = struct.Struct("<BB")  # first row, rows
+_GRID = struct.Struct("<qq")
+_SEGMENTS = struct.Struct("<BBH")  # decimals, byte width, segment; int64 bases follow
+_LEGACY_OFFSETS = struct.Struct("<qBB")  # base, decimals, byte width
 _WIDTHS = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
-_ZC = _zstd.ZstdCompressor(level=3) if _zstd else None
+_NO_SAMPLE = struct.pack("<q", NO_SAMPLE_BITS)
 _ZD = _zstd.ZstdDecompressor() if _zstd else None
 
 
-def _squeeze(raw: bytes) -> bytes:
-    packed = b"Z" + _ZC.compress(raw) if _ZC is not None else b"z" + zlib.compress(raw, 6)
-    # barely compressible (sums of arbitrary floats): store plain, skip decompression
-    return packed if len(packed) < 0.85 * len(raw) else b"R" + raw
-
-
-def _unsqueeze(body: bytes, size: int) -> bytes:
+def _unsqueeze(body: memoryview, size: int) -> bytes | memoryview:
     try:
-        if body[:1] == b"R":
-            raw = body[1:]
-        elif body[:1] == b"Z" and _ZD is not None:
+        tag = bytes(body[:1])
+        if tag == b"R":
+            raw: bytes | memoryview = body[1:]
+        elif tag == b"Z" and _ZD is not None:  # the first layout's hourly columns
             raw = _ZD.decompress(body[1:], max_output_size=size)
-        elif body[:1] == b"z":
+        elif tag == b"z":
             raw = zlib.decompress(body[1:])
         else:
-            raise CorruptChunkError("unknown rollup column compressor")
+            raise CorruptChunkError("unknown rollup frame compressor")
     except CorruptChunkError:
         raise
     except Exception as e:
-        raise CorruptChunkError(f"rollup column does not decompress: {e}") from None
+        raise CorruptChunkError(f"rollup frame does not decompress: {e}") from None
     if len(raw) != size:
-        raise CorruptChunkError("rollup column length mismatch")
+        raise CorruptChunkError("rollup frame length mismatch")
     return raw
-
-
-def _fast_frame(col: np.ndarray) -> bytes:
-    ok = np.isfinite(col) & (col.view(np.int64) != np.int64(-(2**63)))
-    scaled = decimal_scale(col, ok) if ok.all() else None
-    if scaled is not None:
-        decimals, ints = scaled
-        base = int(ints.min())
-        offsets = (ints - base).astype(np.uint64)
-        width = next(w for w in (1, 2, 4, 8) if int(offsets.max()) < 1 << (8 * w))
-        raw = offsets.astype(_WIDTHS[width]).tobytes()
-        return _frame(_KIND_OFFSETS, _OFFSETS.pack(base, decimals, width) + _squeeze(raw))
-    return _frame(_KIND_DOUBLES, _squeeze(np.ascontiguousarray(col, "<f8").tobytes()))
-
-
-_HEAD = struct.Struct("<IB")  # buckets, columns
-_FRAME = struct.Struct("<BII")  # kind, length, crc32
-_GRID = struct.Struct("<qq")
 
 
 def _frame(kind: int, body: bytes) -> bytes:
     return _FRAME.pack(kind, len(body), zlib.crc32(body)) + body
 
 
-def encode_block(cols: list[np.ndarray], fast: bool = False) -> bytes:
-    """[bucket starts (int64), min, max, sum, count, last] -> bytes; fast for hourly."""
-    n = cols[0].size
-    frames = []
-    ts = cols[0].astype(np.int64)
+# ----------------------------------------------------------------------------- encoding
+def _rows_frame(first: int, rows: np.ndarray, fast: bool) -> bytes:
+    """One frame of value rows (a (rows, n) float64 array)."""
+    head = _ROWS_OF.pack(first, rows.shape[0])
+    bits = rows.view(np.int64)
+    if bool((bits == bits.flat[0]).all()):
+        return _frame(_KIND_FILL, head + struct.pack("<q", int(bits.flat[0])))
+    if not fast:
+        return _frame(_KIND_CODEC, head + encode_floats(list(rows)))
+    ok = np.isfinite(rows) & (bits != np.int64(-(2**63)))
+    scaled = decimal_scale(rows.ravel(), ok.ravel()) if ok.all() else None
+    if scaled is None:
+        raw = np.ascontiguousarray(rows, "<f8").tobytes()
+        return _frame(_KIND_DOUBLES, head + b"R" + raw)
+    decimals, flat = scaled
+    count, n = rows.shape
+    segments = -(-n // SEGMENT)
+    ints = np.empty((count, segments * SEGMENT), np.int64)
+    ints[:, :n] = flat.reshape(rows.shape)
+    ints[:, n:] = ints[:, n - 1 : n]
+    bases = ints.reshape(count, segments, SEGMENT).min(axis=2)
+    offsets = (ints - np.repeat(bases, SEGMENT, axis=1))[:, :n].astype(np.uint64)
+    width = next(w for w in (1, 2, 4, 8) if int(offsets.max()) < 1 << (8 * w))
+    layout = _SEGMENTS.pack(decimals, width, SEGMENT) + bases.astype("<i8").tobytes()
+    raw = offsets.astype(_WIDTHS[width]).tobytes()
+    return _frame(_KIND_SEGMENTS, head + layout + b"R" + raw)
+
+
+def encode_block(cols: Sequence[np.ndarray], fast: bool = False) -> bytes:
+    """[bucket starts, min, max, sum, count, last, at_start] -> bytes; fast for hourly.
+
+    Fast blocks decode in three operations; the others are smaller on disk."""
+    named = dict(zip(COLUMNS, cols, strict=True))
+    ts = np.asarray(named["timestamps"], np.int64)
+    n = ts.size
     steps = np.diff(ts)
     if n == 1 or bool(np.all(steps == steps[0])):
-        frames.append(_frame(_KIND_GRID, _GRID.pack(int(ts[0]), int(steps[0]) if n > 1 else 0)))
+        frames = [_frame(_KIND_GRID, _GRID.pack(int(ts[0]), int(steps[0]) if n > 1 else 0))]
     else:
-        frames.append(_frame(_KIND_CODEC, encode_floats([ts.astype(np.float64)])))
-    for col in cols[1:]:
-        col = np.ascontiguousarray(col, dtype=np.float64)
-        frames.append(_fast_frame(col) if fast else _frame(_KIND_CODEC, encode_floats([col])))
-    return _HEAD.pack(n, len(frames)) + b"".join(frames)
+        frames = [_frame(_KIND_CODEC, encode_floats([ts.astype(np.float64)]))]
+    values = np.empty((len(ROWS), n), np.float64)
+    for i, name in enumerate(ROWS):
+        values[i] = named[name]
+    # min, max, last and count share a scale and a width; sum (wider) and at_start
+    # (mostly no sample at all) each get their own
+    groups = ((0, 4), (4, 5), (5, 6)) if fast else [(i, i + 1) for i in range(6)]
+    frames += [_rows_frame(lo, values[lo:hi], fast) for lo, hi in groups]
+    return _HEAD.pack(n, _ROW_FRAMES | len(frames)) + b"".join(frames)
 
 
-def _frames(data: bytes) -> tuple[int, list[tuple[int, bytes, int]]]:
-    """Block header and its column frames (kind, body, crc), unchecked."""
+# ----------------------------------------------------------------------------- decoding
+class _Rows:
+    """A frame's value rows, decoded once and then copied out any number of times."""
+
+    __slots__ = ("bases", "count", "divisor", "fill", "first", "nbytes", "segment", "source")
+
+    def __init__(self, first: int, count: int) -> None:
+        self.first, self.count = first, count
+        self.source = np.empty((count, 0))
+        self.fill: int | None = None  # every value has these bits
+        self.bases: np.ndarray | None = None  # source holds offsets from a base per segment
+        self.segment = 0
+        self.divisor = 0.0
+        self.nbytes = 0
+
+    def copy_into(self, rows: slice, lo: int, hi: int, out: np.ndarray) -> None:
+        if self.fill is not None:
+            out.view(np.int64)[...] = self.fill
+        elif self.bases is not None:
+            self._add_bases(self.source[rows], self.bases[rows], lo, hi, out)
+            if self.divisor:
+                out /= self.divisor
+        else:
+            out[...] = self.source[rows, lo:hi]
+
+    def _add_bases(self, src: np.ndarray, bases: np.ndarray, lo: int, hi: int, out) -> None:  # type: ignore[no-untyped-def]
+        """out = offsets + their segment's base: whole segments in one broadcast add,
+        the partial segments at either end on their own."""
+        size = self.segment
+        a = min(-(-lo // size) * size, hi)  # first segment boundary within [lo, hi]
+        b = max(a, hi // size * size)  # last one
+        if a > lo:
+            np.add(src[:, lo:a], bases[:, lo // size, None], out=out[:, : a - lo])
+        if b > a:
+            shape = (src.shape[0], (b - a) // size, size)
+            whole = out[:, a - lo : b - lo].view()
+            whole.shape = shape  # a view, never a copy (raises if it cannot be one)
+            np.add(src[:, a:b].reshape(shape), bases[:, a // size : b // size, None], out=whole)
+        if hi > b:
+            np.add(src[:, b:hi], bases[:, b // size, None], out=out[:, b - lo :])
+
+
+Frame = tuple[int, memoryview, int]  # kind, body, crc32
+
+
+def _check(frame: Frame) -> tuple[int, memoryview]:
+    kind, body, crc = frame
+    if zlib.crc32(body) != crc:
+        raise CorruptChunkError("rollup frame checksum mismatch")
+    return kind, body
+
+
+def _decode_rows(frame: Frame, n: int, legacy_row: int | None) -> _Rows:
+    kind, body = _check(frame)
+    if legacy_row is None:
+        if len(body) < _ROWS_OF.size:
+            raise CorruptChunkError("rollup frame ends early")
+        first, count = _ROWS_OF.unpack_from(body)
+        body = body[_ROWS_OF.size :]
+    else:
+        first, count = legacy_row, 1
+    if count < 1 or first + count > len(ROWS):
+        raise CorruptChunkError("rollup frame rows out of range")
+    rows = _Rows(first, count)
+    if kind == _KIND_FILL and len(body) == 8:
+        rows.fill = struct.unpack("<q", body)[0]
+        return rows
+    if kind in (_KIND_SEGMENTS, _KIND_OFFSETS):
+        if kind == _KIND_SEGMENTS and len(body) > _SEGMENTS.size:
+            decimals, width, rows.segment = _SEGMENTS.unpack_from(body)
+            segments = -(-n // rows.segment) if rows.segment else 0
+            head = _SEGMENTS.size + 8 * count * segments
+            bases = np.frombuffer(body[_SEGMENTS.size : head], "<i8")
+        elif legacy_row is not None and len(body) > _LEGACY_OFFSETS.size:  # one base
+            head, segments = _LEGACY_OFFSETS.size, 1
+            base, decimals, width = _LEGACY_OFFSETS.unpack_from(body)
+            bases, rows.segment = np.array([base]), n
+        else:
+            raise CorruptChunkError("bad rollup frame layout")
+        if width not in _WIDTHS or decimals > 9 or not segments or len(body) <= head:
+            raise CorruptChunkError("bad rollup frame layout")
+        raw = _unsqueeze(body[head:], width * count * n)
+        rows.source = np.frombuffer(raw, _WIDTHS[width]).reshape(count, n)
+        rows.bases = bases.astype(np.float64).reshape(count, segments)
+        rows.divisor = 10.0**decimals if decimals else 0.0
+        rows.nbytes = width * count * n
+        return rows
+    if kind == _KIND_DOUBLES:
+        rows.source = np.frombuffer(_unsqueeze(body, 8 * count * n), "<f8").reshape(count, n)
+    elif kind == _KIND_CODEC:
+        cols = decode_floats(bytes(body))
+        if len(cols) != count or any(c.size != n for c in cols):
+            raise CorruptChunkError("rollup frame length mismatch")
+        rows.source = np.stack(cols)
+    else:
+        raise CorruptChunkError(f"unknown rollup frame kind {kind}")
+    rows.nbytes = 8 * count * n
+    return rows
+
+
+def _span(frame: Frame, legacy_row: int | None) -> tuple[int, int]:
+    """(first row, rows) a frame claims to hold, read before (and checked by) decoding."""
+    if legacy_row is not None:
+        return legacy_row, 1
+    if len(frame[1]) < _ROWS_OF.size:
+        raise CorruptChunkError("rollup frame ends early")
+    return _ROWS_OF.unpack_from(frame[1])  # type: ignore[return-value]
+
+
+def _frames(data: bytes) -> tuple[int, bool, list[Frame]]:
+    """Bucket count, whether the block has the first layout, and its raw frames."""
     if len(data) < _HEAD.size:
         raise CorruptChunkError("rollup block shorter than its header")
-    n, ncols = _HEAD.unpack_from(data)
-    if ncols != len(COLUMNS) or not n:
+    n, layout = _HEAD.unpack_from(data)
+    legacy = layout == _LEGACY_FRAMES
+    count = layout & ~_ROW_FRAMES
+    if not n or not (legacy or (layout & _ROW_FRAMES and 2 <= count <= 1 + len(ROWS))):
         raise CorruptChunkError("rollup block header mismatch")
-    frames = []
+    view = memoryview(data)
+    frames: list[Frame] = []
     pos = _HEAD.size
-    for _ in range(ncols):
+    for _ in range(count):
         if pos + _FRAME.size > len(data):
             raise CorruptChunkError("rollup block ends early")
         kind, length, crc = _FRAME.unpack_from(data, pos)
-        body = data[pos + _FRAME.size : pos + _FRAME.size + length]
+        body = view[pos + _FRAME.size : pos + _FRAME.size + length]
         if len(body) != length:
             raise CorruptChunkError("rollup block ends early")
         frames.append((kind, body, crc))
         pos += _FRAME.size + length
-    return n, frames
-
-
-def _decode_column(
-    index: int, frame: tuple[int, bytes, int], n: int, lo: int, hi: int, dst: np.ndarray | None
-) -> np.ndarray:
-    """Rows lo:hi of one column, written into dst when given (saves a copy)."""
-    kind, body, crc = frame
-    if zlib.crc32(body) != crc:
-        raise CorruptChunkError("rollup column checksum mismatch")
-    if kind == _KIND_GRID:
-        first, step = _GRID.unpack(body)
-        col = first + np.arange(lo, hi, dtype=np.int64) * step
-    elif kind == _KIND_OFFSETS and len(body) > _OFFSETS.size:
-        base, decimals, width = _OFFSETS.unpack_from(body)
-        if width not in _WIDTHS or decimals > 9:
-            raise CorruptChunkError("bad rollup column layout")
-        ints = np.frombuffer(_unsqueeze(body[_OFFSETS.size :], width * n), _WIDTHS[width])[lo:hi]
-        out = np.empty(hi - lo, np.float64) if dst is None else dst
-        np.add(ints, float(base), out=out, casting="unsafe")
-        if decimals:
-            out /= 10.0**decimals
-        return out
-    elif kind == _KIND_DOUBLES:
-        col = np.frombuffer(_unsqueeze(body, 8 * n), "<f8")[lo:hi]
-    elif kind == _KIND_CODEC:
-        (full,) = decode_floats(body)
-        if full.size != n:
-            raise CorruptChunkError("rollup column length mismatch")
-        col = (full.astype(np.int64) if index == 0 else full)[lo:hi]
-    else:
-        raise CorruptChunkError(f"unknown rollup column kind {kind}")
-    if dst is None:
-        return col.copy() if not col.flags.writeable else col
-    dst[:] = col
-    return dst
-
-
-def decode_block(data: bytes, wanted: Collection[int]) -> list[np.ndarray | None]:
-    """Decode the wanted column indexes (0 is always decoded); others are None."""
-    n, frames = _frames(data)
-    return [
-        _decode_column(i, frame, n, 0, n, None) if i == 0 or i in wanted else None
-        for i, frame in enumerate(frames)
-    ]
+    if pos != len(data):
+        raise CorruptChunkError("trailing bytes after rollup block")
+    return n, legacy, frames
 
 
 class DecodedBlock:
-    """One stored block: bucket starts decoded at once, other columns on first use.
+    """One stored block; frames decompress on first use and stay decoded (read-only)."""
 
-    Decoded columns are read-only: a cache shares them between queries."""
-
-    __slots__ = ("columns", "frames", "n")
+    __slots__ = ("frames", "grid", "n", "rows", "spans", "stamps")
 
     def __init__(self, data: bytes) -> None:
-        self.n, self.frames = _frames(data)
-        self.columns: dict[int, np.ndarray] = {}
-        self.column(0)
+        self.n, legacy, frames = _frames(data)
+        kind, body = _check(frames[0])
+        self.grid: tuple[int, int] | None = None
+        self.stamps = np.empty(0, np.int64)
+        if kind == _KIND_GRID and len(body) == _GRID.size:
+            self.grid = _GRID.unpack(body)
+        elif kind == _KIND_CODEC:
+            (full,) = decode_floats(bytes(body))
+            if full.size != self.n:
+                raise CorruptChunkError("rollup timestamps length mismatch")
+            self.stamps = full.astype(np.int64)
+            self.stamps.flags.writeable = False
+        else:
+            raise CorruptChunkError(f"bad rollup timestamps frame kind {kind}")
+        # value frames by the rows they hold; the first layout has one per column
+        self.frames: list[tuple[Frame, int | None]] = []
+        if legacy:
+            for name, frame in zip(COLUMNS[1:6], frames[1:], strict=True):
+                self.frames.append((frame, ROWS.index(name)))
+            no_sample = (_KIND_FILL, memoryview(_NO_SAMPLE), zlib.crc32(_NO_SAMPLE))
+            self.frames.append((no_sample, ROWS.index("at_start")))
+        else:
+            self.frames.extend((frame, None) for frame in frames[1:])
+        self.spans = [_span(frame, row) for frame, row in self.frames]
+        if sorted(r for first, count in self.spans for r in range(first, first + count)) != list(
+            range(len(ROWS))
+        ):
+            raise CorruptChunkError("rollup block frames do not cover every row once")
+        self.rows: list[_Rows | None] = [None] * len(self.frames)
 
     @property
     def nbytes(self) -> int:
-        """What this block may grow to once every column is decoded."""
-        return 8 * self.n * len(COLUMNS)
+        """What this block may grow to once every frame is decoded."""
+        return self.stamps.nbytes + 8 * self.n * len(ROWS)
 
-    def column(self, index: int) -> np.ndarray:
-        col = self.columns.get(index)
-        if col is None:
-            col = _decode_column(index, self.frames[index], self.n, 0, self.n, None)
-            col.flags.writeable = False
-            self.columns[index] = col
-        return col
+    def bounds(self, start: int, end: int) -> tuple[int, int]:
+        """Indexes [lo, hi) of buckets starting within [start, end]."""
+        if self.grid is None:
+            lo = int(np.searchsorted(self.stamps, start, "left"))
+            return lo, int(np.searchsorted(self.stamps, end, "right"))
+        first, step = self.grid
+        if step <= 0:
+            return (0, 1) if start <= first <= end else (0, 0)
+        lo = min(max(-((first - start) // step), 0), self.n)
+        hi = min(max((end - first) // step + 1, 0), self.n)
+        return lo, max(lo, hi)
+
+    def stamps_into(self, lo: int, hi: int, out: np.ndarray) -> None:
+        if self.grid is None:
+            out[:] = self.stamps[lo:hi]
+        else:
+            np.multiply(np.arange(lo, hi, dtype=np.int64), self.grid[1], out=out)
+            out += self.grid[0]
+
+    def _rows(self, k: int) -> _Rows:
+        rows = self.rows[k]
+        if rows is None:
+            frame, legacy_row = self.frames[k]
+            rows = self.rows[k] = _decode_rows(frame, self.n, legacy_row)
+            if (rows.first, rows.count) != self.spans[k]:
+                raise CorruptChunkError("rollup frame rows changed")
+            if rows.source.flags.writeable:
+                rows.source.flags.writeable = False
+        return rows
+
+    def values_into(self, lo: int, hi: int, wanted: Sequence[int], out: np.ndarray) -> None:
+        """Buckets lo:hi of the wanted value rows (sorted ``ROWS`` indexes) into out's rows.
+
+        Rows that are neighbours both here and in out are copied in one operation."""
+        for k, (first, count) in enumerate(self.spans):
+            i0, i1 = bisect_left(wanted, first), bisect_left(wanted, first + count)
+            if i0 == i1:
+                continue  # nothing wanted from this frame: it stays undecoded
+            rows = self._rows(k)
+            if wanted[i1 - 1] - wanted[i0] == i1 - 1 - i0:
+                rows.copy_into(slice(wanted[i0] - first, wanted[i1 - 1] - first + 1), lo, hi,
+                               out[i0:i1])
+                continue
+            for i in range(i0, i1):
+                rows.copy_into(slice(wanted[i] - first, wanted[i] - first + 1), lo, hi,
+                               out[i : i + 1])
 
 
-class BlockView:
-    """A decoded block clipped to a time range."""
-
-    __slots__ = ("block", "hi", "lo")
-
-    def __init__(self, block: DecodedBlock, start: int, end: int) -> None:
-        self.block = block
-        stamps = block.column(0)
-        self.lo = int(np.searchsorted(stamps, start, "left"))
-        self.hi = int(np.searchsorted(stamps, end, "right"))
-
-    @property
-    def size(self) -> int:
-        return self.hi - self.lo
-
-    def decode_into(self, index: int, dst: np.ndarray) -> None:
-        dst[:] = self.block.column(index)[self.lo : self.hi]
+def decode_block(data: bytes, wanted: Collection[int]) -> list[np.ndarray | None]:
+    """Decode the wanted ``COLUMNS`` indexes (0 is always decoded); others are None."""
+    block = DecodedBlock(data)
+    stamps = np.empty(block.n, np.int64)
+    block.stamps_into(0, block.n, stamps)
+    out: list[np.ndarray | None] = [stamps] + [None] * (len(COLUMNS) - 1)
+    rows = sorted(ROWS.index(COLUMNS[i]) for i in wanted if i)
+    values = np.empty((len(rows), block.n), np.float64)
+    block.values_into(0, block.n, rows, values)
+    for i, r in enumerate(rows):
+        out[COLUMNS.index(ROWS[r])] = values[i]
+    return out

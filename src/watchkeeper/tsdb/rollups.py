@@ -9,16 +9,18 @@ query always covers everything stored. Stale markers are not values and are skip
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from watchkeeper.tsdb import rollup_cache
 from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB
-from watchkeeper.tsdb.codec import decode_chunk
+from watchkeeper.tsdb.codec import decimal_scale, decode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
 from watchkeeper.tsdb.rollup_blocks import (
     COLUMNS,
-    BlockView,
+    NO_SAMPLE_BITS,
+    ROWS,
     DecodedBlock,
     decode_block,
     encode_block,
@@ -32,8 +34,8 @@ DEFAULT_RETENTION_MS = {
     FIVE_MINUTES_MS: 180 * DAY_MS,
     HOUR_MS: 365 * DAY_MS,
 }
-STALE_NAN_BITS = 0x7FF0000000000002
 ALL_COLUMNS = tuple(range(len(COLUMNS)))
+LAYOUT = "2"  # blocks with at_start (see rollup_blocks); "1" or none: the first layout
 MIN_REDUCTION = 6  # store a resolution only where it has 6+ samples per step on average
 
 
@@ -44,24 +46,87 @@ def resolution_for(step_ms: int) -> int | None:
 
 
 def aggregate(ts: np.ndarray, vals: np.ndarray, res: int) -> list[np.ndarray]:
-    """[bucket starts, min, max, sum, count, last] of sorted samples at one resolution."""
-    real = vals.view(np.int64) != STALE_NAN_BITS
+    """[bucket starts, min, max, sum, count, last, at_start] of sorted samples.
+
+    at_start is the sample exactly on the bucket start, if any (else the staleness
+    marker): a PromQL window [t - range, t] is the buckets from t - range up to t plus
+    that one sample, so rollups answer such windows exactly."""
+    return aggregate_many([(ts, vals)], res)[0]
+
+
+def aggregate_many(
+    series: Sequence[tuple[np.ndarray, np.ndarray]], res: int
+) -> list[list[np.ndarray]]:
+    """aggregate() of each series, in one pass of numpy operations over all of them.
+
+    Why: a rollup query aggregates the still-open day of every series it reads, and
+    per-series calls would cost more than the arithmetic."""
+    if not series:
+        return []
+    ts = np.concatenate([s[0] for s in series]) if len(series) > 1 else series[0][0]
+    vals = np.concatenate([s[1] for s in series]) if len(series) > 1 else series[0][1]
+    owner = np.repeat(np.arange(len(series)), [s[0].size for s in series])
+    real = vals.view(np.int64) != NO_SAMPLE_BITS  # stale markers are not values
     if not real.all():
-        ts, vals = ts[real], vals[real]
+        ts, vals, owner = ts[real], vals[real], owner[real]
     if not ts.size:
-        empty = np.empty(0, np.float64)
-        return [np.empty(0, np.int64), empty, empty, empty, empty, empty]
+        empty = [np.empty(0, np.int64), *[np.empty(0, np.float64)] * (len(COLUMNS) - 1)]
+        return [list(empty) for _ in series]
     buckets = ts - ts % res
-    starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
+    new = np.empty(ts.size, bool)
+    new[0] = True
+    np.not_equal(buckets[1:], buckets[:-1], out=new[1:])
+    new[1:] |= owner[1:] != owner[:-1]
+    starts = np.flatnonzero(new)
     ends = np.r_[starts[1:], ts.size]
-    return [
+    on_start = ts[starts] == buckets[starts]
+    at_start = np.where(on_start, vals[starts].view(np.int64), NO_SAMPLE_BITS)
+    cols = [
         buckets[starts],
         np.fmin.reduceat(vals, starts),
         np.fmax.reduceat(vals, starts),
-        np.add.reduceat(vals, starts),
+        _bucket_sums(vals, starts, owner),
         (ends - starts).astype(np.float64),
         vals[ends - 1],
+        at_start.view(np.float64),
     ]
+    cuts = np.searchsorted(owner[starts], np.arange(1, len(series)))
+    return [list(parts) for parts in zip(*(np.split(c, cuts) for c in cols), strict=True)]
+
+
+def _bucket_sums(vals: np.ndarray, starts: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Sums per bucket; a series' values with few decimals are summed as scaled integers.
+
+    Why: a float sum of 3-decimal values is rarely a 3-decimal number itself, and then
+    stores as 8 raw bytes a bucket; the exact sum, rounded once, stays decimal (and is
+    the closer one). Whether a series sums exactly depends on its values alone: when all
+    series together pass, each one would have (same exact sums, rounded the same)."""
+    exact = _exact_sums(vals, starts)
+    if exact is not None:
+        return exact
+    sums = np.add.reduceat(vals, starts)
+    if owner[0] == owner[-1]:
+        return sums
+    first = np.searchsorted(owner, np.arange(owner[-1] + 1))  # each series' first sample
+    bucket_of = np.searchsorted(starts, first)
+    bounds = np.r_[first, vals.size]
+    for k in range(len(first)):
+        lo, hi = bucket_of[k], bucket_of[k + 1] if k + 1 < len(first) else starts.size
+        if hi > lo:
+            mine = _exact_sums(vals[bounds[k] : bounds[k + 1]], starts[lo:hi] - bounds[k])
+            if mine is not None:
+                sums[lo:hi] = mine
+    return sums
+
+
+def _exact_sums(vals: np.ndarray, starts: np.ndarray) -> np.ndarray | None:
+    finite = np.isfinite(vals)
+    scaled = decimal_scale(vals, finite) if finite.all() else None
+    if scaled is None or int(np.abs(scaled[1]).max()) * vals.size >= 2**53:
+        return None
+    decimals, ints = scaled
+    sums = np.add.reduceat(ints, starts).astype(np.float64)
+    return sums / 10.0**decimals if decimals else sums
 
 
 def _encode(cols: list[np.ndarray], res: int) -> bytes:
@@ -73,7 +138,7 @@ def _decode(data: bytes, wanted: Collection[int] = ALL_COLUMNS) -> list[np.ndarr
 
 
 def wanted_columns(columns: Sequence[str] | None) -> tuple[int, ...]:
-    """Column names (min, max, sum, count, last) -> indexes; None means all."""
+    """Column names (min, max, sum, count, last, at_start) -> indexes; None means all."""
     if columns is None:
         return ALL_COLUMNS
     unknown = set(columns) - set(COLUMNS)
@@ -87,8 +152,22 @@ def built_through(db: ChunkDB) -> int:
     return int(db.meta("rollup_through", str(-(2**62))) or 0)
 
 
+def _upgrade_layout(db: ChunkDB) -> None:
+    """Blocks of the first layout lack at_start: rebuild every day that still has raw data.
+
+    Older days keep their blocks (still readable); their windows ending exactly on a
+    sample miss that one sample, as they always did."""
+    if db.meta("rollup_layout") == LAYOUT:
+        return
+    with db.transaction() as c:
+        if c.execute("SELECT 1 FROM rollups LIMIT 1").fetchone():
+            c.execute("UPDATE chunks SET rolled=0 WHERE rolled=1")
+        c.execute("INSERT OR REPLACE INTO meta VALUES('rollup_layout', ?)", (LAYOUT,))
+
+
 def build(db: ChunkDB, max_t: int) -> int:
     """(Re)build rollups of closed days that have unrolled chunks; returns blocks written."""
+    _upgrade_layout(db)
     closed_before = (max_t // DAY_MS) * DAY_MS
     todo: dict[int, set[int]] = {}
     for sid, min_t in db.conn.execute(
@@ -154,43 +233,62 @@ def _build_series(c, sid: int, days: list[int]) -> int:  # type: ignore[no-untyp
     return written
 
 
+class BlockView(NamedTuple):
+    """Buckets lo:hi of one decoded block: the part of it a query covers."""
+
+    block: DecodedBlock
+    lo: int
+    hi: int
+
+    @property
+    def size(self) -> int:
+        return self.hi - self.lo
+
+
 def read(
     db: ChunkDB, series_ids: Sequence[int], res: int, start: int, end: int
 ) -> dict[int, list[BlockView]]:
     """Stored rollup blocks per series, clipped to [start, end], in time order.
 
-    Blocks come decoded from the cache when unchanged since an earlier read; columns
-    are decoded on first use. Blocks are found through a covering index: a block's
-    row spills into overflow pages that reading its bounds would otherwise pull in."""
+    Blocks come decoded from the cache when unchanged since an earlier read. Blocks are
+    found through a covering index (a block's row spills into overflow pages that
+    reading its bounds would otherwise pull in), then the missing ones are fetched in
+    as few statements as the variable limit allows."""
     if res not in BLOCK_MS:
         raise ValueError(f"rollup resolution must be one of {RESOLUTIONS}, not {res}")
-    out: dict[int, list[BlockView]] = {}
     if end < start:
-        return out
+        return {}
     cache = rollup_cache.cache_for(db, db.conn)
     cache.sync()
     ids = sorted(series_ids)
+    keys: list[tuple[int, int]] = []
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
-        marks = ",".join("?" * len(part))
-        keys = db.conn.execute(
+        keys += db.conn.execute(
             f"SELECT series_id, window FROM rollups INDEXED BY rollups_span "
-            f"WHERE res=? AND series_id IN ({marks}) "
+            f"WHERE res=? AND series_id IN ({','.join('?' * len(part))}) "
             "AND max_t >= ? AND min_t <= ? ORDER BY series_id, window",
             (res, *part, start, end),
         ).fetchall()
-        for sid, window in keys:
-            key = (res, sid, window)
-            block = cache.get(key)
-            if block is None:
-                (data,) = db.conn.execute(
-                    "SELECT data FROM rollups WHERE res=? AND series_id=? AND window=?", key
-                ).fetchone()
-                block = DecodedBlock(data)
-                cache.put(key, block)
-            view = BlockView(block, start, end)
-            if view.size:
-                out.setdefault(sid, []).append(view)
+    blocks = {key: cache.get((res, *key)) for key in keys}
+    missing = [key for key, block in blocks.items() if block is None]
+    for i in range(0, len(missing), 400):
+        part = missing[i : i + 400]
+        for sid, window, data in db.conn.execute(
+            "SELECT series_id, window, data FROM rollups WHERE res=? AND "
+            f"(series_id, window) IN (VALUES {','.join(['(?,?)'] * len(part))})",
+            (res, *(x for key in part for x in key)),
+        ):
+            block = blocks[(sid, window)] = DecodedBlock(data)
+            cache.put((res, sid, window), block)
+    out: dict[int, list[BlockView]] = {}
+    for sid, window in keys:
+        block = blocks[(sid, window)]
+        if block is None:  # deleted between the two statements: cannot happen under the lock
+            continue
+        lo, hi = block.bounds(start, end)
+        if hi > lo:
+            out.setdefault(sid, []).append(BlockView(block, lo, hi))
     return out
 
 
@@ -200,24 +298,31 @@ def assemble(
 ) -> list[list[np.ndarray | None]]:
     """Per series, one array per wanted column from stored blocks plus an on-the-fly tail.
 
-    Each column of all series is one allocation, every series a slice of it: a year of
-    100 series is ~40 MB of results, and one large buffer costs far fewer page faults
-    than hundreds of small ones. A series kept alive keeps its columns' buffers alive."""
+    Timestamps of all series are one allocation and the wanted value columns one 2-D
+    allocation (a row per column), every series a slice of them: a block then decodes
+    straight into its place in one operation per frame, and one large buffer costs far
+    fewer page faults than hundreds of small ones. A series kept alive keeps the
+    buffers alive."""
     sizes = [
         sum(v.size for v in views) + (0 if tail is None else tail[0].size) for views, tail in parts
     ]
     bounds = np.r_[0, np.cumsum(sizes, dtype=np.int64)].tolist()
-    out: list[list[np.ndarray | None]] = [[None] * len(COLUMNS) for _ in parts]
-    for index in range(len(COLUMNS)):
-        if index and index not in wanted:
-            continue
-        buf = np.empty(bounds[-1], np.int64 if index == 0 else np.float64)
-        for k, (views, tail) in enumerate(parts):
-            pos = bounds[k]
-            for view in views:
-                view.decode_into(index, buf[pos : pos + view.size])
-                pos += view.size
-            if tail is not None:
-                buf[pos : bounds[k + 1]] = tail[index]
-            out[k][index] = buf[bounds[k] : bounds[k + 1]]
+    rows = sorted(ROWS.index(COLUMNS[i]) for i in wanted if i)
+    stamps = np.empty(bounds[-1], np.int64)
+    values = np.empty((len(rows), bounds[-1]), np.float64)
+    out: list[list[np.ndarray | None]] = []
+    for k, (views, tail) in enumerate(parts):
+        pos, stop = bounds[k], bounds[k + 1]
+        for view in views:
+            view.block.stamps_into(view.lo, view.hi, stamps[pos : pos + view.size])
+            view.block.values_into(view.lo, view.hi, rows, values[:, pos : pos + view.size])
+            pos += view.size
+        if tail is not None:
+            stamps[pos:stop] = tail[0]
+            for i, r in enumerate(rows):
+                values[i, pos:stop] = tail[COLUMNS.index(ROWS[r])]
+        cols: list[np.ndarray | None] = [stamps[bounds[k] : stop]] + [None] * (len(COLUMNS) - 1)
+        for i, r in enumerate(rows):
+            cols[COLUMNS.index(ROWS[r])] = values[i, bounds[k] : stop]
+        out.append(cols)
     return out

@@ -356,14 +356,20 @@ class Store(TimeSeriesStore):
         fresh = {d.labels: d for d in self._read(missing, start_ms, end_ms)}
         if tail_from <= end_ms:
             fresh.update((d.labels, d) for d in self._read(list(stored), tail_from, end_ms))
+        tails = dict(
+            zip(
+                fresh,
+                rollups.aggregate_many(
+                    [(d.timestamps, d.values) for d in fresh.values()], resolution_ms
+                ),
+                strict=True,
+            )
+        )
         found, parts = [], []
         for sid in ids:
             labels = self.head.by_id[sid].labels
             views = stored.get(sid, [])
-            raw = fresh.get(labels)
-            tail = None
-            if raw is not None:
-                tail = rollups.aggregate(raw.timestamps, raw.values, resolution_ms)
+            tail = tails.get(labels)
             if views or (tail is not None and tail[0].size):
                 found.append(labels)
                 parts.append((views, tail))

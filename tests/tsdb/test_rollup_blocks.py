@@ -1,0 +1,170 @@
+"""Rollup blocks round-trip bit-exact, decode any slice and columns, and old blocks still read."""
+
+import struct
+
+import numpy as np
+import pytest
+
+from watchkeeper.tsdb.errors import CorruptChunkError
+from watchkeeper.tsdb.rollup_blocks import (
+    COLUMNS,
+    NO_SAMPLE_BITS,
+    ROWS,
+    DecodedBlock,
+    decode_block,
+    encode_block,
+)
+from watchkeeper.tsdb.rollups import HOUR_MS, MINUTE_MS, aggregate, aggregate_many
+
+from .test_rollups_retention import STALE_NAN, T0
+
+ALL = tuple(range(len(COLUMNS)))
+# blocks written by the first layout (six per-column frames, no at_start): hourly and finer
+LEGACY_HOURLY = bytes.fromhex(
+    "0400000006003100000025e7f1ad01010400000070b26f5828b52ffd201ef10000010200001047d08b0100"
+    "0080ee36000000000003000000dd006d000000000313000000b73be991cbf3ffffffffffff0302521112ff"
+    "140000d51b0313000000c7c719d93200000000000000020252c800130100005e010421000000aa63229952"
+    "0000000000002440343333333333d33f0000000000001dc00000000000001040030f0000003fa0385c0100"
+    "00000000000000015204050200030f0000000d005f2205000000000000000101520f190023"
+)
+LEGACY_FINE = bytes.fromhex(
+    "0400000006003100000025e7f1ad01010400000070b26f5828b52ffd201ef10000010200001047d08b0100"
+    "0080ee36000000000003000000dd006d000000000029000000e0b6d73d0101040000003622fbb028b52ffd"
+    "2016b10000010103dc0500000000000002dcfdaa0529370000000000290000007cec898f01010400000"
+    "0d0a43f4028b52ffd2016b10000010102fa00000000000000029625bc00020200000000002b0000001d11"
+    "b976010104000000db31f81828b52ffd2023c500008001002440083434003333f7ce0d7fff800200bac3"
+    "07800500260000009251f34e010104000000b254402b28b52ffd2013990000010100050000000000000001"
+    "0205030000000000260000002c473df9010104000000880b5fef28b52ffd20139900000101011400000000"
+    "0000000114314600000000"
+)
+LEGACY_COLUMNS = [
+    T0 + np.array([0, 3600_000, 7200_000, 14400_000]),
+    [1.5, 2.25, -3.125, 4.0],
+    [2.5, 3.25, 0.5, 4.0],
+    [10.0, 0.1 + 0.2, -7.25, 4.0],
+    [5.0, 6.0, 3.0, 1.0],
+    [2.0, 3.0, 0.5, 4.0],
+]
+
+
+def bits(a) -> list[int]:
+    return np.asarray(a, np.float64).view(np.int64).tolist()
+
+
+def sample_columns(n: int, seed: int, decimals: bool, on_start: bool = False):
+    rng = np.random.default_rng(seed)
+    ts = np.sort(rng.choice(n * 60, n * 12, replace=False)) * 300_000 + (0 if on_start else 7)
+    vals = rng.normal(100, 20, ts.size)
+    vals = np.round(vals, 3) if decimals else vals
+    vals[::97] = STALE_NAN
+    return aggregate(T0 + ts, vals, HOUR_MS)
+
+
+@pytest.mark.parametrize("blob", [LEGACY_HOURLY, LEGACY_FINE])
+def test_blocks_of_the_first_layout_still_decode_with_no_sample_at_start(blob):
+    got = decode_block(blob, ALL)
+    assert got[0].tolist() == LEGACY_COLUMNS[0].tolist()
+    for want, col in zip(LEGACY_COLUMNS[1:], got[1:], strict=False):
+        assert bits(col) == bits(want)
+    assert got[-1].view(np.int64).tolist() == [NO_SAMPLE_BITS] * 4
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("decimals", [True, False])
+@pytest.mark.parametrize("on_start", [True, False])
+def test_every_column_round_trips_bit_exact(fast, decimals, on_start):
+    cols = sample_columns(400, 1, decimals, on_start)
+    got = decode_block(encode_block(cols, fast=fast), ALL)
+    assert got[0].tolist() == cols[0].tolist()
+    for want, col in zip(cols[1:], got[1:], strict=True):
+        assert bits(col) == bits(want)
+
+
+def test_any_slice_of_any_rows_decodes_into_place():
+    cols = sample_columns(300, 2, True, on_start=True)
+    block = DecodedBlock(encode_block(cols, fast=True))
+    named = dict(zip(COLUMNS, cols, strict=True))
+    for lo, hi in [(0, block.n), (5, 37), (31, 33), (64, 64 + 32), (block.n - 3, block.n)]:
+        for wanted in [(0, 1, 2, 3, 4, 5), (1,), (0, 2), (1, 3, 4), (4,), (3, 5)]:
+            out = np.full((len(wanted), hi - lo), -1.0)
+            block.values_into(lo, hi, wanted, out)
+            for row, r in zip(out, wanted, strict=True):
+                assert bits(row) == bits(named[ROWS[r]][lo:hi])
+        stamps = np.empty(hi - lo, np.int64)
+        block.stamps_into(lo, hi, stamps)
+        assert stamps.tolist() == named["timestamps"][lo:hi].tolist()
+
+
+def test_bounds_select_buckets_starting_within_the_range():
+    cols = sample_columns(50, 3, True)
+    block = DecodedBlock(encode_block(cols, fast=True))
+    ts = cols[0]
+    for start, end in [(ts[0], ts[-1]), (ts[3] + 1, ts[9]), (ts[3], ts[9] - 1), (0, ts[0] - 1)]:
+        lo, hi = block.bounds(int(start), int(end))
+        assert ts[lo:hi].tolist() == ts[(ts >= start) & (ts <= end)].tolist()
+
+
+def test_an_hourly_block_of_decimal_gauges_costs_about_two_bytes_a_value():
+    ts = T0 + np.arange(365 * 288, dtype=np.int64) * 300_000
+    vals = np.round(100 + np.cumsum(np.random.default_rng(4).normal(0, 0.25, ts.size)), 3)
+    cols = aggregate(ts, vals, HOUR_MS)
+    # seven columns; at_start too, as the samples sit on every hour
+    assert len(encode_block(cols, fast=True)) < 16 * cols[0].size
+
+
+def test_a_damaged_frame_header_is_a_clean_error():
+    blob = bytearray(encode_block(sample_columns(40, 5, True), fast=True))
+    for pos in range(len(blob)):
+        damaged = bytearray(blob)
+        damaged[pos] ^= 0x04
+        try:
+            decode_block(bytes(damaged), ALL)
+        except CorruptChunkError:
+            continue
+        raise AssertionError(f"flip at byte {pos} went unnoticed")
+
+
+def test_many_series_aggregate_as_each_does_alone():
+    rng = np.random.default_rng(6)
+    series = []
+    for k in range(6):
+        ts = T0 + np.sort(rng.choice(10_000, 600, replace=False)).astype(np.int64) * 30_000
+        vals = rng.normal(0, 5, ts.size)
+        vals = np.round(vals, k % 3) if k != 4 else vals  # one series of arbitrary floats
+        vals[:: 50 + k] = STALE_NAN
+        series.append((ts, vals))
+    series.append((np.empty(0, np.int64), np.empty(0)))
+    series.append((np.array([T0], np.int64), np.array([STALE_NAN])))
+    for res in (MINUTE_MS, HOUR_MS):
+        together = aggregate_many(series, res)
+        for (ts, vals), got in zip(series, together, strict=True):
+            alone = aggregate(ts, vals, res)
+            assert alone[0].tolist() == got[0].tolist()
+            for a, b in zip(alone[1:], got[1:], strict=True):
+                assert bits(a) == bits(b)
+
+
+def test_sums_of_decimals_are_the_exact_sum_rounded_once():
+    ts = T0 + np.arange(2, dtype=np.int64)
+    (s,) = aggregate(ts, np.array([0.1, 0.2]), HOUR_MS)[3]
+    assert 0.1 + 0.2 != 0.3
+    assert struct.pack("<d", s) == struct.pack("<d", 0.3)
+
+
+def test_a_store_with_first_layout_blocks_rebuilds_the_days_it_still_has(open_store, tmp_path):
+    from watchkeeper.tsdb.matchers import Matcher
+
+    store = open_store(tmp_path / "old")
+    ts = T0 + np.arange(3 * 24 * 60, dtype=np.int64) * 60_000  # on every hour: at_start
+    store.append_array({"__name__": "g"}, ts, np.round(np.sin(np.arange(ts.size)), 3))
+    store.maintain()
+    want = list(store.select_rollup([Matcher("__name__", "=", "g")], 0, 2**62, HOUR_MS))
+    conn = store.db.conn  # as the first layout left it: no at_start, no layout mark
+    conn.execute("UPDATE rollups SET data=? WHERE res=?", (LEGACY_HOURLY, HOUR_MS))
+    conn.execute("DELETE FROM meta WHERE key='rollup_layout'")
+    old = list(store.select_rollup([Matcher("__name__", "=", "g")], 0, 2**62, HOUR_MS))
+    assert old[0].at_start.view(np.int64)[0] == NO_SAMPLE_BITS
+    store.maintain()
+    (got,) = store.select_rollup([Matcher("__name__", "=", "g")], 0, 2**62, HOUR_MS)
+    assert got.timestamps.tolist() == want[0].timestamps.tolist()
+    assert bits(got.at_start) == bits(want[0].at_start) and bits(got.sum) == bits(want[0].sum)
