@@ -156,3 +156,18 @@ def test_metrics_and_query_take_the_same_credentials(served) -> None:
     assert json.loads(answer.output)["status"] == "success"
     refused = run("query", "up", "--url", server.url)
     assert refused.exit_code == 1 and "needs credentials" in refused.output
+
+
+def test_alerts_takes_the_same_credentials(served) -> None:
+    server, _ = served
+    listed = run("alerts", "--url", server.url, "--token", TOKEN, "list", "--json")
+    assert listed.exit_code == 0 and json.loads(listed.output) == []
+    added = run("alerts", "--url", server.url, "--user", "ops", "silence", "add",
+                "host=a", "-m", "maintenance", "--by", "ops",
+                env={"WATCHKEEPER_PASSWORD": PASSWORD})
+    assert added.exit_code == 0, added.output
+    shown = run("alerts", "--url", server.url, "silence", "list",
+                env={"WATCHKEEPER_TOKEN": TOKEN})
+    assert added.output.strip() in shown.output
+    anonymous = run("alerts", "--url", server.url, "list")
+    assert anonymous.exit_code == 1 and "needs credentials" in anonymous.output

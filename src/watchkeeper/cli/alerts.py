@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from .remote import auth_options
+
 
 class _Local:
     def __init__(self, data: Path) -> None:
@@ -50,15 +52,15 @@ class _Local:
 
 
 class _Remote:
-    def __init__(self, url: str) -> None:
-        import httpx
+    """The same calls through a running server's incident and silence APIs."""
 
-        self.http = httpx.Client(base_url=url.rstrip("/"), timeout=10)
+    def __init__(self, server: Any) -> None:
+        self.server = server
 
-    def _data(self, response: Any) -> Any:
-        body = response.json()
-        if response.status_code >= 400:
-            raise click.ClickException(body.get("error", response.text))
+    def _data(self, method: str, path: str, **kwargs: Any) -> Any:
+        from .remote import decode
+
+        body = decode(self.server.request(method, path, timeout=10, **kwargs))
         return body.get("data", body) if isinstance(body, dict) else body
 
     def incidents(self, state: str | None = None, severity: str | None = None,
@@ -74,20 +76,21 @@ class _Remote:
             params["start"] = iso(start_ms)
         if matchers:
             params["match[]"] = [str(m) for m in matchers]
-        return self._data(self.http.get("/api/v1/incidents", params=params))
+        return self._data("GET", "/api/v1/incidents", params=params)
 
     def act(self, action: str, incident: int, who: str, comment: str) -> dict[str, Any]:
-        return self._data(self.http.post(f"/api/v1/incidents/{incident}/{action}",
-                                         json={"by": who, "comment": comment}))
+        return self._data("POST", f"/api/v1/incidents/{incident}/{action}",
+                          json={"by": who, "comment": comment})
 
     def silence_list(self) -> list[dict[str, Any]]:
-        return self._data(self.http.get("/api/v2/silences"))
+        return self._data("GET", "/api/v2/silences")
 
     def silence_add(self, body: dict[str, Any]) -> str:
-        return self._data(self.http.post("/api/v2/silences", json=body))["silenceID"]
+        return self._data("POST", "/api/v2/silences", json=body)["silenceID"]
 
     def silence_expire(self, silence_id: str) -> bool:
-        return self.http.delete(f"/api/v2/silence/{silence_id}").status_code == 200
+        return self.server.request("DELETE", f"/api/v2/silence/{silence_id}",
+                                   timeout=10).status_code == 200
 
 
 def _backend(ctx: click.Context) -> _Local | _Remote:
@@ -96,7 +99,9 @@ def _backend(ctx: click.Context) -> _Local | _Remote:
         found = found.parent
     opts = found.params if found is not None else {}
     if opts.get("url"):
-        return _Remote(opts["url"])
+        from .remote import Server
+
+        return _Remote(Server.from_options(opts["url"], opts.get("token"), opts.get("user")))
     data = opts.get("data")
     if data is None:
         raise click.UsageError("give --data DIR (or WATCHKEEPER_DATA) or --url URL")
@@ -156,9 +161,11 @@ def _matchers(items: tuple[str, ...]) -> list[Any]:
 @click.group(invoke_without_command=True)
 @click.option("--data", type=click.Path(path_type=Path), envvar="WATCHKEEPER_DATA",
               help="watchkeeper's data directory.")
-@click.option("--url", help="A running watchkeeper server, e.g. http://127.0.0.1:9090.")
+@click.option("--url", help="A running watchkeeper server, e.g. http://127.0.0.1:9797.")
+@auth_options
 @click.pass_context
-def alerts(ctx: click.Context, data: Path | None, url: str | None) -> None:
+def alerts(ctx: click.Context, data: Path | None, url: str | None, token: str | None,
+           user: str | None) -> None:
     """Open alerts, their history, acknowledgement, resolution and silences."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_alerts)

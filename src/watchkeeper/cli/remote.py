@@ -1,9 +1,9 @@
 """Asking a running server instead of this host: what ``--url`` means on every command.
 
-``health``, ``metrics``, ``stats`` and ``query`` share one client, the same credential flags
-and the same wording when the server cannot be reached or refuses them. Secrets come from
-the environment or a prompt; they never appear in an error message (a URL is shown
-without its user info).
+``health``, ``metrics``, ``stats``, ``query`` and ``alerts`` share one client, the same
+credential flags and the same wording when the server cannot be reached or refuses them.
+Secrets come from the environment or a prompt; they never appear in an error message (a
+URL is shown without its user info).
 """
 
 from __future__ import annotations
