@@ -1,6 +1,6 @@
-// Runs before the app's module graph has loaded (a small classic script, async): starts the
-// request for the dashboard the opened route draws, so the server works while the browser
-// is still parsing the app.
+// Inlined into index.html and run as the page is parsed, before the app's module has loaded:
+// starts the request for the dashboard the opened route draws, so the server works while
+// the browser is still fetching and compiling the app.
 import { parseHash, shownDashboard } from './route.js';
 import { prefetch } from './panel-data.js';
 

@@ -27,6 +27,18 @@ def test_index_is_never_cached_and_forbids_foreign_scripts(client):
     assert "http" not in re.sub(r"<meta[^>]*>", "", r.text)  # no CDN, works offline
 
 
+def test_only_the_pages_own_inline_boot_script_is_allowed_to_run(client):
+    import base64
+    import hashlib
+
+    r = client.get("/")
+    inline = re.findall(r"<script>(.*?)</script>", r.text, re.S)
+    assert len(inline) == 1 and "dashboards/" in inline[0]  # the boot script, inlined
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+    sources = re.search(r"script-src ([^;]*)", r.headers["content-security-policy"]).group(1)
+    assert sources.split() == ["'self'", f"'sha256-{digest}'"]  # no 'unsafe-inline'
+
+
 def test_assets_are_shipped_hashed_compressed_and_cached_for_good(client):
     index = client.get("/").text
     assets = re.findall(r'(?:src|href)="(assets/[^"]+)"', index)

@@ -174,3 +174,29 @@ def test_legends_name_label_less_series_by_metric_or_query_never_braces(served, 
     assert legend("Filesystem used") == ["/"]  # a legend template still wins
     assert "{}" not in pg.locator(".legend").all_inner_texts()
     assert page.errors == []
+
+
+def test_one_request_started_before_the_app_draws_every_host_panel(served, page):
+    from urllib.parse import parse_qs, urlsplit
+
+    from watchkeeper.dashboard import builtin_dashboards
+
+    pg = page.page
+    asked: list[str] = []
+    pg.on("request", lambda r: asked.append(r.url))
+    pg.goto(served.url + "/#/overview?range=6h")
+    pg.wait_for_function(
+        f"() => document.querySelectorAll('.chart[data-drawn]').length >= {CHARTS_OF_HOST}")
+    batches = [urlsplit(u) for u in asked if urlsplit(u).path == "/dashboards/host/query"]
+    assert len(batches) == 1
+    window = {k: int(v[0]) for k, v in parse_qs(batches[0].query).items()}
+    assert window["end"] - window["start"] == 6 * 3600
+    # sent by the inline boot script before the app's module ran, and taken over by it
+    sent, started = pg.evaluate("""() => ['panels:prefetch', 'app:start'].map(
+        (n) => performance.getEntriesByName(n)[0].startTime)""")
+    assert sent < started
+    host = {p.expr for p in next(d for d in builtin_dashboards() if d.id == "host").panels()}
+    singles = [parse_qs(urlsplit(u).query).get("query", [""])[0] for u in asked
+               if urlsplit(u).path in ("/api/v1/query_range", "/api/v1/query")]
+    assert not host & set(singles)
+    assert page.errors == []  # the Content-Security-Policy let the inline script run
