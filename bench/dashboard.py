@@ -86,14 +86,19 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
     from seed import seed_host
+    from streams import stream_routes
 
     from watchkeeper.dashboard.preview import preview_app, run_in_thread
+    from watchkeeper.health.runner import Runner
     from watchkeeper.tsdb import Store
 
     with tempfile.TemporaryDirectory(prefix="wk-bench-dashboard-") as tmp, \
             Store.open(tmp) as store:
         series = seed_host(store, int(time.time()), hours=24, step_s=15)
-        server, url = run_in_thread(preview_app(store), free_port())
+        runner = Runner()
+        # with the live streams, as `watchkeeper serve` has them: the page subscribes on load
+        app = preview_app(store, runner=runner, extra_routes=stream_routes(store, runner))
+        server, url = run_in_thread(app, free_port())
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -57,7 +56,7 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from seed import seed_host
     from standin import targets_routes
-    from starlette.routing import Route, WebSocketRoute
+    from streams import stream_routes
 
     from watchkeeper.alerting.evaluator import RuleEvaluator
     from watchkeeper.alerting.history import AlertHistory
@@ -70,7 +69,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from watchkeeper.health.check import function_check
     from watchkeeper.health.runner import Runner
     from watchkeeper.promql.engine import Engine
-    from watchkeeper.server.stream import Streamer
     from watchkeeper.tsdb import Store
 
     def evil() -> None:
@@ -97,12 +95,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                      function_check(flappy, name="flappy", critical=False)])
     for _ in range(6):  # enough status changes to count as flapping
         runner.run_sync()
-    # the server's own streams, as `watchkeeper serve` mounts them
-    streamer = Streamer(SimpleNamespace(runner=runner), Engine(store))
     routes = [*targets_routes(), *incident_routes(history),
               *threshold_routes(thresholds, lambda: None), *silences_routes(silences),
-              WebSocketRoute("/api/v1/stream", streamer.websocket),
-              Route("/api/v1/stream/sse", streamer.sse)]
+              *stream_routes(store, runner)]
     app = preview_app(store, runner=runner, evaluator=evaluator, extra_routes=routes)
     server, url = run_in_thread(app, free_port())
     yield Served(url, store, evaluator, history, thresholds, silences, runner, server)
