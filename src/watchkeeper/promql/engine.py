@@ -47,10 +47,12 @@ class Engine:
     """Runs instant and range queries against one store."""
 
     def __init__(self, store: TimeSeriesStore, lookback_ms: int = DEFAULT_LOOKBACK_MS,
-                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS, rollups: bool = False,
+                 subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS, rollups: bool = True,
                  ) -> None:
         self.store = store
-        self.rollups = rollups  # let coarse range queries read rollups (see rollup_reads)
+        # range queries at coarse, aligned steps read rollups where their answer is the
+        # raw one (see rollup_reads); rollups=False always reads raw samples
+        self.rollups = rollups
         self.lookback_ms = lookback_ms
         self.subquery_step_ms = subquery_step_ms
 

@@ -1,10 +1,13 @@
 """Answer ``<agg>_over_time(selector[range])`` at coarse steps from the store's rollups.
 
 Why: a 30-day dashboard at 1 h steps need not decode millions of raw samples when the
-store keeps min/max/sum/count/last per 1 m, 5 m and 1 h. Opt-in (``Engine(rollups=True)``),
-because a rollup bucket is [start, start + resolution) while Prometheus's window is
-[t - range, t]: the two differ only when a sample sits exactly on an evaluation time,
-which real scrapes (at arbitrary milliseconds) practically never do.
+store keeps min/max/sum/count/last per 1 m, 5 m and 1 h, and past raw retention the
+rollups are all there is. Answers equal the raw path's: a window [t - range, t] (closed
+at both ends, as Prometheus 2.x and our raw path have it) is exactly the buckets
+starting in [t - range, t) plus the one sample a bucket records at its very start
+(``at_start``) for the bucket starting at t, so rollups serve only windows whose range
+and ends are whole multiples of the resolution. min, max, count, last and present are
+bit-exact; sum and avg add per-bucket sums, equal within float rounding.
 """
 
 from __future__ import annotations
@@ -12,11 +15,19 @@ from __future__ import annotations
 import numpy as np
 
 from watchkeeper.promql import ast
-from watchkeeper.promql.values import Vector, drop_name, merge_duplicates
-from watchkeeper.tsdb.api import TimeSeriesStore
+from watchkeeper.promql.values import STALE_NAN_BITS, Vector, drop_name, merge_duplicates
+from watchkeeper.tsdb.api import RollupData, TimeSeriesStore
 
-ROLLUP_FUNCTIONS = {"sum_over_time", "count_over_time", "avg_over_time", "min_over_time",
-                    "max_over_time", "last_over_time"}
+COLUMNS_FOR = {
+    "sum_over_time": ("sum",),
+    "avg_over_time": ("sum",),
+    "count_over_time": (),
+    "present_over_time": (),
+    "min_over_time": ("min",),
+    "max_over_time": ("max",),
+    "last_over_time": ("last",),
+}
+ROLLUP_FUNCTIONS = frozenset(COLUMNS_FOR)
 RESOLUTIONS = (3_600_000, 300_000, 60_000)
 
 
@@ -28,23 +39,79 @@ def pick_resolution(range_ms: int, step_ms: int, ends: np.ndarray) -> int | None
     return None
 
 
-def _window_fold(col: np.ndarray, lo: np.ndarray, hi: np.ndarray, reduce) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _sparse_table(col: np.ndarray, reduce: np.ufunc) -> list[np.ndarray]:
+    """levels[j][i] = reduce of col[i : i + 2**j]: any window's reduce in two lookups."""
+    levels = [col]
+    width = 1
+    while 2 * width <= len(col):
+        prev = levels[-1]
+        levels.append(reduce(prev[:-width], prev[width:]))
+        width *= 2
+    return levels
+
+
+def _window_reduce(col: np.ndarray, lo: np.ndarray, hi: np.ndarray, reduce: np.ufunc,
+                   ) -> np.ndarray:
+    """reduce (fmin or fmax: NaN only when all are NaN) of col[lo:hi] per window."""
     out = np.full(len(lo), np.nan)
-    width = int((hi - lo).max()) if len(lo) else 0
-    if width == 0 or not len(col):
+    some = hi > lo
+    if not some.any():
         return out
-    cols = np.arange(width)
-    idx = np.minimum(lo[:, None] + cols[None, :], len(col) - 1)
-    mask = cols[None, :] < (hi - lo)[:, None]
-    fill = np.inf if reduce is np.fmin else -np.inf
-    win = np.where(mask, col[idx], fill)
-    return reduce.reduce(win, axis=1)
+    levels = _sparse_table(col, reduce)
+    a, b = lo[some], hi[some]
+    j = np.floor(np.log2(b - a)).astype(np.int64)
+    for level in np.unique(j).tolist():
+        at = j == level
+        table = levels[level]
+        out_idx = np.flatnonzero(some)[at]
+        out[out_idx] = reduce(table[a[at]], table[b[at] - (1 << level)])
+    return out
+
+
+def _window_sums(col: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Sums of col[lo:hi]: differences of an extended-precision running sum, so long
+    series lose no more than a window's own rounding; non-finite sums add directly."""
+    if np.isfinite(col).all():
+        running = np.concatenate(([0.0], np.cumsum(col, dtype=np.longdouble)))
+        return (running[hi] - running[lo]).astype(np.float64)
+    padded = np.r_[col, 0.0]
+    edges = np.stack([lo, hi], axis=1).ravel()
+    return np.where(hi > lo, np.add.reduceat(padded, edges)[::2], 0.0)
+
+
+def _one_series(func: str, data: RollupData, ends: np.ndarray, range_ms: int,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    b = data.timestamps
+    lo = np.searchsorted(b, ends - range_ms, "left")
+    hi = np.searchsorted(b, ends, "left")
+    # the bucket starting exactly at a window's end contributes its at_start sample
+    at = np.minimum(hi, len(b) - 1)
+    edge = (hi < len(b)) & (b[at] == ends)
+    edge &= data.at_start.view(np.int64)[at] != STALE_NAN_BITS  # type: ignore[union-attr]
+    edge_value = np.where(edge, data.at_start[at], 0.0)  # type: ignore[index]
+    running = np.concatenate(([0.0], np.cumsum(data.count)))
+    count = running[hi] - running[lo] + edge
+    ok = count > 0
+    if func == "count_over_time":
+        return count, ok
+    if func == "present_over_time":
+        return np.ones(len(ends)), ok
+    if func == "last_over_time":
+        inside = data.last[np.maximum(hi - 1, 0)]
+        return np.where(edge, edge_value, inside), ok
+    if func in ("min_over_time", "max_over_time"):
+        reduce = np.fmin if func == "min_over_time" else np.fmax
+        col = data.min if func == "min_over_time" else data.max
+        inside = _window_reduce(col, lo, hi, reduce)
+        return np.where(edge, reduce(inside, edge_value), inside), ok
+    total = _window_sums(data.sum, lo, hi) + edge_value
+    return (total / count if func == "avg_over_time" else total), ok
 
 
 def rollup_over_time(store: TimeSeriesStore, node: ast.Call, ends: np.ndarray,
                      step_ms: int) -> Vector | None:
     """The function's result from rollups, or None when this call cannot use them."""
-    if node.func not in ROLLUP_FUNCTIONS or not node.args:
+    if node.func not in ROLLUP_FUNCTIONS or len(node.args) != 1:
         return None
     arg = node.args[0]
     if not isinstance(arg, ast.MatrixSelector):
@@ -52,38 +119,18 @@ def rollup_over_time(store: TimeSeriesStore, node: ast.Call, ends: np.ndarray,
     res = pick_resolution(arg.range_ms, step_ms, ends)
     if res is None:
         return None
-    steps = len(ends)
     labels, rows_v, rows_m = [], [], []
-    start, end = int(ends.min()) - arg.range_ms, int(ends.max()) - 1
-    for data in store.select_rollup(arg.vector.matchers, start, end, res):
-        b = data.timestamps
-        lo = np.searchsorted(b, ends - arg.range_ms, "left")
-        hi = np.searchsorted(b, ends, "left")
-        count_sum = np.concatenate(([0.0], np.cumsum(data.count)))
-        count = count_sum[hi] - count_sum[lo]
-        ok = count > 0
+    # buckets starting up to the last end: the last one only for its at_start
+    start, end = int(ends.min()) - arg.range_ms, int(ends.max())
+    columns = ("count", "at_start", *COLUMNS_FOR[node.func])
+    for data in store.select_rollup(arg.vector.matchers, start, end, res, columns):
+        with np.errstate(all="ignore"):
+            value, ok = _one_series(node.func, data, ends, arg.range_ms)
         if not ok.any():
             continue
-        with np.errstate(all="ignore"):
-            if node.func in ("sum_over_time", "avg_over_time"):
-                total = np.concatenate(([0.0], np.cumsum(data.sum)))
-                value = total[hi] - total[lo]
-                if not np.isfinite(data.sum).all():
-                    value = np.array([data.sum[a:z].sum() for a, z in zip(lo, hi, strict=True)])
-                if node.func == "avg_over_time":
-                    value = value / count
-            elif node.func == "count_over_time":
-                value = count
-            elif node.func == "min_over_time":
-                value = _window_fold(data.min, lo, hi, np.fmin)
-            elif node.func == "max_over_time":
-                value = _window_fold(data.max, lo, hi, np.fmax)
-            else:
-                value = data.last[np.maximum(hi - 1, 0)]
-        keep_name = node.func == "last_over_time"
-        labels.append(data.labels if keep_name else drop_name(data.labels))
+        labels.append(data.labels if node.func == "last_over_time" else drop_name(data.labels))
         rows_v.append(value)
         rows_m.append(ok)
     if not labels:
-        return Vector.empty(steps)
+        return Vector.empty(len(ends))
     return merge_duplicates(labels, np.array(rows_v), np.array(rows_m, dtype=bool))

@@ -36,7 +36,9 @@ DEFAULT_RETENTION_MS = {
 }
 ALL_COLUMNS = tuple(range(len(COLUMNS)))
 LAYOUT = "2"  # blocks with at_start (see rollup_blocks); "1" or none: the first layout
-MIN_REDUCTION = 6  # store a resolution only where it has 6+ samples per step on average
+# store a resolution only where it has 6+ samples per step on average; once stored, a
+# series keeps it, so a sparse day never leaves a hole in its rollups
+MIN_REDUCTION = 6
 
 
 def resolution_for(step_ms: int) -> int | None:
@@ -208,7 +210,9 @@ def _build_series(c, sid: int, days: list[int]) -> int:  # type: ignore[no-untyp
     written = 0
     for res in RESOLUTIONS:
         cols = aggregate(ts, vals, res)
-        if cols[0].size * MIN_REDUCTION > ts.size:
+        if cols[0].size * MIN_REDUCTION > ts.size and not c.execute(
+            "SELECT 1 FROM rollups WHERE res=? AND series_id=? LIMIT 1", (res, sid)
+        ).fetchone():
             continue  # too sparse for this step: queries aggregate raw samples instead
         block = BLOCK_MS[res]
         for window in np.unique(cols[0] // block).tolist():
@@ -289,6 +293,51 @@ def read(
         lo, hi = block.bounds(start, end)
         if hi > lo:
             out.setdefault(sid, []).append(BlockView(block, lo, hi))
+    return out
+
+
+def first_unrolled_day(db: ChunkDB, series_ids: Sequence[int], start: int, end: int,
+                       ) -> dict[int, int]:
+    """Per series, the start of the first day in [start, end] whose raw chunks changed
+    after its rollups were built: stored buckets from then on may be stale."""
+    out: dict[int, int] = {}
+    ids = sorted(series_ids)
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        for sid, min_t in db.conn.execute(
+            "SELECT series_id, min(min_t) FROM chunks INDEXED BY chunks_unrolled "
+            f"WHERE rolled=0 AND series_id IN ({','.join('?' * len(part))}) "
+            "AND max_t >= ? AND min_t <= ? GROUP BY series_id",
+            (*part, start, end),
+        ):
+            out[sid] = max(start, min_t - min_t % DAY_MS)
+    return out
+
+
+def starts(db: ChunkDB, series_ids: Sequence[int], res: int | None) -> dict[int, int]:
+    """Per series, its first rollup bucket at res, or (res None) its first raw sample."""
+    out: dict[int, int] = {}
+    ids = sorted(series_ids)
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        marks = ",".join("?" * len(part))
+        if res is None:
+            sql = f"SELECT series_id, min(min_t) FROM chunks WHERE series_id IN ({marks})"
+        else:
+            sql = f"SELECT series_id, min(min_t) FROM rollups WHERE res={int(res)} AND "
+            sql += f"series_id IN ({marks})"
+        out.update(db.conn.execute(sql + " GROUP BY series_id", part))
+    return out
+
+
+def clip(views: Sequence[BlockView], end: int) -> list[BlockView]:
+    """The views cut to buckets starting at or before end."""
+    out = []
+    for view in views:
+        _, hi = view.block.bounds(-(2**62), end)
+        hi = min(hi, view.hi)
+        if hi > view.lo:
+            out.append(BlockView(view.block, view.lo, hi))
     return out
 
 

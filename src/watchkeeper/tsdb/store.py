@@ -345,17 +345,31 @@ class Store(TimeSeriesStore):
         with self._lock:
             ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
             done_through = rollups.built_through(self.db)
-            stored = rollups.read(
-                self.db, ids, resolution_ms, start_ms, min(end_ms, done_through - 1)
-            )
-        # series without stored rollups at this resolution (too sparse to be worth it)
-        # are aggregated from raw samples over the whole range, the rest only after
-        # the last closed day
-        tail_from = max(start_ms, done_through)
-        missing = [i for i in ids if i not in stored]
-        fresh = {d.labels: d for d in self._read(missing, start_ms, end_ms)}
-        if tail_from <= end_ms:
-            fresh.update((d.labels, d) for d in self._read(list(stored), tail_from, end_ms))
+            stored_end = min(end_ms, done_through - 1)
+            stored = rollups.read(self.db, ids, resolution_ms, start_ms, stored_end)
+            stale = rollups.first_unrolled_day(self.db, list(stored), start_ms, stored_end)
+            # raw samples older than a series' first bucket: it was too sparse at this
+            # resolution then, so its raw samples (all still there) answer instead
+            first_raw = rollups.starts(self.db, list(stored), None)
+            first_bucket = rollups.starts(self.db, list(stored), resolution_ms)
+            for sid, t in first_raw.items():
+                if t < first_bucket.get(sid, t) and t <= end_ms:
+                    del stored[sid]
+                    stale.pop(sid, None)
+        # Raw samples fill in what stored blocks do not hold: a series without blocks
+        # at this resolution (too sparse to be worth it) over the whole range; the
+        # others after the last closed day, or from the first day whose raw data
+        # changed since its rollups were built (a late sample, a deletion)
+        tail_from = {i: max(start_ms, done_through) for i in stored}
+        for sid, day in stale.items():
+            stored[sid] = rollups.clip(stored[sid], day - 1)
+            tail_from[sid] = max(start_ms, day)
+        tail_from.update((i, start_ms) for i in ids if i not in tail_from)
+        fresh = {}
+        for since in sorted(set(tail_from.values())):
+            if since <= end_ms:
+                group = [i for i in ids if tail_from[i] == since]
+                fresh.update((d.labels, d) for d in self._read(group, since, end_ms))
         tails = dict(
             zip(
                 fresh,
