@@ -3,6 +3,7 @@ import { build } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { basename } from 'node:path';
+import { uplotLazyIntl } from './uplot-lazy-intl.mjs';
 
 const out = new URL('../src/watchkeeper/dashboard/static/', import.meta.url).pathname;
 rmSync(out, { recursive: true, force: true });
@@ -16,6 +17,7 @@ const common = {
   entryNames: '[name]-[hash]',
   metafile: true,
   legalComments: 'none',
+  plugins: [uplotLazyIntl],
 };
 const outputsOf = (result) => Object.keys(result.metafile.outputs).map((p) => basename(p));
 const app = outputsOf(await build({ ...common, entryPoints: ['src/main.js'], format: 'esm' }));

@@ -8,6 +8,9 @@ import { formatValue, legendOf } from './format.js';
 const PALETTE = ['#3b82f6', '#22c55e', '#f59e0b', '#ef4444', '#a855f7', '#14b8a6', '#ec4899', '#84cc16'];
 const THRESHOLD_COLORS = { green: '#22c55e', yellow: '#eab308', orange: '#f97316', red: '#ef4444', blue: '#3b82f6', purple: '#a855f7' };
 const MAX_SERIES = 40;
+// The page's own font. uPlot's default lists a dozen families, and a canvas resolves every
+// one it is given (each missing family is a font lookup) whenever a chart sets it.
+const AXIS_FONT = '12px system-ui, sans-serif';
 
 // One x axis for all series: every step from start to end; gaps stay null.
 export function alignMatrix(result, start, end, step) {
@@ -41,7 +44,7 @@ export function drawChart(box, panel, result, start, end, step, knownWidth) {
   const data = alignMatrix(result, start, end, step);
   const labels = result.slice(0, MAX_SERIES).map((s) => legendOf(panel.legend, s.metric || {}, panel.expr));
   const width = Math.max(200, knownWidth || box.clientWidth || 300);
-  const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { show: false } };
+  const axis = { font: AXIS_FONT, stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { show: false } };
   const thresholds = panel.thresholds || [];
   const opts = {
     width,
