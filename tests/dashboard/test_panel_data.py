@@ -55,6 +55,19 @@ def test_each_panel_answers_as_its_own_prometheus_query_in_panel_order(api):
     assert broken["status"] == "error" and broken["errorType"] == "bad_data"
 
 
+def test_the_answer_is_gzipped_for_clients_that_take_it(api):
+    client, end = api
+    window = {"start": end - 3600, "end": end, "step": 60}
+    packed = client.get("/dashboards/mine/query", params=window,
+                        headers={"accept-encoding": "gzip"})
+    plain = client.get("/dashboards/mine/query", params=window,
+                       headers={"accept-encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+    assert packed.json() == plain.json()  # the client decoded it
+
+
 def test_bad_ranges_are_each_panels_prometheus_error(api):
     client, end = api
     r = client.get("/dashboards/mine/query", params={"start": end, "end": end - 60, "step": 15})

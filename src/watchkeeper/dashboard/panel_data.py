@@ -12,13 +12,15 @@ errors included, and the page pays one round trip. The body is
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from typing import Any
 from urllib.parse import urlencode
 
 from .panels import Dashboard, Panel
 
-_HEADERS = {"cache-control": "no-store"}
+_HEADERS = {"cache-control": "no-store", "vary": "accept-encoding"}
+_GZIP_FROM_BYTES = 1024  # smaller answers gain nothing from compression
 
 
 def _error(message: str, error_type: str = "bad_data") -> bytes:
@@ -100,6 +102,11 @@ def query_route(dashboards: list[Dashboard]) -> Any:
         # the outermost router: the one holding the server's /api/v1 routes
         status, body = await dashboard_query(dashboard, request.scope["router"], request.scope,
                                              dict(request.query_params))
-        return Response(body, status, media_type="application/json", headers=_HEADERS)
+        headers = dict(_HEADERS)
+        if len(body) >= _GZIP_FROM_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
+            # a day of a dozen panels is ~130 KB of JSON and ~4x less gzipped, for ~1 ms
+            body = gzip.compress(body, compresslevel=5, mtime=0)
+            headers["content-encoding"] = "gzip"
+        return Response(body, status, media_type="application/json", headers=headers)
 
     return Route("/dashboards/{id}/query", endpoint, methods=["GET"])
