@@ -7,6 +7,9 @@
 const listeners = new Set();
 const SUBSCRIPTION = { queries: ['ALERTS'], health: true, interval: 1000 };
 const MAX_BACKOFF_MS = 30000;
+// A stream answers its subscription at once; one silent this long is stuck (a proxy holding
+// the upgrade, a buffered event stream) and the next transport is tried.
+const FIRST_MESSAGE_MS = 5000;
 let mode = 'polling';
 let last = { alerts: null, health: null };
 
@@ -52,6 +55,7 @@ function openWebSocket(on) {
   socket.onopen = () => socket.send(JSON.stringify(SUBSCRIPTION));
   socket.onmessage = (ev) => on.message(ev.data);
   socket.onclose = () => on.down();
+  return () => { socket.onclose = null; socket.close(); };
 }
 
 function openEventSource(on) {
@@ -62,6 +66,7 @@ function openEventSource(on) {
   source.onmessage = (ev) => on.message(ev.data);
   // closed here so our backoff and transport choice apply, not the browser's fixed retry
   source.onerror = () => { source.close(); on.down(); };
+  return () => source.close();
 }
 
 const TRANSPORTS = [['WebSocket', openWebSocket], ['Server-Sent Events', openEventSource]];
@@ -74,14 +79,17 @@ export function connect(onMode) {
     const [name, opener] = TRANSPORTS[index];
     let delivered = false;
     let down = false;
+    let close = () => {};
+    const silent = setTimeout(() => { close(); on.down(); }, FIRST_MESSAGE_MS);
     const on = {
       message(data) {
-        if (!delivered) { delivered = true; failures = 0; mode = 'stream'; onMode(mode, name); }
+        if (!delivered) { delivered = true; failures = 0; clearTimeout(silent); mode = 'stream'; onMode(mode, name); }
         handleMessage(data);
       },
       down() {
         if (down) return;
         down = true;
+        clearTimeout(silent);
         if (mode !== 'polling') { mode = 'polling'; onMode(mode, null); }
         last = { alerts: null, health: null };
         if (delivered) { setTimeout(open, 1000); return; } // it worked: the same again, soon
@@ -91,7 +99,7 @@ export function connect(onMode) {
         setTimeout(open, index ? 0 : Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures, 5)));
       },
     };
-    try { opener(on); } catch { on.down(); }
+    try { close = opener(on); } catch { on.down(); }
   };
   open();
 }

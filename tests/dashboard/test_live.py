@@ -59,3 +59,13 @@ def test_alerts_arrive_live_over_sse_when_the_websocket_is_cut(served, page):
     pg.wait_for_selector("[data-section=alerts] [data-alert=StreamProbe]", timeout=2000)
     assert pg.locator("#status").inner_text() == "live"
     assert page.errors == []
+
+
+def test_a_websocket_that_never_answers_gives_way_to_sse(served, page):
+    pg = page.page
+    held: list[Any] = []
+    pg.route_web_socket(STREAM_WS, held.append)  # accepted, then silent (a stuck proxy)
+    pg.goto(served.url + "/#/overview")
+    pg.wait_for_selector("#status:text('live')", timeout=15_000)
+    assert held
+    assert pg.get_attribute("#status", "title") == "updates pushed over Server-Sent Events"
