@@ -63,8 +63,9 @@ def test_alerts_arrive_live_over_sse_when_the_websocket_is_cut(served, page):
 
 def test_a_websocket_that_never_answers_gives_way_to_sse(served, page):
     pg = page.page
-    held: list[Any] = []
-    pg.route_web_socket(STREAM_WS, held.append)  # accepted, then silent (a stuck proxy)
+    held: list[str] = []
+    # accepted, then silent: a proxy holding the upgrade
+    pg.route_web_socket(STREAM_WS, lambda ws: held.append(ws.url))
     pg.goto(served.url + "/#/overview")
     pg.wait_for_selector("#status:text('live')", timeout=15_000)
     assert held
