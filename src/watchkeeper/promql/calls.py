@@ -35,15 +35,17 @@ def _range_vector(rd: RangeData, steps: int, keep_name: bool, compute) -> Vector
     series = [s for s in rd.series if len(s.ts)]
     if not series:
         return Vector.empty(steps)
-    sizes = np.array([len(s.ts) for s in series])
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    batch = RangeSeries(
-        Labels.of({}),
-        np.concatenate([s.ts for s in series]),
-        np.concatenate([s.values for s in series]),
-        np.concatenate([s.lo + o for s, o in zip(series, starts, strict=True)]),
-        np.concatenate([s.hi + o for s, o in zip(series, starts, strict=True)]),
-    )
+    batch = rd.batch
+    if batch is None:
+        sizes = np.array([len(s.ts) for s in series])
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        batch = RangeSeries(
+            Labels.of({}),
+            np.concatenate([s.ts for s in series]),
+            np.concatenate([s.values for s in series]),
+            np.concatenate([s.lo + o for s, o in zip(series, starts, strict=True)]),
+            np.concatenate([s.hi + o for s, o in zip(series, starts, strict=True)]),
+        )
     # an empty window of series i sits at lo == hi == its start: harmless for every function
 
     def tile(per_step: np.ndarray) -> np.ndarray:

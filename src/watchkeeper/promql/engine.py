@@ -24,7 +24,7 @@ from watchkeeper.promql.values import (
     drop_name,
     is_stale,
 )
-from watchkeeper.promql.windows import window_bounds
+from watchkeeper.promql.windows import series_windows, window_bounds
 from watchkeeper.tsdb.api import TimeSeriesStore
 from watchkeeper.tsdb.labels import Labels
 
@@ -168,21 +168,17 @@ class _Evaluator:
     def select_range(self, node: ast.MatrixSelector, times: np.ndarray) -> RangeData:
         sel = node.vector
         ends = self._window_ends(times, sel.offset_ms, sel.at)
-        out = []
+        found = []
         loaded = 0
         for series in self.store.select(sel.matchers, int(ends.min()) - node.range_ms,
                                         int(ends.max())):
-            ts, vals = series.timestamps, series.values
-            loaded += len(ts)
+            loaded += len(series.timestamps)
             if loaded > MAX_SAMPLES:
                 raise PromQLEvalError("query processing would load too many samples into "
                                       "memory in query execution")
-            stale = is_stale(vals)
-            if stale.any():
-                ts, vals = ts[~stale], vals[~stale]
-            lo, hi = window_bounds(ts, ends, node.range_ms)
-            out.append(RangeSeries(series.labels, ts, vals, lo, hi))
-        return RangeData(out, node.range_ms, ends, times)
+            found.append(series)
+        out, batch = series_windows(found, ends, node.range_ms)
+        return RangeData(out, node.range_ms, ends, times, batch)
 
     def subquery(self, node: ast.SubqueryExpr, times: np.ndarray) -> RangeData:
         step = node.step_ms or self.sub_step

@@ -82,6 +82,8 @@ class RangeData:
     range_ms: int
     ends: np.ndarray  # per step, the window's end (eval time minus offset, or @)
     eval_times: np.ndarray  # per step, the evaluation time itself
+    # the series with samples laid end to end (windows offset to match), when built so
+    batch: RangeSeries | None = None
 
 
 def merge_duplicates(labels: list[Labels], values: np.ndarray, mask: np.ndarray) -> Vector:

@@ -6,9 +6,13 @@ window of a series into one (steps, longest window) array lets numpy do all step
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
+
+from watchkeeper.promql.values import STALE_NAN_BITS, RangeSeries
+from watchkeeper.tsdb.api import SeriesData
+from watchkeeper.tsdb.labels import Labels
 
 _MAX_CELLS = 4_000_000
 
@@ -17,6 +21,63 @@ def window_bounds(ts: np.ndarray, ends: np.ndarray, range_ms: int) -> tuple[np.n
     """Indices [lo, hi) of samples with end - range <= t <= end, as Prometheus 2.x."""
     lo = np.searchsorted(ts, ends - range_ms, "left")
     hi = np.searchsorted(ts, ends, "right")
+    return lo, hi
+
+
+def series_windows(found: Sequence[SeriesData], ends: np.ndarray, range_ms: int,
+                   ) -> tuple[list[RangeSeries], RangeSeries | None]:
+    """Every selected series without its stale markers, with its windows; and all of
+    them end to end (None when there are none), as functions over many series take them.
+
+    Why: bounds come from one search over all series (each series' times shifted into a
+    span of its own), not two searches per series: with 50,000 series, per-series numpy
+    calls cost more than the arithmetic."""
+    if not found:
+        return [], None
+    sizes = np.array([len(s.timestamps) for s in found], np.int64)
+    ts = np.concatenate([s.timestamps for s in found])
+    vals = np.concatenate([s.values for s in found])
+    real = vals.view(np.int64) != STALE_NAN_BITS
+    if not real.all():
+        owner = np.repeat(np.arange(len(found)), sizes)
+        sizes = np.bincount(owner[real], minlength=len(found))
+        ts, vals = ts[real], vals[real]
+    first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    lo, hi = _all_bounds(ts, first, sizes, ends, range_ms)
+    own_lo, own_hi = lo - first[:, None], hi - first[:, None]
+    series = [RangeSeries(s.labels, ts[a : a + n], vals[a : a + n], lo_i, hi_i)
+              for s, a, n, lo_i, hi_i in zip(found, first.tolist(), sizes.tolist(), own_lo,
+                                             own_hi, strict=True)]
+    some = sizes > 0
+    batch = RangeSeries(Labels.of({}), ts, vals, lo[some].ravel(), hi[some].ravel())
+    return series, batch
+
+
+def _all_bounds(ts: np.ndarray, first: np.ndarray, sizes: np.ndarray, ends: np.ndarray,
+                range_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """(series, steps) absolute indexes [lo, hi) of every series' windows."""
+    lo = np.empty((len(sizes), len(ends)), np.int64)
+    hi = np.empty_like(lo)
+    if not ts.size:
+        lo[:] = hi[:] = first[:, None]
+        return lo, hi
+    tmin = int(ts.min())
+    span = int(ts.max()) - tmin + 1
+    if len(sizes) * span >= 2**62:  # shifted times would overflow: one series at a time
+        for i, (a, n) in enumerate(zip(first.tolist(), sizes.tolist(), strict=True)):
+            lo[i], hi[i] = window_bounds(ts[a : a + n], ends, range_ms)
+            lo[i] += a
+            hi[i] += a
+        return lo, hi
+    shift = np.arange(len(sizes), dtype=np.int64) * span
+    key = ts - tmin + np.repeat(shift, sizes)
+    start_rel = np.clip(ends - range_ms - tmin, 0, span)
+    end_rel = np.clip(ends - tmin, -1, span - 1)
+    block = max(1, 4_000_000 // len(ends))
+    for a in range(0, len(sizes), block):
+        base = shift[a : a + block, None]
+        lo[a : a + block] = np.searchsorted(key, base + start_rel[None, :], "left")
+        hi[a : a + block] = np.searchsorted(key, base + end_rel[None, :], "right")
     return lo, hi
 
 

@@ -205,6 +205,27 @@ class Head:
             self.accept(s, t, v, count) for t, v in zip(ts.tolist(), vals.tolist(), strict=True)
         )
 
+    def copy_heads(self, ids: Sequence[int], start: int, end: int,
+                   ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Head samples within [start, end] of many in-order series, copied in one go.
+
+        Why: a query over 50,000 series would otherwise pay a few numpy calls per series.
+        Each series gets slices of two shared arrays: private to the reader, disjoint
+        from every other series."""
+        series = [self.by_id[i] for i in ids]
+        series = [s for s in series if s.samples is not None and len(s.samples)]
+        if not series:
+            return {}
+        sizes = np.fromiter((len(s.samples) // 2 for s in series), np.int64, len(series))  # type: ignore[arg-type]
+        raw = b"".join([s.samples.tobytes() for s in series])  # type: ignore[union-attr]
+        pairs = np.frombuffer(raw, np.float64).reshape(-1, 2)
+        ts = pairs[:, 0].astype(np.int64)
+        vals = np.ascontiguousarray(pairs[:, 1].view(np.int64)).view(np.float64)
+        first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        lo = (first + np.add.reduceat(ts < start, first)).tolist()
+        hi = (first + np.add.reduceat(ts <= end, first)).tolist()
+        return {s.id: (ts[a:b], vals[a:b]) for s, a, b in zip(series, lo, hi, strict=True)}
+
     def delete_samples(self, ids: Sequence[int], start: int, end: int) -> None:
         for sid in ids:
             s = self.by_id.get(sid)

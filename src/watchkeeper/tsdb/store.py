@@ -315,9 +315,16 @@ class Store(TimeSeriesStore):
             blobs: dict[int, list[bytes]] = {}
             for sid, _min_t, data in self.db.chunks(ids, start_ms, end_ms):
                 blobs.setdefault(sid, []).append(data)
-            heads = {i: (self.head.by_id[i].labels, self.head.by_id[i].head_arrays()) for i in ids}
-        for sid in ids:
-            labels, (hts, hvals) = heads[sid]
+            labels = [self.head.by_id[i].labels for i in ids]
+            in_order = [i for i in ids if i not in blobs and self.head.by_id[i].sorted]
+            heads = self.head.copy_heads(in_order, start_ms, end_ms)
+            heads.update((i, self.head.by_id[i].head_arrays()) for i in ids if i not in heads)
+        for sid, series_labels in zip(ids, labels, strict=True):
+            hts, hvals = heads[sid]
+            # head samples only (clipped already when in order)
+            if sid not in blobs and hts.size and hts[0] >= start_ms and hts[-1] <= end_ms:
+                yield SeriesData(series_labels, hts, hvals)
+                continue
             parts = [decode_chunk(b) for b in blobs.get(sid, ())]
             if hts.size:
                 parts.append((hts, hvals))
@@ -331,7 +338,7 @@ class Store(TimeSeriesStore):
                 ts, vals = sort_dedupe(ts, vals)
             lo, hi = np.searchsorted(ts, start_ms, "left"), np.searchsorted(ts, end_ms, "right")
             if hi > lo:
-                yield SeriesData(labels, ts[lo:hi], vals[lo:hi])
+                yield SeriesData(series_labels, ts[lo:hi], vals[lo:hi])
 
     def select_rollup(
         self,
