@@ -170,3 +170,30 @@ def test_damaged_rollup_block_is_a_clean_error():
         raise AssertionError(f"flip at byte {pos} went unnoticed")
     with pytest.raises(CorruptChunkError):
         decode_block(bytes(block[:-3]), ALL_COLUMNS)
+
+
+def test_deleting_a_range_keeps_the_rollups_of_other_days_past_raw_retention(open_store):
+    store = open_store(retention_ms=DAY_MS)
+    ts, vals = make_data(4.5, 60_000, 11, False)
+    store.append_array({"__name__": "d"}, ts, vals)
+    store.maintain()
+    (before,) = store.select_rollup([], 0, 2**62, HOUR_MS)
+    assert before.timestamps[0] == T0  # day 0 lives on in rollups only
+    gone = (T0 + 3 * HOUR_MS + 1, T0 + 5 * HOUR_MS)
+    store.delete_series([Matcher("__name__", "=", "d")], *gone)
+    store.maintain()
+    (after,) = store.select_rollup([], 0, 2**62, HOUR_MS)
+    dropped = (before.timestamps + HOUR_MS > gone[0]) & (before.timestamps <= gone[1])
+    assert after.timestamps.tolist() == before.timestamps[~dropped].tolist()
+    assert after.max.tolist() == before.max[~dropped].tolist()
+
+
+def test_deleting_a_range_older_than_raw_data_deletes_its_rollups(open_store):
+    store = open_store(retention_ms=DAY_MS)
+    ts, vals = make_data(4.5, 60_000, 12, False)
+    store.append_array({"__name__": "d"}, ts, vals)
+    store.maintain()
+    store.delete_series([Matcher("__name__", "=", "d")], 0, T0 + 2 * DAY_MS - 1)
+    for res in RESOLUTIONS:
+        for r in store.select_rollup([], 0, 2**62, res):
+            assert r.timestamps[0] >= T0 + 2 * DAY_MS

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from watchkeeper.tsdb import rollups
 from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB, ChunkRow
 from watchkeeper.tsdb.codec import decode_chunk, encode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
@@ -88,7 +89,8 @@ def _merge(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.n
 
 
 def delete_range(db: ChunkDB, series_ids: Sequence[int], start: int, end: int) -> None:
-    """Remove samples of the series within [start, end]; their rollups are rebuilt later."""
+    """Remove samples of the series within [start, end], from rollups too (days that
+    still have raw data are rolled up again by the next maintenance)."""
     with db.transaction() as c:
         for sid in series_ids:
             found = c.execute(
@@ -106,9 +108,9 @@ def delete_range(db: ChunkDB, series_ids: Sequence[int], start: int, end: int) -
                     "INSERT INTO chunks(series_id, min_t, max_t, n, data) VALUES(?,?,?,?,?)",
                     cut_chunks(sid, ts[keep], vals[keep]),
                 )
-            if found:
+            rollups.forget_range(c, sid, start, end)
+            if found:  # rebuild the touched days from what raw data they keep
                 c.execute(
-                    "DELETE FROM rollups WHERE series_id=? AND max_t >= ? AND min_t <= ?",
-                    (sid, start, end),
+                    "UPDATE chunks SET rolled=0 WHERE series_id=? AND max_t >= ? AND min_t < ?",
+                    (sid, start - start % DAY_MS, end - end % DAY_MS + DAY_MS),
                 )
-                c.execute("UPDATE chunks SET rolled=0 WHERE series_id=?", (sid,))

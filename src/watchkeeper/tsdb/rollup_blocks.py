@@ -3,12 +3,14 @@
 Why: a year at 1 h is ~9,000 steps per series and a dashboard reads hundreds of series,
 so decoding must cost a handful of numpy operations per block, not one per column.
 A block is a timestamps frame plus value frames, each holding one or more value rows
-(``ROWS`` order). Hourly blocks put min, max, count and last in one frame of fixed-width
-offsets from per-row bases at a common decimal scale (decoded by one add and one divide
-into the destination), sum (of decimals rarely decimal itself) in a second, and
-``at_start`` in a third that is a single fill value when, as usual, no sample sits on a
-bucket start. Finer blocks keep the compact per-row codec. Blocks of the first layout
-(six per-column frames, no ``at_start``) still decode.
+(``ROWS`` order). Hourly blocks put min, max, last and count in one frame of
+fixed-width offsets at a common decimal scale, from a base per 32 buckets (so a
+random-walk gauge fits 2 bytes), decoded by one add and one divide into the
+destination; sum (wider) has its own frame, and so has ``at_start``, a single fill
+value when no sample sits on a bucket start. Hourly frames are stored plain: reading
+twice the bytes from SQLite costs less than decompressing them. Finer blocks keep the
+compact per-row codec. Blocks of the first layout (six per-column frames, no
+``at_start``) still decode.
 """
 
 from __future__ import annotations

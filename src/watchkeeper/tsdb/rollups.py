@@ -249,6 +249,34 @@ class BlockView(NamedTuple):
         return self.hi - self.lo
 
 
+def forget_range(c, series_id: int, start: int, end: int) -> None:  # type: ignore[no-untyped-def]
+    """Drop the series' buckets that hold any time in [start, end], keeping the others.
+
+    Why: a deletion must not take a year of hourly rollups with it when the raw days
+    that could rebuild them are long gone; days that still have raw data are rebuilt."""
+    for res in RESOLUTIONS:
+        rows = c.execute(
+            "SELECT window, data FROM rollups WHERE res=? AND series_id=? AND max_t >= ? "
+            "AND min_t <= ?",
+            (res, series_id, start - res + 1, end),
+        ).fetchall()
+        for window, data in rows:
+            cols = _decode(data)
+            keep = (cols[0] + res <= start) | (cols[0] > end)
+            if keep.all():
+                continue
+            if not keep.any():
+                c.execute("DELETE FROM rollups WHERE res=? AND series_id=? AND window=?",
+                          (res, series_id, window))
+                continue
+            kept = [col[keep] for col in cols]  # type: ignore[index]
+            c.execute(
+                "UPDATE rollups SET min_t=?, max_t=?, data=? WHERE res=? AND series_id=? "
+                "AND window=?",
+                (int(kept[0][0]), int(kept[0][-1]), _encode(kept, res), res, series_id, window),
+            )
+
+
 def read(
     db: ChunkDB, series_ids: Sequence[int], res: int, start: int, end: int
 ) -> dict[int, list[BlockView]]:
