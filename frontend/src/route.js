@@ -2,6 +2,7 @@
 // by the app and the boot script, which starts that dashboard's data before the app loads.
 import { RANGES } from './format.js';
 
+// main.js's pages; listed here too so the boot script need not load any page's code
 export const PAGE_IDS = ['overview', 'explore', 'alerts', 'health', 'dashboards'];
 export const OVERVIEW_DASHBOARD = 'host';
 const DEFAULT_RANGE = '1h';
