@@ -129,6 +129,12 @@ def _decode_timestamps(r: _Reader, n: int) -> np.ndarray:
     if n == 1:
         return np.array([first], dtype=np.int64)
     d1 = r.i64()
+    if n > 2 and r.pos < len(r.buf) and r.buf[r.pos] == 0:  # every delta-of-delta is 0
+        r.pos += 1
+        ts = np.arange(n, dtype=np.int64)
+        ts *= d1
+        ts += first
+        return ts
     dod = _unzigzag(r.u64s(n - 2))
     deltas = np.empty(n - 1, dtype=np.int64)
     deltas[0] = d1
