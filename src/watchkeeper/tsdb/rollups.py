@@ -316,7 +316,7 @@ def read(
     out: dict[int, list[BlockView]] = {}
     for sid, window in keys:
         block = blocks[(sid, window)]
-        if block is None:  # deleted between the two statements: cannot happen under the lock
+        if block is None:  # its row went between the two statements (callers hold no lock)
             continue
         lo, hi = block.bounds(start, end)
         if hi > lo:
