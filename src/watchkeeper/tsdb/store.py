@@ -318,7 +318,11 @@ class Store(TimeSeriesStore):
             labels = [self.head.by_id[i].labels for i in ids]
             in_order = [i for i in ids if i not in blobs and self.head.by_id[i].sorted]
             heads = self.head.copy_heads(in_order, start_ms, end_ms)
-            heads.update((i, self.head.by_id[i].head_arrays()) for i in ids if i not in heads)
+            no_head = (np.empty(0, np.int64), np.empty(0, np.float64))
+            for i in ids:
+                if i not in heads:
+                    s = self.head.by_id[i]
+                    heads[i] = s.head_arrays() if s.samples is not None else no_head
         for sid, series_labels in zip(ids, labels, strict=True):
             hts, hvals = heads[sid]
             # head samples only (clipped already when in order)
