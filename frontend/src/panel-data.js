@@ -23,7 +23,7 @@ export function loadDashboards() {
 
 // Width in pixels of one panel's plot, from the viewport alone (no layout exists yet when
 // the boot script asks): mirrors style.css's main padding, .grid columns and the y axis.
-export function plotWidth(viewport) {
+function plotWidth(viewport) {
   const content = Math.min(viewport, 1500) - (viewport <= 600 ? 16 : 32);
   const columns = viewport <= 600 ? 1 : Math.max(1, Math.floor((content + 16) / (340 + 16)));
   return Math.max(100, Math.floor((content - 16 * (columns - 1)) / columns) - 18 - 64);
