@@ -104,8 +104,9 @@ def query_route(dashboards: list[Dashboard]) -> Any:
                                              dict(request.query_params))
         headers = dict(_HEADERS)
         if len(body) >= _GZIP_FROM_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
-            # a day of a dozen panels is ~130 KB of JSON and ~4x less gzipped, for ~1 ms
-            body = gzip.compress(body, compresslevel=5, mtime=0)
+            # a day of twelve panels: 127 KB of JSON, 44 KB at level 1 for ~1 ms (level 5
+            # saves 4 KB more for three times the time)
+            body = gzip.compress(body, compresslevel=1, mtime=0)
             headers["content-encoding"] = "gzip"
         return Response(body, status, media_type="application/json", headers=headers)
 
