@@ -71,6 +71,8 @@ def test_no_file_means_safe_defaults() -> None:
     ("web:\n  listen_address: nowhere\n", 2, "host:port"),
     ("global: [1\n", 2, "invalid YAML"),
     ("global:\n  collect_interval: 0.5s\n", 2, "at least 1s"),
+    ("dashboards:\n  - {id: x, rows: nope}\n", 2, "dashboards[0]"),
+    ("dashboards:\n  - no/such/*.yml\n", 2, "no file matches"),
 ])
 def test_bad_config_names_file_line_and_problem(text: str, line: int, words: str) -> None:
     with pytest.raises(ConfigError) as info:

@@ -42,6 +42,18 @@ def test_configured_dashboards_export_too(tmp_path):
     assert doc["panels"][1]["targets"][0]["expr"] == "sum(rate(http_requests_total[5m]))"
 
 
+def test_the_serve_configs_dashboards_export_as_served(tmp_path):
+    config = tmp_path / "watchkeeper.yml"
+    config.write_text("dashboards:\n  - id: api\n    title: API\n    rows:\n"
+                      "      - panels: [{title: up, expr: up}]\n")
+    result = run("-c", str(config), "api")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["title"] == "API"
+    config.write_text("dashboards:\n  - id: api\n")
+    result = run("-c", str(config))
+    assert result.exit_code != 0 and f"{config}:2:" in result.output
+
+
 def test_unknown_dashboard_and_bad_yaml_are_clear_errors(tmp_path):
     result = run("nope")
     assert result.exit_code != 0 and "no dashboard 'nope'" in result.output

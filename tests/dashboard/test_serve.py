@@ -33,3 +33,36 @@ def test_serve_answers_every_host_panel_in_one_request_and_the_page_draws(tmp_pa
         pg.wait_for_selector("#status:text('live')")
         assert pg.get_attribute("#status", "title") == "updates pushed over WebSocket"
         assert page.errors == []
+
+
+def test_dashboards_from_the_config_are_served_and_follow_a_reload(tmp_path):
+    (tmp_path / "boards").mkdir()
+    (tmp_path / "boards" / "api.yml").write_text(
+        "- id: api\n  title: API\n  rows: [{panels: [{title: Requests, expr: up}]}]\n")
+    config = {"checks": [{"type": "memory"}], "dashboards": [
+        "boards/*.yml",
+        {"id": "host", "title": "My host", "rows": [{"panels": [{"title": "Load",
+                                                                 "expr": "node_load1"}]}]}]}
+    with ServeProcess(tmp_path, config) as serve:
+        def listed() -> dict[str, str]:
+            return {d["id"]: d["title"]
+                    for d in serve.client.get("/dashboards.json").json()["dashboards"]}
+
+        shown = listed()
+        assert shown["api"] == "API" and shown["host"] == "My host"  # replaces the built-in
+        assert "process" in shown  # the other built-ins stay
+        page = serve.client.get("/").text
+        assert '"title":"API"' in page  # inlined into the page for its first paint
+        panel = serve.client.get("/dashboards/api/query", params={"start": 0, "end": 60,
+                                                                  "step": 15}).json()
+        assert panel["status"] == "success"
+
+        config["dashboards"] = ["boards/*.yml"]
+        serve.write_config(config)
+        assert serve.client.post("/-/reload").status_code == 200
+        assert listed()["host"] == "Host"  # the built-in is back
+        config["dashboards"] = [{"id": "x", "rows": "nope"}]
+        serve.write_config(config)
+        refused = serve.client.post("/-/reload")
+        assert refused.status_code == 500 and "dashboards" in refused.text
+        assert "api" in listed()  # the running config stays

@@ -22,5 +22,6 @@ def check_config(file: str) -> None:
         click.echo(f"WARNING: {warning}", err=True)
     checks = "default" if loaded.checks is None else str(len(loaded.checks))
     click.echo(f"SUCCESS: {file}: {len(config.scrape_configs)} scrape configs, "
-               f"{checks} health checks, storage at {config.storage.path}, "
+               f"{checks} health checks, {len(loaded.dashboards)} dashboards, "
+               f"storage at {config.storage.path}, "
                f"listening on {config.web.listen_address}")

@@ -17,19 +17,23 @@ def export() -> None:
 @click.argument("ids", nargs=-1)
 @click.option("-f", "--file", "files", multiple=True, type=click.Path(dir_okay=False),
               help="Dashboard YAML to add to the built-in ones (repeatable).")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="A watchkeeper serve config: add the dashboards it names.")
 @click.option("-o", "--output", type=click.Path(),
               help="File for one dashboard, or a directory for one file each (default: stdout).")
 @click.option("--datasource-uid", help="Fix the Prometheus data source uid instead of a variable.")
-def grafana_dashboard(ids: tuple[str, ...], files: tuple[str, ...], output: str | None,
-                      datasource_uid: str | None) -> None:
+def grafana_dashboard(ids: tuple[str, ...], files: tuple[str, ...], config_path: str | None,
+                      output: str | None, datasource_uid: str | None) -> None:
     """Grafana dashboard JSON of IDS (default: every dashboard), for a Prometheus data source
     pointed at watchkeeper."""
+    from watchkeeper.config.loader import ConfigError, load_config
     from watchkeeper.dashboard.panels import DashboardError, all_dashboards, load_dashboards
     from watchkeeper.export.grafana import grafana_dashboard as to_grafana
 
     try:
-        extra = [d for path in files for d in load_dashboards(path)]
-    except DashboardError as e:
+        extra = load_config(config_path).dashboards if config_path else []
+        extra += [d for path in files for d in load_dashboards(path)]
+    except (DashboardError, ConfigError) as e:
         raise click.ClickException(str(e)) from None
     known = {d.id: d for d in all_dashboards(extra)}
     unknown = [i for i in ids if i not in known]

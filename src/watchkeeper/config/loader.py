@@ -36,6 +36,7 @@ class LoadedConfig:
 
     config: Config
     checks: list[CheckSpec] | None = None
+    dashboards: list[Any] = field(default_factory=list)  # configured ones, built-ins apart
     file: str | None = None
     text: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -141,7 +142,7 @@ def parse_config(text: str, file: str = "<config>") -> LoadedConfig:
         raise ConfigError(first + others, file, line, column) from None
     if config.rule_files or config.alerting:
         _check_alerting(config, root, file)
-    loaded = LoadedConfig(config, checks, file, text)
+    loaded = LoadedConfig(config, checks, _dashboards(config, root, file), file, text)
     for sc in config.scrape_configs:
         if sc.scrape_timeout and sc.scrape_interval and sc.scrape_timeout > sc.scrape_interval:
             loaded.warnings.append(f"job {sc.job_name!r}: scrape_timeout is longer than "
@@ -167,6 +168,19 @@ def _check_alerting(config: Config, root: yaml.Node, file: str) -> None:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"{key}: {problems[0]}{more}", file, node.start_mark.line + 1,
                           node.start_mark.column + 1)
+
+
+def _dashboards(config: Config, root: yaml.Node, file: str) -> list[Any]:
+    if config.dashboards is None:
+        return []
+    from watchkeeper.dashboard.panels import DashboardError, dashboards_from_config
+
+    base = Path(file).parent if file != "<config>" else Path(".")
+    try:
+        return dashboards_from_config(config.dashboards, base)
+    except DashboardError as e:
+        mark = _node_at(root, ("dashboards",)).start_mark
+        raise ConfigError(str(e), file, mark.line + 1, mark.column + 1) from None
 
 
 def load_config(path: str | Path) -> LoadedConfig:

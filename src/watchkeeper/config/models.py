@@ -219,6 +219,8 @@ class Config(_Model):
     # Alertmanager-shaped: alertmanagers, route, receivers, inhibit_rules,
     # maintenance_windows, delivery, resend_delay, external_url (the alerting room checks it)
     alerting: dict[str, Any] = Field(default_factory=dict)
+    # inline dashboards and/or YAML file paths (globs), parsed by the dashboard room
+    dashboards: Any = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from watchkeeper.exposition.asgi import make_asgi_app
@@ -76,9 +76,9 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
             app.router.routes.extend(service.alerting.routes())
         api = promql_app(service.store, engine, version=VERSION)
         app.router.routes.extend(api.routes)
-        page = _dashboard()
-        if page is not None:
-            app.router.routes.append(Mount("/", app=page))
+        page = _DashboardPage(service)
+        page.current()  # built now, not on the first visitor's request
+        app.router.routes.append(Mount("/", app=page))
         loop = asyncio.get_running_loop()
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(
@@ -101,15 +101,30 @@ async def _reload_logged(service: Service, config_path: str | None) -> None:
         log.exception("config reload failed")
 
 
-def _dashboard() -> Any:
-    """The dashboard page at ``/``; the API keeps serving if the page cannot load."""
-    try:
-        from watchkeeper.dashboard import dashboard_app
+class _DashboardPage:
+    """The dashboard at ``/`` with the config's dashboards, rebuilt when a reload changes
+    them; the API keeps serving if the page cannot load."""
 
-        return dashboard_app()
-    except Exception as e:
-        log.error("dashboard unavailable: %s", e)
-        return None
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._built_for: Any = None
+        self._app: Any = None
+
+    def current(self) -> Any:
+        dashboards = self.service.loaded.dashboards
+        if self._app is None or dashboards is not self._built_for:
+            try:
+                from watchkeeper.dashboard import dashboard_app
+
+                self._app = dashboard_app(dashboards)
+            except Exception as e:
+                log.error("dashboard unavailable: %s", e)
+                self._app = PlainTextResponse("dashboard unavailable (see the log)\n", 503)
+            self._built_for = dashboards
+        return self._app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.current()(scope, receive, send)
 
 
 def _cross_site_guard(app: Any) -> Any:
