@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
@@ -48,18 +49,23 @@ def cut_chunks(series_id: int, ts: np.ndarray, vals: np.ndarray, level: int = 3)
     return rows
 
 
-def compact(db: ChunkDB, max_t: int) -> dict[str, int]:
-    """Merge the chunks of each (series, day) that is closed or has too many chunks."""
+def compact(db: ChunkDB, max_t: int,
+            lock: AbstractContextManager[object] = nullcontext()) -> dict[str, int]:
+    """Merge the chunks of each (series, day) that is closed or has too many chunks.
+
+    ``lock`` is taken per batch of series, not for the whole run: merging a day of
+    50,000 series takes many seconds, and appends and queries must not wait that long."""
     open_day = max_t // DAY_MS
-    groups = db.conn.execute(
-        "SELECT series_id, min_t / ? AS day, count(*) FROM chunks GROUP BY series_id, day "
-        "HAVING count(*) > 1",
-        (DAY_MS,),
-    ).fetchall()
+    with lock:
+        groups = db.conn.execute(
+            "SELECT series_id, min_t / ? AS day, count(*) FROM chunks GROUP BY series_id, day "
+            "HAVING count(*) > 1",
+            (DAY_MS,),
+        ).fetchall()
     merged = written = 0
     todo = [(sid, day) for sid, day, n in groups if day < open_day or n >= OPEN_WINDOW_MAX_CHUNKS]
     for i in range(0, len(todo), 200):
-        with db.transaction() as c:
+        with lock, db.transaction() as c:
             for sid, day in todo[i : i + 200]:
                 found = c.execute(
                     "SELECT rowid, rolled, data FROM chunks WHERE series_id=? AND min_t >= ? "

@@ -74,16 +74,29 @@ class Series:
         """Head samples sorted by time, first write winning on equal timestamps."""
         if not self.head_len():
             return np.empty(0, np.int64), np.empty(0, np.float64)
-        pairs = self._pairs()
-        ts = pairs[:, 0].astype(np.int64)
-        vals = np.ascontiguousarray(pairs[:, 1].view(np.int64)).view(np.float64)
-        if not self.sorted:
-            ts, vals = sort_dedupe(ts, vals)
-        return ts, vals
+        return pairs_to_arrays(self._pairs(), self.sorted)
 
     def clear_head(self) -> None:
         self.samples = None
         self.sorted = True
+
+    def drop_oldest(self, count: int) -> None:
+        """Forget the first ``count`` samples appended (a checkpoint persisted them);
+        samples appended since stay."""
+        if self.samples is None:
+            return
+        del self.samples[: 2 * count]
+        if not self.samples:
+            self.clear_head()
+
+
+def pairs_to_arrays(pairs: np.ndarray, in_order: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(t, v) rows of a head into time-sorted int64 timestamps and float64 values."""
+    ts = pairs[:, 0].astype(np.int64)
+    vals = np.ascontiguousarray(pairs[:, 1].view(np.int64)).view(np.float64)
+    if not in_order:
+        ts, vals = sort_dedupe(ts, vals)
+    return ts, vals
 
 
 def sort_dedupe(ts: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ query always covers everything stored. Stale markers are not values and are skip
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -167,23 +168,26 @@ def _upgrade_layout(db: ChunkDB) -> None:
         c.execute("INSERT OR REPLACE INTO meta VALUES('rollup_layout', ?)", (LAYOUT,))
 
 
-def build(db: ChunkDB, max_t: int) -> int:
-    """(Re)build rollups of closed days that have unrolled chunks; returns blocks written."""
-    _upgrade_layout(db)
+def build(db: ChunkDB, max_t: int, lock: AbstractContextManager[object] = nullcontext()) -> int:
+    """(Re)build rollups of closed days that have unrolled chunks; returns blocks written.
+
+    ``lock`` is taken per batch of series (see compaction.compact)."""
     closed_before = (max_t // DAY_MS) * DAY_MS
     todo: dict[int, set[int]] = {}
-    for sid, min_t in db.conn.execute(
-        "SELECT series_id, min_t FROM chunks WHERE rolled=0 AND max_t < ?", (closed_before,)
-    ):
-        todo.setdefault(sid, set()).add(min_t // DAY_MS)
+    with lock:
+        _upgrade_layout(db)
+        for sid, min_t in db.conn.execute(
+            "SELECT series_id, min_t FROM chunks WHERE rolled=0 AND max_t < ?", (closed_before,)
+        ):
+            todo.setdefault(sid, set()).add(min_t // DAY_MS)
     written = 0
     items = sorted(todo.items())
     for i in range(0, len(items), 100):
-        with db.transaction() as c:
+        with lock, db.transaction() as c:
             for sid, days in items[i : i + 100]:
                 written += _build_series(c, sid, sorted(days))
     if max_t > -(2**62):
-        with db.transaction() as c:
+        with lock, db.transaction() as c:
             c.execute(
                 "INSERT OR REPLACE INTO meta VALUES('rollup_through', ?)",
                 (str(max(closed_before, built_through(db))),),

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from watchkeeper.tsdb import compaction, datadir, retention, rollups
+from watchkeeper.tsdb import checkpoint, compaction, datadir, retention, rollups
 from watchkeeper.tsdb.api import (
     MAX_TIME,
     MIN_TIME,
@@ -83,6 +83,9 @@ class Store(TimeSeriesStore):
         self.wal_max_bytes = wal_max_bytes
         self.head_max_samples = head_max_samples
         self._lock = threading.RLock()
+        # one checkpoint at a time; taken before _lock, never while holding it
+        self._checkpointing = threading.Lock()
+        self._head_epoch = 0  # deletions so far: one during a checkpoint voids its snapshot
         self._dir_lock = datadir.DirLock(self.root)
         self._problems: dict[str, str] = {}
         try:
@@ -198,8 +201,12 @@ class Store(TimeSeriesStore):
         if (
             self.wal.bytes_written >= self.wal_max_bytes
             or self.head.samples >= self.head_max_samples
-        ):
-            self._checkpoint_locked()
+        ) and self._checkpointing.acquire(blocking=False):
+            # (if another checkpoint is running, it is about to free the head anyway)
+            try:
+                self._checkpoint_locked()
+            finally:
+                self._checkpointing.release()
 
     def _write_pending_locked(self) -> None:
         if self._closed:
@@ -224,33 +231,40 @@ class Store(TimeSeriesStore):
 
     # -------------------------------------------------------------------- checkpoints
     def flush(self) -> None:
-        with self._lock:
-            self._checkpoint_locked()
+        """Persist the head as chunks now (appends and reads wait only briefly)."""
+        with self._checkpointing:
+            with self._lock:
+                snap = self._snapshot_locked()
+            encoded = checkpoint.encode(snap)
+            with self._lock:
+                if snap.epoch != self._head_epoch:  # a deletion changed the head meanwhile
+                    snap = self._snapshot_locked()
+                    encoded = checkpoint.encode(snap)
+                self._persist_locked(snap, *encoded)
 
     def _checkpoint_locked(self) -> None:
+        """The whole checkpoint under the lock (the caller holds ``_checkpointing`` too)."""
+        snap = self._snapshot_locked()
+        self._persist_locked(snap, *checkpoint.encode(snap))
+
+    def _snapshot_locked(self) -> checkpoint.HeadSnapshot:
         self._write_pending_locked()
-        done = self.wal.rotate()
-        rows: list[ChunkRow] = []
-        with_head = [s for s in self.head.by_id.values() if s.samples is not None]
-        for s in with_head:
-            ts, vals = s.head_arrays()
-            rows.extend(compaction.cut_chunks(s.id, ts, vals))
-        new_series = [(s.id, s.labels.to_json()) for s in self.head.unsaved.values()]
-        self.db.write_checkpoint(new_series, rows, done)
-        self.head.unsaved.clear()
-        for s in with_head:
-            s.clear_head()
-        self.head.samples = 0
-        self.wal.remove_through(done)
+        return checkpoint.take(self.head, self.wal.rotate(), self._head_epoch)
+
+    def _persist_locked(self, snap: checkpoint.HeadSnapshot, new_series: list[tuple[int, str]],
+                        rows: list[ChunkRow]) -> None:
+        self.db.write_checkpoint(new_series, rows, snap.wal_segment)
+        checkpoint.release(self.head, snap)
+        self.wal.remove_through(snap.wal_segment)
         self._last_checkpoint = time.monotonic()
         self._problems.pop("wal", None)
 
     def maintain(self) -> dict[str, int]:
         """Checkpoint, compact, build rollups, apply retention: what the background runs."""
+        self.flush()
+        done = compaction.compact(self.db, self.head.max_t, self._lock)
+        done["rollups"] = rollups.build(self.db, self.head.max_t, self._lock)
         with self._lock:
-            self._checkpoint_locked()
-            done = compaction.compact(self.db, self.head.max_t)
-            done["rollups"] = rollups.build(self.db, self.head.max_t)
             done.update(
                 retention.apply_retention(
                     self.db,
@@ -275,8 +289,8 @@ class Store(TimeSeriesStore):
                     if self._dirty:
                         self.wal.sync()
                         self._dirty = False
-                    if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval:
-                        self._checkpoint_locked()
+                if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval:
+                    self.flush()
                 if time.monotonic() - last_maintenance >= maintenance_interval:
                     self.maintain()
                     last_maintenance = time.monotonic()
@@ -444,6 +458,7 @@ class Store(TimeSeriesStore):
                 return 0
             self._pending_records.append(encode_delete(ids, start_ms, end_ms))
             self._commit_locked()
+            self._head_epoch += 1
             self.head.delete_samples(ids, start_ms, end_ms)
             compaction.delete_range(self.db, ids, start_ms, end_ms)
             self._forget_empty_series()
@@ -526,7 +541,7 @@ class Store(TimeSeriesStore):
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
-        with self._lock:
+        with self._checkpointing, self._lock:
             try:
                 self._checkpoint_locked()
             finally:
