@@ -85,6 +85,19 @@ def report_samples(target: Target, result: ScrapeResult, added: int) -> list[Sam
     return [({"__name__": name, **base}, ts, value) for name, value in values.items()]
 
 
+def _with_staleness_and_report(state: TargetState, result: ScrapeResult) -> list[Sample]:
+    """The scrape's samples, staleness markers for series it no longer has and the report
+    series. Runs in the writer thread, in scrape order: ``state.seen`` is the writer's,
+    and comparing a thousand series per scrape stays off the event loop."""
+    current = {tuple(sorted(labels.items())) for labels, _, _ in result.samples}
+    added = sum(1 for k in current if k not in state.seen)
+    # series gone since the last scrape (all of them when the scrape failed) end now
+    ts = int(result.started * 1000)
+    stale = [(dict(k), ts, STALE_NAN) for k in state.seen - current]
+    state.seen = current
+    return result.samples + stale + report_samples(state.target, result, added)
+
+
 class ScrapeManager:
     """Runs the scrape loops of a config; ``apply(config)`` swaps them on reload."""
 
@@ -210,19 +223,12 @@ class ScrapeManager:
             state.health, state.last_error = "down", result.error
         else:
             state.health, state.last_error = "up", ""
-        current = {tuple(sorted(labels.items())) for labels, _, _ in result.samples}
-        added = sum(1 for k in current if k not in state.seen)
-        # series gone since the last scrape (all of them when the scrape failed) end now
-        ts = int(result.started * 1000)
-        stale = [(dict(k), ts, STALE_NAN) for k in state.seen - current]
-        state.seen = current
-        samples = result.samples + stale + report_samples(state.target, result, added)
         url = state.target.url
         self._pending_writes += 1
 
         def write() -> None:
             try:
-                self.write(samples)
+                self.write(_with_staleness_and_report(state, result))
             except Exception as e:  # a store problem is reported by the store's own health
                 log.error("writing scrape of %s failed: %s", url, e)
             finally:
@@ -234,13 +240,17 @@ class ScrapeManager:
 
     async def _mark_stale(self, states: list[TargetState]) -> None:
         ts = int(time.time() * 1000)
-        samples = [(dict(k), ts, STALE_NAN) for st in states for k in st.seen]
-        for st in states:
-            if st.scrapes:
-                samples += [({"__name__": n, **st.target.labels}, ts, STALE_NAN)
-                            for n in REPORT_NAMES]
+
+        def write() -> None:
+            samples = [(dict(k), ts, STALE_NAN) for st in states for k in st.seen]
+            for st in states:
+                if st.scrapes:
+                    samples += [({"__name__": n, **st.target.labels}, ts, STALE_NAN)
+                                for n in REPORT_NAMES]
+            self.write(samples)
+
         try:  # through the writer, after any scrape of these targets still queued
-            await asyncio.wrap_future(self._writer.submit(self.write, samples))
+            await asyncio.wrap_future(self._writer.submit(write))
         except Exception as e:
             log.error("writing staleness markers failed: %s", e)
 
