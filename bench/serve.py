@@ -239,6 +239,11 @@ def scraping(seconds: float, targets: int = 50, series: int = 1000, interval: in
             count_seconds = time.perf_counter() - clock
             ups = query(base, f'sum(count_over_time(up{{job="sim"}}{window}))', end, 300)
             late = query(base, "watchkeeper_scrapes_late_total")
+            # where a late scrape's time went: the event loop stalled, or the scrape was slow
+            lag = query(base, f"max(max_over_time(watchkeeper_event_loop_lag_seconds{window}))",
+                        end)
+            slowest = query(base, f'max(max_over_time(scrape_duration_seconds{{job="sim"}}'
+                                  f'{window}))', end)
             ours_ingested = float(rng[0]["value"][1]) if rng else 0.0
             ours_scrapes = float(ups[0]["value"][1]) if ups else 0.0
             if prom:
@@ -257,6 +262,10 @@ def scraping(seconds: float, targets: int = 50, series: int = 1000, interval: in
     print(f"scrape window {end - start:.0f}s: {targets} targets x {series} series every "
           f"{interval}s; scrape slots skipped by overrun: "
           f"{late[0]['value'][1] if late else '0'}")
+    gaps = [(b - a, b - start) for times in ours_hits for a, b in itertools.pairwise(times)]
+    worst = max(gaps, default=(0.0, 0.0))
+    print(f"worst gap {worst[0]:.1f}s, ending {worst[1]:.0f}s into the window; worst "
+          f"event-loop lag {_first(lag):.3f}s; slowest scrape {_first(slowest):.3f}s")
     row("scrapes the targets saw / slots in the window", expected_scrapes,
         targets * (end - start) / interval, "(window edges make +-1 slot per target)")
     p_hits = sim.scrapes("prometheus", start, end) if prom else []
@@ -274,6 +283,10 @@ def scraping(seconds: float, targets: int = 50, series: int = 1000, interval: in
     if delays:
         row("scrape-to-queryable delay s (median)", statistics.median(delays), float(interval),
             "anchor: the scrape interval")
+
+
+def _first(rows: list) -> float:
+    return float(rows[0]["value"][1]) if rows else float("nan")
 
 
 def _worst_gap(hits: list[list[float]]) -> float:
