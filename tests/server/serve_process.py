@@ -136,6 +136,7 @@ class TargetApp:
         self.garbage = os.urandom(10 * 1024 * 1024)
         self.huge = _huge_body(huge_series)
         self.hits: dict[str, int] = {}
+        self.queries: dict[str, str] = {}  # path -> query string of its latest request
         app = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -153,8 +154,9 @@ class TargetApp:
                     pass
 
             def do_GET(self) -> None:
-                path = self.path.split("?")[0]
+                path, _, query = self.path.partition("?")
                 app.hits[path] = app.hits.get(path, 0) + 1
+                app.queries[path] = query
                 if path == "/good":
                     self._send(GOOD_BODY)
                 elif path == "/hang":

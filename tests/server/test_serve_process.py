@@ -26,7 +26,7 @@ def _config(app: TargetApp, redis: tuple[str, int], pg: tuple[str, int]) -> dict
     return {
         "global": {"collect_interval": "1s", "external_labels": {"site": "lab"}},
         "scrape_configs": [
-            job("good", "/good", metric_relabel_configs=[
+            job("good", "/good", params={"module": ["web", "extra"]}, metric_relabel_configs=[
                 {"source_labels": ["__name__"], "regex": "go_.*", "action": "drop"}]),
             job("hang", "/hang", scrape_timeout="500ms"),
             job("garbage", "/garbage"),
@@ -75,6 +75,13 @@ def test_hostile_targets_are_down_with_reasons_and_the_others_keep_their_interva
     ups = {r["metric"]["job"]: r["value"][1] for r in server.query("up")
            if r["metric"].get("job") != "watchkeeper"}
     assert ups == {"good": "1", "secret": "1", "hang": "0", "garbage": "0", "huge": "0"}
+
+
+def test_params_reach_the_target_and_its_scrape_url(served):
+    server, app = served
+    assert _targets(server)["good"]["scrapeUrl"] == (
+        f"http://{app.address}/good?module=web&module=extra")
+    assert app.queries["/good"] == "module=web&module=extra"
 
 
 def test_scraped_samples_and_report_series_are_stored(served):

@@ -76,11 +76,9 @@ def make_client(job: ScrapeConfig) -> httpx.AsyncClient:
 
 
 async def _fetch(client: httpx.AsyncClient, target: Target) -> tuple[bytes, str]:
-    params = {k.removeprefix("__param_"): v for k, v in target.discovered.items()
-              if k.startswith("__param_")}
     headers = {"X-Prometheus-Scrape-Timeout-Seconds": f"{target.timeout:g}"}
     limit = target.job.body_size_limit
-    async with client.stream("GET", target.url, params=params or None, headers=headers,
+    async with client.stream("GET", target.url, headers=headers,
                              timeout=target.timeout) as response:
         if response.status_code != 200:
             raise httpx.HTTPStatusError(f"server returned HTTP status {response.status_code}",

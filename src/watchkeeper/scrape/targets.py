@@ -14,8 +14,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from watchkeeper.config import Config, ScrapeConfig
+from watchkeeper.config import Config, ScrapeConfig, parse_duration_seconds
 
 from .relabel import relabel
 
@@ -39,10 +40,22 @@ class Target:
 
     @property
     def url(self) -> str:
+        """What is fetched, query included (Prometheus's scrapeUrl)."""
         address = self.discovered["__address__"]
         path = self.discovered.get("__metrics_path__", self.job.metrics_path)
         scheme = self.discovered.get("__scheme__", self.job.scheme)
-        return f"{scheme}://{address}{path}"
+        query = urlencode(self.params, doseq=True)
+        return f"{scheme}://{address}{path}" + (f"?{query}" if query else "")
+
+    @property
+    def params(self) -> dict[str, list[str]]:
+        """The job's ``params``, each ``__param_<name>`` label replacing its first value."""
+        params = {name: list(values) for name, values in self.job.params.items()}
+        for name, value in self.discovered.items():
+            if name.startswith("__param_"):
+                values = params.setdefault(name.removeprefix("__param_"), [])
+                values[:1] = [value]
+        return params
 
 
 class FileSD:
@@ -112,6 +125,19 @@ def _format_seconds(seconds: float) -> str:
     return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
+def _interval_and_timeout(discovered: dict[str, str]) -> tuple[float, float]:
+    interval = parse_duration_seconds(discovered["__scrape_interval__"])
+    timeout = parse_duration_seconds(discovered["__scrape_timeout__"])
+    if interval <= 0:
+        raise ValueError("scrape interval must be above zero")
+    if timeout <= 0:
+        raise ValueError("scrape timeout must be above zero")
+    if timeout > interval:
+        raise ValueError(f"scrape timeout {discovered['__scrape_timeout__']} cannot be greater "
+                         f"than scrape interval {discovered['__scrape_interval__']}")
+    return interval, timeout
+
+
 def discover(config: Config, file_sd: FileSD) -> Discovery:
     """Every target of every job, deduplicated by (job, URL), and the dropped ones."""
     targets: dict[tuple[str, str], Target] = {}
@@ -137,7 +163,13 @@ def discover(config: Config, file_sd: FileSD) -> Discovery:
                     continue
                 labels = {k: v for k, v in discovered.items() if not k.startswith("__")}
                 labels.setdefault("instance", discovered["__address__"])
-                target = Target(job, labels, discovered, interval, timeout, base)
+                try:  # relabel_configs may set these per target, as in Prometheus
+                    every, within = _interval_and_timeout(discovered)
+                except ValueError as e:
+                    log.warning("target %s of job %s not created: %s",
+                                discovered["__address__"], job.job_name, e)
+                    continue
+                target = Target(job, labels, discovered, every, within, base)
                 targets.setdefault(target.key, target)
     return Discovery(list(targets.values()), dropped)
 
