@@ -5,7 +5,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchkeeper.tsdb.codec import decode_chunk, decode_floats, encode_chunk, encode_floats
+from watchkeeper.tsdb import codec
+from watchkeeper.tsdb.codec import (
+    decode_chunk,
+    decode_chunks,
+    decode_floats,
+    encode_chunk,
+    encode_floats,
+)
 from watchkeeper.tsdb.errors import CorruptChunkError
 
 STALE_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
@@ -106,3 +113,107 @@ def test_header_only_and_body_checksum_damage_are_reported():
 def test_float_columns_round_trip():
     cols = [np.arange(100.0), np.full(100, np.nan), np.linspace(-1, 1, 100)]
     assert [bits(c) for c in decode_floats(encode_floats(cols))] == [bits(c) for c in cols]
+
+
+def one_by_one(blobs: list[bytes]) -> tuple[list[int], list[int], list[int]]:
+    parts = [decode_chunk(b) for b in blobs]
+    return ([t for ts, _ in parts for t in ts.tolist()], [b for _, v in parts for b in bits(v)],
+            [ts.size for ts, _ in parts])
+
+
+def batch(blobs: list[bytes]) -> tuple[list[int], list[int], list[int]]:
+    ts, vals, counts = decode_chunks(blobs)
+    return ts.tolist(), bits(vals), counts.tolist()
+
+
+def value_kinds(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """One array per value layout the codec picks, each of n samples."""
+    with_exceptions = np.round(rng.normal(size=n), 3)
+    with_exceptions[:: max(n // 3, 1)] = STALE_NAN
+    return {
+        "xor": rng.normal(size=n),
+        "xor_huge_ints": rng.integers(0, 2**62, n).astype(np.float64),
+        "delta_2_decimals": np.round(rng.normal(size=n) * 100, 2),
+        "delta_of_delta_counter": 3.5 + np.arange(n) * 1.5,
+        "constant": np.full(n, 7.0),
+        "exceptions": with_exceptions,
+        "negative_zero": np.where(np.arange(n) % 2, -0.0, 1.25),
+        "large_decimals": np.round(rng.uniform(-1, 1, n), 9),
+    }
+
+
+def test_batch_reads_exactly_what_each_chunk_reads_for_every_layout(monkeypatch):
+    rng = np.random.default_rng(3)
+    blobs = []
+    for n in (1, 2, 3, 4, 12, 200):
+        for step in (15_000, 1):
+            for irregular in (False, True):
+                ts = 1_700_000_000_000 + np.cumsum(
+                    rng.integers(1, 1000, n) if irregular else np.full(n, step))
+                for vals in value_kinds(n, rng).values():
+                    blobs.append(encode_chunk(ts, vals))
+    blobs.append(encode_chunk(np.array([-(2**62), 0, 2**62]), np.array([1.0, 2.0, 3.0])))
+    monkeypatch.setattr(codec, "_zstd", None)  # zlib chunks, as written without the extra
+    blobs += [encode_chunk(regular_ts(5), np.arange(5.0)), encode_chunk(regular_ts(1), [2.5])]
+    monkeypatch.undo()
+    assert batch(blobs) == one_by_one(blobs)
+    assert batch(blobs[::-1]) == one_by_one(blobs[::-1])
+
+
+def test_batch_of_no_chunks_is_empty():
+    ts, vals, counts = decode_chunks([])
+    assert ts.size == vals.size == counts.size == 0
+    assert (ts.dtype, vals.dtype) == (np.int64, np.float64)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.integers(-(2**62), 2**62), min_size=1, max_size=30,
+                                   unique=True),
+                          st.lists(any_float, min_size=1, max_size=30),
+                          st.sampled_from([0, 2, 3])), min_size=1, max_size=12))
+def test_batch_decode_matches_one_by_one_for_any_chunks(chunks):
+    blobs = []
+    for stamps, values, decimals in chunks:
+        ts = np.array(sorted(stamps), dtype=np.int64)
+        vals = np.resize(np.array(values, dtype=np.float64), ts.size)
+        if decimals:  # mostly scaled decimals, with the floats drawn as exceptions
+            vals = np.where(np.arange(ts.size) % 5 == 4, vals,
+                            np.round(np.arange(ts.size) * 0.37, decimals))
+        blobs.append(encode_chunk(ts, vals))
+    assert batch(blobs) == one_by_one(blobs)
+
+
+def sealed(body: bytes, n: int) -> bytes:
+    """A chunk around any decompressed body: sound header and checksum, so only the
+    body's layout can be wrong."""
+    kind, packed = codec._compress(body, 3)
+    return codec._HEADER.pack(codec._VERSION, kind, n, codec._crc(kind, n, packed)) + packed
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_a_damaged_chunk_in_a_batch_raises_like_it_does_alone(data):
+    n = data.draw(st.integers(1, 40))
+    vals = data.draw(st.sampled_from(list(value_kinds(n, np.random.default_rng(n)).values())))
+    good = encode_chunk(regular_ts(n), vals)
+    body = bytearray(codec._decompress(good[1], good[codec._HEADER.size :], 1 << 20))
+    kind = data.draw(st.sampled_from(["flip", "truncate", "extend", "count", "garbage", "bytes"]))
+    if kind == "flip":
+        body[data.draw(st.integers(0, len(body) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+    elif kind == "truncate":
+        del body[data.draw(st.integers(0, len(body) - 1)) :]
+    elif kind == "extend":
+        body += data.draw(st.binary(min_size=1, max_size=20))
+    elif kind == "count":
+        n = data.draw(st.integers(1, 50))
+    elif kind == "garbage":
+        body = bytearray(data.draw(st.binary(max_size=300)))
+    chunk = sealed(bytes(body), n) if kind != "bytes" else data.draw(st.binary(max_size=60))
+    blobs = [encode_chunk(regular_ts(3), np.arange(3.0)), chunk]
+    try:
+        expected = one_by_one(blobs)
+    except CorruptChunkError:
+        with pytest.raises(CorruptChunkError):
+            decode_chunks(blobs)
+        return
+    assert batch(blobs) == expected

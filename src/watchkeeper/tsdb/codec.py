@@ -9,8 +9,11 @@ Every float round-trips bit-exact, including NaN payloads such as the staleness 
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
+from array import array
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -21,7 +24,7 @@ try:  # zstd is the tsdb extra; zlib (stdlib) is the fallback and is always deco
 except ImportError:  # pragma: no cover - exercised only without the extra
     _zstd = None
 
-__all__ = ["decode_chunk", "decode_floats", "encode_chunk", "encode_floats"]
+__all__ = ["decode_chunk", "decode_chunks", "decode_floats", "encode_chunk", "encode_floats"]
 
 _VERSION = 1
 _COMP_ZLIB, _COMP_ZSTD = 0, 1
@@ -31,6 +34,10 @@ _MAX_DECIMALS = 9
 _VAL_XOR, _VAL_DELTA, _VAL_DOD = 0, 1, 2
 _I64 = struct.Struct("<q")
 _U32 = struct.Struct("<I")
+_I64_AT = _I64.unpack_from
+_U32_AT = _U32.unpack_from
+_HEADER_AT = _HEADER.unpack_from
+_POW10 = np.array([10.0**p for p in range(_MAX_DECIMALS + 1)])  # as decode_chunk computes them
 _ZSTD_C: dict[int, object] = {}
 _ZSTD_D = _zstd.ZstdDecompressor() if _zstd else None
 
@@ -290,6 +297,211 @@ def decode_chunk(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     if r.pos != len(raw):
         raise CorruptChunkError("trailing bytes after chunk body")
     return ts, vals
+
+
+def decode_chunks(blobs: Iterable[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode many chunks into one concatenation: (timestamps, values, samples per chunk).
+
+    Why: a query over 50,000 series reads 50,000 small chunks, and decoding each on its
+    own pays dozens of numpy calls for a dozen samples. Here each chunk is only checked,
+    decompressed and its layout read in Python; the integer work runs once over all of
+    them. A chunk the batch does not take (exceptions, zlib, anything unexpected or
+    damaged) goes through decode_chunk: the same results, the same CorruptChunkError.
+    """
+    rows = array("q")  # _ROW columns per chunk
+    raws: list[bytes] = []
+    exact: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # chunk index -> decoded alone
+    size = 0  # bytes in raws so far
+    for index, data in enumerate(blobs):
+        raw, n = _fast_body(data)
+        layout = _layout(raw, n) if raw else None
+        if layout is None:
+            exact[index] = decode_chunk(data)
+            n = exact[index][0].size
+            rows.extend((n, 0, 0, _VAL_DELTA, 0, 0, 0, 0, 0, max(n - 2, 0), 0, 0, n - 1))
+            continue
+        rows.extend(layout)
+        rows[-6] += size  # offsets of the packed integers within the joined bodies
+        rows[-3] += size
+        raws.append(raw)
+        size += len(raw)
+    table = np.frombuffer(rows, dtype=np.int64).reshape(-1, _ROW) if rows else None
+    if table is None:
+        return np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.int64)
+    ts, vals = _decode_table(table, b"".join(raws))
+    counts = table[:, 0].copy()
+    starts = np.cumsum(counts) - counts
+    for index, (exact_ts, exact_vals) in exact.items():
+        at = slice(int(starts[index]), int(starts[index] + counts[index]))
+        ts[at], vals[at] = exact_ts, exact_vals
+    return ts, vals, counts
+
+
+# a chunk's layout: sample count; first timestamp, first delta; value mode, decimals,
+# first value (XOR: its bits), first value delta (DOD only); then (byte offset, width,
+# count) of the packed timestamp delta-of-deltas and of the packed values
+_ROW = 13
+
+
+def _decode_table(table: np.ndarray, joined: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps and values of every chunk of the table, concatenated."""
+    counts, first_ts, d1, mode, p, first_v, first_d1 = table[:, :7].T
+    starts = np.cumsum(counts) - counts
+    packs = np.concatenate((table[:, 7:10], table[:, 10:13]))  # timestamps first
+    ints = _unpack_many(joined, packs)
+    ts_packed, v_packed = np.split(ints, [int(table[:, 9].sum())])
+    ts = _second_order(counts, starts, first_ts, d1, _unzigzag(ts_packed))
+    vals = _decode_value_columns(counts, starts, mode, p, first_v, first_d1, v_packed)
+    return ts, vals
+
+
+@functools.lru_cache(maxsize=4096)
+def _crc_seed(kind: int, n: int) -> int:
+    return zlib.crc32(struct.pack("<BBI", _VERSION, kind, n))
+
+
+def _fast_body(data: bytes) -> tuple[bytes, int]:
+    """The decompressed body of a sound zstd chunk and its sample count; (b"", 0) for
+    anything else, which decode_chunk then decodes or rejects with the right error."""
+    if len(data) < _HEADER.size:
+        return b"", 0
+    version, kind, n, crc = _HEADER_AT(data)
+    if version != _VERSION or kind != _COMP_ZSTD or _ZSTD_D is None or not 0 < n <= _MAX_SAMPLES:
+        return b"", 0
+    body = data[_HEADER.size :]
+    if zlib.crc32(body, _crc_seed(kind, n)) != crc:
+        return b"", 0
+    try:
+        return _ZSTD_D.decompress(body, max_output_size=40 + 34 * n), n
+    except Exception:  # damaged: decode_chunk says how
+        return b"", 0
+
+
+_Layout = tuple[int, int, int, int, int, int, int, int, int, int, int, int, int]
+
+
+def _layout(raw: bytes, n: int) -> _Layout | None:
+    """The _ROW columns of a decompressed chunk body (offsets within it), or None when
+    the batch cannot take it (exceptions, an unknown or inconsistent layout)."""
+    size = len(raw)
+    if n == 1:
+        if size < 8:
+            return None
+        first_ts, d1, pos = _I64_AT(raw, 0)[0], 0, 8
+        ts_at, ts_w, ts_m = pos, 0, 0
+    else:
+        if size < 18:
+            return None
+        first_ts, d1 = _I64_AT(raw, 0)[0], _I64_AT(raw, 8)[0]
+        ts_at, ts_w, ts_m = 17, raw[16], n - 2
+        if ts_w > 8:
+            return None
+        pos = 17 + ts_w * ts_m
+    if pos + 10 > size:
+        return None
+    mode = raw[pos]
+    if mode == _VAL_XOR:
+        first_v, width = _I64_AT(raw, pos + 1)[0], raw[pos + 9]
+        m = n - 1
+        if width > 8 or pos + 10 + width * m != size:
+            return None
+        return n, first_ts, d1, mode, 0, first_v, 0, ts_at, ts_w, ts_m, pos + 10, width, m
+    if mode not in (_VAL_DELTA, _VAL_DOD) or pos + 11 > size:
+        return None
+    p, first_v = raw[pos + 1], _I64_AT(raw, pos + 2)[0]
+    pos += 10
+    first_d1 = 0
+    if mode == _VAL_DOD:
+        if n < 3 or pos + 9 > size:
+            return None
+        first_d1 = _I64_AT(raw, pos)[0]
+        pos += 8
+    width = raw[pos]
+    m = n - (2 if mode == _VAL_DOD else 1)
+    end = pos + 1 + width * m
+    if p > _MAX_DECIMALS or width > 8 or end + 4 != size or _U32_AT(raw, end)[0]:
+        return None
+    return n, first_ts, d1, mode, p, first_v, first_d1, ts_at, ts_w, ts_m, pos + 1, width, m
+
+
+def _unpack_many(buf: bytes, packs: np.ndarray) -> np.ndarray:
+    """The inverse of _pack_u64 for many (byte offset, width, count) sections of buf,
+    concatenated."""
+    at, width, count = packs.T
+    total = int(count.sum())
+    out = np.zeros((total, 8), dtype=np.uint8)
+    if not total:
+        return out.view("<u8").reshape(total).astype(np.uint64, copy=False)
+    data = np.frombuffer(buf, dtype=np.uint8)
+    owner = np.repeat(np.arange(count.size), count)
+    first = np.cumsum(count) - count
+    within = np.arange(total, dtype=np.int64) - first[owner]
+    byte_at = at[owner] + within
+    step = count[owner]
+    elem_width = width[owner]
+    for k in range(int(width.max())):
+        has = np.flatnonzero(elem_width > k)
+        out[has, k] = data[byte_at[has] + k * step[has]]
+    return out.view("<u8").reshape(total).astype(np.uint64, copy=False)
+
+
+def _segment_cumsum(x: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Running sums restarting at each segment (int64, wrapping like per-segment cumsum)."""
+    total = np.cumsum(x, dtype=np.int64)
+    before = np.concatenate(([0], total))[starts]
+    return total - np.repeat(before, counts)
+
+
+def _spread(counts: np.ndarray, starts: np.ndarray, first: np.ndarray, second: np.ndarray,
+            rest: np.ndarray, rest_skip: np.ndarray) -> np.ndarray:
+    """Per segment: [first, second, rest...], rest taking each segment's length minus
+    rest_skip elements; second is dropped for one-element segments."""
+    out = np.zeros(int(counts.sum()), dtype=np.int64)
+    out[starts] = first
+    two = counts > 1
+    out[starts[two] + 1] = second[two]
+    rest_counts = np.maximum(counts - rest_skip, 0)
+    rest_first = np.cumsum(rest_counts) - rest_counts
+    owner = np.repeat(np.arange(counts.size), rest_counts)
+    within = np.arange(rest.size, dtype=np.int64) - rest_first[owner]
+    out[starts[owner] + rest_skip[owner] + within] = rest
+    return out
+
+
+def _second_order(counts: np.ndarray, starts: np.ndarray, first: np.ndarray, d1: np.ndarray,
+                  dod: np.ndarray) -> np.ndarray:
+    """first, first + d1, ... from delta-of-deltas: the double running sum of
+    [first, d1 - first, dod...] (every step wraps as the one-chunk decoder's does)."""
+    skip = np.full(counts.size, 2, dtype=np.int64)
+    seq = _spread(counts, starts, first, d1 - first, dod.view(np.int64), skip)
+    return _segment_cumsum(_segment_cumsum(seq, starts, counts), starts, counts)
+
+
+def _decode_value_columns(counts: np.ndarray, starts: np.ndarray, mode: np.ndarray,
+                          p: np.ndarray, first: np.ndarray, first_d1: np.ndarray,
+                          packed: np.ndarray) -> np.ndarray:
+    """Values of many chunks: XOR, delta and delta-of-delta decimals side by side."""
+    per_mode = np.repeat(mode, counts)
+    rest_skip = np.where(mode == _VAL_DOD, 2, 1)
+    xor_mode = mode == _VAL_XOR
+    rest_is_xor = np.repeat(xor_mode, np.maximum(counts - rest_skip, 0))
+    rest = np.where(rest_is_xor, packed.view(np.int64), _unzigzag(packed))
+    dod = mode == _VAL_DOD
+    second = np.where(dod, first_d1 - first, 0)
+    seq = _spread(counts, starts, first, second, rest, rest_skip)
+    out = np.empty(seq.size, dtype=np.int64)
+    if xor_mode.any():
+        acc = np.bitwise_xor.accumulate(seq)
+        before = np.concatenate(([0], acc))[starts]
+        out[:] = acc ^ np.repeat(before, counts)
+    if not xor_mode.all():
+        sums = _segment_cumsum(seq, starts, counts)
+        if dod.any():
+            sums = np.where(per_mode == _VAL_DOD, _segment_cumsum(sums, starts, counts), sums)
+        decimal = per_mode != _VAL_XOR
+        divisor = np.repeat(_POW10[p], counts)[decimal]  # x / 1.0 is x: no need to skip p=0
+        out[decimal] = (sums[decimal].astype(np.float64) / divisor).view(np.int64)
+    return out.view(np.float64)
 
 
 def encode_floats(columns: list[np.ndarray], level: int = 3) -> bytes:
