@@ -219,25 +219,26 @@ class Head:
         )
 
     def copy_heads(self, ids: Sequence[int], start: int, end: int,
-                   ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Head samples within [start, end] of many in-order series, copied in one go.
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Head samples of many series, copied in one go: shared timestamp and value
+        arrays, private to the reader, and for each of ids the [from, to) of its samples
+        within [start, end] there (disjoint from the others'; in-order heads only).
 
-        Why: a query over 50,000 series would otherwise pay a few numpy calls per series.
-        Each series gets slices of two shared arrays: private to the reader, disjoint
-        from every other series."""
-        series = [self.by_id[i] for i in ids]
-        series = [s for s in series if s.samples is not None and len(s.samples)]
-        if not series:
-            return {}
-        sizes = np.fromiter((len(s.samples) // 2 for s in series), np.int64, len(series))  # type: ignore[arg-type]
-        raw = b"".join([s.samples.tobytes() for s in series])  # type: ignore[union-attr]
+        Why: a query over 50,000 series would otherwise pay a few numpy calls per series."""
+        samples = [self.by_id[i].samples for i in ids]
+        sizes = np.fromiter((0 if a is None else len(a) // 2 for a in samples), np.int64,
+                            len(samples))
+        raw = b"".join([a.tobytes() for a in samples if a is not None])
         pairs = np.frombuffer(raw, np.float64).reshape(-1, 2)
         ts = pairs[:, 0].astype(np.int64)
         vals = np.ascontiguousarray(pairs[:, 1].view(np.int64)).view(np.float64)
-        first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        lo = (first + np.add.reduceat(ts < start, first)).tolist()
-        hi = (first + np.add.reduceat(ts <= end, first)).tolist()
-        return {s.id: (ts[a:b], vals[a:b]) for s, a, b in zip(series, lo, hi, strict=True)}
+        first = np.cumsum(sizes) - sizes
+        bounds = []
+        for before in (ts < start, ts <= end):  # counted per series: a sorted head's offset
+            running = np.zeros(ts.size + 1, dtype=np.int64)
+            np.cumsum(before, out=running[1:])
+            bounds.append(first + running[first + sizes] - running[first])
+        return ts, vals, bounds[0], bounds[1]
 
     def delete_samples(self, ids: Sequence[int], start: int, end: int) -> None:
         for sid in ids:
