@@ -79,3 +79,35 @@ def test_a_deletion_during_a_checkpoint_is_not_undone_by_it(tmp_path, open_store
     assert [d.labels.get("k") for d in again.select([])] == ["kept"]
     (kept,) = again.select([])
     assert kept.values.tolist() == list(np.arange(50.0))
+
+
+def test_closing_stops_maintenance_between_batches_and_loses_nothing(
+        tmp_path, open_store, monkeypatch):
+    from watchkeeper.tsdb import compaction
+
+    day = compaction.DAY_MS
+    store = open_store(tmp_path / "d")
+    first_day = (T0 // day) * day
+    for part in range(2):  # two chunks per series in a closed day: 500 series to merge
+        for k in range(500):
+            ts = first_day + part * 3_600_000 + np.arange(10, dtype=np.int64) * 1000
+            store.append_array({"__name__": "m", "k": str(k)}, ts, np.arange(10.0) + part)
+        store.flush()
+    store.append({"__name__": "now"}, first_day + 2 * day, 1.0)  # the day above is closed
+    merges = []
+    real_merge = compaction._merge
+
+    def merge(parts):
+        if not merges:
+            store._stop.set()  # what close() does first, arriving mid-maintenance
+        merges.append(1)
+        return real_merge(parts)
+
+    monkeypatch.setattr(compaction, "_merge", merge)
+    assert store.maintain() == {"interrupted": 1}
+    assert len(merges) == 200  # the batch under way finished; no other began
+    store.close()
+    again = open_store(tmp_path / "d")
+    got = {d.labels.get("k"): d.values.tolist()
+           for d in again.select([Matcher("__name__", "=", "m")])}
+    assert got == {str(k): list(np.arange(10.0)) + list(np.arange(10.0) + 1) for k in range(500)}

@@ -50,6 +50,25 @@ log = logging.getLogger("watchkeeper.tsdb")
 SYNC_POLICIES = ("always", "interval", "never")
 
 
+class _Closing(Exception):
+    """The store is closing: maintenance starts no further batch."""
+
+
+class _BatchGate:
+    """The store's lock for one batch of maintenance, refused once the store is closing."""
+
+    def __init__(self, lock: threading.RLock, closing: threading.Event) -> None:
+        self.lock, self.closing = lock, closing
+
+    def __enter__(self) -> None:
+        if self.closing.is_set():
+            raise _Closing
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
 class Store(TimeSeriesStore):
     """One directory, nothing to install. Open with ``Store.open(path)``."""
 
@@ -260,10 +279,17 @@ class Store(TimeSeriesStore):
         self._problems.pop("wal", None)
 
     def maintain(self) -> dict[str, int]:
-        """Checkpoint, compact, build rollups, apply retention: what the background runs."""
+        """Checkpoint, compact, build rollups, apply retention: what the background runs.
+
+        Closing the store stops it between two batches (``{"interrupted": 1}``): a SIGTERM
+        must not wait for a whole day of series to be merged."""
         self.flush()
-        done = compaction.compact(self.db, self.head.max_t, self._lock)
-        done["rollups"] = rollups.build(self.db, self.head.max_t, self._lock)
+        gate = _BatchGate(self._lock, self._stop)
+        try:
+            done = compaction.compact(self.db, self.head.max_t, gate)
+            done["rollups"] = rollups.build(self.db, self.head.max_t, gate)
+        except _Closing:
+            return {"interrupted": 1}
         with self._lock:
             done.update(
                 retention.apply_retention(
