@@ -145,7 +145,7 @@ def value_kinds(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
 def test_batch_reads_exactly_what_each_chunk_reads_for_every_layout(monkeypatch):
     rng = np.random.default_rng(3)
     blobs = []
-    for n in (1, 2, 3, 4, 12, 200):
+    for n in (1, 2, 3, 4, 12, 200, 2000):  # the biggest decode alone, amid the batch
         for step in (15_000, 1):
             for irregular in (False, True):
                 ts = 1_700_000_000_000 + np.cumsum(
@@ -158,6 +158,8 @@ def test_batch_reads_exactly_what_each_chunk_reads_for_every_layout(monkeypatch)
     monkeypatch.undo()
     assert batch(blobs) == one_by_one(blobs)
     assert batch(blobs[::-1]) == one_by_one(blobs[::-1])
+    big = [b for b in blobs if codec.chunk_count(b) == 2000]
+    assert big and batch(big) == one_by_one(big)
 
 
 def test_batch_of_no_chunks_is_empty():

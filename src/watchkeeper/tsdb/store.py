@@ -29,7 +29,7 @@ from watchkeeper.tsdb.api import (
     TimeSeriesStore,
 )
 from watchkeeper.tsdb.chunks import ChunkDB, ChunkRow
-from watchkeeper.tsdb.codec import decode_chunks
+from watchkeeper.tsdb.codec import decode_chunk, decode_chunks
 from watchkeeper.tsdb.errors import StoreClosedError, TSDBError
 from watchkeeper.tsdb.head import MAX_HEAD_TIME, NO_TIME, Head, Series, in_order_after, sort_dedupe
 from watchkeeper.tsdb.labels import Labels
@@ -350,6 +350,7 @@ class Store(TimeSeriesStore):
             ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
         return self._read(ids, start_ms, end_ms)
 
+    _READ_ALONE = 4  # batches this small read each series on its own: a few big ones
     _READ_BATCH = 4096  # series a read decodes together
 
     def _read(self, ids: list[int], start_ms: int, end_ms: int) -> Iterator[SeriesData]:
@@ -382,6 +383,14 @@ class Store(TimeSeriesStore):
         in one go into one pair of arrays. The others are merged one by one, sorted and
         deduplicated as a single series is (the first sample of a timestamp wins)."""
         head_ts, head_vals, h_from, h_to = heads
+        if len(ids) <= self._READ_ALONE:
+            for i, (series_labels, chunks) in enumerate(zip(labels, blobs, strict=True)):
+                head = unsorted_heads.get(ids[i]) or (head_ts[h_from[i] : h_to[i]],
+                                                      head_vals[h_from[i] : h_to[i]])
+                ts, vals = self._read_alone(chunks, head, start_ms, end_ms)
+                if ts.size:
+                    yield SeriesData(series_labels, ts, vals)
+            return
         n_chunks = np.fromiter(map(len, blobs), np.int64, len(blobs))
         ts, vals, counts = decode_chunks([b for series in blobs for b in series])
         c_first, c_last, c_lo, c_hi, c_in_order, c_newest = self._chunk_spans(
@@ -415,6 +424,21 @@ class Store(TimeSeriesStore):
             merged = self._clip(*merged, start_ms, end_ms)
             if merged[0].size:
                 yield SeriesData(series_labels, *merged)
+
+    def _read_alone(self, chunks: list[bytes], head: tuple[np.ndarray, np.ndarray],
+                    start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        """One series: its chunks decoded one by one (big ones have fast paths of their
+        own), joined with its head, sorted and deduplicated only when they overlap."""
+        parts = [decode_chunk(b) for b in chunks]
+        if head[0].size:
+            parts.append(head)
+        if not parts:
+            return head
+        ts = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+        vals = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+        if len(parts) > 1 and np.any(ts[1:] <= ts[:-1]):
+            ts, vals = sort_dedupe(ts, vals)
+        return self._clip(ts, vals, start_ms, end_ms)
 
     @staticmethod
     def _ranges(firsts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
