@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from watchkeeper.tsdb import checkpoint, compaction, datadir, retention, rollups
+from watchkeeper.tsdb import batch_read, checkpoint, compaction, datadir, retention, rollups
 from watchkeeper.tsdb.api import (
     MAX_TIME,
     MIN_TIME,
@@ -29,9 +29,8 @@ from watchkeeper.tsdb.api import (
     TimeSeriesStore,
 )
 from watchkeeper.tsdb.chunks import ChunkDB, ChunkRow
-from watchkeeper.tsdb.codec import decode_chunk, decode_chunks
 from watchkeeper.tsdb.errors import StoreClosedError, TSDBError
-from watchkeeper.tsdb.head import MAX_HEAD_TIME, NO_TIME, Head, Series, in_order_after, sort_dedupe
+from watchkeeper.tsdb.head import MAX_HEAD_TIME, NO_TIME, Head, Series, in_order_after
 from watchkeeper.tsdb.labels import Labels
 from watchkeeper.tsdb.matchers import Matcher
 from watchkeeper.tsdb.wal import (
@@ -350,7 +349,6 @@ class Store(TimeSeriesStore):
             ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
         return self._read(ids, start_ms, end_ms)
 
-    _READ_ALONE = 4  # batches this small read each series on its own: a few big ones
     _READ_BATCH = 4096  # series a read decodes together
 
     def _read(self, ids: list[int], start_ms: int, end_ms: int) -> Iterator[SeriesData]:
@@ -363,118 +361,17 @@ class Store(TimeSeriesStore):
             in_order = np.fromiter((by_id[i].sorted for i in ids), bool, len(ids))
             heads = self.head.copy_heads(ids, start_ms, end_ms)
             unsorted_heads = {
-                i: self._clip(*by_id[i].head_arrays(), start_ms, end_ms)
+                i: batch_read.clip(*by_id[i].head_arrays(), start_ms, end_ms)
                 for i in ids if not by_id[i].sorted and by_id[i].head_len()
             }
         # decoded outside the lock (the blobs are ours), a batch of series at a time: a
         # reader that stops early (too many samples) never decodes the rest
         for at in range(0, len(ids), self._READ_BATCH):
             part = slice(at, at + self._READ_BATCH)
-            yield from self._read_batch(
+            yield from batch_read.read_batch(
                 ids[part], labels[part], in_order[part], [blobs.get(i, []) for i in ids[part]],
                 (heads[0], heads[1], heads[2][part], heads[3][part]), unsorted_heads,
                 start_ms, end_ms)
-
-    def _read_batch(self, ids: list[int], labels: list[Labels], in_order: np.ndarray,
-                    blobs: list[list[bytes]], heads: tuple[np.ndarray, ...],
-                    unsorted_heads: dict[int, tuple[np.ndarray, np.ndarray]], start_ms: int,
-                    end_ms: int) -> Iterator[SeriesData]:
-        """Most series are in-order chunks, then an in-order head newer than them: copied
-        in one go into one pair of arrays. The others are merged one by one, sorted and
-        deduplicated as a single series is (the first sample of a timestamp wins)."""
-        head_ts, head_vals, h_from, h_to = heads
-        if len(ids) <= self._READ_ALONE:
-            for i, (series_labels, chunks) in enumerate(zip(labels, blobs, strict=True)):
-                head = unsorted_heads.get(ids[i]) or (head_ts[h_from[i] : h_to[i]],
-                                                      head_vals[h_from[i] : h_to[i]])
-                ts, vals = self._read_alone(chunks, head, start_ms, end_ms)
-                if ts.size:
-                    yield SeriesData(series_labels, ts, vals)
-            return
-        n_chunks = np.fromiter(map(len, blobs), np.int64, len(blobs))
-        ts, vals, counts = decode_chunks([b for series in blobs for b in series])
-        c_first, c_last, c_lo, c_hi, c_in_order, c_newest = self._chunk_spans(
-            n_chunks, counts, ts, start_ms, end_ms)
-        h_first = head_ts[np.minimum(h_from, head_ts.size - 1)] if head_ts.size else h_from
-        fast = in_order & c_in_order & (
-            (c_last == c_first) | (h_to == h_from) | (h_first > c_newest))
-        from_chunks = np.where(fast, c_hi - c_lo, 0)
-        from_head = np.where(fast, h_to - h_from, 0)
-        sizes = from_chunks + from_head
-        ends = np.cumsum(sizes)
-        out_ts = np.empty(int(sizes.sum()), dtype=np.int64)
-        out_vals = np.empty(out_ts.size, dtype=np.float64)
-        for into, src, lengths, src_ts, src_vals in (
-                (ends - sizes, c_lo, from_chunks, ts, vals),
-                (ends - from_head, h_from, from_head, head_ts, head_vals)):
-            to, frm = self._ranges(into, lengths), self._ranges(src, lengths)
-            out_ts[to], out_vals[to] = src_ts[frm], src_vals[frm]
-        for i, (sid, series_labels, is_fast, size, stop) in enumerate(
-                zip(ids, labels, fast.tolist(), sizes.tolist(), ends.tolist(), strict=True)):
-            if is_fast:
-                if size:
-                    yield SeriesData(series_labels, out_ts[stop - size : stop],
-                                     out_vals[stop - size : stop])
-                continue
-            head = unsorted_heads.get(sid) or (head_ts[h_from[i] : h_to[i]],
-                                               head_vals[h_from[i] : h_to[i]])
-            chunks = slice(c_first[i], c_last[i])
-            merged = sort_dedupe(np.concatenate((ts[chunks], head[0])),
-                                 np.concatenate((vals[chunks], head[1])))
-            merged = self._clip(*merged, start_ms, end_ms)
-            if merged[0].size:
-                yield SeriesData(series_labels, *merged)
-
-    def _read_alone(self, chunks: list[bytes], head: tuple[np.ndarray, np.ndarray],
-                    start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
-        """One series: its chunks decoded one by one (big ones have fast paths of their
-        own), joined with its head, sorted and deduplicated only when they overlap."""
-        parts = [decode_chunk(b) for b in chunks]
-        if head[0].size:
-            parts.append(head)
-        if not parts:
-            return head
-        ts = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
-        vals = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
-        if len(parts) > 1 and np.any(ts[1:] <= ts[:-1]):
-            ts, vals = sort_dedupe(ts, vals)
-        return self._clip(ts, vals, start_ms, end_ms)
-
-    @staticmethod
-    def _ranges(firsts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """The indices first, first + 1, ... first + length - 1 of each range, concatenated."""
-        at = np.cumsum(lengths) - lengths
-        return np.repeat(firsts - at, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
-
-    @staticmethod
-    def _clip(ts: np.ndarray, vals: np.ndarray, start_ms: int, end_ms: int,
-              ) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = np.searchsorted(ts, start_ms, "left"), np.searchsorted(ts, end_ms, "right")
-        return ts[lo:hi], vals[lo:hi]
-
-    @staticmethod
-    def _chunk_spans(n_chunks: np.ndarray, counts: np.ndarray, ts: np.ndarray, start_ms: int,
-                     end_ms: int) -> tuple[np.ndarray, ...]:
-        """Per series (its n_chunks chunks of counts samples each, in turn, decoded into
-        ts): [first, last) of its samples in ts, [lo, hi) of those within [start_ms,
-        end_ms], whether they are strictly increasing across its chunks (lo and hi are
-        right only then) and the last of them.
-
-        Why: one pass over all samples instead of a few numpy calls per series."""
-        samples_before = np.zeros(counts.size + 1, dtype=np.int64)
-        np.cumsum(counts, out=samples_before[1:])
-        chunks_through = np.cumsum(n_chunks)
-        first = samples_before[chunks_through - n_chunks]
-        last = samples_before[chunks_through]
-        running = [np.zeros(ts.size + 1, dtype=np.int64) for _ in range(3)]
-        np.cumsum(ts[1:] <= ts[:-1], out=running[0][2:])  # pairs out of order before i
-        np.cumsum(ts < start_ms, out=running[1][1:])
-        np.cumsum(ts <= end_ms, out=running[2][1:])
-        in_order = running[0][last] == running[0][np.minimum(first + 1, last)]
-        lo = first + running[1][last] - running[1][first]
-        hi = first + running[2][last] - running[2][first]
-        newest = ts[np.maximum(last - 1, 0)] if ts.size else last
-        return first, last, lo, hi, in_order, newest
 
     def select_rollup(
         self,
