@@ -268,7 +268,12 @@ def encode_chunk(ts: np.ndarray, vals: np.ndarray, level: int = 3) -> bytes:
 
 def _crc(kind: int, n: int, body: bytes | memoryview) -> int:
     """Checksum of header fields and body: a flipped sample count is caught too."""
-    return zlib.crc32(body, zlib.crc32(struct.pack("<BBI", _VERSION, kind, n)))
+    return zlib.crc32(body, _crc_seed(kind, n))
+
+
+@functools.lru_cache(maxsize=4096)
+def _crc_seed(kind: int, n: int) -> int:
+    return zlib.crc32(struct.pack("<BBI", _VERSION, kind, n))
 
 
 def chunk_count(data: bytes) -> int:
@@ -278,19 +283,25 @@ def chunk_count(data: bytes) -> int:
     return _HEADER.unpack_from(data)[2]
 
 
-def decode_chunk(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Decode a chunk into (int64 timestamps, float64 values); CorruptChunkError if damaged."""
+def _checked_body(data: bytes) -> tuple[bytes, int]:
+    """The decompressed body of a chunk and its sample count; CorruptChunkError if the
+    header, the checksum or the compression is damaged."""
     if len(data) < _HEADER.size:
         raise CorruptChunkError("chunk shorter than its header")
-    version, kind, n, crc = _HEADER.unpack_from(data)
+    version, kind, n, crc = _HEADER_AT(data)
     if version != _VERSION:
         raise CorruptChunkError(f"unknown chunk version {version}")
     if not 0 < n <= _MAX_SAMPLES:
         raise CorruptChunkError(f"bad sample count {n}")
-    body = memoryview(data)[_HEADER.size :]
+    body = data[_HEADER.size :]
     if _crc(kind, n, body) != crc:
         raise CorruptChunkError("chunk checksum mismatch")
-    raw = _decompress(kind, bytes(body), 40 + 34 * n)
+    return _decompress(kind, body, 40 + 34 * n), n
+
+
+def decode_chunk(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Decode a chunk into (int64 timestamps, float64 values); CorruptChunkError if damaged."""
+    raw, n = _checked_body(data)
     r = _Reader(raw)
     ts = _decode_timestamps(r, n)
     vals = _decode_values(r, n)
@@ -379,25 +390,12 @@ def _decode_table(table: np.ndarray, joined: bytes) -> tuple[np.ndarray, np.ndar
     return ts, vals
 
 
-@functools.lru_cache(maxsize=4096)
-def _crc_seed(kind: int, n: int) -> int:
-    return zlib.crc32(struct.pack("<BBI", _VERSION, kind, n))
-
-
 def _fast_body(data: bytes) -> tuple[bytes, int]:
-    """The decompressed body of a sound zstd chunk and its sample count; (b"", 0) for
-    anything else, which decode_chunk then decodes or rejects with the right error."""
-    if len(data) < _HEADER.size:
-        return b"", 0
-    version, kind, n, crc = _HEADER_AT(data)
-    if version != _VERSION or kind != _COMP_ZSTD or _ZSTD_D is None or not 0 < n <= _MAX_SAMPLES:
-        return b"", 0
-    body = data[_HEADER.size :]
-    if zlib.crc32(body, _crc_seed(kind, n)) != crc:
-        return b"", 0
+    """The decompressed body of a sound chunk and its sample count; (b"", 0) for a
+    damaged one, which decode_chunk then rejects with the right error."""
     try:
-        return _ZSTD_D.decompress(body, max_output_size=40 + 34 * n), n
-    except Exception:  # damaged: decode_chunk says how
+        return _checked_body(data)
+    except CorruptChunkError:
         return b"", 0
 
 
