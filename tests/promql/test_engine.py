@@ -57,6 +57,16 @@ def test_stale_marker_ends_a_series_before_the_lookback_does(engine):
     assert list(at_150s) == [(("__name__", "up"), ("job", "b"))]
 
 
+def test_functions_drop_the_name_wherever_it_sorts_among_the_labels(engine):
+    # label names starting with a capital letter sort before __name__
+    engine.add({"__name__": "m", "Zone": "eu", "b": "x"}, [(0, -2.0)])
+    engine.add({"__name__": "m", "a": "1"}, [(0, -3.0)])
+    assert _vector(engine.instant("abs(m)", 0)) == {
+        (("Zone", "eu"), ("b", "x")): 2.0, (("a", "1"),): 3.0}
+    assert _vector(engine.instant("sum_over_time(m[1m])", 0)) == {
+        (("Zone", "eu"), ("b", "x")): -2.0, (("a", "1"),): -3.0}
+
+
 def test_stale_markers_are_not_samples_in_ranges(engine):
     result = _vector(engine.instant("count_over_time(up[5m])", 150_000))
     assert result[(("job", "a"),)] == 2  # the marker itself is not counted

@@ -23,8 +23,13 @@ def is_stale(values: np.ndarray) -> np.ndarray:
 
 
 def drop_name(labels: Labels) -> Labels:
-    if labels and any(k == METRIC_NAME for k, _ in labels):
-        return tuple.__new__(Labels, tuple(p for p in labels if p[0] != METRIC_NAME))
+    """``labels`` without ``__name__``. Labels are sorted by name, so the search stops at
+    the first name past it: for lowercase label names, at the first pair."""
+    for i, (name, _) in enumerate(labels):
+        if name == METRIC_NAME:
+            return tuple.__new__(Labels, labels[:i] + labels[i + 1 :])
+        if name > METRIC_NAME:
+            break
     return labels
 
 
