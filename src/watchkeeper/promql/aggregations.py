@@ -15,18 +15,17 @@ from watchkeeper.promql.values import Vector, merge_duplicates
 from watchkeeper.tsdb.labels import METRIC_NAME, Labels
 
 
-def group_key(labels: Labels, grouping: list[str], without: bool) -> Labels:
-    if without:
-        drop = set(grouping) | {METRIC_NAME}
-        return tuple.__new__(Labels, tuple(p for p in labels if p[0] not in drop))
-    keep = set(grouping)
-    return tuple.__new__(Labels, tuple(p for p in labels if p[0] in keep))
-
-
 def _groups(vec: Vector, grouping: list[str], without: bool) -> dict[Labels, list[int]]:
+    if not vec.labels:
+        return {}
+    if not grouping and not without:  # sum(x): every series in one group
+        return {Labels.of(()): list(range(len(vec.labels)))}
+    # by: keep these names; without: drop these (and the metric name)
+    names = set(grouping) | {METRIC_NAME} if without else set(grouping)
     groups: dict[Labels, list[int]] = {}
     for i, lab in enumerate(vec.labels):
-        groups.setdefault(group_key(lab, grouping, without), []).append(i)
+        key = tuple.__new__(Labels, tuple(p for p in lab if (p[0] in names) != without))
+        groups.setdefault(key, []).append(i)
     return groups
 
 
