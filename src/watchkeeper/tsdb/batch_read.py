@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from watchkeeper.tsdb.api import SeriesData
-from watchkeeper.tsdb.codec import decode_chunk, decode_chunks
+from watchkeeper.tsdb.codec import decode_chunk, decode_chunks, ranges
 from watchkeeper.tsdb.head import sort_dedupe
 from watchkeeper.tsdb.labels import Labels
 
@@ -54,7 +54,7 @@ def read_batch(ids: list[int], labels: list[Labels], in_order: np.ndarray,
     for into, src, lengths, src_ts, src_vals in (
             (ends - sizes, c_lo, from_chunks, ts, vals),
             (ends - from_head, h_from, from_head, head_ts, head_vals)):
-        to, frm = _ranges(into, lengths), _ranges(src, lengths)
+        to, frm = ranges(into, lengths), ranges(src, lengths)
         out_ts[to], out_vals[to] = src_ts[frm], src_vals[frm]
     for i, (sid, series_labels, is_fast, size, stop) in enumerate(
             zip(ids, labels, fast.tolist(), sizes.tolist(), ends.tolist(), strict=True)):
@@ -87,12 +87,6 @@ def _read_alone(chunks: list[bytes], head: tuple[np.ndarray, np.ndarray],
     if len(parts) > 1 and np.any(ts[1:] <= ts[:-1]):
         ts, vals = sort_dedupe(ts, vals)
     return clip(ts, vals, start_ms, end_ms)
-
-
-def _ranges(firsts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The indices first, first + 1, ... first + length - 1 of each range, concatenated."""
-    at = np.cumsum(lengths) - lengths
-    return np.repeat(firsts - at, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
 
 
 def clip(ts: np.ndarray, vals: np.ndarray, start_ms: int, end_ms: int,

@@ -301,7 +301,10 @@ def _checked_body(data: bytes) -> tuple[bytes, int]:
 
 def decode_chunk(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Decode a chunk into (int64 timestamps, float64 values); CorruptChunkError if damaged."""
-    raw, n = _checked_body(data)
+    return _decode_body(*_checked_body(data))
+
+
+def _decode_body(raw: bytes, n: int) -> tuple[np.ndarray, np.ndarray]:
     r = _Reader(raw)
     ts = _decode_timestamps(r, n)
     vals = _decode_values(r, n)
@@ -332,8 +335,8 @@ def decode_chunks(blobs: Iterable[bytes]) -> tuple[np.ndarray, np.ndarray, np.nd
         # a big chunk decodes fastest alone (its own fast paths, overhead amortized)
         raw, n = _fast_body(data) if n <= _BATCH_MAX_SAMPLES else (b"", 0)
         layout = _layout(raw, n) if raw else None
-        if layout is None:
-            exact[index] = decode_chunk(data)
+        if layout is None:  # decompressed already when sound, else decode_chunk says why
+            exact[index] = _decode_body(raw, n) if raw else decode_chunk(data)
             counts.append(exact[index][0].size)
             continue
         counts.append(n)
@@ -455,12 +458,9 @@ def _unpack_many(buf: bytes, packs: np.ndarray) -> np.ndarray:
     if not total:
         return out.view("<u8").reshape(total).astype(np.uint64, copy=False)
     data = np.frombuffer(buf, dtype=np.uint8)
-    owner = np.repeat(np.arange(count.size), count)
-    first = np.cumsum(count) - count
-    within = np.arange(total, dtype=np.int64) - first[owner]
-    byte_at = at[owner] + within
-    step = count[owner]
-    elem_width = width[owner]
+    byte_at = ranges(at, count)
+    step = np.repeat(count, count)
+    elem_width = np.repeat(width, count)
     for k in range(int(width.max())):
         has = np.flatnonzero(elem_width > k)
         out[has, k] = data[byte_at[has] + k * step[has]]
@@ -482,12 +482,14 @@ def _spread(counts: np.ndarray, starts: np.ndarray, first: np.ndarray, second: n
     out[starts] = first
     two = counts > 1
     out[starts[two] + 1] = second[two]
-    rest_counts = np.maximum(counts - rest_skip, 0)
-    rest_first = np.cumsum(rest_counts) - rest_counts
-    owner = np.repeat(np.arange(counts.size), rest_counts)
-    within = np.arange(rest.size, dtype=np.int64) - rest_first[owner]
-    out[starts[owner] + rest_skip[owner] + within] = rest
+    out[ranges(starts + rest_skip, np.maximum(counts - rest_skip, 0))] = rest
     return out
+
+
+def ranges(firsts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indices first, first + 1, ... first + length - 1 of each range, concatenated."""
+    at = np.cumsum(lengths) - lengths
+    return np.repeat(firsts - at, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
 
 
 def _second_order(counts: np.ndarray, starts: np.ndarray, first: np.ndarray, d1: np.ndarray,
