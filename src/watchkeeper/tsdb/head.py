@@ -229,9 +229,7 @@ class Head:
         sizes = np.fromiter((0 if a is None else len(a) // 2 for a in samples), np.int64,
                             len(samples))
         raw = b"".join([a.tobytes() for a in samples if a is not None])
-        pairs = np.frombuffer(raw, np.float64).reshape(-1, 2)
-        ts = pairs[:, 0].astype(np.int64)
-        vals = np.ascontiguousarray(pairs[:, 1].view(np.int64)).view(np.float64)
+        ts, vals = pairs_to_arrays(np.frombuffer(raw, np.float64).reshape(-1, 2), True)
         first = np.cumsum(sizes) - sizes
         bounds = []
         for before in (ts < start, ts <= end):  # counted per series: a sorted head's offset
