@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite uses as real judges of compatibility:
-# promtool/Prometheus, Alertmanager, node_exporter and Chromium (and wrk, the benchmarks'
-# HTTP load generator). They are run by the tests
+# promtool/Prometheus, Alertmanager, node_exporter, VictoriaMetrics (server, vmagent), memcached
+# and Chromium (and wrk, the benchmarks' HTTP load generator). They are run by the tests
 # themselves on 127.0.0.1 with temporary directories, never as system services.
 # Without root (or apt) this only reports what is missing; tests then skip, or fail under CI=true.
 set -u
-want_bins=(promtool prometheus prometheus-alertmanager prometheus-node-exporter chromium wrk)
-want_pkgs=(prometheus prometheus prometheus-alertmanager prometheus-node-exporter chromium wrk)
+want_bins=(promtool prometheus prometheus-alertmanager prometheus-node-exporter chromium wrk victoria-metrics vmagent memcached)
+want_pkgs=(prometheus prometheus prometheus-alertmanager prometheus-node-exporter chromium wrk victoria-metrics victoria-metrics memcached)
 missing=()
 for i in "${!want_bins[@]}"; do
   command -v "${want_bins[$i]}" >/dev/null 2>&1 || missing+=("${want_pkgs[$i]}")
@@ -31,7 +31,7 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
   || echo "apt-get could not install: ${missing[*]}" >&2
 [ -n "$restore" ] && rm -f "$policy"
 # Stop anything a package's maintainer script may have started anyway.
-for p in prometheus prometheus-alertmanager prometheus-node-exporter; do
+for p in prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics vmagent memcached; do
   pkill -x "$p" 2>/dev/null || true
 done
 exit 0
