@@ -177,11 +177,17 @@ def load_dashboards(path: str | Path) -> list[Dashboard]:
 
 
 def builtin_dashboards() -> list[Dashboard]:
-    """The dashboards every install has: host, the watchkeeper process, scrape targets."""
+    """The dashboards every install has: host, the watchkeeper process, scrape targets
+    (``builtin.yaml``), then each monitor's own (``builtin.d/*.yaml``, in name order), so a
+    monitor ships its panels beside its code without touching the others'."""
     import yaml
 
-    text = (Path(__file__).with_name("builtin.yaml")).read_text(encoding="utf-8")
-    return parse_dashboards(yaml.safe_load(text), "builtin.yaml")
+    here = Path(__file__).parent
+    out: list[Dashboard] = []
+    for path in [here / "builtin.yaml", *sorted((here / "builtin.d").glob("*.yaml"))]:
+        name = path.relative_to(here).as_posix()
+        out.extend(parse_dashboards(yaml.safe_load(path.read_text(encoding="utf-8")), name))
+    return out
 
 
 def all_dashboards(extra: list[Dashboard] | None = None) -> list[Dashboard]:
