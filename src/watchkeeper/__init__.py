@@ -64,6 +64,8 @@ _EXPORTS: dict[str, str] = {
     "PLATFORM_COLLECTOR": "watchkeeper.metrics.runtime",
     "GCCollector": "watchkeeper.metrics.runtime",
     "GC_COLLECTOR": "watchkeeper.metrics.runtime",
+    # bulk operations, tasks, locks and job queues
+    "bulk": "watchkeeper.integrations.bulk",
 }
 
 __all__ = [*_EXPORTS, "health"]

@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from watchkeeper.exposition.asgi import make_asgi_app
 from watchkeeper.health.asgi import starlette_routes
 
-from . import openapi, routes_host, routes_push, routes_status
+from . import openapi, routes_host, routes_operations, routes_push, routes_status
 from .auth import AuthMiddleware, BodyLimitMiddleware
 from .lifecycle import Service
 from .stream import Streamer
@@ -59,6 +59,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         Route("/api/v1/status/tsdb", status["status_tsdb"]),
         Route("/api/v1/status/runtimeinfo", status["runtimeinfo"]),
         Route("/api/v1/status/host", routes_host.host_status),
+        Route("/api/v1/operations", routes_operations.make_route(service)),
         Route("/api/v1/write", push["remote_write"], methods=["POST"]),
         Route("/api/v1/import/prometheus", push["import_prometheus"], methods=["POST"]),
         Route("/api/v1/openapi.json", openapi_json),
