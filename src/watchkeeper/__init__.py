@@ -66,6 +66,9 @@ _EXPORTS: dict[str, str] = {
     "GC_COLLECTOR": "watchkeeper.metrics.runtime",
     # bulk operations, tasks, locks and job queues
     "bulk": "watchkeeper.integrations.bulk",
+    "track_task": "watchkeeper.integrations.tasks",
+    "track_asyncio_tasks": "watchkeeper.integrations.tasks",
+    "hook": "watchkeeper.integrations.tasks",
 }
 
 __all__ = [*_EXPORTS, "health"]
