@@ -69,6 +69,10 @@ _EXPORTS: dict[str, str] = {
     "track_task": "watchkeeper.integrations.tasks",
     "track_asyncio_tasks": "watchkeeper.integrations.tasks",
     "hook": "watchkeeper.integrations.tasks",
+    "tracked_lock": "watchkeeper.integrations.locks",
+    "tracked_async_lock": "watchkeeper.integrations.locks",
+    "tracked_redis_lock": "watchkeeper.integrations.locks_remote",
+    "advisory_lock": "watchkeeper.integrations.locks_remote",
 }
 
 __all__ = [*_EXPORTS, "health"]
