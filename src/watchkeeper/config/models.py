@@ -185,7 +185,9 @@ class WebConfig(_Model):
     listen_address: str = "127.0.0.1:9797"
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
-    max_body_bytes: Size = 32 * 2**20
+    max_body_bytes: Size = 32 * 2**20  # also the cap on a body once decompressed
+    max_labels_per_series: int = Field(512, ge=1)  # pushed series (remote write, import)
+    max_label_value_bytes: Size = 64 * 2**10
     auth: WebAuthConfig = Field(default_factory=WebAuthConfig)
 
     @model_validator(mode="after")

@@ -3,13 +3,66 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from watchkeeper.metrics.family import Metric
 from watchkeeper.tsdb.api import TimeSeriesStore
+from watchkeeper.tsdb.head import MAX_HEAD_TIME
 
 Sample = tuple[Mapping[str, str], int, float]
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+
+
+class SampleError(ValueError):
+    """A pushed sample the store cannot take; the message names the series and why."""
+
+
+@dataclass(frozen=True)
+class SampleLimits:
+    """What one pushed series may carry (``web.max_labels_per_series`` and
+    ``web.max_label_value_bytes``)."""
+
+    max_labels: int = 512
+    max_name_bytes: int = 1024
+    max_value_bytes: int = 64 << 10
+
+
+def _describe(labels: Mapping[str, str]) -> str:
+    name = str(labels.get("__name__", ""))[:100]
+    rest = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in list(labels.items())[:6]
+                     if k != "__name__")
+    return f"{name}{{{rest}{', ...' if len(labels) > 7 else ''}}}"
+
+
+def check_labels(labels: Mapping[str, str], limits: SampleLimits) -> None:
+    if len(labels) > limits.max_labels:
+        raise SampleError(f"series {_describe(labels)} has {len(labels)} labels; the limit "
+                          f"is {limits.max_labels}")
+    name = labels.get("__name__", "")
+    if not _METRIC_NAME.match(name):
+        raise SampleError(f"series {_describe(labels)}: invalid metric name {name[:100]!r}")
+    for key, value in labels.items():
+        if len(key) > limits.max_name_bytes or not _LABEL_NAME.match(key):
+            raise SampleError(f"series {_describe(labels)}: invalid label name {key[:100]!r}")
+        if limits.max_value_bytes and len(value) > limits.max_value_bytes:
+            raise SampleError(f"series {_describe(labels)}: label {key} has a value of "
+                              f"{len(value)} characters; the limit is {limits.max_value_bytes}")
+
+
+def check_samples(samples: Iterable[Sample], limits: SampleLimits = SampleLimits()) -> None:
+    """Refuse the whole batch before any of it is written: nothing half-accepted."""
+    last: object = None
+    for labels, ts, _value in samples:
+        if labels is not last:  # the points of one series share its labels
+            check_labels(labels, limits)
+            last = labels
+        if not -MAX_HEAD_TIME < ts < MAX_HEAD_TIME:
+            raise SampleError(f"series {_describe(labels)}: timestamp {ts} ms is out of "
+                              f"range (at most ±2^53 ms)")
 
 
 class Ingester:

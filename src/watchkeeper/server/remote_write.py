@@ -1,8 +1,8 @@
 """The Prometheus remote-write 1.0 receiver: snappy-compressed protobuf ``WriteRequest``.
 
 The decoder reads only what remote write 1.0 sends (``TimeSeries`` with ``Label`` and
-``Sample``); other fields (exemplars, histograms, metadata) are skipped by wire type, so a
-newer sender is still understood.
+``Sample``) and the metric metadata Prometheus sends beside them; other fields (exemplars,
+histograms) are skipped by wire type, so a newer sender is still understood.
 """
 
 from __future__ import annotations
@@ -10,11 +10,17 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
+from .bodies import DEFAULT_MAX_DECOMPRESSED, BodyError, decompress
+
 Sample = tuple[dict[str, str], int, float]
+Metadata = tuple[str, str, str, str]  # family name, type, help, unit
+# prompb.MetricMetadata.MetricType
+METRIC_TYPES = ("unknown", "counter", "gauge", "histogram", "gaugehistogram", "summary",
+                "info", "stateset")
 
 
-class DecodeError(ValueError):
-    """The body is not a snappy-compressed WriteRequest."""
+class DecodeError(BodyError):
+    """The body is not a snappy-compressed WriteRequest (a 400)."""
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -62,10 +68,42 @@ def _signed(v: int) -> int:
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
-def decode_write_request(body: bytes) -> list[Sample]:
-    """Every sample of an uncompressed ``WriteRequest``."""
+def _text(raw: object) -> str:
+    try:
+        return raw.decode("utf-8")  # type: ignore[attr-defined]
+    except UnicodeDecodeError:
+        raise DecodeError("a label or metadata string is not UTF-8") from None
+
+
+def _metadata(message: bytes) -> Metadata | None:
+    typ, name, help_text, unit = 0, "", "", ""
+    for n, w, value in _fields(message):
+        if n == 1 and w == 0:
+            typ = value  # type: ignore[assignment]
+        elif w == 2 and n in (2, 4, 5):
+            text = _text(value)
+            if n == 2:
+                name = text
+            elif n == 4:
+                help_text = text
+            else:
+                unit = text
+    if not name:
+        return None
+    kind = METRIC_TYPES[typ] if 0 <= typ < len(METRIC_TYPES) else "unknown"
+    return name, kind, help_text, unit
+
+
+def decode_write_request(body: bytes, metadata: list[Metadata] | None = None) -> list[Sample]:
+    """Every sample of an uncompressed ``WriteRequest``; its metric metadata is appended to
+    ``metadata`` when given."""
     out: list[Sample] = []
     for number, wire, series in _fields(body):
+        if number == 3 and wire == 2 and metadata is not None:
+            meta = _metadata(series)  # type: ignore[arg-type]
+            if meta is not None:
+                metadata.append(meta)
+            continue
         if number != 1 or wire != 2:
             continue
         labels: dict[str, str] = {}
@@ -75,14 +113,12 @@ def decode_write_request(body: bytes) -> list[Sample]:
                 name = val = ""
                 for ln, lw, lv in _fields(value):  # type: ignore[arg-type]
                     if lw == 2 and ln in (1, 2):
-                        try:
-                            text = lv.decode("utf-8")  # type: ignore[union-attr]
-                        except UnicodeDecodeError:
-                            raise DecodeError("label is not UTF-8") from None
                         if ln == 1:
-                            name = text
+                            name = _text(lv)
                         else:
-                            val = text
+                            val = _text(lv)
+                if name in labels:
+                    raise DecodeError(f"duplicate label name {name[:100]!r} in one series")
                 if name:
                     labels[name] = val
             elif n == 2 and w == 2:
@@ -99,17 +135,22 @@ def decode_write_request(body: bytes) -> list[Sample]:
     return out
 
 
-def decode_snappy_write_request(body: bytes, max_bytes: int = 64 << 20) -> list[Sample]:
-    """Decompress (block snappy, as remote write sends it) and decode."""
-    import cramjam
-
+def decode_snappy_write_request(body: bytes, max_bytes: int = DEFAULT_MAX_DECOMPRESSED,
+                                metadata: list[Metadata] | None = None,
+                                encoding: str = "snappy") -> list[Sample]:
+    """Decompress (block snappy, as remote write sends it) and decode; the declared
+    decompressed length is checked against ``max_bytes`` first (``BodyError`` past it)."""
     try:
-        raw = bytes(cramjam.snappy.decompress_raw(body))
-    except Exception as e:
-        raise DecodeError(f"not snappy-compressed: {e}") from None
-    if len(raw) > max_bytes:
-        raise DecodeError(f"decompressed body over {max_bytes} bytes")
-    return decode_write_request(raw)
+        raw = decompress(body, encoding, max_bytes)
+    except BodyError as e:
+        if e.status != 400:
+            raise
+        raise DecodeError(str(e)) from None
+    return decode_write_request(raw, metadata)
+
+
+__all__ = ["BodyError", "DecodeError", "decode_snappy_write_request", "decode_write_request",
+           "encode_write_request"]
 
 
 def encode_write_request(samples: list[Sample]) -> bytes:

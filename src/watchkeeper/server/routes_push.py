@@ -1,4 +1,8 @@
-"""Pushed samples: the remote-write receiver and plain text exposition import."""
+"""Pushed samples: the remote-write receiver and plain text exposition import.
+
+Every problem with a body is a 4xx naming what was wrong (413 past the size limits, before
+anything is decompressed past them), and a refused request writes nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from starlette.responses import JSONResponse, Response
 
 from watchkeeper.exposition.parse import ParseError, parse
 
-from .ingest import family_samples
-from .remote_write import DecodeError, decode_snappy_write_request
+from .bodies import BodyError, decompress
+from .ingest import SampleError, SampleLimits, check_samples, family_samples
+from .remote_write import Metadata, decode_snappy_write_request
 
 
 def _bad(message: str, status: int = 400) -> JSONResponse:
@@ -20,17 +25,46 @@ def _bad(message: str, status: int = 400) -> JSONResponse:
                         status_code=status)
 
 
+def limits_of(service: Any) -> tuple[int, SampleLimits]:
+    web = service.config.web
+    return web.max_body_bytes, SampleLimits(max_labels=web.max_labels_per_series,
+                                            max_value_bytes=web.max_label_value_bytes)
+
+
+def _decode_remote_write(body: bytes, encoding: str, cap: int, limits: SampleLimits,
+                         metadata: list[Metadata]) -> list[Any]:
+    samples = decode_snappy_write_request(body, cap, metadata, encoding)
+    check_samples(samples, limits)
+    return samples
+
+
+def _decode_import(body: bytes, encoding: str, content_type: str, cap: int,
+                   limits: SampleLimits, extra: dict[str, str]) -> list[Any]:
+    text = decompress(body, encoding, cap)
+    families = parse(text, content_type)
+    samples = family_samples(families, extra, int(time.time() * 1000))
+    check_samples(samples, limits)
+    return samples
+
+
 def make_routes(service: Any) -> dict[str, Any]:
     async def remote_write(request: Request) -> Response:
-        encoding = request.headers.get("content-encoding", "snappy").lower()
-        if encoding not in ("snappy", ""):
+        encoding = request.headers.get("content-encoding", "snappy") or "snappy"
+        if encoding.strip().lower() not in ("snappy", "identity"):
             return _bad(f"unsupported Content-Encoding {encoding!r}; remote write sends "
                         "snappy", 415)
+        cap, limits = limits_of(service)
         body = await request.body()
+        metadata: list[Metadata] = []
         try:
-            samples = await asyncio.to_thread(decode_snappy_write_request, body)
-        except DecodeError as e:
+            samples = await asyncio.to_thread(_decode_remote_write, body, encoding, cap,
+                                              limits, metadata)
+        except BodyError as e:
+            return _bad(f"invalid remote write request: {e}", e.status)
+        except SampleError as e:
             return _bad(f"invalid remote write request: {e}")
+        if metadata:
+            service.metadata.push(metadata)
         await asyncio.to_thread(service.ingester.write, samples)
         return Response(status_code=204)
 
@@ -41,14 +75,20 @@ def make_routes(service: Any) -> dict[str, Any]:
             name, _, value = item.partition("=")
             if name:
                 extra[name] = value
+        cap, limits = limits_of(service)
+        encoding = request.headers.get("content-encoding", "")
         content_type = request.headers.get("content-type", "")
         try:
-            families = await asyncio.to_thread(parse, body, content_type)
+            samples = await asyncio.to_thread(_decode_import, body, encoding, content_type,
+                                              cap, limits, extra)
+        except BodyError as e:
+            return _bad(f"invalid import: {e}", e.status)
         except ParseError as e:
             return _bad(f"invalid exposition text: {e}")
         except UnicodeDecodeError as e:
             return _bad(f"invalid exposition text: not UTF-8 ({e})")
-        samples = family_samples(families, extra, int(time.time() * 1000))
+        except SampleError as e:
+            return _bad(f"invalid import: {e}")
         kept = await asyncio.to_thread(service.ingester.write, samples)
         if kept < len(samples):
             return JSONResponse({"status": "success", "data": {
