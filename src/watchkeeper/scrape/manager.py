@@ -48,6 +48,7 @@ class TargetState:
     last_samples: int = 0
     scrapes: int = 0
     seen: set[tuple] = field(default_factory=set)
+    metadata: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # latest good scrape
 
     def to_api(self) -> dict[str, Any]:
         t = self.target
@@ -223,6 +224,7 @@ class ScrapeManager:
             state.health, state.last_error = "down", result.error
         else:
             state.health, state.last_error = "up", ""
+            state.metadata = result.metadata
         url = state.target.url
         self._pending_writes += 1
 

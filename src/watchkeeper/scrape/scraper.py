@@ -10,9 +10,11 @@ import asyncio
 import math
 import ssl
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -26,6 +28,7 @@ ACCEPT = ("application/openmetrics-text;version=1.0.0;q=0.5,"
           "text/plain;version=0.0.4;q=0.4,*/*;q=0.1")
 
 Sample = tuple[dict[str, str], int, float]  # labels with __name__, timestamp ms, value
+Entry = tuple[str, str, str]  # a metric's type, help and unit
 
 
 @dataclass
@@ -38,6 +41,7 @@ class ScrapeResult:
     duration: float = 0.0
     error: str | None = None
     started: float = 0.0
+    metadata: dict[str, Entry] = field(default_factory=dict)
 
 
 class LimitExceeded(Exception):
@@ -95,6 +99,21 @@ async def _fetch(client: httpx.AsyncClient, target: Target) -> tuple[bytes, str]
         return b"".join(parts), response.headers.get("content-type", "")
 
 
+def families_metadata(families: Iterable[Any], openmetrics: bool) -> Iterator[tuple[str, Entry]]:
+    """(metric, entry) as Prometheus's scrape cache keys them: the name of the TYPE line,
+    which in the text format carries a counter's ``_total``. A family with no TYPE, HELP
+    or UNIT line has no metadata."""
+    for family in families:
+        typ = family.type if family.type != "untyped" else "unknown"
+        if typ == "unknown" and not family.documentation and not family.unit:
+            continue
+        name = family.name
+        if (not openmetrics and typ == "counter" and family.samples
+                and all(s.name == name + "_total" for s in family.samples)):
+            name += "_total"
+        yield name, (typ, family.documentation, family.unit)
+
+
 def _samples(body: bytes, content_type: str, target: Target, now_ms: int) -> ScrapeResult:
     """Parse and label the body (runs in a worker thread: big bodies never block the loop)."""
     job = target.job
@@ -129,7 +148,8 @@ def _samples(body: bytes, content_type: str, target: Target, now_ms: int) -> Scr
             out.append(({k: v for k, v in labels.items() if v != ""}, ts, float(s.value)))
     if limit and len(out) > limit:
         raise LimitExceeded(f"sample limit exceeded: {len(out)} samples > {limit}")
-    return ScrapeResult(out, scraped, len(out))
+    metadata = dict(families_metadata(families, "openmetrics" in content_type.lower()))
+    return ScrapeResult(out, scraped, len(out), metadata=metadata)
 
 
 async def scrape(client: httpx.AsyncClient, target: Target,

@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from watchkeeper.exposition.asgi import make_asgi_app
 from watchkeeper.health.asgi import starlette_routes
 
-from . import openapi, routes_host, routes_operations, routes_push, routes_status
+from . import metadata, openapi, routes_host, routes_operations, routes_push, routes_status
 from .auth import AuthMiddleware, BodyLimitMiddleware
 from .lifecycle import Service
 from .stream import Streamer
@@ -32,6 +32,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
 
     status = routes_status.make_routes(service, config_path)
     push = routes_push.make_routes(service)
+    meta = metadata.make_routes(service)
     state: dict[str, Any] = {}
 
     def streamer() -> Streamer:
@@ -54,6 +55,8 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         Route("/-/ready", status["ready"], methods=["GET", "HEAD"]),
         Route("/-/reload", status["reload"], methods=["POST", "PUT"]),
         Route("/api/v1/targets", status["targets"]),
+        Route("/api/v1/targets/metadata", meta["targets_metadata"]),
+        Route("/api/v1/metadata", meta["metadata"]),
         Route("/api/v1/status/config", status["status_config"]),
         Route("/api/v1/status/flags", status["status_flags"]),
         Route("/api/v1/status/tsdb", status["status_tsdb"]),

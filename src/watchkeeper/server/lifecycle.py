@@ -24,6 +24,7 @@ from watchkeeper.tsdb import Store
 
 from .auth import Authenticator
 from .ingest import Ingester, family_samples
+from .metadata import MetadataBook
 from .selfmetrics import RuleEvaluatorCheck, ScrapeLoopCheck, ServerCollector, StorageCheck
 
 log = logging.getLogger("watchkeeper.server")
@@ -48,6 +49,7 @@ class Service:
         self.scraper: ScrapeManager | None = None
         self.auth = self._authenticator(loaded)
         self.registry = CollectorRegistry()
+        self.metadata = MetadataBook()
         self.collect_seconds = 0.0
         self.collects_total = 0
         self._host: Any = None
@@ -164,6 +166,7 @@ class Service:
         families: list[Any] = list(self.registry.collect())
         if self.config.collect_host:
             families.extend(self._host_collector().collect())
+        self.metadata.collected(families)
         kept = self.ingester.write(family_samples(families, target, now_ms))
         self.collect_seconds = time.perf_counter() - clock
         self.collects_total += 1
