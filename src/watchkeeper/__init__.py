@@ -73,6 +73,8 @@ _EXPORTS: dict[str, str] = {
     "tracked_async_lock": "watchkeeper.integrations.locks",
     "tracked_redis_lock": "watchkeeper.integrations.locks_remote",
     "advisory_lock": "watchkeeper.integrations.locks_remote",
+    "instrument_celery": "watchkeeper.integrations.jobs.celery",
+    "watch_queues": "watchkeeper.integrations.jobs.depth",
 }
 
 __all__ = [*_EXPORTS, "health"]

@@ -1,0 +1,141 @@
+"""Celery through its signals: no events, no sidecar, no pollable-broker requirement.
+
+    app = Celery("proj", broker="amqp://guest:guest@127.0.0.1:5672//")
+    watchkeeper.instrument_celery(app, port=9808)   # in the module workers and clients import
+
+Publishing stamps the enqueue time into the message headers (``wk_enqueued_at``), so the
+worker observes the queue wait; a retry re-publishes the task and counts as a retry, not a
+new enqueue. Prefork children write to the multiprocess files when
+``PROMETHEUS_MULTIPROC_DIR`` is set, and ``port`` serves their sum from the main process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from .schema import ENQUEUED_HEADER, JobMetrics, job_metrics
+
+SYSTEM = "celery"
+_STATE_OUTCOME = {"SUCCESS": "success", "FAILURE": "failure", "RETRY": "retry",
+                  "REVOKED": "revoked", "IGNORED": "success", "REJECTED": "failure"}
+
+
+def _queue(request: Any) -> str:
+    info = getattr(request, "delivery_info", None) or {}
+    return info.get("routing_key") or info.get("queue") or "celery"
+
+
+class CeleryHooks:
+    """The signal receivers; kept on an object so tests and apps can disconnect them."""
+
+    def __init__(self, metrics: JobMetrics | None = None, port: int | None = None,
+                 addr: str = "127.0.0.1") -> None:
+        self._metrics = metrics
+        self.port = port
+        self.addr = addr
+        self._runs: dict[str, Any] = {}
+        self._queues: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def metrics(self) -> JobMetrics:
+        return self._metrics or job_metrics()
+
+    def before_publish(self, sender: Any = None, headers: Any = None, routing_key: Any = None,
+                       properties: Any = None, **_: Any) -> None:
+        if headers is None:
+            return
+        headers[ENQUEUED_HEADER] = time.time()
+        if headers.get("retries"):
+            return  # a retry: counted by task_retry
+        queue = routing_key or (properties or {}).get("delivery_info", {}).get(
+            "routing_key") or "celery"
+        self.metrics.job_enqueued(SYSTEM, queue, str(sender or headers.get("task", "")))
+
+    def prerun(self, task_id: str = "", task: Any = None, **_: Any) -> None:
+        request = task.request
+        run = self.metrics.job_started(SYSTEM, _queue(request), task.name,
+                                       getattr(request, ENQUEUED_HEADER, None))
+        self._runs[task_id] = run
+
+    def postrun(self, task_id: str = "", state: str | None = None, **_: Any) -> None:
+        run = self._runs.pop(task_id, None)
+        self.metrics.job_finished(run, _STATE_OUTCOME.get(state or "", "failure"))
+
+    def retry(self, sender: Any = None, request: Any = None, **_: Any) -> None:
+        self.metrics.job_retried(SYSTEM, _queue(request), getattr(sender, "name", "") or "")
+
+    def revoked(self, sender: Any = None, request: Any = None, **_: Any) -> None:
+        """Revoked or expired: a run in progress ends revoked, one never started counts."""
+        task_id = getattr(request, "id", None) or ""
+        run = self._runs.pop(task_id, None)
+        if run is not None:
+            self.metrics.job_finished(run, "revoked")
+            return
+        name = getattr(sender, "name", None) or getattr(request, "task", None) or ""
+        self.metrics.completed.labels(SYSTEM, _queue(request), str(name), "revoked").inc()
+
+    def worker_ready(self, sender: Any = None, **_: Any) -> None:
+        try:
+            queues = sorted(q.name for q in sender.task_consumer.queues)
+        except Exception:
+            queues = ["celery"]
+        with self._lock:
+            self._queues = queues
+        self.metrics.worker_up(SYSTEM, queues, True)
+        if self.port is not None:
+            _serve(self.port, self.addr)
+
+    def worker_shutdown(self, **_: Any) -> None:
+        with self._lock:
+            queues, self._queues = self._queues, []
+        self.metrics.worker_up(SYSTEM, queues, False)
+
+    def connect(self) -> CeleryHooks:
+        from celery import signals
+
+        signals.before_task_publish.connect(self.before_publish, weak=False)
+        signals.task_prerun.connect(self.prerun, weak=False)
+        signals.task_postrun.connect(self.postrun, weak=False)
+        signals.task_retry.connect(self.retry, weak=False)
+        signals.task_revoked.connect(self.revoked, weak=False)
+        signals.worker_ready.connect(self.worker_ready, weak=False)
+        signals.worker_shutdown.connect(self.worker_shutdown, weak=False)
+        return self
+
+    def disconnect(self) -> None:
+        from celery import signals
+
+        for signal, fn in ((signals.before_task_publish, self.before_publish),
+                           (signals.task_prerun, self.prerun),
+                           (signals.task_postrun, self.postrun),
+                           (signals.task_retry, self.retry),
+                           (signals.task_revoked, self.revoked),
+                           (signals.worker_ready, self.worker_ready),
+                           (signals.worker_shutdown, self.worker_shutdown)):
+            signal.disconnect(fn)
+
+
+def _serve(port: int, addr: str) -> None:
+    """/metrics from the worker's main process: the sum over prefork children in
+    multiprocess mode, the default registry otherwise."""
+    from ...exposition.wsgi import start_wsgi_server
+    from ...metrics.registry import REGISTRY, CollectorRegistry
+    from ...metrics.values import multiprocess_enabled
+
+    registry = REGISTRY
+    if multiprocess_enabled():
+        from ...metrics.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    start_wsgi_server(port, addr, registry=registry)
+
+
+def instrument_celery(app: Any = None, *, metrics: JobMetrics | None = None,
+                      port: int | None = None, addr: str = "127.0.0.1") -> CeleryHooks:
+    """Connect the hooks (signals are global to the process, ``app`` is for symmetry);
+    ``port``: serve ``/metrics`` from the worker once it is ready."""
+    return CeleryHooks(metrics, port, addr).connect()
