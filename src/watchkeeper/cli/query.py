@@ -1,12 +1,17 @@
 """``watchkeeper query``: evaluate PromQL on the embedded store or any Prometheus-compatible
-server, shown as a table (with a sparkline per series for range queries) or as the
-API's JSON."""
+server, shown as a chart per series (a range query on a terminal), a table (with a
+sparkline per series for range queries) or as the API's JSON.
+
+The expression is the one positional argument and may start with ``-`` (``-rate(x[5m])``,
+``-1``): anything that is not one of the command's own options is the expression, so
+nobody has to know about ``--``."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -102,16 +107,63 @@ def _remote(expr: str, server: Server, at: int | None,
     return decode(response, statuses=(response.status_code,))
 
 
-def _metric_text(metric: dict[str, str]) -> str:
-    name = metric.get("__name__", "")
-    rest = ",".join(f'{k}="{v}"' for k, v in sorted(metric.items()) if k != "__name__")
-    return f"{name}{{{rest}}}" if rest or not name else name
+class ExpressionCommand(click.Command):
+    """A command whose one positional argument may look like an option (``-x``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, positional_last(self, ctx, args))
 
 
-def render(data: dict[str, Any]) -> None:
+def positional_last(command: click.Command, ctx: click.Context, args: list[str]) -> list[str]:
+    """Move the first argument that is neither a known option nor an option's value behind
+    ``--``, where click takes it as positional whatever its first character."""
+    takes_value: dict[str, bool] = {}
+    for param in command.get_params(ctx):
+        if isinstance(param, click.Option):
+            for opt in (*param.opts, *param.secondary_opts):
+                takes_value[opt] = not (param.is_flag or param.count)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return args
+        name = arg.split("=", 1)[0]
+        if name in takes_value:
+            i += 2 if takes_value[name] and "=" not in arg else 1
+            continue
+        if arg.startswith("-") and len(arg) > 1:
+            return [*args[:i], *args[i + 1:], "--", arg]
+        return args
+    return args
+
+
+def render_charts(data: dict[str, Any], template: str | None) -> bool:
+    """A chart per series of a range result; False when the result is not a matrix."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from .termchart import series_block
+
+    if data["resultType"] != "matrix" or not data["result"]:
+        return False
+    console = Console()
+    width = max(20, min(120, console.width - 14))
+    for s in data["result"]:
+        values = [float(v) for _, v in s["values"]]
+        lines = series_block(s["metric"], values, template=template, width=width)
+        console.print(f"[bold]{escape(lines[0])}[/bold]")
+        for line in lines[1:-1]:
+            console.print(escape(line), style="cyan", highlight=False)
+        console.print(f"[dim]{escape(lines[-1])}[/dim]", highlight=False)
+    return True
+
+
+def render(data: dict[str, Any], template: str | None = None) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from .termchart import legend
 
     console = Console()
     kind, result = data["resultType"], data["result"]
@@ -124,19 +176,19 @@ def render(data: dict[str, Any]) -> None:
     if kind == "vector":
         table = Table("series", "value")
         for s in result:
-            table.add_row(escape(_metric_text(s["metric"])), s["value"][1])
+            table.add_row(escape(legend(s["metric"], template)), s["value"][1])
     else:
         table = Table("series", "points", "last", "min", "max", "trend")
         for s in result:
             vals = [float(v) for _, v in s["values"]]
             finite = [v for v in vals if math.isfinite(v)] or [float("nan")]
-            table.add_row(escape(_metric_text(s["metric"])), str(len(vals)),
+            table.add_row(escape(legend(s["metric"], template)), str(len(vals)),
                           s["values"][-1][1], f"{min(finite):g}", f"{max(finite):g}",
                           sparkline(vals[-40:]))
     console.print(table)
 
 
-@click.command()
+@click.command(cls=ExpressionCommand)
 @click.argument("expr")
 @click.option("--time", "at", help="Evaluation time (unix seconds, RFC 3339, now, -5m).")
 @click.option("--start", help="Range start: makes this a range query (default: end - 1h).")
@@ -147,10 +199,17 @@ def render(data: dict[str, Any]) -> None:
 @click.option("--url", help="Any Prometheus-compatible server, e.g. http://127.0.0.1:9090.")
 @auth_options
 @click.option("--json", "as_json", is_flag=True, help="Print the Prometheus API response.")
+@click.option("--table", "as_table", is_flag=True,
+              help="A table even on a terminal (range queries draw charts there).")
+@click.option("--legend", "template", metavar="TEMPLATE",
+              help="Name series by labels, e.g. '{{instance}} {{mode}}'.")
 def query(expr: str, at: str | None, start: str | None, end: str | None, step: str | None,
           data: Path | None, url: str | None, token: str | None, user: str | None,
-          as_json: bool) -> None:
-    """Evaluate a PromQL expression, now or over a range."""
+          as_json: bool, as_table: bool, template: str | None) -> None:
+    """Evaluate a PromQL expression EXPR, now or over a range (EXPR may start with '-').
+
+    A range query on a terminal draws a chart per series; --table or a pipe gives the
+    table, --json the API's response."""
     if not url and data is None:
         raise click.UsageError("give --data DIR (or WATCHKEEPER_DATA) or --url URL")
     now = int(time.time() * 1000)
@@ -171,5 +230,7 @@ def query(expr: str, at: str | None, start: str | None, end: str | None, step: s
         if as_json:
             raise SystemExit(1)
         raise click.ClickException(message)
-    if not as_json:
-        render(answer["data"])
+    if as_json:
+        return
+    if as_table or not sys.stdout.isatty() or not render_charts(answer["data"], template):
+        render(answer["data"], template)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -53,9 +54,12 @@ def import_cmd(file: Any, data: Path) -> None:
     from watchkeeper.tsdb.errors import TSDBError
     from watchkeeper.tsdb.exchange import MissingTimestampError, import_openmetrics
 
+    from .progress import Progress
+
     store = _open(data, must_exist=False, sync="never")
     try:
-        report = import_openmetrics(store, file)
+        with Progress(f"import {Path(file.name).name}", _size(file), "bytes") as progress:
+            report = import_openmetrics(store, _Counted(file, progress.advance))
         store.maintain()
     except (ParseError, MissingTimestampError) as e:
         store.close()
@@ -131,10 +135,60 @@ def export(data: Path, selector: str | None, start: str | None, end: str | None)
         matchers = parse_selector(selector) if selector else []
     except BadMatcherError as e:
         raise click.BadParameter(str(e), param_hint="--match") from None
+    from .progress import Progress
+
     lo, hi = _parse_time(start, MIN_TIME), _parse_time(end, MAX_TIME)
     store = _open(data, must_exist=True)
     try:
-        export_openmetrics(store, sys.stdout, matchers, lo, hi)
+        with Progress("export", len(store.series(matchers)), "series") as progress:
+            export_openmetrics(_Reported(store, progress.advance), sys.stdout, matchers, lo, hi)
     finally:
         store.close()
+
+
+def _size(file: Any) -> int | None:
+    try:
+        return os.fstat(file.fileno()).st_size or None
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+class _Counted:
+    """A binary file that reports the bytes read through it (lines, as the parser reads)."""
+
+    def __init__(self, file: Any, advance: Any) -> None:
+        self.file = file
+        self.advance = advance
+        self.name = getattr(file, "name", "-")
+
+    def __iter__(self) -> Any:
+        pending = 0
+        for line in self.file:
+            pending += len(line)
+            if pending >= 65536:  # a bar update per line would cost more than the parse
+                self.advance(pending)
+                pending = 0
+            yield line
+        self.advance(pending)
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self.file.read(n)
+        self.advance(len(chunk))
+        return chunk
+
+
+class _Reported:
+    """The store, reporting each series the export reads."""
+
+    def __init__(self, store: Any, advance: Any) -> None:
+        self._store = store
+        self._advance = advance
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def select(self, *args: Any, **kwargs: Any) -> Any:
+        for data in self._store.select(*args, **kwargs):
+            yield data
+            self._advance(1)
 
