@@ -22,8 +22,8 @@ T0 = 1_700_000_000_000
 @pytest.fixture
 def service(tmp_path: Path):
     store = Store.open(tmp_path / "data", background=False)
-    svc = AlertingService(store, Engine(store), {"evaluation_interval": "10s"},
-                          tmp_path / "alerting")
+    config = {"evaluation_interval": "10s", "default_rules": {"enabled": False}}
+    svc = AlertingService(store, Engine(store), config, tmp_path / "alerting")
     svc.store = store
     yield svc
     svc.stop()

@@ -65,6 +65,7 @@ class RuleGroup:
     interval_ms: int | None = None  # None: the global evaluation interval
     limit: int = 0
     file: str = ""
+    pack: str = ""  # the rule pack it came from ("" for a user's rule file)
 
 
 def parse_duration_ms(text: str) -> int:

@@ -9,7 +9,8 @@
 ``config`` has Prometheus's and Alertmanager's shapes: ``rule_files``,
 ``evaluation_interval``, ``external_labels``, ``alertmanagers`` (URLs every alert is
 forwarded to, as Prometheus does), ``route``, ``receivers``, ``inhibit_rules``, plus
-``maintenance_windows`` and ``delivery`` (backoff) of our own.
+``maintenance_windows`` and ``delivery`` (backoff) of our own, and ``rule_packs`` and
+``default_rules`` (which packs load, see default_rules.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from watchkeeper.alerting.default_rules import pack_groups
 from watchkeeper.alerting.delivery import Delivery
 from watchkeeper.alerting.dispatcher import Dispatcher, NotifiableAlert, fingerprint
 from watchkeeper.alerting.evaluator import RuleEvaluator
@@ -55,6 +57,10 @@ def check_alerting_config(config: Mapping[str, Any], base_dir: str | Path = ".")
 
     problems: list[str] = []
     try:
+        pack_groups(config)
+    except ValueError as e:
+        problems.append(str(e))
+    try:
         load_rule_files(_resolve(config.get("rule_files") or [], base_dir))
     except RuleFileError as e:
         problems += [f"{e.path}: {p}" for p in e.problems]
@@ -83,6 +89,13 @@ def check_alerting_config(config: Mapping[str, Any], base_dir: str | Path = ".")
     except (ValueError, TypeError, AttributeError) as e:
         problems.append(str(e))
     return problems
+
+
+def configured_groups(config: Mapping[str, Any], base_dir: str | Path = ".") -> list[RuleGroup]:
+    """The rule groups a config loads, packs first, as the server would load them (raises
+    ValueError for packs and RuleFileError for rule files)."""
+    return pack_groups(config) + load_rule_files(_resolve(config.get("rule_files") or [],
+                                                          base_dir))
 
 
 def _resolve(paths: list[str], base_dir: str | Path) -> list[str]:
@@ -134,6 +147,7 @@ class AlertingService:
                          path="{}/forward")] if forward else [])
         self.extra_groups = list(extra_groups or [])
         self.history = AlertHistory(db)
+        self.pack_groups = pack_groups(self.config)
         self.file_groups = load_rule_files(self.rule_files)
         self.thresholds = ThresholdStore(db)
         self.evaluator = RuleEvaluator(
@@ -199,7 +213,7 @@ class AlertingService:
         self.evaluator.set_groups(self._all_groups())
 
     def _all_groups(self) -> list[RuleGroup]:
-        groups = self.file_groups + self.extra_groups
+        groups = self.pack_groups + self.file_groups + self.extra_groups
         thresholds = self.thresholds.rule_group()
         return [*groups, thresholds] if thresholds.rules else groups
 

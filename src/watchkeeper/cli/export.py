@@ -56,3 +56,25 @@ def grafana_dashboard(ids: tuple[str, ...], files: tuple[str, ...], config_path:
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text)
+
+
+@export.command("rules")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="A watchkeeper serve config (default: the built-in defaults).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="File to write (default: stdout).")
+def rules(config_path: str | None, output: str | None) -> None:
+    """The effective alert and recording rules (packs after disable and override, plus
+    rule_files) as one Prometheus rule file: `promtool check rules` loads it."""
+    from watchkeeper.alerting.rule_export import rule_file_text
+
+    from .rules import load_groups
+
+    text, skipped = rule_file_text(load_groups(config_path))
+    for reason in skipped:
+        click.echo(f"skipped {reason}", err=True)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -31,7 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-rules": ("watchkeeper.cli.check_rules:check_rules",
                     "Validate Prometheus rule files as promtool check rules does."),
     "export": ("watchkeeper.cli.export:export",
-               "Export dashboards as Grafana JSON for a data source pointed at watchkeeper."),
+               "Export dashboards as Grafana JSON and the effective rules as a rule file."),
+    "rules": ("watchkeeper.cli.rules:rules",
+              "Alert and recording rules: what is loaded and where each came from."),
     "query": ("watchkeeper.cli.query:query",
               "Evaluate a PromQL expression on the store or any Prometheus-compatible server."),
 }

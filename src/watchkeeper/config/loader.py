@@ -140,7 +140,8 @@ def parse_config(text: str, file: str = "<config>") -> LoadedConfig:
         line, column, first = located[0]
         others = "".join(f"\n{file}:{ln}:{col}: {text}" for ln, col, text in located[1:])
         raise ConfigError(first + others, file, line, column) from None
-    if config.rule_files or config.alerting:
+    if (config.rule_files or config.alerting or config.rule_packs
+            or "default_rules" in config.model_fields_set):
         _check_alerting(config, root, file)
     loaded = LoadedConfig(config, checks, _dashboards(config, root, file), file, text)
     for sc in config.scrape_configs:
@@ -152,7 +153,8 @@ def parse_config(text: str, file: str = "<config>") -> LoadedConfig:
 
 def alerting_section(config: Config) -> dict[str, Any]:
     """What the alerting room takes: Prometheus's rule settings plus the alerting section."""
-    return {"rule_files": list(config.rule_files),
+    return {"rule_files": list(config.rule_files), "rule_packs": list(config.rule_packs),
+            "default_rules": config.default_rules.model_dump(by_alias=True, exclude_none=True),
             "evaluation_interval": config.global_.evaluation_interval,
             "external_labels": dict(config.global_.external_labels), **config.alerting}
 
@@ -163,10 +165,12 @@ def _check_alerting(config: Config, root: yaml.Node, file: str) -> None:
     base = Path(file).parent if file != "<config>" else Path(".")
     problems = check_alerting_config(alerting_section(config), base)
     if problems:
-        key = "rule_files" if any("rule" in p for p in problems) else "alerting"
+        key = next((k for k in ("default_rules", "rule_packs") if problems[0].startswith(k)),
+                   "rule_files" if any("rule" in p for p in problems) else "alerting")
         node = _node_at(root, (key,))
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ConfigError(f"{key}: {problems[0]}{more}", file, node.start_mark.line + 1,
+        first = problems[0] if problems[0].startswith(key) else f"{key}: {problems[0]}"
+        raise ConfigError(f"{first}{more}", file, node.start_mark.line + 1,
                           node.start_mark.column + 1)
 
 

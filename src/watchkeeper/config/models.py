@@ -210,6 +210,24 @@ class WebConfig(_Model):
         return v
 
 
+class RuleOverride(_Model):
+    """What a config may change in one default rule (the alerting room checks the values)."""
+
+    for_: Duration | None = Field(None, alias="for")
+    keep_firing_for: Duration | None = None
+    expr: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class DefaultRulesConfig(_Model):
+    enabled: bool = True
+    disable: list[str] = Field(default_factory=list)
+    override: dict[str, RuleOverride] = Field(default_factory=dict)
+
+
 class Config(_Model):
     global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
     scrape_configs: list[ScrapeConfig] = Field(default_factory=list)
@@ -218,6 +236,8 @@ class Config(_Model):
     web: WebConfig = Field(default_factory=WebConfig)
     collect_host: bool = True
     rule_files: list[str] = Field(default_factory=list)
+    rule_packs: list[str] = Field(default_factory=list)  # alerting/packs/NAME.yml
+    default_rules: DefaultRulesConfig = Field(default_factory=DefaultRulesConfig)
     # Alertmanager-shaped: alertmanagers, route, receivers, inhibit_rules,
     # maintenance_windows, delivery, resend_delay, external_url (the alerting room checks it)
     alerting: dict[str, Any] = Field(default_factory=dict)
