@@ -75,6 +75,8 @@ _EXPORTS: dict[str, str] = {
     "advisory_lock": "watchkeeper.integrations.locks_remote",
     "instrument_celery": "watchkeeper.integrations.jobs.celery",
     "watch_queues": "watchkeeper.integrations.jobs.depth",
+    "instrument_dramatiq": "watchkeeper.integrations.jobs.dramatiq",
+    "instrument_arq": "watchkeeper.integrations.jobs.arq",
 }
 
 __all__ = [*_EXPORTS, "health"]
