@@ -308,8 +308,9 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", a
 '''
 
 
-def wrk(url: str, seconds: int) -> float:
-    out = subprocess.run(["wrk", "-t1", "-c16", f"-d{seconds}s", url], capture_output=True,
+def wrk(url: str, seconds: int, header: str | None = None) -> float:
+    extra = ["-H", header] if header else []
+    out = subprocess.run(["wrk", "-t1", "-c16", f"-d{seconds}s", *extra, url], capture_output=True,
                          text=True, timeout=seconds + 30, check=True).stdout
     match = re.search(r"Requests/sec:\s*([\d.]+)", out)
     if not match or "Non-2xx" in out:

@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from watchkeeper.exposition.asgi import make_asgi_app
 from watchkeeper.health.asgi import starlette_routes
 
 from . import metadata, openapi, routes_host, routes_operations, routes_push, routes_status
@@ -48,7 +47,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         return JSONResponse(openapi.document(VERSION))
 
     routes: list[Any] = [
-        Route("/metrics", _ASGI(make_asgi_app(service.registry)), methods=["GET", "HEAD"]),
+        Route("/metrics", _ASGI(service.exposition), methods=["GET", "HEAD"]),
         *starlette_routes("/health", service.runner, service_id="watchkeeper",
                           version=VERSION),
         Route("/-/healthy", status["healthy"], methods=["GET", "HEAD"]),

@@ -25,6 +25,7 @@ from watchkeeper.tsdb import Store
 from .auth import Authenticator
 from .ingest import Ingester, family_samples
 from .metadata import MetadataBook
+from .metrics_route import CachedExposition
 from .selfmetrics import RuleEvaluatorCheck, ScrapeLoopCheck, ServerCollector, StorageCheck
 
 log = logging.getLogger("watchkeeper.server")
@@ -49,6 +50,7 @@ class Service:
         self.scraper: ScrapeManager | None = None
         self.auth = self._authenticator(loaded)
         self.registry = CollectorRegistry()
+        self.exposition = CachedExposition(self.registry)  # /metrics, from collect_once
         self.metadata = MetadataBook()
         self.collect_seconds = 0.0
         self.collects_total = 0
@@ -164,6 +166,7 @@ class Service:
         now_ms = int(time.time() * 1000)
         target = {"job": "watchkeeper", "instance": self.instance}
         families: list[Any] = list(self.registry.collect())
+        self.exposition.update(families)
         if self.config.collect_host:
             families.extend(self._host_collector().collect())
         self.metadata.collected(families)
