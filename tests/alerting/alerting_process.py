@@ -22,7 +22,7 @@ groups:
 """
 
 
-def main(data: str, url: str, hosts: int, mode: str) -> None:
+def main(data: str, url: str, hosts: int, mode: str, timeout: float = 2) -> None:
     root = Path(data)
     (root / "rules.yml").write_text(RULES)
     store = Store.open(root / "tsdb", sync="always")
@@ -33,7 +33,8 @@ def main(data: str, url: str, hosts: int, mode: str) -> None:
     config = {"rule_files": [str(root / "rules.yml")], "evaluation_interval": "1s",
               "route": {"receiver": "hook", "group_by": ["host"], "group_wait": "0s",
                         "group_interval": "1s"},
-              "receivers": [{"name": "hook", "webhook_configs": [{"url": url, "timeout": 2}]}],
+              "receivers": [{"name": "hook",
+                             "webhook_configs": [{"url": url, "timeout": timeout}]}],
               "delivery": {"initial_backoff": "100ms", "max_backoff": "500ms"}}
     service = AlertingService(store, Engine(store), config, root / "alerting")
     service.start()
@@ -52,4 +53,5 @@ def main(data: str, url: str, hosts: int, mode: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4],
+         *(float(a) for a in sys.argv[5:6]))

@@ -11,7 +11,9 @@ from typing import Any
 class WebhookReceiver:
     def __init__(self, port: int = 0, status: int = 200) -> None:
         self.bodies: list[Any] = []
+        self.headers: list[dict[str, str]] = []
         self.status = status
+        self.hold: threading.Event | None = None  # when set: record, then wait before answering
         self.arrived = threading.Event()
         outer = self
 
@@ -21,7 +23,11 @@ class WebhookReceiver:
                 body = json.loads(self.rfile.read(length))
                 if outer.status < 300:
                     outer.bodies.append(body)
+                    outer.headers.append(dict(self.headers))
                     outer.arrived.set()
+                hold = outer.hold
+                if hold is not None:
+                    hold.wait(30)
                 self.send_response(outer.status)
                 self.end_headers()
 

@@ -4,6 +4,12 @@ Why SQLite: a notification is committed to the queue before anyone tries to send
 a receiver that is down for minutes, a restart or a ``kill -9`` loses nothing; the
 notification log (what each integration last got for each group) keeps a group from
 being notified twice with the same content.
+
+Exactly once across a crash: each notification gets a sequence number per integration and
+group, and the send log records it as "sending" (committed) before the request and "sent"
+after. A ``kill -9`` between the two leaves it queued, so it goes out once more, with the
+same idempotency key (the group key and the sequence, in the payload and in an
+``Idempotency-Key`` header) by which the receiver can drop the repeat.
 """
 
 from __future__ import annotations
@@ -31,7 +37,20 @@ CREATE INDEX IF NOT EXISTS queue_due ON queue (integration, next_attempt);
 CREATE TABLE IF NOT EXISTS notification_log (
   integration TEXT NOT NULL, group_key TEXT NOT NULL, firing TEXT NOT NULL,
   resolved TEXT NOT NULL, sent_at REAL NOT NULL, PRIMARY KEY (integration, group_key));
+CREATE TABLE IF NOT EXISTS notification_seq (
+  integration TEXT NOT NULL, group_key TEXT NOT NULL, seq INTEGER NOT NULL,
+  PRIMARY KEY (integration, group_key));
+CREATE TABLE IF NOT EXISTS notification_sends (
+  integration TEXT NOT NULL, group_key TEXT NOT NULL, seq INTEGER NOT NULL,
+  state TEXT NOT NULL, attempts INTEGER NOT NULL, sending_at REAL NOT NULL, sent_at REAL,
+  PRIMARY KEY (integration, group_key, seq));
 """
+SEND_LOG_DAYS = 7  # how long "sent" entries of the send log are kept
+
+
+def idempotency_key(group_key: str, seq: int) -> str:
+    """What a receiver dedups on: the same for every attempt of one notification."""
+    return f"{group_key}#{seq}"
 
 
 class Delivery:
@@ -45,7 +64,16 @@ class Delivery:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        if "seq" not in {r[1] for r in self.db.execute("PRAGMA table_info(queue)")}:
+            self.db.execute("ALTER TABLE queue ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
         self.lock = threading.Lock()
+        self.interrupted = self.db.execute(  # "sending" when the process died: resent once
+            "SELECT count(*) FROM notification_sends s JOIN queue q ON q.integration="
+            "s.integration AND q.group_key=s.group_key AND q.seq=s.seq "
+            "WHERE s.state='sending'").fetchone()[0]
+        if self.interrupted:
+            log.warning("%d notifications were being sent when the process stopped; they go "
+                        "out once more with the same idempotency key", self.interrupted)
         self._queued: tuple[int, list[tuple[str, int]]] = (-1, [])  # (db changes, counts)
         self.integrations = {i.id: i for i in integrations}
         self.initial_backoff, self.max_backoff, self.max_age = initial_backoff, max_backoff, max_age
@@ -91,9 +119,16 @@ class Delivery:
         digest = json.dumps([firing, resolved])
         now = time.time()
         with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("INSERT INTO notification_seq VALUES (?, ?, 1) ON CONFLICT DO "
+                            "UPDATE SET seq=seq+1", (integration, group_key))
+            seq = self.db.execute("SELECT seq FROM notification_seq WHERE integration=? AND "
+                                  "group_key=?", (integration, group_key)).fetchone()[0]
             self.db.execute("INSERT INTO queue (integration, group_key, payload, digest, "
-                            "next_attempt, created) VALUES (?, ?, ?, ?, ?, ?)",
-                            (integration, group_key, json.dumps(payload), digest, now, now))
+                            "next_attempt, created, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (integration, group_key, json.dumps(payload), digest, now, now,
+                             seq))
+            self.db.execute("COMMIT")
         event = self._wake.get(integration)
         if event is not None:
             event.set()
@@ -121,16 +156,19 @@ class Delivery:
         while not self._stop.is_set():
             with self.lock:
                 row = self.db.execute(
-                    "SELECT id, group_key, payload, digest, attempts, next_attempt, created "
-                    "FROM queue WHERE integration=? ORDER BY id LIMIT 1",
+                    "SELECT id, group_key, payload, digest, attempts, next_attempt, created, "
+                    "seq FROM queue WHERE integration=? ORDER BY id LIMIT 1",
                     (integration_id,)).fetchone()
             if row is None:
                 return None
-            qid, group_key, payload_text, digest, attempts, due, created = row
+            qid, group_key, payload_text, digest, attempts, due, created, seq = row
             now = time.time()
             if due > now:
                 return due
             payload = json.loads(payload_text)
+            payload["sequence"] = seq
+            payload["idempotencyKey"] = idempotency_key(group_key, seq)
+            self._log_send(integration_id, group_key, seq, now)
             try:
                 if integration.wants(payload):
                     integration.send(payload)
@@ -147,9 +185,33 @@ class Delivery:
                                 (integration_id, group_key, json.dumps(firing),
                                  json.dumps(resolved), time.time()))
                 self.db.execute("DELETE FROM queue WHERE id=?", (qid,))
+                self.db.execute("UPDATE notification_sends SET state='sent', sent_at=? WHERE "
+                                "integration=? AND group_key=? AND seq=?",
+                                (time.time(), integration_id, group_key, seq))
                 self.db.execute("COMMIT")
             self.sent[integration_id] += 1
         return None
+
+    def _log_send(self, integration_id: str, group_key: str, seq: int, now: float) -> None:
+        """Record an attempt as "sending" (committed, synced) before the request goes out."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("INSERT INTO notification_sends VALUES (?, ?, ?, 'sending', 1, ?, "
+                            "NULL) ON CONFLICT DO UPDATE SET state='sending', "
+                            "attempts=attempts+1, sending_at=excluded.sending_at",
+                            (integration_id, group_key, seq, now))
+            self.db.execute("DELETE FROM notification_sends WHERE state!='sending' AND "
+                            "sending_at < ?", (now - SEND_LOG_DAYS * 86400,))
+            self.db.execute("COMMIT")
+
+    def send_log(self, integration_id: str, group_key: str) -> list[dict[str, Any]]:
+        """Every attempt recorded for a group: sequence, state, attempts, when."""
+        with self.lock:
+            rows = self.db.execute("SELECT seq, state, attempts, sending_at, sent_at FROM "
+                                   "notification_sends WHERE integration=? AND group_key=? "
+                                   "ORDER BY seq", (integration_id, group_key)).fetchall()
+        return [dict(zip(("seq", "state", "attempts", "sending_at", "sent_at"), r,
+                         strict=True)) for r in rows]
 
     def _failed(self, integration_id: str, qid: int, attempts: int, created: float,
                 error: DeliveryError) -> float:
@@ -157,7 +219,11 @@ class Delivery:
         self.failed[integration_id] += 1
         now = time.time()
         with self.lock:
-            if not error.retry or now - created > self.max_age:
+            give_up = not error.retry or now - created > self.max_age
+            self.db.execute("UPDATE notification_sends SET state=? WHERE (integration, "
+                            "group_key, seq) = (SELECT integration, group_key, seq FROM queue "
+                            "WHERE id=?)", ("dropped" if give_up else "failed", qid))
+            if give_up:
                 log.error("dropping notification %s for %s: %s", qid, integration_id, error)
                 self.dropped[integration_id] += 1
                 self.db.execute("DELETE FROM queue WHERE id=?", (qid,))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from watchkeeper.alerting.receivers.base import DeliveryError, Integration
+
+_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
 
 
 class WebhookIntegration(Integration):
@@ -25,8 +28,11 @@ class WebhookIntegration(Integration):
         if self.max_alerts and len(body["alerts"]) > self.max_alerts:
             body["truncatedAlerts"] = len(body["alerts"]) - self.max_alerts
             body["alerts"] = body["alerts"][: self.max_alerts]
+        headers = {}
+        if body.get("idempotencyKey"):  # receivers drop a repeat sent after a crash by it
+            headers["Idempotency-Key"] = quote(str(body["idempotencyKey"]), safe=_HEADER_SAFE)
         try:
-            response = httpx.post(self.url, json=body, timeout=self.timeout)
+            response = httpx.post(self.url, json=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as e:
             raise DeliveryError(f"webhook {self.url}: {e}") from None
         if response.status_code >= 500 or response.status_code == 429:
