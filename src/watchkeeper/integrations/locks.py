@@ -35,16 +35,21 @@ WAIT_BUCKETS = (.0001, .0005, .001, .005, .01, .025, .05, .1, .25, .5, 1.0, 2.5,
 class LockStats:
     """The figures of every lock of one name; plain attributes, atomic under the GIL."""
 
-    __slots__ = ("acquired", "contended", "held", "held_seconds", "kind", "name", "released",
+    __slots__ = ("acquired", "contended", "held_seconds", "kind", "name", "released",
                  "timeouts", "wait_counts", "wait_sum", "waiters")
 
     def __init__(self, name: str, kind: str) -> None:
         self.name = name
         self.kind = kind
         self.acquired = self.released = self.contended = self.timeouts = 0
-        self.waiters = self.held = 0
+        self.waiters = 0
         self.held_seconds = self.wait_sum = 0.0
         self.wait_counts = [0] * len(WAIT_BUCKETS)
+
+    @property
+    def held(self) -> int:
+        """Holders now: every acquisition not yet released (no write on the hot path)."""
+        return self.acquired - self.released
 
     def waited(self, seconds: float, got: bool) -> None:
         """Record a contended wait; a wait that ended without the lock is a timeout."""
@@ -52,7 +57,6 @@ class LockStats:
         self.wait_counts[bisect_left(WAIT_BUCKETS, seconds)] += 1
         if got:
             self.acquired += 1
-            self.held += 1
         else:
             self.timeouts += 1
 
@@ -139,7 +143,6 @@ class TrackedLock:
         if self._acquire(False):
             s = self._s
             s.acquired += 1
-            s.held += 1
             self._since = perf_counter()
             return True
         return self._wait(blocking, timeout)
@@ -166,7 +169,6 @@ class TrackedLock:
         s = self._s
         s.held_seconds += perf_counter() - self._since
         s.released += 1
-        s.held -= 1
         self._release()
 
     def locked(self) -> bool:
@@ -177,7 +179,6 @@ class TrackedLock:
         if self._acquire(False):
             s = self._s
             s.acquired += 1
-            s.held += 1
             self._since = perf_counter()
             return True
         return self._wait(True, -1)
@@ -186,7 +187,6 @@ class TrackedLock:
         s = self._s
         s.held_seconds += perf_counter() - self._since
         s.released += 1
-        s.held -= 1
         self._release()
 
 
@@ -203,9 +203,7 @@ class TrackedRLock(TrackedLock):
         if self._acquire(False):
             self._depth += 1  # only the owner gets here, so this is never raced
             if self._depth == 1:
-                s = self._s
-                s.acquired += 1
-                s.held += 1
+                self._s.acquired += 1
                 self._since = perf_counter()
             return True
         got = self._wait(blocking, timeout)
@@ -219,17 +217,30 @@ class TrackedRLock(TrackedLock):
             s = self._s
             s.held_seconds += perf_counter() - self._since
             s.released += 1
-            s.held -= 1
         self._release()
 
     def locked(self) -> bool:
         return self._depth > 0
 
     def __enter__(self) -> bool:
-        return self.acquire()
+        if self._acquire(False):
+            self._depth += 1
+            if self._depth == 1:
+                self._s.acquired += 1
+                self._since = perf_counter()
+            return True
+        got = self._wait(True, -1)
+        if got:
+            self._depth = 1
+        return got
 
     def __exit__(self, *exc: object) -> None:
-        self.release()
+        self._depth -= 1
+        if self._depth == 0:
+            s = self._s
+            s.held_seconds += perf_counter() - self._since
+            s.released += 1
+        self._release()
 
 
 def tracked_lock(name: str, lock: Any = None, *, reentrant: bool = False) -> TrackedLock:
@@ -252,7 +263,6 @@ class TrackedAsyncLock:
         if not self._lock.locked():
             await self._lock.acquire()  # free: returns without yielding
             s.acquired += 1
-            s.held += 1
             self._since = perf_counter()
             return True
         s.contended += 1
@@ -278,7 +288,6 @@ class TrackedAsyncLock:
         s = self._s
         s.held_seconds += perf_counter() - self._since
         s.released += 1
-        s.held -= 1
         self._lock.release()
 
     def locked(self) -> bool:

@@ -40,7 +40,6 @@ class _Remote:
         s = self._s
         if self._try():
             s.acquired += 1
-            s.held += 1
             self._since = perf_counter()
             return True
         if not blocking:
@@ -63,7 +62,6 @@ class _Remote:
         s = self._s
         s.held_seconds += perf_counter() - self._since
         s.released += 1
-        s.held -= 1
         self._unlock()
 
     def __enter__(self) -> _Remote:
