@@ -77,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "watch_queues": "watchkeeper.integrations.jobs.depth",
     "instrument_dramatiq": "watchkeeper.integrations.jobs.dramatiq",
     "instrument_arq": "watchkeeper.integrations.jobs.arq",
+    "capture_exception": "watchkeeper.integrations.errors.capture",
 }
 
 __all__ = [*_EXPORTS, "health"]

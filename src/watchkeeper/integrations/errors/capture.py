@@ -1,0 +1,245 @@
+"""Capturing exceptions: counted at once, turned into events later, off the request path.
+
+``capture_exception()`` computes the group (a dict lookup per frame, see ``grouping``),
+adds one to ``errors_total{error_group, error_type, http_route}`` and, only when a sink is
+attached (the embedded store, a server), puts the exception in a bounded queue. A daemon
+thread drains the queue, builds the full events (frames, redacted locals) and hands them to
+the sinks; a full queue drops the oldest and counts it, so a storm never grows memory. The
+code path of a request that raises nothing is never entered: nothing is added there.
+
+The group label is capped: the first ``max_groups`` groups get their own value, the rest
+share ``_other``; a group never moves between the two, so every series stays monotonic.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from ..context import Work, work_name
+from .grouping import components_of_exception, group_id, type_name
+
+OTHER = "_other"
+DEFAULT_MAX_GROUPS = 100
+DEFAULT_QUEUE = 1000
+_MARK = "__watchkeeper_error_group__"
+log = logging.getLogger("watchkeeper.errors")
+
+Sink = Callable[[list[dict[str, Any]]], None]
+_user: ContextVar[str | None] = ContextVar("watchkeeper_error_user", default=None)
+
+
+def set_user(user_id: str | None) -> Any:
+    """The user of the current request or job (counted as "users affected", never shown
+    as a label); returns a token for ``reset_user``."""
+    return _user.set(None if user_id is None else str(user_id))
+
+
+def reset_user(token: Any) -> None:
+    _user.reset(token)
+
+
+class _Pending:
+    __slots__ = ("exc", "fingerprint", "route", "time", "user")
+
+    def __init__(self, exc: BaseException, route: str, user: str | None,
+                 fingerprint: Sequence[str] | None) -> None:
+        self.exc = exc
+        self.route = route
+        self.user = user
+        self.fingerprint = fingerprint
+        self.time = time.time()
+
+
+class ErrorCapture:
+    """The process's error counts, its queue and its sinks (one instance: ``CAPTURE``)."""
+
+    def __init__(self, max_groups: int = DEFAULT_MAX_GROUPS,
+                 queue_size: int = DEFAULT_QUEUE) -> None:
+        self.max_groups = max_groups
+        self.counts: dict[tuple[str, str, str], int] = {}
+        self.admitted: set[str] = set()
+        self.queue: deque[_Pending] = deque(maxlen=queue_size)
+        self.sinks: list[Sink] = []
+        self.dropped = 0
+        self.release = os.environ.get("WATCHKEEPER_RELEASE") or os.environ.get(
+            "SENTRY_RELEASE")
+        self.environment = os.environ.get("WATCHKEEPER_ENVIRONMENT")
+        self.with_locals = True
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stop = False
+
+    # -- the hot path ------------------------------------------------------------------
+    def capture(self, exc: BaseException, route: str | None = None,
+                fingerprint: Sequence[str] | None = None, user: str | None = None) -> str:
+        try:
+            return getattr(exc, _MARK)  # the same exception seen by two hooks counts once
+        except AttributeError:
+            pass
+        gid = group_id(components_of_exception(exc, fingerprint))
+        try:
+            setattr(exc, _MARK, gid)
+        except (AttributeError, TypeError):
+            pass
+        if route is None:
+            route = work_name()
+        tname = type_name(type(exc))
+        with self._lock:
+            label = gid if gid in self.admitted else self._admit(gid)
+            key = (label, tname, route)
+            self.counts[key] = self.counts.get(key, 0) + 1
+        if self.sinks:
+            queue = self.queue
+            if len(queue) == queue.maxlen:
+                self.dropped += 1
+            queue.append(_Pending(exc, route, user if user is not None else _user.get(),
+                                  fingerprint))
+            self._wake.set()
+        return gid
+
+    def _admit(self, gid: str) -> str:
+        if len(self.admitted) < self.max_groups:
+            self.admitted.add(gid)
+            return gid
+        return OTHER
+
+    # -- sinks and the drain thread ----------------------------------------------------
+    def add_sink(self, sink: Sink) -> None:
+        """Hand every captured event (a Sentry-shaped dict) to ``sink`` in batches."""
+        self.sinks.append(sink)
+        self._start()
+
+    def remove_sink(self, sink: Sink) -> None:
+        if sink in self.sinks:
+            self.sinks.remove(sink)
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop = False
+            self._thread = threading.Thread(target=self._run, name="watchkeeper-errors",
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait(1.0)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> int:
+        """Build and hand out what is queued now; returns how many events."""
+        from .event import build_event
+
+        batch: list[dict[str, Any]] = []
+        queue = self.queue
+        while queue:
+            try:
+                p = queue.popleft()
+            except IndexError:
+                break
+            try:
+                batch.append(build_event(
+                    p.exc, timestamp=p.time, route=p.route, user=p.user,
+                    release=self.release, environment=self.environment,
+                    fingerprint=list(p.fingerprint) if p.fingerprint else None,
+                    with_locals=self.with_locals))
+            except Exception:  # an exception whose str/repr raises must not stop the rest
+                log.debug("could not build an error event", exc_info=True)
+        if batch:
+            for sink in list(self.sinks):
+                try:
+                    sink(batch)
+                except Exception:
+                    log.warning("error sink %r failed", sink, exc_info=True)
+        return len(batch)
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        self.flush()
+
+    # -- exposition --------------------------------------------------------------------
+    def collect(self) -> Iterator[Any]:
+        from ...metrics.family import CounterMetricFamily
+
+        family = CounterMetricFamily(
+            "errors", "Exceptions captured, by group (first groups seen; the rest _other), "
+            "type and route.", labels=["error_group", "error_type", "http_route"])
+        with self._lock:
+            items = list(self.counts.items())
+        for (group, etype, route), value in sorted(items):
+            family.add_metric([group, etype, route], value)
+        yield family
+        dropped = CounterMetricFamily(
+            "watchkeeper_error_events_dropped",
+            "Error events not handed to a sink because the capture queue was full.",
+            value=self.dropped)
+        yield dropped
+
+    def reset(self) -> None:
+        """Forget counts and queue (tests)."""
+        with self._lock:
+            self.counts.clear()
+            self.admitted.clear()
+            self.queue.clear()
+            self.dropped = 0
+
+
+CAPTURE = ErrorCapture()
+_registered = False
+
+
+def _register_once() -> None:
+    global _registered
+    if not _registered:
+        from ...metrics.registry import REGISTRY
+
+        REGISTRY.register(CAPTURE)
+        _registered = True
+
+
+def capture_exception(exc: BaseException | None = None, *,
+                      fingerprint: Sequence[str] | None = None,
+                      user: str | None = None, route: str | None = None) -> str | None:
+    """Count ``exc`` (default: the exception being handled) in its group; returns the
+    group id, or None when there is no exception.
+
+    ``fingerprint`` replaces the default grouping or extends it where an item is
+    ``"{{ default }}"``; ``user`` counts towards "users affected" (see :func:`set_user`).
+    """
+    if exc is None:
+        exc = sys.exc_info()[1]
+        if exc is None:
+            return None
+    if not _registered:
+        _register_once()
+    return CAPTURE.capture(exc, route, fingerprint, user)
+
+
+def on_unhandled(exc: BaseException, work: Work | None = None) -> None:
+    """The web middlewares' hook: an unhandled exception of a request (or job)."""
+    capture_exception(exc, route=work.name if work is not None else None)
+
+
+def configure(*, release: str | None = None, environment: str | None = None,
+              max_groups: int | None = None, with_locals: bool | None = None) -> None:
+    """Set what every event carries (release, environment) and the group-label cap."""
+    if release is not None:
+        CAPTURE.release = release
+    if environment is not None:
+        CAPTURE.environment = environment
+    if max_groups is not None:
+        CAPTURE.max_groups = max_groups
+    if with_locals is not None:
+        CAPTURE.with_locals = with_locals
