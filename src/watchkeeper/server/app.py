@@ -16,7 +16,16 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from watchkeeper.health.asgi import starlette_routes
 
-from . import metadata, openapi, routes_host, routes_operations, routes_push, routes_status
+from . import (
+    metadata,
+    openapi,
+    routes_errors,
+    routes_host,
+    routes_operations,
+    routes_push,
+    routes_sentry,
+    routes_status,
+)
 from .auth import AuthMiddleware, BodyLimitMiddleware
 from .lifecycle import Service
 from .stream import Streamer
@@ -33,6 +42,8 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
     push = routes_push.make_routes(service)
     meta = metadata.make_routes(service)
     state: dict[str, Any] = {}
+    errors = routes_errors.ErrorRoutes(service)
+    service.registry.register(errors.collector())
 
     def streamer() -> Streamer:
         return state["streamer"]
@@ -67,6 +78,8 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         Route("/api/v1/openapi.json", openapi_json),
         Route("/api/v1/stream/sse", sse_stream),
         WebSocketRoute("/api/v1/stream", ws_stream),
+        *errors.routes(),
+        *routes_sentry.SentryRoutes(errors).routes(),
     ]
 
     @contextlib.asynccontextmanager
@@ -90,10 +103,12 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
             yield
         finally:
             await service.stop()
+            errors.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     limited = BodyLimitMiddleware(app, lambda: service.config.web.max_body_bytes)
-    return AuthMiddleware(_cross_site_guard(limited), lambda: service.auth)
+    authed = AuthMiddleware(_cross_site_guard(limited), lambda: service.auth)
+    return routes_sentry.SentryKeyAuth(authed)
 
 
 async def _reload_logged(service: Service, config_path: str | None) -> None:
