@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Export dashboards as Grafana JSON and the effective rules as a rule file."),
     "rules": ("watchkeeper.cli.rules:rules",
               "Alert and recording rules: what is loaded and where each came from."),
+    "errors": ("watchkeeper.cli.errors:errors",
+               "Error groups: list, show (samples, why grouped), resolve, ignore."),
     "query": ("watchkeeper.cli.query:query",
               "Evaluate a PromQL expression on the store or any Prometheus-compatible server."),
 }
