@@ -75,3 +75,12 @@ def test_each_alert_fires_on_its_series(tmp_path) -> None:
     out = subprocess.run([promtool, "test", "rules", str(tests)], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_pack_loads_by_name() -> None:
+    from watchkeeper.alerting.packs import available_packs, load_pack
+
+    assert "errors" in available_packs()
+    (group,) = load_pack("errors")
+    assert [r.name for r in group.rules] == ["ErrorGroupNew", "ErrorGroupRegressed",
+                                             "ErrorGroupNewInService"]

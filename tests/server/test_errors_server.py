@@ -114,11 +114,11 @@ def test_resolve_regression_ignore_and_the_metrics(served) -> None:
     _post(served, _envelope(event))
     group = served.client.get(f"/api/v1/errors/{gid}").json()["data"]
     assert group["status"] == "open" and group["regressed"] and group["count"] == 2
-    text = served.client.get("/metrics").text
-    assert f'watchkeeper_error_group_regressed{{error_group="{gid}",error_type="KeyError"}} 1' \
-        in text
-    assert f'errors_total{{error_group="{gid}",error_type="KeyError",http_route="/cart"}} 2' \
-        in text
+    regressed = f'watchkeeper_error_group_regressed{{error_group="{gid}",error_type="KeyError"}} 1'
+    counted = f'errors_total{{error_group="{gid}",error_type="KeyError",http_route="/cart"}} 2'
+    # /metrics serves what the collection loop gathered last (about every second)
+    served.wait_until(lambda: all(t in served.client.get("/metrics").text
+                                  for t in (regressed, counted)), 15, "the error metrics")
     assert served.client.post(f"/api/v1/errors/{gid}/ignore").json()["data"]["status"] == \
         "ignored"
     assert served.client.post("/api/v1/errors/nope/resolve").status_code == 404
