@@ -78,6 +78,13 @@ _EXPORTS: dict[str, str] = {
     "instrument_dramatiq": "watchkeeper.integrations.jobs.dramatiq",
     "instrument_arq": "watchkeeper.integrations.jobs.arq",
     "capture_exception": "watchkeeper.integrations.errors.capture",
+    # resource monitors: circuit breakers, caches, connection pools
+    "circuit_breaker": "watchkeeper.integrations.breaker",
+    "CircuitBreaker": "watchkeeper.integrations.breaker",
+    "CircuitOpenError": "watchkeeper.integrations.breaker",
+    "RedisBreakerState": "watchkeeper.integrations.breaker_shared",
+    "instrument_pybreaker": "watchkeeper.integrations.breaker_adapters",
+    "instrument_circuitbreaker": "watchkeeper.integrations.breaker_adapters",
 }
 
 __all__ = [*_EXPORTS, "health"]
