@@ -155,23 +155,19 @@ def test_thresholds_edit_and_dashboards_render(served, page):
     assert page.errors == []
 
 
-def test_legends_name_label_less_series_by_metric_or_query_never_braces(served, page):
-    from watchkeeper.dashboard import builtin_dashboards
-
+def test_host_legends_are_names_never_queries_or_braces(served, page):
     pg = page.page
     pg.goto(served.url + "/#/overview")
     pg.wait_for_function(
         f"() => document.querySelectorAll('.chart[data-drawn]').length >= {CHARTS_OF_HOST}")
-    host = next(d for d in builtin_dashboards() if d.id == "host")
-    exprs = {p.title: p.expr for p in host.panels()}
 
     def legend(title: str) -> list[str]:
         return pg.locator(f'.chart[data-panel="{title}"] .series-name').all_inner_texts()
 
-    assert legend("CPU busy") == [exprs["CPU busy"]]  # an aggregate: the query names it
-    assert legend("Swap used") == [exprs["Swap used"]]  # arithmetic drops the metric name
-    assert legend("Memory available") == ["node_memory_MemAvailable_bytes"]
-    assert legend("Filesystem used") == ["/"]  # a legend template still wins
+    assert legend("CPU busy") == ["busy"]  # an aggregate, named by its panel's legend
+    assert legend("Swap used") == ["swap used"]
+    assert legend("Memory available") == ["available"]
+    assert legend("Filesystem used") == ["/"]  # a template filled from the series' labels
     assert "{}" not in pg.locator(".legend").all_inner_texts()
     assert page.errors == []
 
