@@ -26,6 +26,14 @@ from watchkeeper.alerting.dispatcher import Dispatcher, NotifiableAlert, fingerp
 from watchkeeper.alerting.evaluator import RuleEvaluator
 from watchkeeper.alerting.history import AlertHistory
 from watchkeeper.alerting.inhibit import InhibitRule
+from watchkeeper.alerting.notify import (
+    NOTIFY_ENV,
+    NOTIFY_RECEIVER,
+    RECEIVER_HINT,
+    notification_routes,
+    notify_receiver,
+    notify_route,
+)
 from watchkeeper.alerting.receivers import build_integrations
 from watchkeeper.alerting.routing import Route, build_route
 from watchkeeper.alerting.rules import RuleGroup, load_rule_files, parse_duration_ms
@@ -115,11 +123,16 @@ class AlertingService:
         db = self.data_dir / "alerting.db"
         self.external_url = str(self.config.get("external_url", ""))
         self.rule_files = _resolve(self.config.get("rule_files") or [], base_dir)
-        receivers = list(self.config.get("receivers") or [])
+        configured = list(self.config.get("receivers") or [])
+        self.receiver_names = [str(r.get("name", "")) for r in configured]
+        receivers = list(configured)
         forward = [{"url": a} if isinstance(a, str) else a
                    for a in self.config.get("alertmanagers") or []]
         if forward:  # as Prometheus does: every alert, resent every minute, no grouping
             receivers.append({"name": FORWARD, "alertmanager_configs": forward})
+        notify = notify_receiver()
+        if notify:  # WATCHKEEPER_NOTIFY: every alert, whatever the route
+            receivers.append(notify)
         integrations = []
         by_receiver: dict[str, list[str]] = {}
         for receiver in receivers:
@@ -127,8 +140,7 @@ class AlertingService:
             integrations += found
             by_receiver[str(receiver.get("name", ""))] = [i.id for i in found]
         route_config = self.config.get("route") or {
-            "receiver": receivers[0]["name"] if receivers and not (
-                forward and len(receivers) == 1) else "default"}
+            "receiver": configured[0]["name"] if configured else "default"}
         self.route: Route = build_route(route_config)
         delivery_config = self.config.get("delivery") or {}
         self.delivery = Delivery(db, integrations,
@@ -142,9 +154,10 @@ class AlertingService:
             self.route, self.delivery, self.silences,
             [InhibitRule.from_config(r) for r in self.config.get("inhibit_rules") or []],
             by_receiver, self.external_url,
-            [build_route({"receiver": FORWARD, "group_by": ["..."], "group_wait": "0s",
-                          "group_interval": "10s", "repeat_interval": "1m"},
-                         path="{}/forward")] if forward else [])
+            ([build_route({"receiver": FORWARD, "group_by": ["..."], "group_wait": "0s",
+                           "group_interval": "10s", "repeat_interval": "1m"},
+                          path="{}/forward")] if forward else [])
+            + ([notify_route()] if notify else []))
         self.extra_groups = list(extra_groups or [])
         self.history = AlertHistory(db)
         self.pack_groups = pack_groups(self.config)
@@ -222,11 +235,21 @@ class AlertingService:
         from watchkeeper.alerting.rules_api import rules_routes
         from watchkeeper.alerting.silences_api import silences_routes
 
-        return (rules_routes(self.evaluator) + silences_routes(self.silences)
+        return (rules_routes(self.evaluator) + notification_routes(self)
+                + silences_routes(self.silences)
                 + threshold_routes(self.thresholds, self.thresholds_changed)
                 + incident_routes(self.history))
 
+    def active_alerts(self) -> list[dict[str, Any]]:
+        from watchkeeper.alerting.rules_api import active_alerts
+
+        return active_alerts(self.evaluator)
+
     def start(self) -> None:
+        if any(i.startswith(f"{NOTIFY_RECEIVER}/") for i in self.delivery.integrations):
+            log.info("every alert is also notified through Apprise (%s)", NOTIFY_ENV)
+        elif not self.receiver_names:
+            log.warning("%s", RECEIVER_HINT)
         self.delivery.start()
         self.dispatcher.start()
         self.evaluator.start()

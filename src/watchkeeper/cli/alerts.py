@@ -85,6 +85,13 @@ class _Remote:
     def silence_list(self) -> list[dict[str, Any]]:
         return self._data("GET", "/api/v2/silences")
 
+    def notification_hint(self) -> str:
+        """The server's word when nobody gets its notifications ("" if someone does)."""
+        try:
+            return str(self._data("GET", "/api/v1/notifications").get("hint", ""))
+        except (click.ClickException, AttributeError):
+            return ""  # an older server, or one without alerting
+
     def silence_add(self, body: dict[str, Any]) -> str:
         return self._data("POST", "/api/v2/silences", json=body)["silenceID"]
 
@@ -181,6 +188,9 @@ def list_alerts(ctx: click.Context, severity: str | None = None, as_json: bool =
     rows = [r for state in ("firing", "pending")
             for r in backend.incidents(state=state, severity=severity)]
     _show_incidents(rows, as_json)
+    hint = backend.notification_hint() if isinstance(backend, _Remote) and rows else ""
+    if hint and not as_json:
+        click.echo(f"note: {hint}", err=True)
 
 
 @alerts.command()
