@@ -10,6 +10,7 @@ import { dashboardsPage } from './pages/dashboards.js';
 import { loadDashboards } from './panels.js';
 import { explorePage } from './pages/explore.js';
 import { healthPage } from './pages/health.js';
+import { operationsPage } from './pages/operations.js';
 import { overviewPage } from './pages/overview.js';
 
 const PAGES = {
@@ -18,6 +19,7 @@ const PAGES = {
   alerts: ['Alerts', alertsPage],
   health: ['Health', healthPage],
   dashboards: ['Dashboards', dashboardsPage],
+  operations: ['Operations', operationsPage],
 };
 
 let current = null;
