@@ -85,6 +85,13 @@ _EXPORTS: dict[str, str] = {
     "RedisBreakerState": "watchkeeper.integrations.breaker_shared",
     "instrument_pybreaker": "watchkeeper.integrations.breaker_adapters",
     "instrument_circuitbreaker": "watchkeeper.integrations.breaker_adapters",
+    "cached": "watchkeeper.integrations.cache",
+    "watch_lru": "watchkeeper.integrations.cache",
+    "watch_cachetools": "watchkeeper.integrations.cache",
+    "watch_aiocache": "watchkeeper.integrations.cache",
+    "instrument_redis": "watchkeeper.integrations.cache_clients",
+    "instrument_memcache": "watchkeeper.integrations.cache_clients",
+    "TieredCache": "watchkeeper.integrations.cache_tiered",
 }
 
 __all__ = [*_EXPORTS, "health"]
