@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import ssl
 import time
 from collections.abc import Iterable, Iterator
@@ -29,6 +30,7 @@ ACCEPT = ("application/openmetrics-text;version=1.0.0;q=0.5,"
 
 Sample = tuple[dict[str, str], int, float]  # labels with __name__, timestamp ms, value
 Entry = tuple[str, str, str]  # a metric's type, help and unit
+_TYPE_LINE = re.compile(rb"^#[ \t]+TYPE[ \t]+(\S+)", re.MULTILINE)
 
 
 @dataclass
@@ -99,14 +101,19 @@ async def _fetch(client: httpx.AsyncClient, target: Target) -> tuple[bytes, str]
         return b"".join(parts), response.headers.get("content-type", "")
 
 
-def families_metadata(families: Iterable[Any], openmetrics: bool) -> Iterator[tuple[str, Entry]]:
+def families_metadata(families: Iterable[Any], openmetrics: bool,
+                      body: bytes = b"") -> Iterator[tuple[str, Entry]]:
     """(metric, entry) as Prometheus's scrape cache keys them: the name of the TYPE line,
     which in the text format carries a counter's ``_total``. A family with no TYPE, HELP
-    or UNIT line has no metadata."""
+    or UNIT line has no metadata (``body`` tells an untyped TYPE line from none)."""
+    declared: set[str] | None = None
     for family in families:
         typ = family.type if family.type != "untyped" else "unknown"
         if typ == "unknown" and not family.documentation and not family.unit:
-            continue
+            if declared is None:
+                declared = {m.decode("utf-8", "replace") for m in _TYPE_LINE.findall(body)}
+            if family.name not in declared:
+                continue
         name = family.name
         if (not openmetrics and typ == "counter" and family.samples
                 and all(s.name == name + "_total" for s in family.samples)):
@@ -148,7 +155,7 @@ def _samples(body: bytes, content_type: str, target: Target, now_ms: int) -> Scr
             out.append(({k: v for k, v in labels.items() if v != ""}, ts, float(s.value)))
     if limit and len(out) > limit:
         raise LimitExceeded(f"sample limit exceeded: {len(out)} samples > {limit}")
-    metadata = dict(families_metadata(families, "openmetrics" in content_type.lower()))
+    metadata = dict(families_metadata(families, "openmetrics" in content_type.lower(), body))
     return ScrapeResult(out, scraped, len(out), metadata=metadata)
 
 
