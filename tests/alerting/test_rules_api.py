@@ -50,6 +50,8 @@ def test_rules_shape(tmp_path: Path) -> None:
     assert alerting["alerts"][0]["value"] == "9.5e+00"
     assert alerting["alerts"][0]["activeAt"] == "2023-11-14T22:13:20.000Z"
     assert recording == {**recording, "type": "recording", "name": "load:doubled"}
+    assert "labels" not in recording  # empty: omitted, as Prometheus does
+    assert alerting["labels"] == {"severity": "critical"}
     only = http.get("/api/v1/rules", params={"type": "record"}).json()["data"]["groups"]
     assert [r["type"] for r in only[0]["rules"]] == ["recording"]
     store.close()

@@ -60,7 +60,9 @@ def rule_json(rs: AlertingRuleState | RecordingRuleState) -> dict[str, Any]:
     if rs.last_error:  # omitted when empty, as Prometheus does
         common["lastError"] = rs.last_error
     common.update(evaluationTime=rs.eval_seconds, lastEvaluation=rfc3339(rs.last_eval_ms))
-    if isinstance(rs, RecordingRuleState):
+    if isinstance(rs, RecordingRuleState):  # Prometheus omits a recording rule's empty labels
+        if not rule.labels:
+            del common["labels"]
         return {**common, "type": "recording"}
     alerts = [alert_json(a) for a in rs.active.values() if a.state != INACTIVE]
     return {"state": rs.state(), **common, "duration": seconds(rule.for_ms),
