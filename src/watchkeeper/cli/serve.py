@@ -55,7 +55,9 @@ def serve(config_file: str | None, listen: str | None, data_path: str | None,
             config.global_ = config.global_.model_validate(
                 {**config.global_.model_dump(), "collect_interval": collect_interval})
     except ConfigError as e:
-        click.echo(f"error: {e}", err=True)
+        from watchkeeper.config.secrets import redact_urls
+
+        click.echo(f"error: {redact_urls(str(e))}", err=True)
         raise SystemExit(2) from None
     except ValueError as e:  # pydantic's ValidationError on an override
         click.echo(f"error: {' '.join(str(e).split())}", err=True)

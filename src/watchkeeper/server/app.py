@@ -28,6 +28,7 @@ from . import (
 )
 from .auth import AuthMiddleware, BodyLimitMiddleware
 from .lifecycle import Service
+from .redaction import RedactResponses
 from .stream import Streamer
 
 VERSION = "0.1.0"
@@ -107,7 +108,8 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
 
     app = Starlette(routes=routes, lifespan=lifespan)
     limited = BodyLimitMiddleware(app, lambda: service.config.web.max_body_bytes)
-    authed = AuthMiddleware(_cross_site_guard(limited), lambda: service.auth)
+    redacted = RedactResponses(_cross_site_guard(limited), lambda: service.redactor)
+    authed = AuthMiddleware(redacted, lambda: service.auth)
     return routes_sentry.SentryKeyAuth(authed)
 
 
@@ -116,7 +118,7 @@ async def _reload_logged(service: Service, config_path: str | None) -> None:
     try:
         await service.reload(config_path)
     except Exception:
-        log.exception("config reload failed")
+        log.exception("config reload failed")  # the log filter hides any secret in it
 
 
 class _DashboardPage:

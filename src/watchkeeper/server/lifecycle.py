@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from watchkeeper.config import ConfigError, LoadedConfig, load_config
+from watchkeeper.config.secrets import Redactor, config_redactor
 from watchkeeper.health.config import build_checks, default_checks
 from watchkeeper.health.metrics import HealthCollector
 from watchkeeper.health.runner import Runner
@@ -24,6 +25,7 @@ from watchkeeper.tsdb import Store
 
 from .auth import Authenticator
 from .ingest import Ingester, family_samples
+from .logs import protect
 from .metadata import MetadataBook
 from .metrics_route import CachedExposition
 from .selfmetrics import RuleEvaluatorCheck, ScrapeLoopCheck, ServerCollector, StorageCheck
@@ -49,6 +51,8 @@ class Service:
         self.runner = Runner(self._checks(loaded))
         self.scraper: ScrapeManager | None = None
         self.auth = self._authenticator(loaded)
+        self.redactor: Redactor = config_redactor(loaded)
+        protect(self.redactor)
         self.registry = CollectorRegistry()
         self.exposition = CachedExposition(self.registry)  # /metrics, from collect_once
         self.metadata = MetadataBook()
@@ -202,6 +206,9 @@ class Service:
             old = self.config
             self.loaded, self.config = loaded, loaded.config
             self.auth = self._authenticator(loaded)
+            self.redactor = Redactor([*self.redactor.values,
+                                      *config_redactor(loaded).values])  # old ones may linger
+            protect(self.redactor)
             if self.ingester is not None:
                 self.ingester.external_labels = dict(loaded.config.global_.external_labels)
             for check in self.runner.checks():
@@ -226,6 +233,7 @@ class Service:
             return True, "config reloaded"
 
     def _reload_failed(self, reason: str) -> tuple[bool, str]:
+        reason = self.redactor.text(reason)
         self.last_reload_ok, self.last_reload_error = False, reason
         log.error("config reload failed, keeping the running config: %s", reason)
         return False, reason

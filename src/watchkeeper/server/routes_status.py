@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 
+from watchkeeper.config.secrets import redact_config
 from watchkeeper.tsdb.label_stats import LabelStats, label_stats
-
-_SECRET_KEY = re.compile(r"pass|token|secret|key|dsn|auth|credential", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]*@")
-REDACTED = "<secret>"
 
 
 def ok(data: Any) -> JSONResponse:
@@ -31,26 +27,14 @@ def _tsdb_figures(store: Any, limit: int) -> tuple[dict[str, Any], LabelStats]:
     return store.stats(), label_stats(store.series(()), limit)
 
 
-def redact(value: Any, key: str = "") -> Any:
-    """Hide anything that looks like a secret: by key name, or a password inside a URL."""
-    if isinstance(value, dict):
-        return {k: redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, key) for v in value]
-    if isinstance(value, str):
-        if key and _SECRET_KEY.search(key) and key not in ("tls_key_file", "key_file"):
-            return REDACTED if value else value
-        return _URL_PASSWORD.sub(rf"\1{REDACTED}@", value)
-    return value
-
-
 def config_document(service: Any) -> dict[str, Any]:
-    data = service.config.model_dump(mode="json", by_alias=True, exclude={"checks"})
+    """The running config as /api/v1/status/config shows it: every secret ``<secret>``."""
+    data = service.config.model_dump(mode="python", by_alias=True, exclude={"checks"})
     if service.loaded.checks is not None:
         data["checks"] = [{"type": c.type, "name": c.name, "parameters": c.parameters,
                            "timeout": c.timeout, "interval": c.interval,
                            "critical": c.critical} for c in service.loaded.checks]
-    return redact(data)
+    return redact_config(data)
 
 
 def targets_document(scraper: Any, state: str, pool: str) -> dict[str, Any]:
