@@ -182,9 +182,10 @@ def _dashboards(config: Config, root: yaml.Node, file: str) -> list[Any]:
     base = Path(file).parent if file != "<config>" else Path(".")
     try:
         return dashboards_from_config(config.dashboards, base)
-    except DashboardError as e:
+    except (DashboardError, ValueError, OSError) as e:  # e.g. an empty glob pattern
         mark = _node_at(root, ("dashboards",)).start_mark
-        raise ConfigError(str(e), file, mark.line + 1, mark.column + 1) from None
+        message = str(e) if isinstance(e, DashboardError) else f"dashboards: {e}"
+        raise ConfigError(message, file, mark.line + 1, mark.column + 1) from None
 
 
 def load_config(path: str | Path) -> LoadedConfig:
