@@ -115,13 +115,9 @@ class LockRegistry:
             counts, acc, buckets = list(s.wait_counts), 0, []
             for bound, n in zip(WAIT_BUCKETS, counts, strict=True):
                 acc += n
-                buckets.append((_bound(bound), acc))
+                buckets.append((bound, acc))  # add_metric spells the bound (+Inf)
             hist.add_metric([s.name, s.kind], buckets, s.wait_sum)
         yield hist
-
-
-def _bound(b: float) -> str:
-    return "+Inf" if b == float("inf") else repr(b)
 
 
 LOCKS = LockRegistry()
@@ -183,7 +179,7 @@ class TrackedLock:
             return True
         return self._wait(True, -1)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, etype: object, exc: object, tb: object) -> None:
         s = self._s
         s.held_seconds += perf_counter() - self._since
         s.released += 1
