@@ -105,7 +105,11 @@ class Operation:
         self._last_done = -1.0
         self.last_progress = self.started
         self.last_progress_wall = self.started_wall
-        self._shared = _SharedCounts(name) if multiprocess_enabled() else None
+        self._shared = None
+        if multiprocess_enabled():
+            from .bulk_shared import SharedCounts
+
+            self._shared = SharedCounts(name)
         if self._shared is not None:
             self.ok = self._shared_ok  # type: ignore[method-assign]
         OPERATIONS.add(self)
@@ -282,62 +286,6 @@ class Operation:
 
     def __repr__(self) -> str:
         return f"<Operation {self.name!r} {self.done}/{self.total}>"
-
-
-class _SharedCounts:
-    """An operation's counts in the multiprocess files, and their sum over processes."""
-
-    def __init__(self, name: str) -> None:
-        from ..metrics.counter import Counter
-
-        self.name = name
-        self._items = _shared_metric("items", lambda: Counter(
-            "watchkeeper_bulk_items", "Items of bulk operations by result.",
-            ["operation", "result"], registry=None))
-        self._errors = _shared_metric("errors", lambda: Counter(
-            "watchkeeper_bulk_errors", "Failed items of bulk operations by error type.",
-            ["operation", "error_type"], registry=None))
-        self._merged: dict[str, float] = {}
-        self._merged_at = -1.0
-
-    def add(self, result: str, n: int, error_type: str | None = None) -> None:
-        self._items.labels(self.name, result).inc(n)
-        if error_type is not None:
-            self._errors.labels(self.name, error_type).inc(n)
-
-    def merged(self) -> dict[str, float]:
-        """Counts by result over every process's file (``*``: all results), re-read at most
-        twice a second."""
-        now = time.monotonic()
-        if now - self._merged_at < 0.5:
-            return self._merged
-        from ..metrics.multiprocess import MultiProcessCollector
-
-        aggregate, _ = MultiProcessCollector(None).merge()
-        out: dict[str, float] = {"*": 0.0}
-        for (metric, _sample, labels), value in list(aggregate.samples.items()):
-            if metric != "watchkeeper_bulk_items":
-                continue
-            lab = dict(labels)
-            if lab.get("operation") == self.name:
-                out[lab["result"]] = out.get(lab["result"], 0.0) + value[0]
-                out["*"] += value[0]
-        self._merged, self._merged_at = out, now
-        return out
-
-
-_shared_metrics: dict[tuple[str, str | None], Any] = {}
-
-
-def _shared_metric(key: str, make: Callable[[], Any]) -> Any:
-    """One file-backed counter per multiprocess directory (values bind at construction)."""
-    from ..metrics.multiprocess import directory
-
-    with OPERATIONS.lock:
-        found = _shared_metrics.get((key, directory()))
-        if found is None:
-            found = _shared_metrics[(key, directory())] = make()
-        return found
 
 
 class Operations:
