@@ -20,6 +20,7 @@ from watchkeeper.alerting.delivery import Delivery
 from watchkeeper.alerting.inhibit import InhibitRule, inhibited
 from watchkeeper.alerting.routing import Route
 from watchkeeper.alerting.silences import SilenceStore, iso
+from watchkeeper.alerting.time_intervals import TimeInterval, route_muted
 
 log = logging.getLogger(__name__)
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -65,12 +66,14 @@ class Dispatcher:
     def __init__(self, route: Route, delivery: Delivery, silences: SilenceStore,
                  inhibit_rules: list[InhibitRule] | None = None,
                  receivers: dict[str, list[str]] | None = None, external_url: str = "",
-                 forward_routes: list[Route] | None = None) -> None:
+                 forward_routes: list[Route] | None = None,
+                 time_intervals: dict[str, list[TimeInterval]] | None = None) -> None:
         self.route, self.delivery, self.silences = route, delivery, silences
         self.forward_routes = forward_routes or []  # every alert goes here too
         self.inhibit_rules = inhibit_rules or []
         self.receivers = receivers or {}  # receiver name -> integration ids
         self.external_url = external_url
+        self.time_intervals = time_intervals or {}
         self.groups: dict[str, AggregationGroup] = {}
         self.alerts: dict[str, NotifiableAlert] = {}
         self.lock = threading.RLock()
@@ -124,6 +127,8 @@ class Dispatcher:
         return queued
 
     def _flush(self, group: AggregationGroup, now: int) -> int:
+        if route_muted(group.route, self.time_intervals, now):
+            return 0  # not logged: the first flush after the mute sends it
         alerts = [a for a in group.alerts.values() if not self.muted(a, now)]
         firing = {a.fingerprint for a in alerts if not a.resolved(now)}
         resolved = {a.fingerprint for a in alerts if a.resolved(now)}

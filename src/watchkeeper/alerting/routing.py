@@ -81,6 +81,9 @@ class Route:
     continue_: bool = False
     routes: list[Route] = field(default_factory=list)
     path: str = "{}"
+    # names of time intervals (time_intervals.py); a route's own, not inherited
+    mute_time_intervals: list[str] = field(default_factory=list)
+    active_time_intervals: list[str] = field(default_factory=list)
 
     def match(self, labels: Mapping[str, str]) -> list[Route]:
         """The routes an alert ends at, walking the tree as Alertmanager does."""
@@ -133,8 +136,17 @@ def build_route(config: Mapping[str, Any], parent: Route | None = None,
                                    parent.group_interval_ms if parent else 300_000),
         repeat_interval_ms=duration("repeat_interval",
                                     parent.repeat_interval_ms if parent else 4 * 3_600_000),
-        matchers=matchers, continue_=bool(config.get("continue", False)), path=path)
+        matchers=matchers, continue_=bool(config.get("continue", False)), path=path,
+        mute_time_intervals=_names(config, "mute_time_intervals", path),
+        active_time_intervals=_names(config, "active_time_intervals", path))
     for i, child in enumerate(config.get("routes") or []):
         inner = ",".join(str(m) for m in parse_matchers(child))
         route.routes.append(build_route(child, route, f"{path}/{i}{{{inner}}}"))
     return route
+
+
+def _names(config: Mapping[str, Any], key: str, path: str) -> list[str]:
+    names = config.get(key) or []
+    if isinstance(names, str) or not isinstance(names, list):
+        raise RoutingConfigError(f"route {path}: {key}: expected a list of interval names")
+    return [str(n) for n in names]

@@ -40,6 +40,7 @@ from watchkeeper.alerting.rules import RuleGroup, load_rule_files, parse_duratio
 from watchkeeper.alerting.silences import MaintenanceWindow, SilenceStore
 from watchkeeper.alerting.state import INACTIVE, Alert, AlertingRuleState, StateChange
 from watchkeeper.alerting.thresholds import ThresholdStore
+from watchkeeper.alerting.time_intervals import check_route_intervals, parse_time_intervals
 from watchkeeper.metrics.family import Metric
 from watchkeeper.promql.engine import Engine
 from watchkeeper.tsdb.api import TimeSeriesStore
@@ -79,8 +80,10 @@ def check_alerting_config(config: Mapping[str, Any], base_dir: str | Path = ".")
         for receiver in config.get("receivers") or []:
             build_integrations(receiver)
             names.add(str(receiver.get("name", "")))
+        intervals = parse_time_intervals(config)
         if config.get("route"):
             route = build_route(config["route"])
+            check_route_intervals(route, intervals)
             pending = [route]
             while pending:
                 current = pending.pop()
@@ -142,6 +145,8 @@ class AlertingService:
         route_config = self.config.get("route") or {
             "receiver": configured[0]["name"] if configured else "default"}
         self.route: Route = build_route(route_config)
+        self.time_intervals = parse_time_intervals(self.config)
+        check_route_intervals(self.route, self.time_intervals)
         delivery_config = self.config.get("delivery") or {}
         self.delivery = Delivery(db, integrations,
                                  initial_backoff=_ms(delivery_config, "initial_backoff", 1000)
@@ -157,7 +162,7 @@ class AlertingService:
             ([build_route({"receiver": FORWARD, "group_by": ["..."], "group_wait": "0s",
                            "group_interval": "10s", "repeat_interval": "1m"},
                           path="{}/forward")] if forward else [])
-            + ([notify_route()] if notify else []))
+            + ([notify_route()] if notify else []), self.time_intervals)
         self.extra_groups = list(extra_groups or [])
         self.history = AlertHistory(db)
         self.pack_groups = pack_groups(self.config)
