@@ -92,6 +92,7 @@ _EXPORTS: dict[str, str] = {
     "instrument_redis": "watchkeeper.integrations.cache_clients",
     "instrument_memcache": "watchkeeper.integrations.cache_clients",
     "TieredCache": "watchkeeper.integrations.cache_tiered",
+    "instrument_pool": "watchkeeper.integrations.db",
 }
 
 __all__ = [*_EXPORTS, "health"]
