@@ -23,7 +23,8 @@ from peers import free_port
 
 class ServeProcess:
     def __init__(self, workdir: Path, config: dict[str, Any] | None = None,
-                 args: tuple[str, ...] = (), headers: dict[str, str] | None = None) -> None:
+                 args: tuple[str, ...] = (), headers: dict[str, str] | None = None,
+                 launcher: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         self.workdir = Path(workdir)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -34,6 +35,9 @@ class ServeProcess:
         self.log_path = self.workdir / "serve.log"
         self.args = args
         self.headers = headers or {}
+        # what runs `watchkeeper` (e.g. a wrapper that sets resource limits first)
+        self.launcher = launcher or [sys.executable, "-m", "watchkeeper.cli.main"]
+        self.env = env or {}
         self.client = httpx.Client(base_url=self.url, timeout=10, headers=self.headers)
         self.proc: subprocess.Popen | None = None
 
@@ -48,9 +52,9 @@ class ServeProcess:
         if not self.config_path.exists():
             self.write_config(self.config)
         log = self.log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "watchkeeper.cli.main", "serve", "--config",
+            [*self.launcher, "serve", "--config",
              str(self.config_path), "--data", str(self.data), *self.args],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
         self.wait_until(self._live, timeout, "the server to answer /health/live")
