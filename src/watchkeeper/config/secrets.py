@@ -144,6 +144,19 @@ def secret_values(value: Any, path: tuple[Any, ...] = ()) -> set[str]:
     return {v for v in out if v}
 
 
+def _literal_pattern(values: list[bytes]) -> Any:
+    """One pattern for many literals: RE2's automaton when the server extra brought it
+    (linear, several times faster on big bodies), else ``re``."""
+    if not values:
+        return None
+    try:
+        import re2  # type: ignore[import-not-found]
+
+        return re2.compile(b"|".join(re2.escape(v) for v in values))
+    except Exception:
+        return re.compile(b"|".join(re.escape(v) for v in values))
+
+
 class Redactor:
     """Hides a config's secret values, and any URL's userinfo and query values, in text."""
 
@@ -151,8 +164,7 @@ class Redactor:
         self.values = sorted({v for v in values if len(v) >= MIN_SECRET_LENGTH},
                              key=len, reverse=True)
         self._text = re.compile("|".join(map(re.escape, self.values))) if self.values else None
-        self._bytes = (re.compile(b"|".join(re.escape(v.encode()) for v in self.values))
-                       if self.values else None)
+        self._bytes = _literal_pattern([v.encode() for v in self.values])
 
     @classmethod
     def of(cls, *trees: Any) -> Redactor:

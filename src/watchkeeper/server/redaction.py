@@ -3,8 +3,8 @@ config dump and the log filter, for any route that echoes a receiver's error, a 
 detail or a URL (alert delivery status, health details, the dashboard, anything new).
 
 Only the running config's secret values are replaced (never text that merely looks like a
-URL: query results are data). Compressed bodies pass as they are; the server compresses only
-its static dashboard assets.
+URL). Query results are data, and the biggest answers: the data routes below pass untouched,
+as do compressed bodies (the server compresses only its dashboard assets and panel data).
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from watchkeeper.config.secrets import Redactor
+
+DATA_PATHS = ("/metrics", "/federate", "/api/v1/query", "/api/v1/series", "/api/v1/labels",
+              "/api/v1/label/", "/api/v1/read", "/api/v1/write", "/api/v1/import/",
+              "/api/v1/stream", "/assets/")
 
 
 class RedactResponses:
@@ -21,7 +25,8 @@ class RedactResponses:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         redactor: Redactor = self.get_redactor()
-        if scope["type"] != "http" or not redactor.values:
+        if (scope["type"] != "http" or not redactor.values
+                or scope.get("path", "").startswith(DATA_PATHS)):
             await self.app(scope, receive, send)
             return
         start: dict | None = None
