@@ -139,8 +139,10 @@ class ErrorStore:
             db.execute("BEGIN")
             try:
                 sketches: dict[str, HyperLogLog] = {}
-                for event in events:
-                    out.append(self._add(db, event, now, sketches))
+                events = list(events)
+                keep = self._kept(events)
+                for i, event in enumerate(events):
+                    out.append(self._add(db, event, now, sketches, i in keep))
                 for gid, sketch in sketches.items():
                     db.execute("UPDATE error_groups SET users=? WHERE id=?",
                                (sketch.to_bytes(), gid))
@@ -151,8 +153,22 @@ class ErrorStore:
                 raise
         return out
 
+    def _kept(self, events: list[dict[str, Any]]) -> set[int]:
+        """Which events of a batch become samples: the last ``samples`` of each group
+        (the rest would be trimmed at once; redacting and encoding them is wasted)."""
+        if len(events) <= self.samples:
+            return set(range(len(events)))
+        per: dict[str, int] = {}
+        keep: set[int] = set()
+        for i in range(len(events) - 1, -1, -1):
+            gid = group_id(components_of_event(events[i]))
+            if per.get(gid, 0) < self.samples:
+                per[gid] = per.get(gid, 0) + 1
+                keep.add(i)
+        return keep
+
     def _add(self, db: sqlite3.Connection, event: dict[str, Any], now: float,
-             sketches: dict[str, HyperLogLog]) -> dict[str, Any]:
+             sketches: dict[str, HyperLogLog], sample: bool = True) -> dict[str, Any]:
         components = components_of_event(event)
         gid = group_id(components)
         etype = components.types[-1] if components.types else "Error"
@@ -191,10 +207,11 @@ class ErrorStore:
         route = _route(event)
         db.execute("INSERT INTO error_counts VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE "
                    "SET count=count+1", (gid, etype, route))
-        sample = redact({k: v for k, v in event.items() if k != "user"})
-        sample["group_id"] = gid
-        db.execute("INSERT INTO error_samples (group_id, time, event) VALUES (?, ?, ?)",
-                   (gid, when, json.dumps(sample, default=str)))
+        if sample:
+            kept = redact({k: v for k, v in event.items() if k != "user"})
+            kept["group_id"] = gid
+            db.execute("INSERT INTO error_samples (group_id, time, event) VALUES (?, ?, ?)",
+                       (gid, when, json.dumps(kept, default=str)))
         return {"group": gid, "new": new, "regressed": regressed, "error_type": etype,
                 "http_route": route}
 

@@ -29,6 +29,8 @@ from .grouping import components_of_exception, group_id, type_name
 OTHER = "_other"
 DEFAULT_MAX_GROUPS = 100
 DEFAULT_QUEUE = 1000
+#: Events of one group in one batch built with local variables (the rest without).
+DETAILED_PER_GROUP = 10
 _MARK = "__watchkeeper_error_group__"
 log = logging.getLogger("watchkeeper.errors")
 
@@ -139,19 +141,29 @@ class ErrorCapture:
         """Build and hand out what is queued now; returns how many events."""
         from .event import build_event
 
-        batch: list[dict[str, Any]] = []
+        pending: list[_Pending] = []
         queue = self.queue
         while queue:
             try:
-                p = queue.popleft()
+                pending.append(queue.popleft())
             except IndexError:
                 break
+        # locals only where a store may keep the event: the last few of each group
+        detailed: dict[str, int] = {}
+        full = [False] * len(pending)
+        for i in range(len(pending) - 1, -1, -1):
+            gid = getattr(pending[i].exc, _MARK, "")
+            if detailed.get(gid, 0) < DETAILED_PER_GROUP:
+                detailed[gid] = detailed.get(gid, 0) + 1
+                full[i] = True
+        batch: list[dict[str, Any]] = []
+        for p, with_locals in zip(pending, full, strict=True):
             try:
                 batch.append(build_event(
                     p.exc, timestamp=p.time, route=p.route, user=p.user,
                     release=self.release, environment=self.environment,
                     fingerprint=list(p.fingerprint) if p.fingerprint else None,
-                    with_locals=self.with_locals))
+                    with_locals=self.with_locals and with_locals))
             except Exception:  # an exception whose str/repr raises must not stop the rest
                 log.debug("could not build an error event", exc_info=True)
         if batch:

@@ -16,8 +16,19 @@ SECRET_KEY = re.compile(
 MAX_DEPTH = 12
 
 
+_seen: dict[str, bool] = {}
+
+
 def is_secret(key: Any) -> bool:
-    return isinstance(key, str) and SECRET_KEY.search(key) is not None
+    if not isinstance(key, str):
+        return False
+    try:
+        return _seen[key]
+    except KeyError:
+        secret = SECRET_KEY.search(key) is not None
+        if len(_seen) < 10_000:
+            _seen[key] = secret
+        return secret
 
 
 def redact(value: Any, depth: int = 0) -> Any:
