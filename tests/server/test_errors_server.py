@@ -188,3 +188,25 @@ def test_cli_lists_shows_and_resolves_through_the_server(served, monkeypatch) ->
     assert f"error group {gid} is now resolved" in done.output
     missing = run(errors, ["--url", served.url, "show", "nope"])
     assert missing.exit_code != 0 and "404" in missing.output
+
+
+def test_a_process_sends_its_captured_exceptions_to_the_server(served) -> None:
+    from watchkeeper.integrations import errors
+
+    def refund(order_id: int, card_token: str = "tok_live_1") -> None:
+        raise ArithmeticError(f"refund {order_id} exceeds the charge")
+
+    sender = errors.send_to(served.url, token=TOKEN)
+    try:
+        try:
+            refund(77)
+        except ArithmeticError as e:
+            gid = errors.capture_exception(e, user="customer-9")
+        served.wait_until(lambda: gid in _groups(served), 15, "the sent group")
+    finally:
+        errors.CAPTURE.remove_sink(sender)
+    group = served.client.get(f"/api/v1/errors/{gid}").json()["data"]
+    assert group["users"] == 1 and sender.failed == 0
+    frames = group["samples"][0]["exception"]["values"][0]["stacktrace"]["frames"]
+    assert frames[-1]["function"] == "refund"
+    assert frames[-1]["vars"] == {"order_id": "77", "card_token": "[redacted]"}
