@@ -7,6 +7,7 @@ import { connect, liveMode, onNudge } from './live.js';
 import { parseHash } from './route.js';
 import { alertsPage } from './pages/alerts.js';
 import { dashboardsPage } from './pages/dashboards.js';
+import { errorsPage } from './pages/errors.js';
 import { loadDashboards } from './panels.js';
 import { explorePage } from './pages/explore.js';
 import { healthPage } from './pages/health.js';
@@ -18,6 +19,7 @@ const PAGES = {
   explore: ['Explore', explorePage],
   alerts: ['Alerts', alertsPage],
   health: ['Health', healthPage],
+  errors: ['Errors', errorsPage],
   dashboards: ['Dashboards', dashboardsPage],
   operations: ['Operations', operationsPage],
 };
