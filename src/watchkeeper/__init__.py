@@ -93,6 +93,9 @@ _EXPORTS: dict[str, str] = {
     "instrument_memcache": "watchkeeper.integrations.cache_clients",
     "TieredCache": "watchkeeper.integrations.cache_tiered",
     "instrument_pool": "watchkeeper.integrations.db",
+    "resources_asgi_app": "watchkeeper.integrations.resources_apps",
+    "resources_wsgi_app": "watchkeeper.integrations.resources_apps",
+    "performance_check": "watchkeeper.integrations.resources_apps",
 }
 
 __all__ = [*_EXPORTS, "health"]

@@ -14,7 +14,7 @@ from watchkeeper.dashboard.panels import (
 
 def test_builtins_cover_host_process_and_targets_with_valid_panels():
     dashboards = {d.id: d for d in builtin_dashboards()}
-    assert set(dashboards) == {"host", "process", "targets"}
+    assert {"host", "process", "targets"} <= set(dashboards)  # monitors add their own
     host = dashboards["host"].panels()
     assert len(host) == 12
     assert all(p.expr for p in host)

@@ -21,7 +21,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .scores import Score, register_score, score_from_penalties
+from .resources import track_score
+from .scores import Score, score_from_penalties
 
 STATES = ("closed", "open", "half_open")
 OUTCOMES = ("success", "failure", "ignored", "rejected", "fallback")
@@ -68,7 +69,7 @@ class BreakerRegistry:
                 found = self._stats.get(name)
                 if found is None:
                     found = self._stats[name] = BreakerStats(name)
-                    register_score("breaker", name, lambda s=found: breaker_score(s))
+                    track_score("breaker", name, lambda s=found: breaker_score(s))
                 if not self._registered:
                     from ..metrics.registry import REGISTRY
 
@@ -106,8 +107,9 @@ class BreakerRegistry:
                 state.add_metric([s.name, st], 1.0 if st == current else 0.0)
             for (a, b), n in sorted(s.transitions.items()):
                 trans.add_metric([s.name, a, b], n)
-            for o in OUTCOMES:
-                calls.add_metric([s.name, o], s.calls[o])
+            for o in OUTCOMES:  # success, failure and ignored are the durations' counts
+                d = s.durations.get(o)
+                calls.add_metric([s.name, o], d[0] if d is not None else s.calls[o])
             for o, (n, total) in s.durations.items():
                 dur.add_metric([s.name, o], n, total)
             fr.add_metric([s.name], s.failure_rate())
@@ -128,11 +130,3 @@ def breaker_score(s: BreakerStats) -> Score:
     return score_from_penalties("breaker", s.name,
                                 {"state": state, "failure_rate": failure, "slow_calls": slow})
 
-
-def summary(s: BreakerStats) -> dict[str, Any]:
-    """One breaker's figures as JSON for ``/metrics/circuit-breaker``."""
-    return {"name": s.name, "state": s.state, "calls": dict(s.calls),
-            "failure_rate": s.failure_rate(), "slow_call_rate": s.slow_rate(),
-            "transitions": [{"from": a, "to": b, "count": n}
-                            for (a, b), n in sorted(s.transitions.items())],
-            "score": breaker_score(s).value}

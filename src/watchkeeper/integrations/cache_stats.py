@@ -24,7 +24,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .scores import Score, register_score, score_from_penalties
+from .resources import track_score
+from .scores import Score, score_from_penalties
 
 SAMPLE_EVERY = 16
 MAX_PREFIXES = 50
@@ -168,7 +169,8 @@ class CacheRegistry:
                 found = self._stats.get(name)
                 if found is None:
                     found = self._stats[name] = CacheStats(name)
-                    register_score("cache", name, lambda s=found: cache_score(s))
+                    track_score("cache", name, lambda s=found: cache_score(s),
+                                key=lambda s=found: (s.refresh(), s.totals()))
                 if not self._registered:
                     from ..metrics.registry import REGISTRY
 
@@ -230,20 +232,3 @@ class CacheRegistry:
 
 CACHES = CacheRegistry()
 
-
-def summary(s: CacheStats) -> dict[str, Any]:
-    """One cache's figures as JSON for ``/metrics/cache``."""
-    s.refresh()
-    tiers: dict[str, dict[str, Any]] = {}
-    for (tier, res), n in s.requests.items():
-        tiers.setdefault(tier, {"hit": 0, "miss": 0})[res] = n
-    for tier, t in tiers.items():
-        total = t["hit"] + t["miss"]
-        t["hit_ratio"] = t["hit"] / total if total else 0.0
-        t["evictions"] = s.evictions.get(tier, 0)
-        for what, fn in s.gauges.get(tier, {}).items():
-            t[what] = float(fn())
-        if s.stored_bytes.get(tier):
-            t["compression_ratio"] = s.raw_bytes.get(tier, 0) / s.stored_bytes[tier]
-    return {"name": s.name, "hit_ratio": s.hit_ratio(), "promotions": s.promotions,
-            "tiers": tiers}

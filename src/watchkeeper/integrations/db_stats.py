@@ -27,7 +27,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .scores import Score, register_score, score_from_penalties
+from .resources import track_score
+from .scores import Score, score_from_penalties
 
 #: db.client.operation.duration's advised buckets
 OPERATION_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, float("inf"))
@@ -135,7 +136,9 @@ class PoolRegistry:
     def stats(self, name: str, system: str) -> PoolStats:
         with self._lock:
             found = self._stats[name] = PoolStats(name, system)
-            register_score("pool", name, lambda s=found: pool_score(s))
+            track_score("pool", name, lambda s=found: pool_score(s),
+                        key=lambda s=found: (s.checkouts, s.timeouts, s.invalidations,
+                                             s.pending, s.figure("used")))
             if not self._registered:
                 from ..metrics.registry import REGISTRY
 
@@ -208,15 +211,3 @@ class PoolRegistry:
 
 POOLS = PoolRegistry()
 
-
-def summary(s: PoolStats) -> dict[str, Any]:
-    """One pool's figures as JSON for ``/metrics/database``."""
-    used, most = s.figure("used"), s.figure("max")
-    waits = s.wait.count
-    return {"name": s.name, "system": s.system, "used": max(0.0, used),
-            "idle": max(0.0, s.figure("idle")), "max": most, "pending": max(0, s.pending),
-            "overflow": max(0.0, s.figure("overflow")),
-            "utilization": max(0.0, used) / most if most > 0 else 0.0,
-            "timeouts": s.timeouts, "invalidations": s.invalidations, "leaks": s.leaks,
-            "checkouts": s.checkouts, "wait_mean_seconds": s.wait.sum / waits if waits else 0.0,
-            "hold_by_work": {w: {"count": n, "seconds": t} for w, (n, t) in s.hold.items()}}

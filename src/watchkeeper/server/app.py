@@ -23,6 +23,7 @@ from . import (
     routes_host,
     routes_operations,
     routes_push,
+    routes_resources,
     routes_sentry,
     routes_status,
 )
@@ -60,6 +61,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
 
     routes: list[Any] = [
         Route("/metrics", _ASGI(service.exposition), methods=["GET", "HEAD"]),
+        *routes_resources.make_routes(service),
         *starlette_routes("/health", service.runner, service_id="watchkeeper",
                           version=VERSION),
         Route("/-/healthy", status["healthy"], methods=["GET", "HEAD"]),
