@@ -94,3 +94,11 @@ def test_any_body_parses_or_raises_envelope_error(body: bytes) -> None:
             parse(body)
         except EnvelopeError:
             pass
+
+
+def test_a_dsn_secret_is_read_beside_the_key() -> None:
+    from watchkeeper.errorstore.envelope import sentry_auth
+
+    header = {b"x-sentry-auth": b"Sentry sentry_key=abc,sentry_secret=s3, sentry_version=7"}
+    assert sentry_auth(header, "sentry_key=query") == {
+        "sentry_key": "abc", "sentry_secret": "s3", "sentry_version": "7"}

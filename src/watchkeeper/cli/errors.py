@@ -38,11 +38,10 @@ class _Local:
             raise click.ClickException(f"no error group {gid!r}") from None
 
     def act(self, gid: str, action: str) -> dict[str, Any]:
-        from watchkeeper.errorstore import UnknownGroup
+        from watchkeeper.errorstore import ACTIONS, UnknownGroup
 
-        status = {"resolve": "resolved", "ignore": "ignored", "reopen": "open"}[action]
         try:
-            return self.store.set_status(gid, status)
+            return self.store.set_status(gid, ACTIONS[action])
         except UnknownGroup:
             raise click.ClickException(f"no error group {gid!r}") from None
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .store import STATUSES, ErrorStore, UnknownGroup
+from .store import ACTIONS, STATUSES, ErrorStore, UnknownGroup
 
-__all__ = ["STATUSES", "ErrorStore", "UnknownGroup"]
+__all__ = ["ACTIONS", "STATUSES", "ErrorStore", "UnknownGroup"]

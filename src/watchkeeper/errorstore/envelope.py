@@ -129,17 +129,25 @@ def parse_store(body: bytes) -> dict[str, Any]:
     return _json_line(body, "event")
 
 
-def sentry_key(headers: dict[bytes, bytes], query: str) -> str | None:
-    """The DSN's public key from ``X-Sentry-Auth``, ``Authorization: Sentry ...`` or the
-    ``sentry_key`` query parameter."""
+def sentry_auth(headers: dict[bytes, bytes], query: str) -> dict[str, str]:
+    """The ``sentry_*`` parameters (``sentry_key``, ``sentry_secret``, ...) of
+    ``X-Sentry-Auth``, ``Authorization: Sentry ...`` or the query string."""
     from urllib.parse import parse_qs
 
-    for name in (b"x-sentry-auth", b"authorization"):
+    out: dict[str, str] = {}
+    for name, values in parse_qs(query).items():
+        if name.startswith("sentry_") and values:
+            out[name] = values[0]
+    for name in (b"authorization", b"x-sentry-auth"):  # the header wins over the query
         raw = headers.get(name, b"").decode("latin-1")
-        if raw.lower().startswith("sentry "):
+        if raw[:7].lower() == "sentry ":
             for part in raw[7:].split(","):
                 key, _, value = part.strip().partition("=")
-                if key.strip() == "sentry_key" and value.strip():
-                    return value.strip()
-    values = parse_qs(query).get("sentry_key")
-    return values[0] if values else None
+                if key.strip().startswith("sentry_") and value.strip():
+                    out[key.strip()] = value.strip()
+    return out
+
+
+def sentry_key(headers: dict[bytes, bytes], query: str) -> str | None:
+    """The DSN's public key, wherever the SDK put it."""
+    return sentry_auth(headers, query).get("sentry_key")

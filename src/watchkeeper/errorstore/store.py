@@ -25,6 +25,8 @@ from watchkeeper.integrations.errors.hll import HyperLogLog
 from watchkeeper.integrations.errors.redact import redact
 
 STATUSES = ("open", "resolved", "ignored")
+#: What the API and the CLI call the status changes.
+ACTIONS = {"resolve": "resolved", "ignore": "ignored", "reopen": "open"}
 DEFAULT_SAMPLES = 10
 USERS_PRECISION = 12  # 4 KiB a group, 1.6 % standard error
 TITLE_LIMIT = 300

@@ -19,7 +19,6 @@ from starlette.routing import Route
 from .routes_status import bad_data, ok
 
 MAX_LIMIT = 1000
-_ACTIONS = {"resolve": "resolved", "ignore": "ignored", "reopen": "open"}
 
 
 def not_found(message: str) -> JSONResponse:
@@ -92,10 +91,10 @@ class ErrorRoutes:
         return ok(group)
 
     async def change_status(self, request: Request) -> JSONResponse:
-        from watchkeeper.errorstore import UnknownGroup
+        from watchkeeper.errorstore import ACTIONS, UnknownGroup
 
         gid = request.path_params["group"]
-        status = _ACTIONS[request.path_params["action"]]
+        status = ACTIONS[request.path_params["action"]]
         store = await asyncio.to_thread(self.store)
         try:
             group = await asyncio.to_thread(store.set_status, gid, status)
@@ -111,7 +110,9 @@ class ErrorRoutes:
         ]
 
     async def _action(self, request: Request) -> JSONResponse:
-        if request.path_params["action"] not in _ACTIONS:
+        from watchkeeper.errorstore import ACTIONS
+
+        if request.path_params["action"] not in ACTIONS:
             return not_found(f"no action {request.path_params['action']!r} "
                              f"(resolve, ignore, reopen)")
         return await self.change_status(request)

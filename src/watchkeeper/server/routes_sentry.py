@@ -99,22 +99,12 @@ def _is_sentry(headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 def _credential(headers: dict[bytes, bytes], query: bytes) -> bytes | None:
-    from urllib.parse import parse_qs
+    from watchkeeper.errorstore.envelope import sentry_auth
 
-    from watchkeeper.errorstore.envelope import sentry_key
-
-    text = query.decode("latin-1")
-    key = sentry_key(headers, text)
+    params = sentry_auth(headers, query.decode("latin-1"))
+    key, secret = params.get("sentry_key"), params.get("sentry_secret")
     if not key:
         return None
-    secret = None
-    for name in (b"x-sentry-auth", b"authorization"):
-        raw = headers.get(name, b"").decode("latin-1")
-        for part in raw[7:].split(",") if raw.lower().startswith("sentry ") else ():
-            k, _, v = part.strip().partition("=")
-            if k.strip() == "sentry_secret" and v.strip():
-                secret = v.strip()
-    secret = secret or (parse_qs(text).get("sentry_secret") or [None])[0]
     if secret:
         return b"Basic " + base64.b64encode(f"{key}:{secret}".encode())
     return f"Bearer {key}".encode("latin-1", "replace")
