@@ -123,3 +123,24 @@ def test_a_sink_gets_events_with_secrets_redacted() -> None:
 def test_capture_works_without_any_sink_and_keeps_no_exception() -> None:
     watchkeeper.capture_exception(_raise(7))
     assert not CAPTURE.queue
+
+
+def test_workers_of_a_pre_fork_server_add_into_one_errors_total(tmp_path, monkeypatch) -> None:
+    from multiproc import run_in_child, scrape
+    from watchkeeper.integrations.errors import ErrorCapture
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+
+    def worker() -> None:
+        capture = ErrorCapture()  # a worker's own, as after a fork before any capture
+        for i in range(3):
+            capture.capture(_raise(i), route="/orders/{id}")
+
+    run_in_child(worker)
+    run_in_child(worker)
+    merged = {}
+    for family in scrape(tmp_path).collect():
+        for sample in family.samples:
+            if sample.name == "errors_total":
+                merged[sample.labels["error_type"], sample.labels["http_route"]] = sample.value
+    assert merged == {("ValueError", "/orders/{id}"): 6}

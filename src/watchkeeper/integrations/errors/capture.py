@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -66,11 +66,12 @@ class ErrorCapture:
     def __init__(self, max_groups: int = DEFAULT_MAX_GROUPS,
                  queue_size: int = DEFAULT_QUEUE) -> None:
         self.max_groups = max_groups
-        self.counts: dict[tuple[str, str, str], int] = {}
         self.admitted: set[str] = set()
+        # (group label, type, route) -> the errors_total child's inc, built on first use
+        self._incs: dict[tuple[str, str, str], Callable[[], None]] = {}
+        self._metrics: tuple[Any, Any] | None = None
         self.queue: deque[_Pending] = deque(maxlen=queue_size)
         self.sinks: list[Sink] = []
-        self.dropped = 0
         self.release = os.environ.get("WATCHKEEPER_RELEASE") or os.environ.get(
             "SENTRY_RELEASE")
         self.environment = os.environ.get("WATCHKEEPER_ENVIRONMENT")
@@ -95,24 +96,75 @@ class ErrorCapture:
         if route is None:
             route = work_name()
         tname = type_name(type(exc))
-        with self._lock:
-            label = gid if gid in self.admitted else self._admit(gid)
-            key = (label, tname, route)
-            self.counts[key] = self.counts.get(key, 0) + 1
+        label = gid if gid in self.admitted else self._admit(gid)
+        inc = self._incs.get((label, tname, route))
+        if inc is None:
+            inc = self._child(label, tname, route)
+        inc()
         if self.sinks:
             queue = self.queue
             if len(queue) == queue.maxlen:
-                self.dropped += 1
+                self._metric()[1].inc()
             queue.append(_Pending(exc, route, user if user is not None else _user.get(),
                                   fingerprint))
             self._wake.set()
         return gid
 
     def _admit(self, gid: str) -> str:
-        if len(self.admitted) < self.max_groups:
-            self.admitted.add(gid)
-            return gid
+        with self._lock:
+            if gid in self.admitted:
+                return gid
+            if len(self.admitted) < self.max_groups:
+                self.admitted.add(gid)
+                return gid
         return OTHER
+
+    def _metric(self) -> tuple[Any, Any]:
+        """``errors_total`` and the dropped-events counter, on the default registry (so
+        multiprocess mode sums them over workers like any counter)."""
+        if self._metrics is None:
+            with self._lock:
+                if self._metrics is None:
+                    self._metrics = self._counters()
+        return self._metrics
+
+    @staticmethod
+    def _counters() -> tuple[Any, Any]:
+        from ...metrics import Counter
+        from ...metrics.registry import REGISTRY
+
+        def make(registry: Any) -> tuple[Any, Any]:
+            return (Counter("errors_total", "Exceptions captured, by group (the first "
+                            "groups seen; later ones _other), type and route.",
+                            ["error_group", "error_type", "http_route"],
+                            max_label_sets=10_000, registry=registry),
+                    Counter("watchkeeper_error_events_dropped_total",
+                            "Error events not handed to a sink: the capture queue was full.",
+                            registry=registry))
+
+        try:
+            return make(REGISTRY)
+        except ValueError as e:  # the application registered these names itself
+            log.warning("error counters not exported: %s", e)
+            return make(None)
+
+    def _child(self, label: str, tname: str, route: str) -> Callable[[], None]:
+        inc = self._metric()[0].labels(label, tname, route).inc
+        if len(self._incs) < 10_000:
+            self._incs[(label, tname, route)] = inc
+        return inc
+
+    @property
+    def counts(self) -> dict[tuple[str, str, str], int]:
+        """(group label, type, route) -> count, as exported."""
+        out = {}
+        for family in self._metric()[0].collect():
+            for sample in family.samples:
+                if sample.name == "errors_total":
+                    lab = sample.labels
+                    out[(lab["error_group"], lab["error_type"], lab["http_route"])] = int(
+                        sample.value)
+        return out
 
     # -- sinks and the drain thread ----------------------------------------------------
     def add_sink(self, sink: Sink) -> None:
@@ -181,44 +233,18 @@ class ErrorCapture:
             self._thread.join(2.0)
         self.flush()
 
-    # -- exposition --------------------------------------------------------------------
-    def collect(self) -> Iterator[Any]:
-        from ...metrics.family import CounterMetricFamily
-
-        family = CounterMetricFamily(
-            "errors", "Exceptions captured, by group (first groups seen; the rest _other), "
-            "type and route.", labels=["error_group", "error_type", "http_route"])
-        with self._lock:
-            items = list(self.counts.items())
-        for (group, etype, route), value in sorted(items):
-            family.add_metric([group, etype, route], value)
-        yield family
-        dropped = CounterMetricFamily(
-            "watchkeeper_error_events_dropped",
-            "Error events not handed to a sink because the capture queue was full.",
-            value=self.dropped)
-        yield dropped
-
     def reset(self) -> None:
         """Forget counts and queue (tests)."""
+        counter = self._metric()[0]
         with self._lock:
-            self.counts.clear()
+            for key in list(self._incs):
+                counter.remove(*key)
+            self._incs.clear()
             self.admitted.clear()
             self.queue.clear()
-            self.dropped = 0
 
 
 CAPTURE = ErrorCapture()
-_registered = False
-
-
-def _register_once() -> None:
-    global _registered
-    if not _registered:
-        from ...metrics.registry import REGISTRY
-
-        REGISTRY.register(CAPTURE)
-        _registered = True
 
 
 def capture_exception(exc: BaseException | None = None, *,
@@ -234,8 +260,6 @@ def capture_exception(exc: BaseException | None = None, *,
         exc = sys.exc_info()[1]
         if exc is None:
             return None
-    if not _registered:
-        _register_once()
     return CAPTURE.capture(exc, route, fingerprint, user)
 
 
