@@ -1,6 +1,7 @@
 // Hash routing between pages; each page gets a context whose timers, listeners and
 // requests end when the user leaves it.
 import './style.css';
+import { startBanner } from './banner.js';
 import { themeChanged } from './chart.js';
 import { h, replace } from './dom.js';
 import { connect, liveMode, onNudge } from './live.js';
@@ -85,3 +86,4 @@ connect((mode, transport) => {
   status.title = mode === 'stream' ? `updates pushed over ${transport}` : 'no stream: refreshing on a timer';
 });
 route();
+startBanner(document.getElementById('banner'));

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from watchkeeper.promql.ast import VectorSelector
+from watchkeeper.promql.ast import BinaryExpr, NumberLiteral, ParenExpr, VectorSelector
 from watchkeeper.promql.parser import parse
 
 _TEMPLATE = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
@@ -31,6 +31,29 @@ def selectors(node: Any) -> Iterator[VectorSelector]:
     elif isinstance(node, list | tuple):
         for item in node:
             yield from selectors(item)
+
+
+_SATISFY = {"==": 0, ">=": 0, "<=": 0, ">": 1, "!=": 1, "<": -1}
+_FLIPPED = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
+
+
+def constants(node: Any) -> dict[str, float]:
+    """Metric name -> a constant value meeting a filter such as ``running == 1``."""
+    out: dict[str, float] = {}
+    if isinstance(node, BinaryExpr) and node.op in _SATISFY and not node.return_bool:
+        for sel, num, op in ((node.lhs, node.rhs, node.op),
+                             (node.rhs, node.lhs, _FLIPPED[node.op])):
+            while isinstance(sel, ParenExpr):
+                sel = sel.expr
+            if isinstance(sel, VectorSelector) and isinstance(num, NumberLiteral) and sel.name:
+                out[sel.name] = num.value + _SATISFY[op]
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            out.update(constants(getattr(node, f.name)))
+    elif isinstance(node, list | tuple):
+        for item in node:
+            out.update(constants(item))
+    return out
 
 
 def _value(matcher: Any) -> str:
@@ -73,9 +96,11 @@ def seed_panels(store: Any, dashboards: list[Any], end_s: int, hours: float = 2,
     ts = np.arange(end_s - int(hours * 3600), end_s + 1, step_s, dtype=np.int64)
     t = (ts - ts[0]).astype(float)
     wanted: dict[tuple[tuple[str, str], ...], str] = {}
+    fixed: dict[str, float] = {}
     for dashboard in dashboards:
         for panel in dashboard.panels():
             wanted.update(panel_series(panel.expr, panel.legend))
+            fixed.update(constants(parse(panel.expr)))
     seeded = 0
     for labels, name in wanted.items():
         if name in known:
@@ -83,8 +108,9 @@ def seed_panels(store: Any, dashboards: list[Any], end_s: int, hours: float = 2,
         bounds = ("0.1", "1", "+Inf") if name.endswith("_bucket") else (None,)
         for i, le in enumerate(bounds):
             extra = {} if le is None else {"le": le}
-            store.append_array({**dict(labels), **extra}, ts * 1000,
-                               1 + t * (0.2 + 0.4 * i) * (1.2 + np.sin(t / 600)) / 2)
+            values = (np.full_like(t, fixed[name]) if name in fixed else
+                      1 + t * (0.2 + 0.4 * i) * (1.2 + np.sin(t / 600)) / 2)
+            store.append_array({**dict(labels), **extra}, ts * 1000, values)
             seeded += 1
     store.commit()
     return seeded

@@ -30,8 +30,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from seed import seed_host
     from streams import stream_routes
 
+    from watchkeeper.alerting.evaluator import RuleEvaluator
     from watchkeeper.dashboard.preview import preview_app, run_in_thread
     from watchkeeper.health.runner import Runner
+    from watchkeeper.promql.engine import Engine
     from watchkeeper.tsdb import Store
 
     store = Store.open(tmp_path_factory.mktemp("legends") / "tsdb")
@@ -39,7 +41,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     seed_host(store, now)
     seed_panels(store, builtin_dashboards(), now)
     runner = Runner()
-    app = preview_app(store, runner=runner, extra_routes=stream_routes(store, runner))
+    app = preview_app(store, runner=runner, evaluator=RuleEvaluator(store, Engine(store), []),
+                      extra_routes=stream_routes(store, runner))
     server, url = run_in_thread(app, free_port())
     yield url
     server.should_exit = True

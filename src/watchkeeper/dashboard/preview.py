@@ -21,13 +21,19 @@ def preview_app(store: Any, *, runner: Any = None, evaluator: Any = None,
     """``extra_routes`` first, then the APIs, then the page at ``/``; cross-site changes
     refused."""
     from starlette.applications import Starlette
-    from starlette.routing import Mount
+    from starlette.responses import JSONResponse
+    from starlette.routing import Mount, Route
 
     from watchkeeper.health.asgi import starlette_routes
     from watchkeeper.health.runner import Runner
     from watchkeeper.promql.http_api import create_app
 
+    async def no_config(request: Any) -> Any:
+        """No config here, so no receiver: the page's banner says how to add one."""
+        return JSONResponse({"status": "success", "data": {"yaml": ""}})
+
     routes: list[Any] = list(extra_routes)
+    routes.append(Route("/api/v1/status/config", no_config))
     if evaluator is not None:
         from watchkeeper.alerting.rules_api import rules_routes
 
