@@ -90,7 +90,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         await service.start()
         assert service.store is not None
         engine = service.engine
-        state["streamer"] = Streamer(service, engine)
+        state["streamer"] = service.streamer = Streamer(service, engine)
         if service.alerting is not None:
             app.router.routes.extend(service.alerting.routes())
         api = promql_app(service.store, engine, version=VERSION)

@@ -50,6 +50,9 @@ class ServerCollector:
             for health, count in sorted(counts.items()):
                 up.add_metric([health], count)
             yield up
+        hub = getattr(getattr(s, "streamer", None), "hub", None)
+        if hub is not None:
+            yield from stream_families(hub)
         yield GaugeMetricFamily("watchkeeper_collect_duration_seconds",
                                 "Duration of the latest host and self collection.",
                                 value=s.collect_seconds)
@@ -60,6 +63,26 @@ class ServerCollector:
                                 "When the config was last loaded.", value=s.last_reload_time)
         yield GaugeMetricFamily("watchkeeper_start_time_seconds",
                                 "When the server started.", value=s.started_at)
+
+
+def stream_families(hub: Any) -> Iterator[Metric]:
+    """What the live streams cost: evaluations once per distinct expression a tick, not
+    once per subscriber (compare with the messages sent)."""
+    yield GaugeMetricFamily("watchkeeper_stream_subscribers",
+                            "Open WebSocket and SSE subscriptions.", value=hub.subscribers)
+    yield CounterMetricFamily("watchkeeper_stream_ticks", "Stream ticks evaluated.",
+                              value=hub.ticks)
+    yield CounterMetricFamily("watchkeeper_stream_ticks_skipped",
+                              "Ticks skipped because evaluating the previous one overran.",
+                              value=hub.ticks_skipped)
+    yield CounterMetricFamily("watchkeeper_stream_evaluations",
+                              "Expressions evaluated by stream ticks (each distinct one once).",
+                              value=hub.evaluations)
+    yield CounterMetricFamily("watchkeeper_stream_messages", "Updates handed to subscribers.",
+                              value=hub.messages)
+    yield CounterMetricFamily("watchkeeper_stream_messages_dropped",
+                              "Updates replaced by a newer one before a slow reader took them.",
+                              value=hub.messages_dropped)
 
 
 class StorageCheck:

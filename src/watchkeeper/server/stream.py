@@ -5,6 +5,14 @@ WebSocket ``/api/v1/stream``: send ``{"queries": ["up", ...], "health": true,
 the server sends ``{"type": "update", "time": ..., "queries": [{"query", "result"} |
 {"query", "error"}], "health": {...}}``. SSE ``/api/v1/stream/sse?query=up&health=1
 &interval=1000`` sends the same objects as ``data:`` events.
+
+Why a hub: a thousand dashboards watching the same three expressions must not cost three
+thousand evaluations a tick. Subscribers with the same interval share one ticker; each tick
+evaluates every distinct expression once (in one worker thread), encodes each result to
+JSON once, and hands every subscriber a message joined from those pieces (subscribers with
+the same queries share the very same string). A subscriber that cannot keep up keeps only
+the newest message: a slow reader never delays the tick or the other subscribers.
+``time`` in an update is when its expressions were evaluated, so a reader can measure lag.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -40,69 +49,218 @@ def parse_subscription(data: dict[str, Any]) -> tuple[list[str], bool, float]:
         interval = float(data.get("interval", 1000))
     except (TypeError, ValueError):
         raise SubscriptionError("'interval' must be a number of milliseconds") from None
-    if interval < MIN_INTERVAL_MS:
+    if not interval >= MIN_INTERVAL_MS:  # also refuses NaN
         raise SubscriptionError(f"'interval' must be at least {MIN_INTERVAL_MS} ms")
-    return queries, bool(data.get("health", False)), interval / 1000
+    return queries, bool(data.get("health", False)), min(interval, 86_400_000.0) / 1000
+
+
+class Subscriber:
+    """One stream's subscription and its mailbox: replies (subscribed, errors) in order,
+    then only the newest undelivered update."""
+
+    __slots__ = ("control", "health", "interval", "pending", "queries", "ready")
+
+    def __init__(self) -> None:
+        self.queries: tuple[str, ...] = ()
+        self.health = False
+        self.interval = 1.0
+        self.control: deque[str] = deque(maxlen=16)
+        self.pending: str | None = None
+        self.ready = asyncio.Event()
+
+    def offer(self, message: str) -> bool:
+        """Leave an update for the reader; False when it replaced one never read."""
+        replaced = self.pending is not None
+        self.pending = message
+        self.ready.set()
+        return not replaced
+
+    def reply(self, message: str) -> None:
+        self.control.append(message)
+        self.ready.set()
+
+    async def next(self) -> str:
+        while not self.control and self.pending is None:
+            self.ready.clear()
+            await self.ready.wait()
+        if self.control:
+            return self.control.popleft()
+        message, self.pending = self.pending, None
+        return message
+
+
+class _Ticker:
+    """The subscribers of one interval and the loop that evaluates for them."""
+
+    def __init__(self, hub: Hub, interval: float) -> None:
+        self.hub = hub
+        self.interval = interval
+        self.subscribers: set[Subscriber] = set()
+        self.task: asyncio.Task | None = None
+        self.last: tuple[float, dict[str, Any]] | None = None  # (loop time, pieces)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        while self.subscribers:
+            queries = sorted({q for s in self.subscribers for q in s.queries})
+            health = any(s.health for s in self.subscribers)
+            try:
+                pieces = await asyncio.to_thread(self.hub.evaluate, queries, health)
+            except Exception:  # never let one bad tick end the stream for everyone
+                pieces = None
+            if pieces is not None:
+                self.hub.ticks += 1
+                self.hub.evaluations += len(queries)
+                self.last = (loop.time(), pieces)
+                self.hub.fan_out(self.subscribers, pieces)
+            now = loop.time()
+            next_tick += self.interval
+            if next_tick < now:  # overran: skip the ticks that are already late
+                self.hub.ticks_skipped += int((now - next_tick) // self.interval) + 1
+                next_tick += (int((now - next_tick) // self.interval) + 1) * self.interval
+            await asyncio.sleep(next_tick - now)
+
+
+class Hub:
+    """Every live subscription, grouped by interval; the figures of what it did."""
+
+    def __init__(self, service: Any, engine: Any) -> None:
+        self.service = service
+        self.engine = engine
+        self.tickers: dict[float, _Ticker] = {}
+        self.evaluations = 0  # by the tickers: once per distinct expression a tick
+        self.ticks = 0
+        self.first_evaluations = 0  # for a new subscription the last tick did not cover
+        self.ticks_skipped = 0
+        self.messages = 0
+        self.messages_dropped = 0  # replaced before a slow reader took them
+
+    @property
+    def subscribers(self) -> int:
+        return sum(len(t.subscribers) for t in self.tickers.values())
+
+    def subscribe(self, sub: Subscriber, queries: list[str], health: bool,
+                  interval: float) -> None:
+        self.unsubscribe(sub)
+        sub.queries, sub.health, sub.interval = tuple(queries), health, interval
+        if not (queries or health):
+            return
+        ticker = self.tickers.get(interval)
+        if ticker is None:
+            ticker = self.tickers[interval] = _Ticker(self, interval)
+        ticker.subscribers.add(sub)
+        if ticker.task is None or ticker.task.done():
+            ticker.task = asyncio.ensure_future(ticker.run())
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        ticker = self.tickers.get(sub.interval)
+        if ticker is None:
+            return
+        ticker.subscribers.discard(sub)
+        if not ticker.subscribers:
+            del self.tickers[sub.interval]  # its loop ends on its next pass
+
+    def evaluate(self, queries: list[str], health: bool) -> dict[str, Any]:
+        """Each expression once, each result encoded once (a worker thread)."""
+        from watchkeeper.promql.errors import PromQLError
+        from watchkeeper.promql.formatting import result_to_api
+
+        now = time.time()
+        at_ms = int(now * 1000)
+        encoded: dict[str, str] = {}
+        for q in queries:
+            try:
+                part: dict[str, Any] = {"query": q,
+                                        "result": result_to_api(self.engine.instant(q, at_ms))}
+            except PromQLError as e:
+                part = {"query": q, "error": str(e)}
+            encoded[q] = json.dumps(part, separators=(",", ":"))
+        out: dict[str, Any] = {"time": json.dumps(now), "queries": encoded}
+        if health:
+            out["health"] = json.dumps(
+                {name: {"status": str(r.status), "details": r.details}
+                 for name, r in self.service.runner.latest().items()}, separators=(",", ":"))
+        return out
+
+    @staticmethod
+    def message(pieces: dict[str, Any], queries: tuple[str, ...], health: bool) -> str:
+        body = ",".join(pieces["queries"][q] for q in queries)
+        tail = f',"health":{pieces["health"]}' if health and "health" in pieces else ""
+        return f'{{"type":"update","time":{pieces["time"]},"queries":[{body}]{tail}}}'
+
+    def fan_out(self, subscribers: set[Subscriber], pieces: dict[str, Any]) -> None:
+        built: dict[tuple[tuple[str, ...], bool], str] = {}
+        for sub in list(subscribers):
+            key = (sub.queries, sub.health)
+            text = built.get(key)
+            if text is None:
+                text = built[key] = self.message(pieces, *key)
+            if not sub.offer(text):
+                self.messages_dropped += 1
+            self.messages += 1
+
+    async def first(self, sub: Subscriber) -> None:
+        """An update right after (re)subscribing, not one interval later: the last tick's
+        when it covers this subscription, else evaluated for it alone."""
+        ticker = self.tickers.get(sub.interval)
+        last = ticker.last if ticker is not None else None
+        if (last is not None and asyncio.get_running_loop().time() - last[0] < sub.interval
+                and all(q in last[1]["queries"] for q in sub.queries)
+                and (not sub.health or "health" in last[1])):
+            pieces = last[1]
+        else:
+            wanted = list(dict.fromkeys(sub.queries))
+            pieces = await asyncio.to_thread(self.evaluate, wanted, sub.health)
+            self.first_evaluations += len(wanted)
+        sub.offer(self.message(pieces, sub.queries, sub.health))
 
 
 class Streamer:
     def __init__(self, service: Any, engine: Any) -> None:
         self.service = service
         self.engine = engine
+        self.hub = Hub(service, engine)
 
     def snapshot(self, queries: list[str], health: bool) -> dict[str, Any]:
-        from watchkeeper.promql.errors import PromQLError
-        from watchkeeper.promql.formatting import result_to_api
-
-        now = time.time()
-        out: dict[str, Any] = {"type": "update", "time": now, "queries": []}
-        for q in queries:
-            try:
-                result = result_to_api(self.engine.instant(q, int(now * 1000)))
-                out["queries"].append({"query": q, "result": result})
-            except PromQLError as e:
-                out["queries"].append({"query": q, "error": str(e)})
-        if health:
-            out["health"] = {name: {"status": str(r.status), "details": r.details}
-                             for name, r in self.service.runner.latest().items()}
-        return out
+        """One update now, as a dict (what every streamed message holds)."""
+        pieces = self.hub.evaluate(list(dict.fromkeys(queries)), health)
+        return json.loads(self.hub.message(pieces, tuple(queries), health))
 
     async def websocket(self, ws: WebSocket) -> None:
         await ws.accept()
-        queries: list[str] = []
-        health, interval = False, 1.0
-        receiver = asyncio.create_task(ws.receive_text())
+        sub = Subscriber()
+        sender = asyncio.ensure_future(self._send_updates(ws, sub))
         try:
             while True:
-                ticker = asyncio.create_task(asyncio.sleep(interval))
-                done, _ = await asyncio.wait({receiver, ticker},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if receiver in done:
-                    ticker.cancel()
-                    try:
-                        text = receiver.result()
-                    except (WebSocketDisconnect, RuntimeError):
-                        return
-                    receiver = asyncio.create_task(ws.receive_text())
-                    try:
-                        data = json.loads(text)
-                        if not isinstance(data, dict):
-                            raise SubscriptionError("expected a JSON object")
-                        queries, health, interval = parse_subscription(data)
-                    except (ValueError, SubscriptionError) as e:
-                        await ws.send_json({"type": "error", "error": str(e)})
-                        continue
-                    await ws.send_json({"type": "subscribed", "queries": queries,
-                                        "health": health, "interval": interval * 1000})
+                try:
+                    text = await ws.receive_text()
+                except (WebSocketDisconnect, RuntimeError, KeyError):
+                    return
+                try:
+                    data = json.loads(text)
+                    if not isinstance(data, dict):
+                        raise SubscriptionError("expected a JSON object")
+                    queries, health, interval = parse_subscription(data)
+                except (ValueError, SubscriptionError) as e:
+                    sub.reply(json.dumps({"type": "error", "error": str(e)}))
+                    continue
+                self.hub.subscribe(sub, queries, health, interval)
+                sub.reply(json.dumps({"type": "subscribed", "queries": queries,
+                                      "health": health, "interval": interval * 1000}))
                 if queries or health:
-                    snap = await asyncio.to_thread(self.snapshot, queries, health)
-                    await ws.send_json(snap)
-        except WebSocketDisconnect:
-            return
+                    await self.hub.first(sub)
         finally:
-            receiver.cancel()
+            self.hub.unsubscribe(sub)
+            sender.cancel()
             with contextlib.suppress(BaseException):
-                await receiver
+                await sender
+
+    @staticmethod
+    async def _send_updates(ws: WebSocket, sub: Subscriber) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            while True:
+                await ws.send_text(await sub.next())
 
     async def sse(self, request: Request) -> Any:
         params = request.query_params
@@ -114,12 +272,18 @@ class Streamer:
         except SubscriptionError as e:
             return JSONResponse({"status": "error", "errorType": "bad_data", "error": str(e)},
                                 status_code=400)
+        hub = self.hub
 
         async def events() -> AsyncIterator[str]:
-            while not await request.is_disconnected():
-                snap = await asyncio.to_thread(self.snapshot, queries, health)
-                yield f"data: {json.dumps(snap)}\n\n"
-                await asyncio.sleep(interval)
+            sub = Subscriber()
+            hub.subscribe(sub, queries, health, interval)
+            try:
+                if queries or health:
+                    await hub.first(sub)
+                while True:
+                    yield f"data: {await sub.next()}\n\n"
+            finally:
+                hub.unsubscribe(sub)
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
