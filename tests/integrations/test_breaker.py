@@ -232,3 +232,32 @@ def test_state_shared_through_redis() -> None:
     finally:
         client.delete("watchkeeper:breaker:" + name)
         client.close()
+
+
+def test_a_success_between_failures_breaks_the_run_and_counts_stay_exact() -> None:
+    name = _name()
+    state = {"fail": False}
+
+    @circuit_breaker(name=name, failure_threshold=2, window=None)
+    def f() -> int:
+        if state["fail"]:
+            raise ConnectionError
+        return 1
+
+    for fail in (True, False, True, False, False):
+        state["fail"] = fail
+        try:
+            f()
+        except ConnectionError:
+            pass
+    assert f.breaker.state == "closed"
+    for _ in range(20):
+        f()
+    s = BREAKERS.stats(name)
+    assert s.durations["success"][0] == 23 and s.durations["failure"][0] == 2
+    assert s.durations["success"][1] > 0  # sampled calls carry the sum
+    state["fail"] = True
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            f()
+    assert f.breaker.state == "open"

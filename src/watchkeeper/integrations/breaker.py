@@ -31,14 +31,14 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
-from functools import wraps
-from inspect import isawaitable, iscoroutinefunction
+from inspect import isawaitable
 from time import monotonic, perf_counter
 from typing import Any
 
 from .breaker_stats import BREAKERS
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+SAMPLE_EVERY = 8
 
 
 class CircuitOpenError(Exception):
@@ -65,6 +65,7 @@ class CircuitBreaker:
         "_fails",
         "_fast_below",
         "_lock",
+        "_mask",
         "_next_pull",
         "_open_until",
         "_opens",
@@ -74,6 +75,7 @@ class CircuitBreaker:
         "_slows",
         "_state",
         "_stats",
+        "_succ_mark",
         "_times",
         "_version",
         "exclude",
@@ -116,6 +118,9 @@ class CircuitBreaker:
         self._slow = slow_call_duration if slow_call_duration is not None else float("inf")
         # below this a success takes the fast path (never, with a time window to feed)
         self._fast_below = self._slow if window != "time" else -1.0
+        # closed and untimed: one call in SAMPLE_EVERY is timed (its duration counted that
+        # many times); every call is timed when a slow-call policy or time window needs it
+        self._mask = SAMPLE_EVERY - 1 if self._fast_below == float("inf") else 0
         self.slow_call_rate_threshold = slow_call_rate_threshold
         self.half_open_calls = max(1, int(half_open_calls))
         self.open_seconds = open_seconds
@@ -135,6 +140,7 @@ class CircuitBreaker:
         self._state = CLOSED
         self._closed = shared is None  # the fast path: closed and nothing to consult
         self._consecutive = 0
+        self._succ_mark = -1  # successes seen at the last failure: consecutive failures
         self._opens = 0
         self._open_until = 0.0
         self._permits = self._probe_ok = 0
@@ -196,6 +202,7 @@ class CircuitBreaker:
         else:
             self._opens = 0
             self._consecutive = 0
+            self._succ_mark = -1
             self._base = self._dn[0] + self._ds[0]
             self._fails.clear()
             self._slows.clear()
@@ -252,8 +259,6 @@ class CircuitBreaker:
         if not failed and not probe and seconds < self._fast_below:
             self._dn[0] += 1
             self._dn[1] += seconds
-            if self._consecutive:
-                self._consecutive = 0
             return False
         d = self._ds if failed else self._dn
         d[0] += 1
@@ -267,9 +272,10 @@ class CircuitBreaker:
                 self._times.append(mark)
             if failed:
                 self._fails.append(mark)
-                self._consecutive += 1
-            else:
-                self._consecutive = 0
+                # consecutive unless a success came in between (successes never touch it)
+                succ = self._dn[0]
+                self._consecutive = self._consecutive + 1 if succ == self._succ_mark else 1
+                self._succ_mark = succ
             if slow:
                 self._slows.append(mark)
             if probe and self._state == HALF_OPEN:
@@ -341,56 +347,9 @@ class CircuitBreaker:
         return result
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        call, call_async, dn, breaker = self.call, self.call_async, self._dn, self
-        if iscoroutinefunction(func):
-            @wraps(func)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                if breaker._closed:  # the closed fast path, as in call()
-                    t0 = perf_counter()
-                    try:
-                        result = await func(*args, **kwargs)
-                    except BaseException as e:
-                        if breaker._record(perf_counter() - t0, e, False) and breaker.fallback:
-                            out = breaker._fall(args, kwargs)
-                            return await out if isawaitable(out) else out
-                        raise
-                    d = perf_counter() - t0
-                    if d < breaker._fast_below:
-                        dn[0] += 1
-                        dn[1] += d
-                        if breaker._consecutive:
-                            breaker._consecutive = 0
-                        return result
-                    breaker._record(d, None, False)
-                    return result
-                return await call_async(func, *args, **kwargs)
+        from .breaker_wrap import wrap
 
-            run_async.breaker = self  # type: ignore[attr-defined]
-            return run_async
-
-        @wraps(func)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            if breaker._closed:  # the closed fast path, as in call()
-                t0 = perf_counter()
-                try:
-                    result = func(*args, **kwargs)
-                except BaseException as e:
-                    if breaker._record(perf_counter() - t0, e, False) and breaker.fallback:
-                        return breaker._fall(args, kwargs)
-                    raise
-                d = perf_counter() - t0
-                if d < breaker._fast_below:
-                    dn[0] += 1
-                    dn[1] += d
-                    if breaker._consecutive:
-                        breaker._consecutive = 0
-                    return result
-                breaker._record(d, None, False)
-                return result
-            return call(func, *args, **kwargs)
-
-        run.breaker = self  # type: ignore[attr-defined]
-        return run
+        return wrap(self, func)
 
     def __enter__(self) -> CircuitBreaker:
         probe = False if self._closed else self._admit()

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from bisect import bisect_left
 from inspect import iscoroutinefunction
 from time import perf_counter
 from typing import Any
 
-from .context import work_name
+from .context import NO_WORK, current_work
 from .db_stats import POOLS, PoolStats
 
 log = logging.getLogger("watchkeeper.db")
@@ -66,7 +67,7 @@ class Checkouts:
         s = self.stats
         s.checkouts += 1
         s.wait.observe(waited)
-        self.out[key] = (started, work_name(),
+        self.out[key] = (started, current_work(),
                          _stack() if self.leak_seconds is not None else None)
 
     def returned(self, key: int) -> None:
@@ -74,7 +75,13 @@ class Checkouts:
         if found is None:
             return
         seconds = perf_counter() - found[0]
-        self.stats.held(found[1], seconds)
+        self.stats.use.observe(seconds)
+        self.finish(key, found, seconds)
+
+    def finish(self, key: int, found: tuple, seconds: float) -> None:
+        """Hold time by work (a new work name, or with leak detection on) and leaks."""
+        work = found[1]
+        self.stats.held(work.name if work is not None else NO_WORK, seconds)
         if key in self.warned:
             self.warned.discard(key)
         elif self.leak_seconds is not None and seconds > self.leak_seconds:
@@ -91,8 +98,9 @@ class Checkouts:
     def _leak(self, found: tuple[float, str, list[str] | None], seconds: float) -> None:
         self.stats.leaks += 1
         stack = "\n  ".join(reversed(found[2] or []))
+        work = found[1].name if found[1] is not None else "-"
         log.warning("pool %s: connection held %.1fs (> %ss) by %r; checked out at:\n  %s",
-                    self.stats.name, seconds, self.leak_seconds, found[1] or "-", stack)
+                    self.stats.name, seconds, self.leak_seconds, work, stack)
 
 
 def instrument_pool(pool: Any, name: str = "default", *, leak_seconds: float | None = None,
@@ -120,7 +128,9 @@ def _sqlalchemy(target: Any, name: str, leak_seconds: float | None, system: str 
     stats = POOLS.stats(name, system or (engine.dialect.name if is_engine else "other_sql"))
     outs = Checkouts(stats, leak_seconds)
     get, ret, create = pool._do_get, pool._do_return_conn, pool._create_connection
-    taken, returned = outs.taken, outs.returned
+    # the hot path inlines Checkouts.taken/returned: locals, no method calls per checkout
+    out, wait, use, hold, leak = outs.out, stats.wait, stats.use, stats.hold, leak_seconds
+    wait_counts, use_counts, bounds = wait.counts, use.counts, wait.bounds
 
     def _do_get() -> Any:
         stats.pending += 1
@@ -133,11 +143,26 @@ def _sqlalchemy(target: Any, name: str, leak_seconds: float | None, system: str 
         finally:
             stats.pending -= 1
         t1 = perf_counter()
-        taken(id(record), t1, t1 - t0)
+        stats.checkouts += 1
+        waited = t1 - t0
+        wait_counts[bisect_left(bounds, waited)] += 1
+        wait.sum += waited
+        out[id(record)] = (t1, current_work(), None if leak is None else _stack())
         return record
 
     def _do_return_conn(record: Any) -> None:
-        returned(id(record))
+        found = out.pop(id(record), None)
+        if found is not None:
+            seconds = perf_counter() - found[0]
+            use_counts[bisect_left(bounds, seconds)] += 1
+            use.sum += seconds
+            work = found[1]
+            h = hold.get(work.name if work is not None else NO_WORK)
+            if h is None or leak is not None:
+                outs.finish(id(record), found, seconds)
+            else:
+                h[0] += 1
+                h[1] += seconds
         ret(record)
 
     def _create_connection() -> Any:

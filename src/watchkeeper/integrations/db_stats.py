@@ -81,7 +81,6 @@ class PoolStats:
         self._last = (0, 0, 0, 0.0)
 
     def held(self, work: str, seconds: float) -> None:
-        self.use.observe(seconds)
         h = self.hold.get(work)
         if h is None:
             if len(self.hold) >= MAX_WORKS:
