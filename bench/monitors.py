@@ -59,7 +59,7 @@ def pool() -> None:
     metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
     tmp = tempfile.mkdtemp()
 
-    def engine(name: str):  # noqa: ANN202
+    def engine(name: str):
         return create_engine(f"sqlite:///{tmp}/{name}.db", poolclass=QueuePool, pool_size=5)
 
     bare, ours, otel = engine("bare"), engine("ours"), engine("otel")
@@ -71,7 +71,7 @@ def pool() -> None:
     for e in (bare, ours, otel):
         e.connect().close()  # the connection exists: the loop measures checkout + checkin
 
-    def cycle(e):  # noqa: ANN001, ANN202
+    def cycle(e):
         pool_connect = e.pool.connect
         return lambda: pool_connect().close()
 
