@@ -16,6 +16,8 @@ except ImportError:  # pragma: no cover - the bare instrumentation install has n
 
 # name -> ("module:attribute", one-line help shown by --help without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("watchkeeper.cli.analyze:analyze",
+                "Anomaly scores and forecasts computed from data files."),
     "health": ("watchkeeper.cli.health:health", "Run health checks and show their status."),
     "metrics": ("watchkeeper.cli.metrics:metrics",
                 "Current metrics of this host or of any /metrics endpoint."),

@@ -1,0 +1,181 @@
+"""A streaming anomaly detector: the score of a point uses only the points before it.
+
+One configuration for every series, no per-series tuning. Each point gets five raw
+features, every one in units of the series' own robust scale (1.4826 x MAD over the last
+``window`` points, floored at 1 % of their range):
+
+- the distance of the value from the rolling median (spikes and dips),
+- the distance of the mean of the last five values from it (level shifts),
+- at three time scales (8 points, 32 points averaged in fours, 128 in sixteens), the
+  distance of the latest stretch of the series to its nearest neighbour among the earlier
+  stretches (new shapes: a daily cycle that flattens, a sawtooth that speeds up).
+
+Each feature is divided by its own 99.5th percentile over the recent past, so a series
+whose spikes are routine stops paging on them; the largest ratio is the raw score ``r``.
+A value outside everything seen so far (by 2 % of the seen range, more while the history is
+short) is scored as novel on its own. The score is ``r / (r + 1.5)``: 0.5 (the product's
+threshold everywhere) means "1.5 times as unusual as the 1-in-200 usual". After a point
+reaches 0.5, scores are damped for 100 points so that one event pages once.
+
+Measured on the Numenta Anomaly Benchmark by bench/nab.py (the detector never sees labels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+#: The score at or above which a point is anomalous, everywhere in the product.
+ANOMALY_THRESHOLD = 0.5
+
+_WARMUP = 60          # points before any score (the baselines need some history)
+_WINDOW = 2000        # points behind the rolling median and MAD
+_NEIGHBOURS = 1500    # earlier stretches kept per time scale
+_RANKS = 2000         # past feature values behind each percentile
+_PERCENTILE = 99.5
+_MIN_RANKED = 100     # feature values seen before its percentile is trusted
+_K = 1.5              # r at which the score reaches 0.5
+_RANGE_MARGIN = 0.02  # fraction of the seen range a new extreme must pass to be novel
+_RANGE_AFTER = 300    # points seen before a new extreme counts as novel on its own
+_RANGE_YOUNG = 1000   # below this many points the margin widens in proportion
+_QUIET = 100          # points damped after a detection
+_DAMP = 0.3
+_REFRESH = 10         # baselines and percentiles are recomputed every this many points
+_SCALES = ((8, 1), (32, 4), (128, 16))  # (stretch length, points averaged together)
+
+
+class _Neighbours:
+    """Nearest-neighbour distance of the latest stretch to earlier, non-overlapping ones."""
+
+    __slots__ = ("agg", "buf", "length", "n", "pos")
+
+    def __init__(self, length: int, agg: int) -> None:
+        self.length, self.agg = length, agg
+        self.buf = np.zeros((_NEIGHBOURS, length // agg))
+        self.n = 0
+        self.pos = 0
+
+    def _stretch(self, hist: np.ndarray, end: int) -> np.ndarray:
+        s = hist[end - self.length + 1:end + 1]
+        return s.reshape(-1, self.agg).mean(axis=1) if self.agg > 1 else s
+
+    def distance(self, hist: np.ndarray, end: int) -> float | None:
+        """``hist[end]`` is the newest point; only points up to it are read. ``None`` until
+        there is an earlier stretch to compare with."""
+        if end < self.length - 1:
+            return None
+        d = None
+        if self.n:
+            cur = self._stretch(hist, end)
+            d = float(np.abs(self.buf[:self.n] - cur).mean(axis=1).min())
+        # The stretch that ended just before the current one began joins the candidates.
+        j = end - self.length
+        if j >= self.length - 1:
+            self.buf[self.pos] = self._stretch(hist, j)
+            self.pos = (self.pos + 1) % _NEIGHBOURS
+            self.n = min(self.n + 1, _NEIGHBOURS)
+        return d
+
+
+class _Percentile:
+    """A feature divided by its own recent high percentile."""
+
+    __slots__ = ("h", "n", "pos", "q")
+
+    def __init__(self) -> None:
+        self.h = np.zeros(_RANKS)
+        self.n = 0
+        self.pos = 0
+        self.q: float | None = None
+
+    def ratio(self, f: float, refresh: bool) -> float:
+        if self.n >= _MIN_RANKED and (refresh or self.q is None):
+            self.q = float(np.percentile(self.h[:self.n], _PERCENTILE))
+        out = f / max(self.q, 1e-12) if self.q is not None else 0.0
+        self.observe(f)
+        return out
+
+    def observe(self, f: float) -> None:
+        self.h[self.pos] = f
+        self.pos = (self.pos + 1) % _RANKS
+        self.n = min(self.n + 1, _RANKS)
+
+
+class AnomalyDetector:
+    """Scores one series point by point: ``update(value)`` returns the point's score in
+    [0, 1] from the points before it. Keep one per series."""
+
+    def __init__(self) -> None:
+        # A history twice the window long, shifted back when full: reads are slices.
+        self._hist = np.zeros(2 * _WINDOW + 128)
+        self._len = 0
+        self._seen = 0
+        self._median = 0.0
+        self._scale = 1.0
+        self._lo = np.inf
+        self._hi = -np.inf
+        self._quiet = 0
+        self._neighbours = [_Neighbours(n, a) for n, a in _SCALES]
+        self._ranks = [_Percentile() for _ in range(2 + len(_SCALES))]
+
+    def _push(self, x: float) -> int:
+        if self._len == len(self._hist):
+            keep = _WINDOW + 128
+            self._hist[:keep] = self._hist[self._len - keep:self._len]
+            self._len = keep
+        self._hist[self._len] = x
+        self._len += 1
+        return self._len - 1
+
+    def update(self, value: float) -> float:
+        x = float(value)
+        if not np.isfinite(x):
+            return 0.0  # a gap or a NaN neither scores nor teaches
+        i = self._seen
+        self._seen += 1
+        refresh = i % _REFRESH == 0
+        if i >= _WARMUP and refresh:
+            self._rebase()
+        end = self._push(x)
+        hist = self._hist
+        scale = self._scale
+        feats: list[float | None] = [
+            abs(x - self._median) / scale,
+            abs(float(hist[max(0, end - 4):end + 1].mean()) - self._median) / scale]
+        for nb in self._neighbours:
+            d = nb.distance(hist, end)
+            feats.append(None if d is None else d / scale)
+        if i < _WARMUP:  # no baseline yet: the features would be measured against nothing
+            self._lo, self._hi = min(self._lo, x), max(self._hi, x)
+            return 0.0
+        pairs = [(f, rank) for f, rank in zip(feats, self._ranks, strict=True) if f is not None]
+        r = max(rank.ratio(f, refresh) for f, rank in pairs)
+        span = max(self._hi - self._lo, 1e-9 * (abs(self._hi) + 1.0))
+        outside = max(0.0, x - self._hi, self._lo - x) / span
+        if i >= _RANGE_AFTER:
+            # Records are common in a short history: the margin starts wider.
+            margin = _RANGE_MARGIN * max(1.0, _RANGE_YOUNG / i)
+            r = max(r, outside / margin * _K)
+        self._lo, self._hi = min(self._lo, x), max(self._hi, x)
+        score = r / (r + _K)
+        if self._quiet > 0:
+            score *= _DAMP
+            self._quiet -= 1
+        if score >= ANOMALY_THRESHOLD:
+            self._quiet = _QUIET
+        return score
+
+    def _rebase(self) -> None:
+        h = self._hist[max(0, self._len - _WINDOW):self._len]
+        med = float(np.median(h))
+        mad = float(np.median(np.abs(h - med)))
+        span = float(h.max() - h.min())
+        self._median = med
+        self._scale = max(1.4826 * mad, 0.01 * span, 1e-9 * (abs(med) + 1.0))
+
+
+def anomaly_scores(values: Iterable[float]) -> np.ndarray:
+    """The streaming score of every point of a series (each from the points before it)."""
+    det = AnomalyDetector()
+    return np.fromiter((det.update(v) for v in values), dtype=float)
