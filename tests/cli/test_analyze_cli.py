@@ -44,3 +44,32 @@ def test_bad_input_names_the_file_and_line(tmp_path):
     res = CliRunner().invoke(cli, ["analyze", "anomalies", "--input-dir", str(tmp_path / "out2"),
                                    "--output-dir", str(tmp_path / "o")])
     assert res.exit_code != 0
+
+
+def test_changes_and_capacity_read_the_local_store(tmp_path):
+    import json
+    import time
+
+    from watchkeeper.tsdb.store import Store
+
+    now = int(time.time()) * 1000
+    ts = np.arange(now - 600 * 60_000, now, 60_000, dtype=np.int64)
+    with Store.open(tmp_path / "d", background=False) as store:
+        for i in range(5):
+            y = 100 + np.random.default_rng(i).normal(0, 2, len(ts))
+            if i == 2:
+                y[400:] += 40
+            store.append_array({"__name__": "latency", "route": f"/r{i}"}, ts, y)
+    at = str(int(ts[400]) // 1000)
+    res = CliRunner().invoke(cli, ["analyze", "changes", "--at", at, "--window", "100m",
+                                   "--data", str(tmp_path / "d"), "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert rows[0]["labels"]["route"] == "/r2"
+    res = CliRunner().invoke(cli, ["analyze", "changes", "--at", at, "--data",
+                                   str(tmp_path / "d"), "--match", "latency{"])
+    assert res.exit_code == 1 and "Error" in res.output
+    res = CliRunner().invoke(cli, ["analyze", "capacity", "--data", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["analyze", "capacity", "--data", str(tmp_path / "nope")])
+    assert res.exit_code == 1 and "no store" in res.output

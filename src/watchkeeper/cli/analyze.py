@@ -78,3 +78,127 @@ def anomalies(input_dir: Path, output_dir: Path, jobs: int) -> None:
         with ProcessPoolExecutor(max_workers=min(workers, len(pairs))) as pool:
             rows = sum(pool.map(_score_pair, pairs))
     click.echo(f"scored {rows} rows in {len(files)} files into {output_dir}")
+
+
+def _open_engine(data: Path):  # type: ignore[no-untyped-def]
+    from watchkeeper.promql.engine import Engine
+    from watchkeeper.tsdb.store import Store
+
+    if not data.exists():
+        raise click.ClickException(f"no store at {data}")
+    store = Store.open(data, background=False)
+    return store, Engine(store)
+
+
+def _moment(text: str) -> int:
+    import time
+
+    from .query import _time_ms
+
+    at = _time_ms(text, int(time.time() * 1000))
+    assert at is not None
+    return at
+
+
+def _duration(text: str) -> int:
+    from watchkeeper.promql.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _show(rows: list[dict], as_json: bool, columns: list[tuple[str, str]]) -> None:
+    import json
+
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None)
+    for title, _ in columns:
+        table.add_column(title)
+    for row in rows:
+        table.add_row(*[fmt(row) for _, fmt in columns])  # type: ignore[operator]
+    Console().print(table)
+
+
+def _series(labels: dict[str, str]) -> str:
+    name = labels.get("__name__", "")
+    rest = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{name}{{{rest}}}"
+
+
+@analyze.command()
+@click.option("--at", "at", required=True, help="The moment: unix seconds, RFC 3339, -1h.")
+@click.option("--window", default="1h", show_default=True, help="The window after the moment.")
+@click.option("--match", "selector", default='{__name__=~".+"}', show_default=True,
+              help="The series to rank (a PromQL selector).")
+@click.option("--top", default=20, show_default=True)
+@click.option("--data", type=click.Path(path_type=Path), default=Path("watchkeeper-data"),
+              show_default=True, help="The embedded store's folder.")
+@click.option("--json", "as_json", is_flag=True)
+def changes(at: str, window: str, selector: str, top: int, data: Path, as_json: bool) -> None:
+    """Which series changed level or spread at a moment, largest change first."""
+    from watchkeeper.analysis.views import what_changed
+    from watchkeeper.promql.errors import PromQLError
+
+    store, engine = _open_engine(data)
+    try:
+        rows = what_changed(engine, _moment(at), _duration(window), selector, top=top)
+    except (PromQLError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        store.close()
+    _show(rows, as_json, [
+        ("series", lambda r: _series(r["labels"])), ("score", lambda r: f"{r['score']:.1f}"),
+        ("before", lambda r: f"{r['before']:.4g}"), ("after", lambda r: f"{r['after']:.4g}"),
+        ("spread x", lambda r: f"{r['spread_ratio']:.2f}"),
+        ("changed at", lambda r: _iso(r["changed_at"]))])
+
+
+@analyze.command()
+@click.option("--data", type=click.Path(path_type=Path), default=Path("watchkeeper-data"),
+              show_default=True, help="The embedded store's folder.")
+@click.option("--lookback", default="7d", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def capacity(data: Path, lookback: str, as_json: bool) -> None:
+    """Time until each filesystem is full, robust to log rotation, soonest first."""
+    import time
+
+    from watchkeeper.analysis.views import capacity as capacity_of
+
+    store, engine = _open_engine(data)
+    try:
+        rows = capacity_of(engine, int(time.time() * 1000), _duration(lookback))
+    finally:
+        store.close()
+    _show(rows, as_json, [
+        ("filesystem", lambda r: r["labels"].get("mountpoint", _series(r["labels"]))),
+        ("used", lambda r: f"{100 * (r['used_ratio'] or 0):.0f} %"),
+        ("growth/day", lambda r: _bytes(r["growth_per_day"])),
+        ("full in", lambda r: "not growing" if r["seconds"] is None else
+         f"{_days(r['seconds'])} (80 %: {_days(r['lower'])} to {_days(r['upper'])})")])
+
+
+def _iso(seconds: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _days(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    return f"{seconds / 86400:.1f} d" if seconds >= 86400 else f"{seconds / 3600:.1f} h"
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024:
+            return f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"
