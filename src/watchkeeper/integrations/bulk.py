@@ -80,6 +80,8 @@ class Operation:
                 total = len(iterable)  # type: ignore[arg-type]
             except TypeError:
                 pass
+        if total is not None:
+            total = int(total)  # numpy and other integral types too
         if total is not None and total < 0:
             raise ValueError(f"bulk operation {name!r}: total must not be negative")
         self.name = name
@@ -345,7 +347,7 @@ def bulk(name: str, total: int | Iterable[Any] | None = None,
     ``rate_window`` (seconds of the moving rate, 30), ``errors_kept`` (20), ``report``
     (``"auto"``, ``"bar"``, ``"log"``, None), ``log_every`` (10 s).
     """
-    if total is not None and not isinstance(total, int):
+    if total is not None and hasattr(total, "__iter__"):  # bulk(name, items)
         iterable, total = total, None
     op = Operation(name, total, iterable, **options)
     from .bulk_report import attach
