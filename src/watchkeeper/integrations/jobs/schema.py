@@ -52,6 +52,7 @@ class JobMetrics:
         self.workers = Gauge("job_workers_up", "Workers consuming the queue now.",
                              ["system", "queue"], multiprocess_mode="livesum", **opts)
         self._kids: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        self._enqueued: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
 
     def children(self, system: str, queue: str, task: str) -> tuple[Any, ...]:
@@ -68,7 +69,13 @@ class JobMetrics:
 
     # -- events ---------------------------------------------------------------------------
     def job_enqueued(self, system: str, queue: str, task: str) -> None:
-        self.enqueued.labels(system, queue, task).inc()
+        key = (system, queue, task)
+        inc = self._enqueued.get(key)
+        if inc is None:
+            inc = self.enqueued.labels(*key).inc
+            if len(self._enqueued) < 10_000:
+                self._enqueued[key] = inc
+        inc()
 
     def job_retried(self, system: str, queue: str, task: str) -> None:
         self.retries.labels(system, queue, task).inc()
