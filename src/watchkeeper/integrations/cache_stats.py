@@ -20,11 +20,10 @@ requests since the last score: no penalty.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .resources import track_score
+from .resources import Hist, track_score
 from .scores import Score, score_from_penalties
 
 SAMPLE_EVERY = 16
@@ -53,7 +52,7 @@ class CacheStats:
         self.promotions = 0
         self.ops: dict[tuple[str, str], int] = {}
         self.prefixes: dict[tuple[str, str], int] = {}
-        self.durations: dict[tuple[str, str], list[float]] = {}
+        self.durations: dict[tuple[str, str], Hist] = {}
         self.raw_bytes: dict[str, int] = {}
         self.stored_bytes: dict[str, int] = {}
         #: tier -> callables read at collect time (size, max size, bytes, requests)
@@ -83,11 +82,10 @@ class CacheStats:
         return self._tick % SAMPLE_EVERY == 0
 
     def timed(self, tier: str, op: str, seconds: float) -> None:
-        d = self.durations.get((tier, op))
-        if d is None:
-            d = self.durations[(tier, op)] = [0.0] * (len(DURATION_BUCKETS) + 1)
-        d[bisect_left(DURATION_BUCKETS, seconds)] += 1
-        d[-1] += seconds
+        h = self.durations.get((tier, op))
+        if h is None:
+            h = self.durations.setdefault((tier, op), Hist(DURATION_BUCKETS))
+        h.observe(seconds)
 
     def prefix(self, key: Any, hit: bool) -> None:
         p = key_prefix(key)
@@ -116,8 +114,8 @@ class CacheStats:
         first = self.first_tier()
         reqs = sum(n for (t, _), n in self.requests.items() if t == first)
         ev = sum(self.evictions.values())
-        dsum = sum(d[-1] for d in self.durations.values())
-        dcount = int(sum(sum(d[:-1]) for d in self.durations.values()))
+        dsum = sum(h.sum for h in self.durations.values())
+        dcount = sum(h.count for h in self.durations.values())
         return hits, reqs, ev, dsum, dcount
 
     def first_tier(self) -> str:
@@ -221,12 +219,8 @@ class CacheRegistry:
             for tier, stored in sorted(s.stored_bytes.items()):
                 if stored:
                     ratio.add_metric([s.name, tier], s.raw_bytes.get(tier, 0) / stored)
-            for (tier, op), d in sorted(s.durations.items()):
-                acc, buckets = 0.0, []
-                for bound, n in zip(DURATION_BUCKETS, d[:-1], strict=True):
-                    acc += n
-                    buckets.append(("+Inf" if bound == float("inf") else repr(bound), acc))
-                dur.add_metric([s.name, tier, op], buckets, d[-1])
+            for (tier, op), h in sorted(s.durations.items()):
+                dur.add_metric([s.name, tier, op], h.buckets(), h.sum)
         yield from (req, ev, promo, ops, keys, *gauges.values(), ratio, dur)
 
 

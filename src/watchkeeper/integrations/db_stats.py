@@ -23,11 +23,10 @@ capped).
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .resources import track_score
+from .resources import Hist, track_score
 from .scores import Score, score_from_penalties
 
 #: db.client.operation.duration's advised buckets
@@ -36,32 +35,6 @@ OPERATION_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, float("
 CONNECTION_BUCKETS = (0.0001, 0.0005, *OPERATION_BUCKETS)
 MAX_WORKS = 100
 OVERFLOW = "__overflow__"
-
-
-class Hist:
-    """Bucket counts and a sum; ``observe`` is a bisect and two additions."""
-
-    __slots__ = ("bounds", "counts", "sum")
-
-    def __init__(self, bounds: tuple[float, ...]) -> None:
-        self.bounds = bounds
-        self.counts = [0] * len(bounds)
-        self.sum = 0.0
-
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect_left(self.bounds, seconds)] += 1
-        self.sum += seconds
-
-    @property
-    def count(self) -> int:
-        return sum(self.counts)
-
-    def buckets(self) -> list[tuple[str, float]]:
-        acc, out = 0, []
-        for bound, n in zip(self.bounds, self.counts, strict=True):
-            acc += n
-            out.append(("+Inf" if bound == float("inf") else repr(bound), acc))
-        return out
 
 
 class PoolStats:

@@ -11,6 +11,7 @@ service down by half its loss however many healthy ones there are; 100 with none
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,6 +42,32 @@ def memoized(fn: Callable[[], Score], key: Callable[[], Any] | None) -> Callable
         return last[1]
 
     return score
+
+
+class Hist:
+    """Bucket counts and a sum; ``observe`` is a bisect and two additions."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * len(bounds)
+        self.sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(self.bounds, seconds)] += 1
+        self.sum += seconds
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
+    def buckets(self) -> list[tuple[str, float]]:
+        acc, out = 0, []
+        for bound, n in zip(self.bounds, self.counts, strict=True):
+            acc += n
+            out.append(("+Inf" if bound == float("inf") else repr(bound), acc))
+        return out
 
 
 _TRACKED: dict[tuple[str, str], Callable[[], Score]] = {}
