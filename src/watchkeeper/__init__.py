@@ -78,6 +78,8 @@ _EXPORTS: dict[str, str] = {
     "instrument_dramatiq": "watchkeeper.integrations.jobs.dramatiq",
     "instrument_arq": "watchkeeper.integrations.jobs.arq",
     "capture_exception": "watchkeeper.integrations.errors.capture",
+    # web services: server middlewares, user activity, outgoing HTTP
+    "HTTPMetricsMiddleware": "watchkeeper.integrations.asgi",
     # resource monitors: circuit breakers, caches, connection pools
     "circuit_breaker": "watchkeeper.integrations.breaker",
     "CircuitBreaker": "watchkeeper.integrations.breaker",

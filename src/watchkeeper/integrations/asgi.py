@@ -1,0 +1,241 @@
+"""HTTP metrics for any ASGI app (FastAPI, Starlette, Litestar...): one pure ASGI middleware.
+
+    from watchkeeper.integrations.asgi import HTTPMetricsMiddleware
+    app.add_middleware(HTTPMetricsMiddleware)          # FastAPI / Starlette
+    app = HTTPMetricsMiddleware(app)                   # any other ASGI app
+
+The route label is the template the framework already resolved (``scope["route"]``, with
+Mount prefixes and FastAPI router prefixes), read after the app routed the request: the
+cost does not grow with the number of routes. The request's end is its last body chunk,
+so background tasks that run afterwards are not request time. WebSockets get their own
+metrics and never enter HTTP latency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from time import perf_counter
+from typing import Any
+
+from ..metrics.registry import REGISTRY, CollectorRegistry
+from .context import Work, reset_work, set_work
+from .hooks import EXCEPTION_HOOKS, run_exception_hooks
+from .httpmetrics import (
+    DEFAULT_MAX_SERIES,
+    InFlight,
+    error_type,
+    method_label,
+    server_metrics,
+    status_label,
+    websocket_metrics,
+)
+
+#: Exceptions meaning "the client went away": counted as status 499, not as errors.
+DISCONNECTS = frozenset(("CancelledError", "ClientDisconnect", "ClientDisconnected",
+                         "BrokenPipeError", "ConnectionResetError"))
+_DEFAULT: Any = object()
+
+
+def scope_route(scope: dict[str, Any], root: str = "") -> str | None:
+    """The full route template of a routed request, or None before (or without) a match.
+
+    ``root`` is the root_path the server gave (a proxy prefix, not part of the template);
+    what Mounts added to root_path since is the mount prefix.
+    """
+    route = scope.get("route")
+    if route is None:
+        mounted = scope.get("root_path", "")
+        if mounted != root and "endpoint" in scope:  # a mounted app that is not a router
+            return mounted[len(root):] + "/{path:path}"
+        return None
+    path = None
+    fastapi = scope.get("fastapi")
+    if fastapi:
+        path = getattr(fastapi.get("effective_route_context"), "path", None)
+        if path is None:  # after the route ran: the included router's prefix
+            context = getattr(fastapi.get("included_router"), "include_context", None)
+            inner = getattr(route, "path", None)
+            if context is not None and inner is not None:
+                path = context.prefix + inner
+    mounted = scope.get("root_path", "")
+    prefix = mounted[len(root):] if mounted != root else ""
+    if path is None:
+        path = getattr(route, "path", None)
+        if path is None:
+            return None
+        if hasattr(route, "routes"):  # a Mount whose app routed nothing further
+            return (prefix or path) + "/{path:path}"
+    return prefix + path if prefix else path
+
+
+class HTTPMetricsMiddleware:
+    """Records ``http_server_*`` (or a preset's names) per request and WebSocket metrics.
+
+    ``exclude``: path prefixes not measured (``/metrics``, ``/health``); ``unmatched``:
+    the route label of paths no route matched (None drops them); ``max_series``: the
+    per-metric cap past which label sets go to ``__overflow__``.
+    """
+
+    def __init__(self, app: Any, registry: CollectorRegistry | None = REGISTRY,
+                 preset: str = "otel", exclude: Iterable[str] = (),
+                 buckets: Sequence[float] | None = None, *, unmatched: str | None = _DEFAULT,
+                 max_series: int | None = DEFAULT_MAX_SERIES,
+                 user_id: Callable[[dict[str, Any]], str | None] | None = None,
+                 session_id: Callable[[dict[str, Any]], str | None] | None = None,
+                 activity: Any = None) -> None:
+        self.app = app
+        self.registry = registry
+        self.max_series = max_series
+        self.metrics = server_metrics(registry, preset, buckets, max_series)
+        self.unmatched = self.metrics.unmatched if unmatched is _DEFAULT else unmatched
+        self.exclude = tuple(exclude)
+        self._ws: Any = None
+        self.activity = activity
+        if activity is None and (user_id is not None or session_id is not None):
+            from .activity import ActivityTracker
+
+            self.activity = ActivityTracker(user_id=user_id, session_id=session_id,
+                                            registry=registry)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind != "http":
+            if kind == "websocket":
+                return await self._websocket(scope, receive, send)
+            return await self.app(scope, receive, send)
+        if self.exclude and scope["path"].startswith(self.exclude):
+            return await self.app(scope, receive, send)
+        start = perf_counter()
+        metrics = self.metrics
+        method = method_label(scope["method"])
+        root = scope.get("root_path", "")
+        status = 0
+        size = 0
+        end = 0.0
+        streamed = False
+        route: str | None = None
+
+        def resolve() -> str | None:
+            nonlocal route
+            if route is None:
+                route = scope_route(scope, root)
+            return route
+
+        entry = InFlight(method, resolve)
+        inflight = metrics.inflight
+        inflight[id(entry)] = entry
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal status, size, end, streamed
+            if message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    end = perf_counter()
+                elif not streamed:
+                    streamed = True
+                    label = resolve() or self.unmatched
+                    if label is not None:
+                        metrics.first_byte(method, label, perf_counter() - start)
+            elif message["type"] == "http.response.start":
+                status = message["status"]
+                entry.settle(metrics)
+            await send(message)
+
+        work = Work("http", resolve=resolve)
+        token = set_work(work)
+        if self.activity is not None:
+            self.activity.see(scope)
+        error = ""
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except BaseException as exc:
+            name = type(exc).__name__
+            if name in DISCONNECTS or (isinstance(exc, OSError) and status):
+                status, error = 499, ""
+            else:
+                error = error_type(exc)
+                if not status or not end:
+                    status = 500
+                if EXCEPTION_HOOKS:
+                    run_exception_hooks(exc, work)
+            raise
+        finally:
+            reset_work(token)
+            del inflight[id(entry)]
+            child = entry.child
+            if child is not None:
+                child.dec()
+            if not end:
+                end = perf_counter()
+                if not error and status != 500:
+                    status = 499  # the app gave up on a response the client left
+            elif not error and status >= 500:
+                error = status_label(status)
+            label = route or resolve() or self.unmatched
+            if label is not None:
+                length = _content_length(scope)
+                metrics.record(method, label, status, scope.get("scheme", "http"), error,
+                               end - start, length, size)
+
+    async def _websocket(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        ws = self._ws
+        if ws is None:
+            ws = self._ws = websocket_metrics(self.registry, self.max_series)
+        root = scope.get("root_path", "")
+        start = perf_counter()
+        counts = [0, 0]
+        close = ["1000"]
+        state: list[Any] = [None]
+
+        def route() -> Any:
+            if state[0] is None:
+                label = scope_route(scope, root)
+                if label is not None:
+                    state[0] = label
+                    ws.active.labels(label).inc()
+            return state[0]
+
+        async def receive_wrapper() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                counts[0] += 1
+            elif message["type"] == "websocket.disconnect":
+                close[0] = str(message.get("code", 1000))
+            return message
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            kind = message["type"]
+            if kind == "websocket.send":
+                counts[1] += 1
+            elif kind == "websocket.accept":
+                route()
+            elif kind == "websocket.close":
+                close[0] = str(message.get("code", 1000))
+            await send(message)
+
+        token = set_work(Work("http", resolve=lambda: scope_route(scope, root)))
+        try:
+            await self.app(scope, receive_wrapper, send_wrapper)
+        except BaseException:
+            close[0] = "1011"
+            raise
+        finally:
+            reset_work(token)
+            label = state[0]
+            if label is not None:
+                ws.active.labels(label).dec()
+                ws.duration.labels(label, close[0]).observe(perf_counter() - start)
+                if counts[0]:
+                    ws.messages.labels(label, "received").inc(counts[0])
+                if counts[1]:
+                    ws.messages.labels(label, "sent").inc(counts[1])
+
+
+def _content_length(scope: dict[str, Any]) -> int | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

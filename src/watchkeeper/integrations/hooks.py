@@ -1,0 +1,42 @@
+"""What the web middlewares call when a request raises: the error tracker plugs in here.
+
+    from watchkeeper.integrations.hooks import EXCEPTION_HOOKS
+    EXCEPTION_HOOKS.append(lambda exc, work: ...)
+
+Each hook gets the unhandled exception and the :class:`~.context.Work` of the request (its
+``name`` is the route template). Hooks run only on the error path, so a request that raises
+nothing pays nothing; a failing hook is logged and never replaces the request's exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from .context import Work
+
+ExceptionHook = Callable[[BaseException, "Work | None"], None]
+
+#: Called with ``(exc, work)`` by every web middleware on an unhandled exception.
+EXCEPTION_HOOKS: list[ExceptionHook] = []
+
+log = logging.getLogger("watchkeeper.integrations")
+
+
+def add_exception_hook(hook: ExceptionHook) -> None:
+    """Register ``hook`` once (adding it again is a no-op)."""
+    if hook not in EXCEPTION_HOOKS:
+        EXCEPTION_HOOKS.append(hook)
+
+
+def remove_exception_hook(hook: ExceptionHook) -> None:
+    if hook in EXCEPTION_HOOKS:
+        EXCEPTION_HOOKS.remove(hook)
+
+
+def run_exception_hooks(exc: BaseException, work: Work | None) -> None:
+    for hook in tuple(EXCEPTION_HOOKS):
+        try:
+            hook(exc, work)
+        except Exception:  # a broken tracker must not hide the request's own error
+            log.exception("exception hook %r failed", hook)
