@@ -39,11 +39,11 @@ class PFIMetrics(ServerMetrics):
         self.req_size = Summary("http_request_size_bytes", "Content length of incoming "
                                 "requests by handler. Only value of header is respected. "
                                 "Otherwise ignored. No percentile calculated. ",
-                                ["handler"], **cap)
+                                ["handler"], quantiles=(), **cap)
         self.resp_size = Summary("http_response_size_bytes", "Content length of outgoing "
                                  "responses by handler. Only value of header is respected. "
                                  "Otherwise ignored. No percentile calculated. ",
-                                 ["handler"], **cap)
+                                 ["handler"], quantiles=(), **cap)
         self.highr = Histogram(
             "http_request_duration_highr_seconds", "Latency with many buckets but no API "
             "specific labels. Made for more accurate percentile calculations. ",
