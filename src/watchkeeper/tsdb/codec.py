@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import struct
+import threading
 import zlib
 from array import array
 from collections.abc import Iterable
@@ -38,17 +39,26 @@ _I64_AT = _I64.unpack_from
 _U32_AT = _U32.unpack_from
 _HEADER_AT = _HEADER.unpack_from
 _POW10 = np.array([10.0**p for p in range(_MAX_DECIMALS + 1)])  # as decode_chunk computes them
-_ZSTD_C: dict[int, object] = {}
-_ZSTD_D = _zstd.ZstdDecompressor() if _zstd else None
+_ZSTD = threading.local()  # zstd (de)compressors are not thread-safe: one set per thread
+
+
+def zstd_decompressor() -> object:
+    """This thread's zstd decompressor (a shared one crashes the process when two
+    threads decode at once)."""
+    d = getattr(_ZSTD, "d", None)
+    if d is None:
+        d = _ZSTD.d = _zstd.ZstdDecompressor()  # type: ignore[union-attr]
+    return d
 
 
 def _compress(raw: bytes, level: int) -> tuple[int, bytes]:
     if _zstd is None:
         return _COMP_ZLIB, zlib.compress(raw, min(level, 9))
-    comp = _ZSTD_C.get(level)
+    compressors = _ZSTD.__dict__.setdefault("c", {})
+    comp = compressors.get(level)
     if comp is None:
-        comp = _ZSTD_C[level] = _zstd.ZstdCompressor(level=level, write_checksum=False)
-    return _COMP_ZSTD, comp.compress(raw)  # type: ignore[attr-defined]
+        comp = compressors[level] = _zstd.ZstdCompressor(level=level, write_checksum=False)
+    return _COMP_ZSTD, comp.compress(raw)
 
 
 def _decompress(kind: int, body: bytes, limit: int) -> bytes:
@@ -59,8 +69,8 @@ def _decompress(kind: int, body: bytes, limit: int) -> bytes:
             if d.unconsumed_tail:
                 raise CorruptChunkError("chunk body is larger than its header says")
             return raw
-        if kind == _COMP_ZSTD and _ZSTD_D is not None:
-            return _ZSTD_D.decompress(body, max_output_size=limit)
+        if kind == _COMP_ZSTD and _zstd is not None:
+            return zstd_decompressor().decompress(body, max_output_size=limit)  # type: ignore[attr-defined]
     except CorruptChunkError:
         raise
     except Exception as e:  # zlib.error, zstd.ZstdError: both mean damaged bytes

@@ -22,7 +22,12 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from watchkeeper.tsdb.codec import decimal_scale, decode_floats, encode_floats
+from watchkeeper.tsdb.codec import (
+    decimal_scale,
+    decode_floats,
+    encode_floats,
+    zstd_decompressor,
+)
 from watchkeeper.tsdb.errors import CorruptChunkError
 
 try:
@@ -45,7 +50,6 @@ _SEGMENTS = struct.Struct("<BBH")  # decimals, byte width, segment; int64 bases 
 _LEGACY_OFFSETS = struct.Struct("<qBB")  # base, decimals, byte width
 _WIDTHS = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
 _NO_SAMPLE = struct.pack("<q", NO_SAMPLE_BITS)
-_ZD = _zstd.ZstdDecompressor() if _zstd else None
 
 
 def _unsqueeze(body: memoryview, size: int) -> bytes | memoryview:
@@ -53,8 +57,8 @@ def _unsqueeze(body: memoryview, size: int) -> bytes | memoryview:
         tag = bytes(body[:1])
         if tag == b"R":
             raw: bytes | memoryview = body[1:]
-        elif tag == b"Z" and _ZD is not None:  # the first layout's hourly columns
-            raw = _ZD.decompress(body[1:], max_output_size=size)
+        elif tag == b"Z" and _zstd is not None:  # the first layout's hourly columns
+            raw = zstd_decompressor().decompress(body[1:], max_output_size=size)  # type: ignore[attr-defined]
         elif tag == b"z":
             raw = zlib.decompress(body[1:])
         else:
