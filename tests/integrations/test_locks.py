@@ -146,3 +146,19 @@ def test_postgres_advisory_lock_on_the_real_server() -> None:
     f = figures(name)
     assert f["locks_acquired_total"] == 3 and f["locks_released_total"] == 3
     assert f["locks_timeouts_total"] == 1 and f["locks_contended_total"] == 1
+
+
+def test_a_lock_that_is_gone_keeps_its_counts_under_its_name() -> None:
+    import gc
+
+    name = unique("gone")
+    for _ in range(2):  # two short-lived locks of one name (say, one per request)
+        lock = tracked_lock(name)
+        for _ in range(3):
+            with lock:
+                pass
+        del lock
+        gc.collect()
+    f = figures(name)
+    assert f["locks_acquired_total"] == 6 and f["locks_released_total"] == 6
+    assert f["locks_held"] == 0

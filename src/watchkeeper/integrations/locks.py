@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from bisect import bisect_left
 from collections.abc import Iterator
 from time import perf_counter
@@ -35,29 +36,34 @@ WAIT_BUCKETS = (.0001, .0005, .001, .005, .01, .025, .05, .1, .25, .5, 1.0, 2.5,
 class LockStats:
     """The figures of every lock of one name; plain attributes, atomic under the GIL."""
 
-    __slots__ = ("acquired", "contended", "held_seconds", "kind", "name", "released",
+    __slots__ = ("acquired", "contended", "held_seconds", "kind", "live", "name", "released",
                  "timeouts", "wait_counts", "wait_sum", "waiters")
 
     def __init__(self, name: str, kind: str) -> None:
         self.name = name
         self.kind = kind
+        # Local locks keep their own acquired/released/held counts (one less indirection
+        # on the hot path) and fold them in here when they are collected.
+        self.live: weakref.WeakSet[Any] = weakref.WeakSet()
         self.acquired = self.released = self.contended = self.timeouts = 0
         self.waiters = 0
         self.held_seconds = self.wait_sum = 0.0
         self.wait_counts = [0] * len(WAIT_BUCKETS)
 
-    @property
-    def held(self) -> int:
-        """Holders now: every acquisition not yet released (no write on the hot path)."""
-        return self.acquired - self.released
+    def totals(self) -> tuple[int, int, float]:
+        """(acquired, released, held seconds) over live locks and collected ones."""
+        acquired, released, held = self.acquired, self.released, self.held_seconds
+        for lock in list(self.live):
+            acquired += lock.acquired
+            released += lock.released
+            held += lock.held_seconds
+        return acquired, released, held
 
     def waited(self, seconds: float, got: bool) -> None:
         """Record a contended wait; a wait that ended without the lock is a timeout."""
         self.wait_sum += seconds
         self.wait_counts[bisect_left(WAIT_BUCKETS, seconds)] += 1
-        if got:
-            self.acquired += 1
-        else:
+        if not got:
             self.timeouts += 1
 
 
@@ -87,7 +93,14 @@ class LockRegistry:
         from ..metrics.family import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
         stats = sorted(list(self._stats.values()), key=lambda s: s.name)
+        totals = {id(s): s.totals() for s in stats}
         lab = ["lock", "kind"]
+
+        def figure(s: LockStats, attr: str) -> float:
+            acquired, released, held = totals[id(s)]
+            return {"acquired": acquired, "released": released, "held_seconds": held,
+                    "held": max(0, acquired - released)}.get(attr, getattr(s, attr, 0))
+
         counters = (
             ("locks_acquired", "Lock acquisitions.", "acquired"),
             ("locks_released", "Lock releases.", "released"),
@@ -100,14 +113,14 @@ class LockRegistry:
         for name, doc, attr in counters:
             fam = CounterMetricFamily(name, doc, labels=lab)
             for s in stats:
-                fam.add_metric([s.name, s.kind], getattr(s, attr))
+                fam.add_metric([s.name, s.kind], figure(s, attr))
             yield fam
         for name, doc, attr in (("locks_waiters", "Callers waiting for the lock now.",
                                  "waiters"),
                                 ("locks_held", "Holders of the lock now.", "held")):
             fam = GaugeMetricFamily(name, doc, labels=lab)
             for s in stats:
-                fam.add_metric([s.name, s.kind], max(0, getattr(s, attr)))
+                fam.add_metric([s.name, s.kind], max(0, figure(s, attr)))
             yield fam
         hist = HistogramMetricFamily("locks_wait_seconds", "Waits of contended acquisitions.",
                                      labels=lab)
@@ -124,9 +137,13 @@ LOCKS = LockRegistry()
 
 
 class TrackedLock:
-    """A ``threading.Lock`` (or any lock with ``acquire(blocking, timeout)``) that counts."""
+    """A ``threading.Lock`` (or any lock with ``acquire(blocking, timeout)``) that counts.
 
-    __slots__ = ("_acquire", "_lock", "_release", "_s", "_since")
+    Its own counters are written only by the holder (after acquiring, before releasing),
+    so the lock itself serialises them."""
+
+    __slots__ = ("__weakref__", "_acquire", "_lock", "_release", "_s", "_since", "acquired",
+                 "held_seconds", "released")
 
     def __init__(self, name: str, lock: Any = None, *, kind: str = "thread") -> None:
         self._lock = threading.Lock() if lock is None else lock
@@ -134,11 +151,19 @@ class TrackedLock:
         self._release = self._lock.release
         self._s = LOCKS.stats(name, kind)
         self._since = 0.0
+        self.acquired = self.released = 0
+        self.held_seconds = 0.0
+        self._s.live.add(self)
+
+    def __del__(self) -> None:
+        s = self._s
+        s.acquired += self.acquired
+        s.released += self.released
+        s.held_seconds += self.held_seconds
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if self._acquire(False):
-            s = self._s
-            s.acquired += 1
+            self.acquired += 1
             self._since = perf_counter()
             return True
         return self._wait(blocking, timeout)
@@ -158,13 +183,13 @@ class TrackedLock:
         now = perf_counter()
         s.waited(now - start, got)
         if got:
+            self.acquired += 1
             self._since = now
         return got
 
     def release(self) -> None:
-        s = self._s
-        s.held_seconds += perf_counter() - self._since
-        s.released += 1
+        self.held_seconds += perf_counter() - self._since
+        self.released += 1
         self._release()
 
     def locked(self) -> bool:
@@ -173,16 +198,14 @@ class TrackedLock:
     # ``with`` repeats the two fast paths: one Python call less on each side.
     def __enter__(self) -> bool:
         if self._acquire(False):
-            s = self._s
-            s.acquired += 1
+            self.acquired += 1
             self._since = perf_counter()
             return True
         return self._wait(True, -1)
 
     def __exit__(self, etype: object, exc: object, tb: object) -> None:
-        s = self._s
-        s.held_seconds += perf_counter() - self._since
-        s.released += 1
+        self.held_seconds += perf_counter() - self._since
+        self.released += 1
         self._release()
 
 
@@ -199,7 +222,7 @@ class TrackedRLock(TrackedLock):
         if self._acquire(False):
             self._depth += 1  # only the owner gets here, so this is never raced
             if self._depth == 1:
-                self._s.acquired += 1
+                self.acquired += 1
                 self._since = perf_counter()
             return True
         got = self._wait(blocking, timeout)
@@ -210,33 +233,17 @@ class TrackedRLock(TrackedLock):
     def release(self) -> None:
         self._depth -= 1
         if self._depth == 0:
-            s = self._s
-            s.held_seconds += perf_counter() - self._since
-            s.released += 1
+            self.held_seconds += perf_counter() - self._since
+            self.released += 1
         self._release()
 
     def locked(self) -> bool:
         return self._depth > 0
 
-    def __enter__(self) -> bool:
-        if self._acquire(False):
-            self._depth += 1
-            if self._depth == 1:
-                self._s.acquired += 1
-                self._since = perf_counter()
-            return True
-        got = self._wait(True, -1)
-        if got:
-            self._depth = 1
-        return got
+    __enter__ = acquire
 
-    def __exit__(self, *exc: object) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            s = self._s
-            s.held_seconds += perf_counter() - self._since
-            s.released += 1
-        self._release()
+    def __exit__(self, etype: object, exc: object, tb: object) -> None:
+        self.release()
 
 
 def tracked_lock(name: str, lock: Any = None, *, reentrant: bool = False) -> TrackedLock:
@@ -277,6 +284,8 @@ class TrackedAsyncLock:
             s.waiters -= 1
             now = perf_counter()
             s.waited(now - start, got)
+        if got:
+            s.acquired += 1
         self._since = now
         return got
 

@@ -55,6 +55,8 @@ class _Remote:
             s.waiters -= 1
             now = perf_counter()
             s.waited(now - start, got)
+        if got:
+            s.acquired += 1
         self._since = now
         return got
 
