@@ -28,11 +28,15 @@ class SharedCounts:
         self._errors = _shared_metric("errors", lambda: Counter(
             "watchkeeper_bulk_errors", "Failed items of bulk operations by error type.",
             ["operation", "error_type"], registry=None))
+        self._incs: dict[str, Any] = {}
         self._merged: dict[str, float] = {}
         self._merged_at = -1.0
 
     def add(self, result: str, n: int, error_type: str | None = None) -> None:
-        self._items.labels(self.name, result).inc(n)
+        inc = self._incs.get(result)
+        if inc is None:
+            inc = self._incs[result] = self._items.labels(self.name, result).inc
+        inc(n)
         if error_type is not None:
             self._errors.labels(self.name, error_type).inc(n)
 
