@@ -19,6 +19,8 @@ def grid(engine: Any, expr: str, start_ms: int, end_ms: int, step_ms: int,
     """(labels per row, times in seconds, values with NaN where a row has no sample)."""
     res = engine.range(expr, start_ms, end_ms, step_ms)
     vec = res.value
+    if not hasattr(vec, "mask"):  # a scalar expression: one series without labels
+        return [{}], res.times / 1000.0, np.asarray(vec.values, dtype=float)[None, :]
     values = np.where(vec.mask, vec.values, np.nan)
     return [dict(lbl) for lbl in vec.labels], res.times / 1000.0, values
 

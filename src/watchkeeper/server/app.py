@@ -19,6 +19,7 @@ from watchkeeper.health.asgi import starlette_routes
 from . import (
     metadata,
     openapi,
+    routes_analysis,
     routes_errors,
     routes_host,
     routes_operations,
@@ -76,6 +77,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         Route("/api/v1/status/runtimeinfo", status["runtimeinfo"]),
         Route("/api/v1/status/host", routes_host.host_status),
         Route("/api/v1/operations", routes_operations.make_route(service)),
+        *routes_analysis.make_routes(service),
         Route("/api/v1/write", push["remote_write"], methods=["POST"]),
         Route("/api/v1/import/prometheus", push["import_prometheus"], methods=["POST"]),
         Route("/api/v1/openapi.json", openapi_json),
