@@ -80,6 +80,7 @@ _EXPORTS: dict[str, str] = {
     "capture_exception": "watchkeeper.integrations.errors.capture",
     # web services: server middlewares, user activity, outgoing HTTP
     "HTTPMetricsMiddleware": "watchkeeper.integrations.asgi",
+    "WSGIMetricsMiddleware": "watchkeeper.integrations.wsgi",
     # resource monitors: circuit breakers, caches, connection pools
     "circuit_breaker": "watchkeeper.integrations.breaker",
     "CircuitBreaker": "watchkeeper.integrations.breaker",

@@ -86,3 +86,50 @@ def test_starlette_exporter_preset_matches(clean_default_registry):
     theirs = {k: v for k, v in shape(prometheus_client.REGISTRY).items()
               if k.startswith("starlette_")}
     assert ours("starlette_exporter") == theirs
+
+
+class Boom(Exception):
+    pass
+
+
+def flask_app(reg=None, **kw):
+    from flask import Flask
+
+    from watchkeeper.integrations.flask import HTTPMetrics
+
+    app = Flask("app")
+
+    @app.get("/items/<int:item_id>")
+    def item(item_id):
+        return "i"
+
+    @app.get("/boom")
+    def boom():
+        raise Boom("x")
+
+    if reg is not None:
+        HTTPMetrics(app, registry=reg, **kw)
+    return app
+
+
+def test_flask_preset_matches_prometheus_flask_exporter():
+    import prometheus_client
+    from prometheus_flask_exporter import PrometheusMetrics
+
+    reg = prometheus_client.CollectorRegistry()
+    app = flask_app()
+    PrometheusMetrics(app, registry=reg)  # labels raw paths (group_by="path")
+    client = app.test_client()
+    for path in ("/items/1", "/items/2", "/boom"):
+        client.get(path)
+    theirs = {k: v for k, v in shape(reg).items() if not k.startswith("flask_exporter_info")}
+    ours_reg = CollectorRegistry()
+    client = flask_app(ours_reg, preset="flask").test_client()
+    for path in ("/items/1", "/items/2", "/boom"):
+        client.get(path, buffered=True)  # read whole and closed, as a server does
+    def names(shape):
+        return {k: {tuple(n for n, _ in labels) for labels in v} for k, v in shape.items()}
+    assert names(shape(ours_reg)) == names(theirs)
+    paths = {dict(labels).get("path") for labels in shape(ours_reg)[
+        "flask_http_request_duration_seconds_count"]}
+    assert paths == {"/items/<int:item_id>", "/boom"}
