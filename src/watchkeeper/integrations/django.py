@@ -81,8 +81,6 @@ class HTTPMetricsMiddleware:
         entry = InFlight(method_label(request.method), lambda: self._route(request))
         self.metrics.inflight[id(entry)] = entry
         token = set_work(Work("http", resolve=entry.route))
-        if self.activity is not None:
-            self.activity.see_request(request)
         return start, entry, token
 
     def process_exception(self, request: Any, exception: Exception) -> None:
@@ -97,6 +95,8 @@ class HTTPMetricsMiddleware:
              exc: BaseException | None) -> None:
         end = perf_counter()
         reset_work(token)
+        if self.activity is not None:  # at the end: request.user is set by then
+            self.activity.see_request(request)
         metrics = self.metrics
         metrics.inflight.pop(id(entry), None)
         if entry.child is not None:
