@@ -1,0 +1,226 @@
+"""Outgoing HTTP: transport-level hooks for httpx, requests and aiohttp.
+
+    client = httpx.Client(transport=HTTPXTransport())              # or instrument_httpx(client)
+    client = httpx.AsyncClient(transport=AsyncHTTPXTransport())
+    instrument_requests(session)                                  # mounts a MetricsAdapter
+    aiohttp.ClientSession(trace_configs=[aiohttp_trace_config()])
+
+One shape for all three: ``http_client_request_duration_seconds{http_request_method,
+server_address, http_response_status_code, error_type}`` (time to the response headers) and
+``http_client_active_requests{http_request_method, server_address}``. ``server_address``
+keeps the first 50 hosts seen and folds the rest into ``_other`` (a host never moves), so a
+crawler cannot mint series. A timeout, a refused connection and a 5xx each have their own
+``error_type``: the exception's type, or the status code.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from time import perf_counter
+from typing import Any
+
+from ..metrics import Gauge, Histogram
+from ..metrics.registry import REGISTRY, CollectorRegistry
+from .httpmetrics import SEMCONV_BUCKETS, error_type, method_label, status_label
+
+OTHER = "_other"
+MAX_HOSTS = 50
+
+
+class ClientMetrics:
+    def __init__(self, registry: CollectorRegistry | None, max_hosts: int = MAX_HOSTS) -> None:
+        labels = ["http_request_method", "server_address"]
+        self.duration = Histogram(
+            "http_client_request_duration_seconds", "Duration of HTTP client requests.",
+            [*labels, "http_response_status_code", "error_type"], buckets=SEMCONV_BUCKETS,
+            registry=registry, max_label_sets=10_000)
+        self.active = Gauge("http_client_active_requests", "HTTP client requests in flight.",
+                            labels, registry=registry, multiprocess_mode="livesum",
+                            max_label_sets=10_000)
+        self.max_hosts = max_hosts
+        self._hosts: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def host(self, host: str) -> str:
+        label = self._hosts.get(host)
+        if label is None:
+            with self._lock:
+                label = self._hosts.get(host)
+                if label is None:
+                    label = host if len(self._hosts) < self.max_hosts else OTHER
+                    if label is not OTHER or len(self._hosts) < 10 * self.max_hosts:
+                        self._hosts[host] = label
+        return label
+
+    def start(self, method: str, host: str) -> tuple[str, str, Any, float]:
+        method = method_label(method)
+        server = self.host(host)
+        gauge = self.active.labels(method, server)
+        gauge.inc()
+        return method, server, gauge, perf_counter()
+
+    def end(self, state: tuple[str, str, Any, float], status: int,
+            exc: BaseException | None = None) -> None:
+        method, server, gauge, start = state
+        elapsed = perf_counter() - start
+        gauge.dec()
+        if exc is not None:
+            code, error = "", error_type(exc)
+        else:
+            code = status_label(status)
+            error = code if status >= 500 else ""
+        self.duration.labels(method, server, code, error).observe(elapsed)
+
+
+_lock = threading.Lock()
+_sets: weakref.WeakKeyDictionary[Any, ClientMetrics] = weakref.WeakKeyDictionary()
+
+
+def client_metrics(registry: CollectorRegistry | None = REGISTRY) -> ClientMetrics:
+    with _lock:
+        if registry is None:
+            return ClientMetrics(None)
+        found = _sets.get(registry)
+        if found is None:
+            found = _sets[registry] = ClientMetrics(registry)
+        return found
+
+
+# -- httpx ------------------------------------------------------------------------------------
+
+def _httpx_transports() -> tuple[type, type]:
+    import httpx
+
+    class HTTPXTransport(httpx.BaseTransport):
+        """Wraps an httpx transport (default ``httpx.HTTPTransport()``)."""
+
+        def __init__(self, transport: Any = None, *, registry: Any = REGISTRY,
+                     **kwargs: Any) -> None:
+            self.transport = transport or httpx.HTTPTransport(**kwargs)
+            self.metrics = client_metrics(registry)
+
+        def handle_request(self, request: Any) -> Any:
+            state = self.metrics.start(request.method, request.url.host)
+            try:
+                response = self.transport.handle_request(request)
+            except BaseException as exc:
+                self.metrics.end(state, 0, exc)
+                raise
+            self.metrics.end(state, response.status_code)
+            return response
+
+        def close(self) -> None:
+            self.transport.close()
+
+    class AsyncHTTPXTransport(httpx.AsyncBaseTransport):
+        """Wraps an async httpx transport (default ``httpx.AsyncHTTPTransport()``)."""
+
+        def __init__(self, transport: Any = None, *, registry: Any = REGISTRY,
+                     **kwargs: Any) -> None:
+            self.transport = transport or httpx.AsyncHTTPTransport(**kwargs)
+            self.metrics = client_metrics(registry)
+
+        async def handle_async_request(self, request: Any) -> Any:
+            state = self.metrics.start(request.method, request.url.host)
+            try:
+                response = await self.transport.handle_async_request(request)
+            except BaseException as exc:
+                self.metrics.end(state, 0, exc)
+                raise
+            self.metrics.end(state, response.status_code)
+            return response
+
+        async def aclose(self) -> None:
+            await self.transport.aclose()
+
+    return HTTPXTransport, AsyncHTTPXTransport
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("HTTPXTransport", "AsyncHTTPXTransport"):
+        sync, asyn = _httpx_transports()
+        globals().update(HTTPXTransport=sync, AsyncHTTPXTransport=asyn)
+        return globals()[name]
+    if name == "MetricsAdapter":
+        globals()["MetricsAdapter"] = _requests_adapter()
+        return globals()[name]
+    raise AttributeError(name)
+
+
+def instrument_httpx(client: Any, registry: CollectorRegistry | None = REGISTRY) -> Any:
+    """Wrap an existing ``httpx.Client`` or ``AsyncClient``'s transport; returns the client."""
+    import httpx
+
+    sync, asyn = __getattr__("HTTPXTransport"), __getattr__("AsyncHTTPXTransport")
+    cls = asyn if isinstance(client, httpx.AsyncClient) else sync
+    if not isinstance(client._transport, cls):
+        client._transport = cls(client._transport, registry=registry)
+    return client
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+def _requests_adapter() -> type:
+    from requests.adapters import HTTPAdapter
+
+    class MetricsAdapter(HTTPAdapter):
+        """An ``HTTPAdapter`` that measures every request it sends."""
+
+        def __init__(self, *args: Any, registry: Any = REGISTRY, **kwargs: Any) -> None:
+            self.metrics = client_metrics(registry)
+            super().__init__(*args, **kwargs)
+
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            from urllib.parse import urlsplit
+
+            state = self.metrics.start(request.method or "GET",
+                                       urlsplit(request.url).hostname or "")
+            try:
+                response = super().send(request, *args, **kwargs)
+            except BaseException as exc:
+                self.metrics.end(state, 0, exc)
+                raise
+            self.metrics.end(state, response.status_code)
+            return response
+
+    return MetricsAdapter
+
+
+def instrument_requests(session: Any, registry: CollectorRegistry | None = REGISTRY,
+                        **adapter_kwargs: Any) -> Any:
+    """Mount a :class:`MetricsAdapter` on ``session`` for http:// and https://."""
+    adapter = __getattr__("MetricsAdapter")(registry=registry, **adapter_kwargs)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+# -- aiohttp ----------------------------------------------------------------------------------
+
+def aiohttp_trace_config(registry: CollectorRegistry | None = REGISTRY) -> Any:
+    """An ``aiohttp.TraceConfig`` measuring each request of the sessions it is given to."""
+    import aiohttp
+
+    metrics = client_metrics(registry)
+    config = aiohttp.TraceConfig()
+
+    async def on_start(session: Any, ctx: Any, params: Any) -> None:
+        ctx.watchkeeper = metrics.start(params.method, params.url.host or "")
+
+    async def on_end(session: Any, ctx: Any, params: Any) -> None:
+        state = getattr(ctx, "watchkeeper", None)
+        if state is not None:
+            ctx.watchkeeper = None
+            metrics.end(state, params.response.status)
+
+    async def on_exception(session: Any, ctx: Any, params: Any) -> None:
+        state = getattr(ctx, "watchkeeper", None)
+        if state is not None:
+            ctx.watchkeeper = None
+            metrics.end(state, 0, params.exception)
+
+    config.on_request_start.append(on_start)
+    config.on_request_end.append(on_end)
+    config.on_request_exception.append(on_exception)
+    return config
