@@ -1,0 +1,108 @@
+"""``watchkeeper mcp`` (an MCP server on stdio) and ``watchkeeper diagnose`` (the same
+overview for a person)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _backend(url: str | None, token: str | None, data: Path) -> Any:
+    from watchkeeper.mcp.backend import Backend, BackendError
+
+    try:
+        return Backend.remote(url, token) if url else Backend.local(data)
+    except BackendError as e:
+        raise click.ClickException(str(e)) from None
+
+
+_source = [
+    click.option("--url", envvar="WATCHKEEPER_URL",
+                 help="A running watchkeeper serve (else the local store is read)."),
+    click.option("--token", envvar="WATCHKEEPER_TOKEN", help="Its bearer token."),
+    click.option("--data", type=click.Path(path_type=Path), default=Path("watchkeeper-data"),
+                 show_default=True, help="The local store's folder, without --url."),
+]
+
+
+def source(fn: Any) -> Any:
+    for opt in reversed(_source):
+        fn = opt(fn)
+    return fn
+
+
+@click.command()
+@source
+@click.option("--mcp-write", "write", is_flag=True,
+              help="Also offer write tools (silence), marked destructive.")
+@click.option("--tool-prefix", default="", help="Before every tool name (several instances).")
+@click.option("--allow", multiple=True, help="Offer only these tools (repeatable).")
+def mcp(url: str | None, token: str | None, data: Path, write: bool, tool_prefix: str,
+        allow: tuple[str, ...]) -> None:
+    """An MCP server on stdin/stdout for an LLM client (Claude Desktop, an IDE, an agent)."""
+    try:
+        from watchkeeper.mcp.server import build
+    except ImportError as e:  # pragma: no cover - the extra is missing
+        raise click.ClickException(f"the MCP server needs its extra: pip install "
+                                   f"'watchkeeper[mcp]' ({e})") from None
+    backend = _backend(url, token, data)
+    try:
+        build(backend, write=write, prefix=tool_prefix,
+              allow=set(allow) if allow else None).run("stdio")
+    finally:
+        backend.close()
+
+
+@click.command()
+@source
+@click.option("--json", "as_json", is_flag=True, help="The overview as JSON, for scripts.")
+def diagnose(url: str | None, token: str | None, data: Path, as_json: bool) -> None:
+    """What is failing, since when, what fired, what is down and what runs out first."""
+    from watchkeeper.mcp.status import status
+
+    backend = _backend(url, token, data)
+    try:
+        overview = status(backend)
+    finally:
+        backend.close()
+    if as_json:
+        click.echo(json.dumps(overview, indent=2, default=str))
+        return
+    _render(overview)
+
+
+def _render(o: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape as e
+
+    c = Console()
+    h = o["health"]
+    style = "red" if h["failing"] else "green"
+    c.print(f"[bold]Health[/]: [{style}]{h['failing']} of {h['checks']} checks failing[/]")
+    for f in h["failing_checks"]:
+        c.print(f"  [red]✗[/] {e(f['check'])} ({f['status']} since "
+                f"{f.get('since') or '?'}): {e(f.get('output', ''))}")
+    a = o["alerts"]
+    c.print(f"[bold]Alerts[/]: {a['firing']} firing")
+    for x in a["top"]:
+        c.print(f"  [red]![/] {e(str(x['severity']))} {e(str(x['alert']))} since "
+                f"{x['since']}: {e(x['summary'])}")
+    t = o["targets"]
+    if isinstance(t, dict):
+        c.print(f"[bold]Targets[/]: {t['down']} of {t['total']} down")
+        for d in t["down_targets"]:
+            c.print(f"  [red]↓[/] {e(str(d['job']))} {e(str(d['instance']))}: "
+                    f"{e(d['error'])}")
+    cap = o["capacity"]
+    c.print("[bold]Runs out first[/]:")
+    if isinstance(cap, list):
+        for x in cap:
+            c.print(f"  {x['filesystem']} full in {x['full_in']} (used {x['used']}, "
+                    f"+{x['growth_per_day']}/day)", markup=False)
+    else:
+        c.print(f"  {cap}", markup=False)
+    if o.get("store"):
+        c.print(f"[bold]Store[/]: {o['store'].get('series')} series")

@@ -1,0 +1,142 @@
+"""The MCP server: ten read-only tools (two write tools with ``--mcp-write``) over a
+backend, built on the official ``mcp`` SDK. Results carry structured content and a compact
+JSON text; a problem the caller can fix comes back as an error result naming it."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from . import tools
+from .backend import Backend, BackendError
+from .status import status as status_tool
+
+INSTRUCTIONS = (
+    "watchkeeper monitors this service and host. Start with status (one call: failing "
+    "checks, firing alerts, down targets, what runs out first). Then health, alerts, "
+    "query (PromQL), find_metrics/describe_metric to learn names, and what_changed, "
+    "anomalies, capacity, forecast for analysis. Times: now-1h, 1h, RFC 3339, unix seconds."
+)
+
+
+_METRICS: tuple[Any, Any, Any] | None = None
+
+
+def _calls() -> tuple[Any, Any, Any]:
+    """The server's self-metrics on the default registry, created once per process."""
+    global _METRICS
+    if _METRICS is None:
+        from watchkeeper.metrics import Counter, Histogram
+
+        _METRICS = (
+            Counter("watchkeeper_mcp_tool_calls_total", "MCP tool calls by outcome.",
+                    ["tool", "outcome"]),
+            Histogram("watchkeeper_mcp_tool_duration_seconds", "MCP tool call duration.",
+                      ["tool"]),
+            Histogram("watchkeeper_mcp_result_bytes", "Bytes of an MCP tool's result.",
+                      ["tool"], buckets=(256, 1024, 2048, 4096, 8192, 16384, 32768)))
+    return _METRICS
+
+
+def build(backend: Backend, write: bool = False, prefix: str = "",
+          allow: set[str] | None = None) -> Any:
+    """The MCPServer with watchkeeper's tools registered (``prefix`` before each name)."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.types import CallToolResult, TextContent, ToolAnnotations
+
+    server = MCPServer("watchkeeper", instructions=INSTRUCTIONS, version="0.1.0",
+                       log_level="WARNING")
+    calls, durations, sizes = _calls()
+    read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+
+    def register(name: str, fn: Any, description: str, destructive: bool = False) -> None:
+        if allow is not None and name not in allow:
+            return
+
+        def run(**kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            outcome = "ok"
+            try:
+                result = fn(backend, **{k: v for k, v in kwargs.items() if v is not None})
+                text = json.dumps(result, separators=(",", ":"), ensure_ascii=False,
+                                  default=str)
+                sizes.labels(name).observe(len(text.encode()))
+                return CallToolResult(content=[TextContent(type="text", text=text)],
+                                      structured_content=result)
+            except (tools.ToolError, BackendError, ValueError) as e:
+                outcome = "error"
+                message = str(e)
+            except Exception as e:  # a bug: still a small error result, never a crash
+                outcome = "error"
+                message = f"{type(e).__name__}: {e}"
+            finally:
+                calls.labels(name, outcome).inc()
+                durations.labels(name).observe(time.perf_counter() - t0)
+            return CallToolResult(is_error=True,
+                                  content=[TextContent(type="text", text=message[:1000])])
+
+        run.__signature__ = _signature(fn)  # type: ignore[attr-defined]
+        run.__annotations__ = {**{k: v for k, v in fn.__annotations__.items()
+                                  if k not in ("backend", "return")},
+                               "return": CallToolResult}
+        annotations = (ToolAnnotations(destructiveHint=True, readOnlyHint=False)
+                       if destructive else read_only)
+        server.add_tool(run, name=prefix + name, description=description,
+                        annotations=annotations, structured_output=True)
+
+    register("status", status_tool,
+             "One-call overview: failing checks, firing alerts, down targets, soonest "
+             "time until full, store size. Start here.")
+    register("health", tools.health, "Health checks, failing first; check= for one.")
+    register("alerts", tools.alerts,
+             "Alerts by state (firing|pending|all) with rule expression, for, value.")
+    register("query", tools.query,
+             "PromQL. Instant without start; range with start/end/step. shape=summary "
+             "(min/avg/max/last/p95/slope/sparkline), table or points.")
+    register("find_metrics", tools.find_metrics,
+             "Search metric names and help; type, unit, series count; cursor pages.")
+    register("describe_metric", tools.describe_metric,
+             "One metric: type, help, labels and top values, rules using it, idioms.")
+    register("what_changed", tools.what_changed,
+             "Series whose level or spread changed at a time, largest first.")
+    register("anomalies", tools.anomalies,
+             "Anomaly scores (0-1, anomalous at 0.5) of an expression's series.")
+    register("capacity", tools.capacity, "Time until each filesystem is full, soonest first.")
+    register("forecast", tools.forecast,
+             "Forecast an expression: values, 80 % interval, backtest error, crossing time.")
+    if write:
+        register("silence", _silence, "Create a silence for matching alerts.", True)
+    return server
+
+
+def _signature(fn: Any) -> Any:
+    import inspect
+
+    sig = inspect.signature(fn)
+    params = [p for p in sig.parameters.values() if p.name != "backend"]
+    from mcp.types import CallToolResult
+
+    return sig.replace(parameters=params, return_annotation=CallToolResult)
+
+
+def _silence(backend: Backend, matchers: dict[str, str], duration: str = "1h",
+             comment: str = "silenced through MCP") -> dict[str, Any]:
+    """Silence alerts whose labels equal ``matchers`` for ``duration``."""
+    from datetime import UTC, datetime
+
+    from .shapes import parse_span
+
+    if not matchers:
+        raise tools.ToolError("matchers is empty: pass labels such as {\"alertname\": \"X\"}")
+    start = datetime.now(UTC)
+    end = datetime.fromtimestamp(start.timestamp() + parse_span(duration, "1h"), UTC)
+    body = {"matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True}
+                         for k, v in matchers.items()],
+            "startsAt": start.isoformat(), "endsAt": end.isoformat(),
+            "createdBy": "mcp", "comment": comment}
+    client = backend._client
+    r = client.post("/api/v2/silences", json=body)
+    if r.status_code >= 400:
+        raise tools.ToolError(f"silence refused: HTTP {r.status_code} {r.text[:200]}")
+    return {"silence": r.json(), "ends_at": end.isoformat()}

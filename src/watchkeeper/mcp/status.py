@@ -1,0 +1,63 @@
+"""The one-call overview: what is failing, what fired, what is down, what runs out first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .backend import Backend, BackendError
+from .shapes import human, size
+from .tools import _checks, alerts, capacity
+
+STATUS_BUDGET = 2048
+
+
+def status(backend: Backend) -> dict[str, Any]:
+    """Failing checks first, firing alerts, down targets, the soonest time until full and
+    the store's size: each list cut to fit 2 KB, with its full count."""
+    out: dict[str, Any] = {}
+    checks = _checks(backend)
+    failing = [c for c in checks if c["status"] != "pass"]
+    out["health"] = {"checks": len(checks), "failing": len(failing),
+                     "failing_checks": [{"check": c["check"], "status": c["status"],
+                                         "output": c.get("output", "")[:100],
+                                         "since": c.get("since")} for c in failing]}
+    firing = alerts(backend, "firing").get("alerts", [])
+    out["alerts"] = {"firing": len(firing),
+                     "top": [{"alert": a["alert"], "severity": a["severity"],
+                              "since": a["since"], "summary": a["summary"][:100]}
+                             for a in firing]}
+    try:
+        targets = backend.get("/api/v1/targets").get("activeTargets", [])
+        down = [t for t in targets if t.get("health") == "down"]
+        out["targets"] = {"total": len(targets), "down": len(down),
+                          "down_targets": [{"job": t["labels"].get("job"),
+                                            "instance": t["labels"].get("instance"),
+                                            "error": (t.get("lastError") or "")[:80]}
+                                           for t in down]}
+    except BackendError:
+        out["targets"] = "not available (a bare store)"
+    try:
+        soon = [c for c in capacity(backend)["capacity"] if c["full_in"] is not None]
+        out["capacity"] = soon[:3] or "no filesystem is growing toward full"
+    except Exception as e:  # analysis needs history; the overview must still answer
+        out["capacity"] = f"not available: {e}"
+    try:
+        tsdb = backend.get("/api/v1/status/tsdb")
+        head = tsdb.get("headStats", {})
+        out["store"] = {"series": head.get("numSeries"),
+                        "size": human(tsdb.get("storageBytes"), "bytes")
+                        if tsdb.get("storageBytes") is not None else None}
+    except BackendError:
+        pass
+    out["anomalies"] = "call anomalies with an expression to score it"
+    # Lists give way first, longest first, until the whole answer fits.
+    lists = [("health", "failing_checks"), ("alerts", "top"), ("targets", "down_targets")]
+    while size(out) > STATUS_BUDGET:
+        longest = max((k for k in lists if isinstance(out.get(k[0]), dict)
+                       and out[k[0]].get(k[1])), key=lambda k: len(out[k[0]][k[1]]),
+                      default=None)
+        if longest is None:
+            break
+        out[longest[0]][longest[1]].pop()
+        out[longest[0]]["truncated"] = True
+    return out

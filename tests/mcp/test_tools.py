@@ -1,0 +1,113 @@
+"""The tools over a local store: small, exact answers, errors that name the bad part."""
+
+import time
+
+import numpy as np
+import pytest
+
+from watchkeeper.mcp import tools
+from watchkeeper.mcp.backend import Backend, BackendError
+from watchkeeper.mcp.shapes import size
+from watchkeeper.mcp.status import status
+from watchkeeper.tsdb.store import Store
+
+NOW = int(time.time()) // 60 * 60 * 1000
+MIN = 60_000
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mcp") / "data"
+    ts = np.arange(NOW - 3 * 86400_000, NOW + 1, 5 * MIN, dtype=np.int64)
+    rng = np.random.default_rng(0)
+    with Store.open(path, background=False) as store:
+        for route in range(300):  # many series: results must still fit
+            store.append_array({"__name__": "http_requests_total", "route": f"/r{route}",
+                                "code": "200"}, ts, np.cumsum(rng.integers(0, 10, len(ts))))
+        lat = 0.1 + rng.normal(0, 0.005, len(ts))
+        lat[-100:] += 0.2  # a latency step 100 points ago
+        store.append_array({"__name__": "request_latency_seconds", "route": "/api"}, ts, lat)
+        days = (ts - ts[0]) / 86400_000
+        base = {"mountpoint": "/var", "fstype": "ext4", "device": "sda1"}
+        store.append_array({"__name__": "node_filesystem_size_bytes", **base}, ts,
+                           np.full(len(ts), 100e9))
+        store.append_array({"__name__": "node_filesystem_avail_bytes", **base}, ts,
+                           100e9 - (40e9 + 10e9 * days))  # 30 GB left at 10 GB/day: 3 days
+        store.append_array({"__name__": "watchkeeper_health_status", "check": "db"}, ts,
+                           np.zeros(len(ts)))
+        store.append_array({"__name__": "ALERTS", "alertname": "DiskFilling",
+                            "alertstate": "firing", "severity": "warning"}, ts,
+                           np.ones(len(ts)))
+    b = Backend.local(path)
+    yield b
+    b.close()
+
+
+def test_query_summarises_each_series_within_budget(backend):
+    out = tools.query(backend, "http_requests_total", start="now-1h")
+    assert out["series_total"] == 300 and out["truncated"]
+    assert size(out) <= 8192
+    assert "sum by (code)" in out["narrow"] and "topk(10" in out["narrow"]
+    first = out["series"][0]
+    assert {"min", "avg", "max", "last", "p95", "spark", "slope_per_hour"} <= set(first)
+    page2 = tools.query(backend, "http_requests_total", start="now-1h", cursor=out["cursor"])
+    assert page2["series"][0]["series"] != first["series"]
+
+
+def test_units_come_from_the_metric_name(backend):
+    out = tools.query(backend, "request_latency_seconds")
+    assert out["series"][0]["value"].endswith(" ms")
+
+
+def test_an_empty_result_comes_with_hints(backend):
+    out = tools.query(backend, "http_request_total")
+    assert out["empty"] and "http_requests_total" in out["hints"]["nearest_metrics"]
+    out = tools.query(backend, 'http_requests_total{route="/nope"}')
+    assert out["empty"] and "/r1" in out["hints"]["label_values"]["route"]
+
+
+def test_bad_promql_and_bad_times_name_the_problem(backend):
+    with pytest.raises(tools.ToolError, match="parse error"):
+        tools.query(backend, "rate(x[5m")
+    with pytest.raises(tools.ToolError, match="not understood"):
+        tools.query(backend, "up", start="last tuesday")
+    with pytest.raises(tools.ToolError, match="shape"):
+        tools.query(backend, "up", shape="pie")
+
+
+def test_find_and_describe_metrics(backend):
+    found = tools.find_metrics(backend, "requests")
+    assert found["metrics"][0]["name"] == "http_requests_total"
+    assert found["metrics"][0]["series"] == 300
+    d = tools.describe_metric(backend, "http_requests_total")
+    assert d["type"] == "counter" and d["labels"]["route"]["values"] == 300
+    assert any("rate(http_requests_total[5m])" in i for i in d["idioms"])
+    with pytest.raises(tools.ToolError, match="nearest"):
+        tools.describe_metric(backend, "http_request_total")
+
+
+def test_analysis_tools_find_the_planted_facts(backend):
+    cap = tools.capacity(backend)["capacity"][0]
+    assert cap["filesystem"] == "/var"
+    assert cap["full_in_seconds"] / 86400 == pytest.approx(3, rel=0.2)
+    step_at = (NOW - 99 * 5 * MIN) / 1000  # the first of the last 100 samples
+    changed = tools.what_changed(backend, at=str(step_at), window="4h",
+                                 match="request_latency_seconds")
+    # within one scrape interval of the planted step
+    assert changed["changes"][0]["changed_at"] == pytest.approx(step_at, abs=300)
+    f = tools.forecast(backend, "node_filesystem_size_bytes - node_filesystem_avail_bytes",
+                       horizon="4d", threshold=100e9, method="linear", lookback="3d")
+    assert f["series"][0]["crosses_at"] is not None
+
+
+def test_status_on_a_bare_store_uses_the_recorded_series(backend):
+    out = status(backend)
+    assert out["health"]["failing_checks"][0]["check"] == "db"
+    assert out["alerts"]["firing"] == 1 and out["alerts"]["top"][0]["alert"] == "DiskFilling"
+    assert out["capacity"][0]["filesystem"] == "/var"
+    assert size(out) <= 2048
+
+
+def test_a_missing_store_is_a_clear_error(tmp_path):
+    with pytest.raises(BackendError, match="no store"):
+        Backend.local(tmp_path / "none")
