@@ -72,6 +72,7 @@ def test_each_distinct_expression_is_evaluated_once_a_tick(served):
     assert ticks >= 5
     assert evaluations <= ticks * len(EXPRS)  # not 30 clients x 3 expressions a tick
     assert hub.messages >= 30 * 5
+    assert hub.raw_writes > 0  # framed once, written to each (the client negotiated deflate)
     for i, updates in got.items():
         assert updates[-1]["type"] == "update"
         assert [q["query"] for q in updates[-1]["queries"]] == \
