@@ -84,3 +84,31 @@ def test_secrets_in_request_headers_and_extra_are_redacted(store) -> None:
                                             "Cookie": "[redacted]", "Accept": "*/*"}
     assert sample["extra"] == {"db_password": "[redacted]",
                                "nested": {"secret_key": "[redacted]"}}
+
+
+def test_an_attached_store_gets_what_a_process_captured_before_it_exited(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, watchkeeper\n"
+        "from watchkeeper.errorstore import ErrorStore\n"
+        "ErrorStore(sys.argv[1]).attach()\n"
+        "def job(n):\n"
+        "    raise TimeoutError(f'job {n} timed out')\n"
+        "for n in range(3):\n"
+        "    try:\n"
+        "        job(n)\n"
+        "    except TimeoutError:\n"
+        "        watchkeeper.capture_exception()\n")
+    db = tmp_path / "errors.db"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", script, str(db)], env=env, check=True, timeout=60)
+    store = ErrorStore(db)
+    try:
+        (group,) = store.groups()
+    finally:
+        store.close()
+    assert group["count"] == 3 and group["error_type"] == "TimeoutError"
+    assert group["culprit"] == "__main__.job"

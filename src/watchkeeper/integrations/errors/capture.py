@@ -80,6 +80,7 @@ class ErrorCapture:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._stop = False
+        self._at_exit = False
 
     # -- the hot path ------------------------------------------------------------------
     def capture(self, exc: BaseException, route: str | None = None,
@@ -171,6 +172,11 @@ class ErrorCapture:
         """Hand every captured event (a Sentry-shaped dict) to ``sink`` in batches."""
         self.sinks.append(sink)
         self._start()
+        if not self._at_exit:
+            import atexit
+
+            atexit.register(self.stop)  # what is queued at exit still reaches the sinks
+            self._at_exit = True
 
     def remove_sink(self, sink: Sink) -> None:
         if sink in self.sinks:

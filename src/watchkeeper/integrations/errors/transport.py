@@ -39,7 +39,7 @@ class EnvelopeSender:
         self.failed = 0
 
     def __call__(self, events: list[dict[str, Any]]) -> None:
-        for event in events:
+        for n, event in enumerate(events):
             headers = {"Content-Type": "application/x-sentry-envelope"}
             if self.token:
                 headers["Authorization"] = f"Bearer {self.token}"
@@ -49,9 +49,11 @@ class EnvelopeSender:
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     response.read()
-            except OSError as e:
-                self.failed += 1
-                log.warning("could not send an error event to %s: %s", self.endpoint, e)
+            except OSError as e:  # the rest of the batch would wait as long: drop it
+                self.failed += len(events) - n
+                log.warning("could not send %d error event(s) to %s: %s",
+                            len(events) - n, self.endpoint, e)
+                return
 
 
 def send_to(url: str, *, token: str | None = None, project: str = "1") -> EnvelopeSender:
