@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import urllib.request
 from typing import Any
 
 from .capture import CAPTURE
@@ -39,6 +38,8 @@ class EnvelopeSender:
         self.failed = 0
 
     def __call__(self, events: list[dict[str, Any]]) -> None:
+        import urllib.request  # only in a process that sends (http.client, ssl: not cheap)
+
         for n, event in enumerate(events):
             headers = {"Content-Type": "application/x-sentry-envelope"}
             if self.token:
