@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/errors.py [--quick]
 
-- a request that raises nothing: an in-process ASGI call of a one-route app behind a
-  middleware without capture (a ``try`` that re-raises), the same middleware calling
-  ``on_unhandled`` in its ``except`` (what the HTTP middlewares do), and the first one
-  around ``SentryAsgiMiddleware``; the figure is the added cost (goal: 0 for ours);
+- a request that raises nothing: an in-process ASGI call of a one-route app behind
+  ``HTTPMetricsMiddleware`` with no exception hook, the same with the error capture
+  connected (its hook runs only when a request raises), and the first one around
+  ``SentryAsgiMiddleware``; the figure is the added cost (goal: 0 for ours);
 - per captured exception: ``watchkeeper.capture_exception(exc)`` against
   ``sentry_sdk.capture_exception(exc)`` with a transport that drops envelopes, each on a
   fresh exception raised through 4 frames with a 2-exception chain; the cost of raising
@@ -35,8 +35,9 @@ from sentry_sdk.integrations.asgi import SentryAsgiMiddleware  # noqa: E402
 from sentry_sdk.transport import Transport  # noqa: E402
 
 import watchkeeper  # noqa: E402
-from watchkeeper.integrations.context import Work, current_work, reset_work, set_work  # noqa: E402
+from watchkeeper.integrations.context import Work, reset_work, set_work  # noqa: E402
 from watchkeeper.integrations.errors import CAPTURE, on_unhandled  # noqa: E402
+from watchkeeper.integrations.hooks import EXCEPTION_HOOKS  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 REPEAT = 5 if QUICK else 9
@@ -75,34 +76,6 @@ async def app(scope: dict, receive: Callable, send: Callable) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-class PassThrough:
-    """A middleware without error capture: the same try, re-raising."""
-
-    def __init__(self, inner: Callable) -> None:
-        self.app = inner
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        try:
-            await self.app(scope, receive, send)
-        except BaseException:
-            raise
-
-
-class HookOnly:
-    """What a watchkeeper middleware adds for error capture: a try and, only when the app
-    raises, the hook."""
-
-    def __init__(self, inner: Callable) -> None:
-        self.app = inner
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        try:
-            await self.app(scope, receive, send)
-        except BaseException as e:
-            on_unhandled(e, current_work())
-            raise
-
-
 SCOPE = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
          "scheme": "http", "path": "/items/1", "raw_path": b"/items/1", "query_string": b"",
          "root_path": "", "headers": [(b"host", b"bench")], "client": ("127.0.0.1", 1),
@@ -129,12 +102,33 @@ def per_request(target: Callable) -> Callable[[], float]:
 
 
 def bench_no_raise() -> None:
-    bare, ours, theirs = alternate([per_request(PassThrough(app)),
-                                    per_request(HookOnly(app)),
-                                    per_request(PassThrough(SentryAsgiMiddleware(app)))])
-    added, anchor_added = ours - bare, theirs - bare  # ours: noise around 0, either sign
-    print(f"request, nothing raised: without capture {us(bare)}, added by ours "
-          f"{us(added)}, added by sentry asgi {us(anchor_added)}")
+    """The real HTTPMetricsMiddleware with the exception hook list empty, then with the
+    error capture connected, then (anchor) around SentryAsgiMiddleware."""
+    from watchkeeper.integrations.asgi import HTTPMetricsMiddleware
+    from watchkeeper.metrics import CollectorRegistry
+
+    def middleware(inner: Callable) -> Callable:
+        return HTTPMetricsMiddleware(inner, registry=CollectorRegistry())
+
+    without, with_capture = per_request(middleware(app)), per_request(middleware(app))
+    saved = list(EXCEPTION_HOOKS)
+
+    def bare() -> float:
+        EXCEPTION_HOOKS.clear()
+        try:
+            return without()
+        finally:
+            EXCEPTION_HOOKS[:] = saved
+
+    def ours() -> float:
+        assert on_unhandled in EXCEPTION_HOOKS
+        return with_capture()
+
+    base, mine, theirs = alternate([bare, ours,
+                                    per_request(middleware(SentryAsgiMiddleware(app)))])
+    added, anchor_added = mine - base, theirs - base  # ours: noise around 0, either sign
+    print(f"request, nothing raised (HTTPMetricsMiddleware): without capture {us(base)}, "
+          f"added by ours {us(added)}, added by sentry asgi {us(anchor_added)}")
     RATIOS.append(("added per request without error / sentry's",
                    max(0.0, added) / anchor_added, "ours 0 us"))
 

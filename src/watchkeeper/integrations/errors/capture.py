@@ -274,6 +274,17 @@ def on_unhandled(exc: BaseException, work: Work | None = None) -> None:
     capture_exception(exc, route=work.name if work is not None else None)
 
 
+def _connect_middlewares() -> None:
+    """The web middlewares (ASGI, WSGI, Flask, Django) capture what a request leaves
+    unhandled once this module is loaded; they call it only on the error path."""
+    from ..hooks import add_exception_hook
+
+    add_exception_hook(on_unhandled)
+
+
+_connect_middlewares()
+
+
 def configure(*, release: str | None = None, environment: str | None = None,
               max_groups: int | None = None, with_locals: bool | None = None) -> None:
     """Set what every event carries (release, environment) and the group-label cap."""
