@@ -105,6 +105,7 @@ def test_sse_subscribers_share_the_websocket_ticks(served):
     assert len(results) == 5
     for events in results:
         assert [e["queries"][0]["result"]["result"][0]["value"][1] for e in events] == ["3"] * 3
+    assert streamer.hub.raw_writes > 0  # events written as chunks built once for everyone
     deadline = time.monotonic() + 5  # a closed stream leaves its ticker
     while streamer.hub.subscribers and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -61,10 +61,12 @@ class Subscriber:
     """One stream's subscription and its mailbox: replies (subscribed, errors) in order,
     then only the newest undelivered update."""
 
-    __slots__ = ("busy", "control", "health", "interval", "pending", "queries", "raw", "ready")
+    __slots__ = ("busy", "control", "framing", "health", "interval", "pending", "queries",
+                 "raw", "ready")
 
-    def __init__(self, raw: Any = None) -> None:
-        self.raw = raw  # a WebSocket's transport, for updates framed once for everyone
+    def __init__(self, raw: Any = None, framing: Any = None) -> None:
+        self.raw = raw  # the connection's transport, for updates framed once for everyone
+        self.framing = framing  # text -> the bytes of one update on that transport
         self.busy = False  # the sender is writing a reply or an update
         self.queries: tuple[str, ...] = ()
         self.health = False
@@ -110,6 +112,26 @@ def text_frame(text: str) -> bytes:
     else:
         head = bytes((0x81, 127)) + n.to_bytes(8, "big")
     return head + data
+
+
+def sse_chunk(text: str) -> bytes:
+    """One event as one HTTP/1.1 chunk."""
+    data = b"data: " + text.encode() + b"\n\n"
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+def chunked_transport(request: Request) -> Any:
+    """The transport of a streamed HTTP/1.1 response whose body uvicorn sends chunked (h11
+    or httptools), else None."""
+    cycle = getattr(request.receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if (not type(cycle).__module__.startswith("uvicorn.protocols.http")
+            or not hasattr(transport, "get_write_buffer_size")):
+        return None
+    conn = getattr(cycle, "conn", None)  # h11
+    chunked = (getattr(cycle, "chunked_encoding", None) is True
+               or type(getattr(conn, "_writer", None)).__name__ == "ChunkedWriter")
+    return transport if chunked else None
 
 
 def raw_transport(ws: WebSocket) -> Any:
@@ -229,13 +251,13 @@ class Hub:
         return f'{{"type":"update","time":{pieces["time"]},"queries":[{body}]{tail}}}'
 
     def fan_out(self, subscribers: set[Subscriber], pieces: dict[str, Any]) -> None:
-        built: dict[tuple[tuple[str, ...], bool], tuple[str, bytes | None]] = {}
+        built: dict[tuple[tuple[str, ...], bool], str] = {}
+        framed: dict[tuple[tuple[str, ...], bool, Any], bytes] = {}
         for sub in list(subscribers):
             key = (sub.queries, sub.health)
-            found = built.get(key)
-            if found is None:
-                text = self.message(pieces, *key)
-                found = built[key] = (text, None)
+            text = built.get(key)
+            if text is None:
+                text = built[key] = self.message(pieces, *key)
             self.messages += 1
             raw = sub.raw
             if raw is not None and not sub.busy and not sub.control and sub.pending is None:
@@ -244,13 +266,13 @@ class Hub:
                 if raw.get_write_buffer_size() > RAW_BUFFER_LIMIT:
                     self.messages_dropped += 1  # a reader this far behind skips an update
                     continue
-                frame = found[1]
+                fkey = (*key, sub.framing)
+                frame = framed.get(fkey)
                 if frame is None:
-                    frame = text_frame(found[0])
-                    built[key] = (found[0], frame)
+                    frame = framed[fkey] = sub.framing(text)
                 raw.write(frame)
                 self.raw_writes += 1
-            elif not sub.offer(found[0]):
+            elif not sub.offer(text):
                 self.messages_dropped += 1
 
     async def first(self, sub: Subscriber) -> None:
@@ -282,7 +304,7 @@ class Streamer:
 
     async def websocket(self, ws: WebSocket) -> None:
         await ws.accept()
-        sub = Subscriber(raw_transport(ws))
+        sub = Subscriber(raw_transport(ws), text_frame)
         sender = asyncio.ensure_future(self._send_updates(ws, sub))
         try:
             while True:
@@ -336,10 +358,15 @@ class Streamer:
             sub = Subscriber()
             hub.subscribe(sub, queries, health, interval)
             try:
+                yield ": subscribed\n\n"  # an SSE comment: the headers are out after it
+                sub.raw, sub.framing = chunked_transport(request), sse_chunk
                 if queries or health:
                     await hub.first(sub)
                 while True:
-                    yield f"data: {await sub.next()}\n\n"
+                    message = await sub.next()
+                    sub.busy = True
+                    yield f"data: {message}\n\n"
+                    sub.busy = False
             finally:
                 hub.unsubscribe(sub)
 
