@@ -1,13 +1,15 @@
 """Pushed samples: the remote-write receiver and plain text exposition import.
 
 Every problem with a body is a 4xx naming what was wrong (413 past the size limits, before
-anything is decompressed past them), and a refused request writes nothing.
+anything is decompressed past them), and a refused request writes nothing. Pushes decode and
+write on threads of their own: a backlog of queries on the shared pool never holds them up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.requests import Request
@@ -18,6 +20,12 @@ from watchkeeper.exposition.parse import ParseError, parse
 from .bodies import BodyError, decompress
 from .ingest import SampleError, SampleLimits, check_samples, family_samples
 from .remote_write import Metadata, decode_snappy_write_request
+
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest")
+
+
+async def _off_loop(fn: Any, *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(_POOL, fn, *args)
 
 
 def _bad(message: str, status: int = 400) -> JSONResponse:
@@ -57,7 +65,7 @@ def make_routes(service: Any) -> dict[str, Any]:
         body = await request.body()
         metadata: list[Metadata] = []
         try:
-            samples = await asyncio.to_thread(_decode_remote_write, body, encoding, cap,
+            samples = await _off_loop(_decode_remote_write, body, encoding, cap,
                                               limits, metadata)
         except BodyError as e:
             return _bad(f"invalid remote write request: {e}", e.status)
@@ -65,7 +73,7 @@ def make_routes(service: Any) -> dict[str, Any]:
             return _bad(f"invalid remote write request: {e}")
         if metadata:
             service.metadata.push(metadata)
-        await asyncio.to_thread(service.ingester.write, samples)
+        await _off_loop(service.ingester.write, samples)
         return Response(status_code=204)
 
     async def import_prometheus(request: Request) -> Response:
@@ -79,7 +87,7 @@ def make_routes(service: Any) -> dict[str, Any]:
         encoding = request.headers.get("content-encoding", "")
         content_type = request.headers.get("content-type", "")
         try:
-            samples = await asyncio.to_thread(_decode_import, body, encoding, content_type,
+            samples = await _off_loop(_decode_import, body, encoding, content_type,
                                               cap, limits, extra)
         except BodyError as e:
             return _bad(f"invalid import: {e}", e.status)
@@ -89,7 +97,7 @@ def make_routes(service: Any) -> dict[str, Any]:
             return _bad(f"invalid exposition text: not UTF-8 ({e})")
         except SampleError as e:
             return _bad(f"invalid import: {e}")
-        kept = await asyncio.to_thread(service.ingester.write, samples)
+        kept = await _off_loop(service.ingester.write, samples)
         if kept < len(samples):
             return JSONResponse({"status": "success", "data": {
                 "accepted": kept, "rejected": len(samples) - kept}}, status_code=200)
