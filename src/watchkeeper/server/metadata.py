@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse
 
 from watchkeeper.scrape.scraper import Entry, families_metadata
 
+from .routes_status import bad_data
+
 MAX_PUSHED = 50_000  # distinct pushed metric names kept (remote write is unbounded)
 
 
@@ -59,11 +61,6 @@ def _int(request: Request, name: str) -> int:
         return int(text)
     except ValueError:
         raise ValueError(f"{name} must be a number") from None
-
-
-def _bad(message: str) -> JSONResponse:
-    return JSONResponse({"status": "error", "errorType": "bad_data", "error": message},
-                        status_code=400)
 
 
 def _entry(e: Entry) -> dict[str, str]:
@@ -119,7 +116,7 @@ def make_routes(service: Any) -> dict[str, Any]:
         try:
             limit, per_metric = _int(request, "limit"), _int(request, "limit_per_metric")
         except ValueError as e:
-            return _bad(str(e))
+            return bad_data(str(e))
         data = metadata_document(service, request.query_params.get("metric", ""), limit,
                                  per_metric)
         return JSONResponse({"status": "success", "data": data})
@@ -128,14 +125,14 @@ def make_routes(service: Any) -> dict[str, Any]:
         try:
             limit = _int(request, "limit")
         except ValueError as e:
-            return _bad(str(e))
+            return bad_data(str(e))
         match = None
         text = request.query_params.get("match_target", "")
         if text:
             try:
                 match = _selector(text)
             except Exception as e:  # any parse problem is the caller's
-                return _bad(f'invalid parameter "match_target": {e}')
+                return bad_data(f'invalid parameter "match_target": {e}')
         data = targets_metadata_document(service, request.query_params.get("metric", ""),
                                          limit, match)
         return JSONResponse({"status": "success", "data": data})
