@@ -181,6 +181,13 @@ class WebAuthConfig(_Model):
         return bool(self.bearer_tokens or self.basic_auth_users)
 
 
+class McpConfig(_Model):
+    """``/mcp`` (streamable HTTP): on by default; off localhost it needs web auth."""
+
+    enabled: bool = True
+    write: bool = False  # offer the write tools (silence), marked destructive
+
+
 class WebConfig(_Model):
     listen_address: str = "127.0.0.1:9797"
     tls_cert_file: str | None = None
@@ -189,6 +196,7 @@ class WebConfig(_Model):
     max_labels_per_series: int = Field(512, ge=1)  # pushed series (remote write, import)
     max_label_value_bytes: Size = 64 * 2**10
     auth: WebAuthConfig = Field(default_factory=WebAuthConfig)
+    mcp: McpConfig = Field(default_factory=McpConfig)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> WebConfig:

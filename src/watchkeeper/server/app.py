@@ -89,6 +89,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stack = contextlib.AsyncExitStack()
         await service.start()
         assert service.store is not None
         engine = service.engine
@@ -97,6 +98,10 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
             app.router.routes.extend(service.alerting.routes())
         api = promql_app(service.store, engine, version=VERSION)
         app.router.routes.extend(api.routes)
+        mcp = await stack.enter_async_context(_mcp_endpoint(app, service))
+        if mcp is not None:
+            app.router.routes.append(Route("/mcp", _ASGI(mcp),
+                                           methods=["GET", "POST", "DELETE"]))
         page = _DashboardPage(service)
         page.current()  # built now, not on the first visitor's request
         app.router.routes.append(Mount("/", app=page))
@@ -107,6 +112,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         try:
             yield
         finally:
+            await stack.aclose()
             await service.stop()
             errors.close()
 
@@ -115,6 +121,30 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
     redacted = RedactResponses(_cross_site_guard(limited), lambda: service.redactor)
     authed = AuthMiddleware(redacted, lambda: service.auth)
     return routes_sentry.SentryKeyAuth(authed)
+
+
+@contextlib.asynccontextmanager
+async def _mcp_endpoint(app: Any, service: Service) -> AsyncIterator[Any]:
+    """``/mcp`` when the config allows it and the ``mcp`` extra is installed; a server
+    listening beyond localhost serves it only behind its auth."""
+    web = service.config.web
+    if not web.mcp.enabled:
+        yield None
+        return
+    host = web.host_port[0]
+    if host not in ("127.0.0.1", "localhost", "::1") and not web.auth.enabled:
+        log.warning("/mcp is off: %s is reachable beyond localhost and web.auth has no "
+                    "bearer token or user", web.listen_address)
+        yield None
+        return
+    try:
+        from watchkeeper.mcp.http import mcp_endpoint
+    except ImportError as e:
+        log.info("/mcp is off: the mcp extra is not installed (%s)", e)
+        yield None
+        return
+    async with mcp_endpoint(app, web.listen_address, write=web.mcp.write) as endpoint:
+        yield endpoint
 
 
 async def _reload_logged(service: Service, config_path: str | None) -> None:

@@ -1,0 +1,81 @@
+"""``/mcp`` on a running ``watchkeeper serve``, through the real client SDK over streamable
+HTTP: stateless, behind the server's auth, refusing foreign Host headers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from serve_process import ServeProcess
+
+pytestmark = pytest.mark.peer
+
+TOKEN = "mcp-test-token-1234"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    config = {"checks": [{"type": "tcp", "name": "ledger", "critical": True,
+                          "parameters": {"host": "127.0.0.1", "port": 1}}],
+              "web": {"auth": {"bearer_tokens": [TOKEN]}}}
+    with ServeProcess(tmp_path_factory.mktemp("mcphttp"), config,
+                      headers={"Authorization": f"Bearer {TOKEN}"}) as server:
+        yield server
+
+
+def _call(url: str, token: str | None, name: str, args: dict) -> object:
+    import httpx2
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def run() -> object:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx2.AsyncClient(headers=headers, timeout=30) as http, \
+                streamable_http_client(f"{url}/mcp", http_client=http) as streams, \
+                ClientSession(streams[0], streams[1]) as s:
+            await s.initialize()
+            tools = await s.list_tools()
+            return [t.name for t in tools.tools], await s.call_tool(name, args)
+
+    return asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def test_tools_over_streamable_http(served):
+    names, result = _call(served.url, TOKEN, "health", {})
+    assert "status" in names and len(names) == 10
+    assert not result.is_error
+    checks = {c["check"]: c for c in result.structured_content["checks"]}
+    assert checks["ledger"]["status"] == "fail"
+    _, q = _call(served.url, TOKEN, "query", {"expr": "up{job=\"watchkeeper\""})
+    assert q.is_error and "parse error" in q.content[0].text
+
+
+def test_mcp_needs_the_servers_credentials(served):
+    r = httpx.post(f"{served.url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                   headers={"Accept": "application/json, text/event-stream"})
+    assert r.status_code == 401
+
+
+def test_a_foreign_host_header_is_refused(served):
+    r = httpx.post(f"{served.url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                   headers={"Accept": "application/json, text/event-stream",
+                            "Authorization": f"Bearer {TOKEN}",
+                            "Host": "evil.example:80"})
+    assert r.status_code in (400, 403, 421)
+
+
+def test_no_mcp_beyond_localhost_without_auth(caplog):
+    from types import SimpleNamespace
+
+    from watchkeeper.config import parse_config
+    from watchkeeper.server.app import _mcp_endpoint
+
+    async def endpoint(text: str) -> object:
+        service = SimpleNamespace(config=parse_config(text, "<config>").config)
+        async with _mcp_endpoint(None, service) as ep:
+            return ep
+
+    assert asyncio.run(endpoint("web: {listen_address: '0.0.0.0:9797'}\n")) is None
+    assert "reachable beyond localhost" in caplog.text
+    assert asyncio.run(endpoint("web: {mcp: {enabled: false}}\n")) is None
