@@ -26,8 +26,9 @@ def served(tmp_path_factory):
 
 def _call(url: str, token: str | None, name: str, args: dict) -> object:
     import httpx2
-    from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
+
+    from mcp import ClientSession
 
     async def run() -> object:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
