@@ -214,7 +214,7 @@ if os.environ.get("HOOKS") == "1":
     instrument_celery(app)
 if __name__ == "__main__":
     app.worker_main(["worker", "-Q", q, "-P", "solo", "-l", "WARNING", "--without-heartbeat",
-                     "--without-gossip", "--without-mingle"])
+                     "--without-gossip", "--without-mingle", "-n", q + "@%h"])
 """
 
 

@@ -46,4 +46,4 @@ if __name__ == "__main__":
     extra = sys.argv[2:]
     ns.app.worker_main(["worker", "-Q", queue, "-c", concurrency, "-P", "prefork",
                         "--without-heartbeat", "--without-gossip", "--without-mingle",
-                        "-l", "WARNING", *extra])
+                        "-l", "WARNING", "-n", f"{queue}@%h", *extra])  # unique node name
