@@ -33,6 +33,7 @@ def _cleanup(connection, queue: str, jobs: list) -> None:
     keys = list(connection.scan_iter(f"*{queue}*"))
     if keys:
         connection.delete(*keys)
+    connection.srem("rq:queues", f"rq:queue:{queue}")  # RQ's shared set of queue names
 
 
 def test_a_forking_worker_counts_what_was_enqueued(connection, tmp_path) -> None:
