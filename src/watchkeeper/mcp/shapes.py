@@ -7,6 +7,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 #: Every result stays under this many bytes unless the caller asks for more (at most HARD).
@@ -130,11 +131,11 @@ def size(obj: Any) -> int:
     return len(json.dumps(obj, separators=(",", ":"), default=str).encode())
 
 
-def fit(items: list[Any], head: dict[str, Any], key: str, budget: int,
-        narrow: str) -> dict[str, Any]:
+def fit(items: Iterable[Any], head: dict[str, Any], key: str, budget: int,
+        narrow: str, total: int | None = None) -> dict[str, Any]:
     """``head`` plus as many of ``items`` (in order) as fit in ``budget`` bytes under
     ``key``; when some do not, says so: the total, a cursor (the next index) and one
-    concrete way to narrow."""
+    concrete way to narrow. Items are consumed lazily: what does not fit is never built."""
     out = dict(head)
     out[key] = []
     used = size(out) + 200  # room for the truncation note
@@ -142,7 +143,7 @@ def fit(items: list[Any], head: dict[str, Any], key: str, budget: int,
         cost = size(item) + 1
         if used + cost > budget:
             out["truncated"] = True
-            out["total"] = len(items)
+            out["total"] = total if total is not None else len(items)  # type: ignore[arg-type]
             out["cursor"] = i
             out["narrow"] = narrow
             return out

@@ -229,20 +229,23 @@ def query(backend: Backend, expr: str, start: str | None = None, end: str | None
         head["hints"] = _hints(backend, expr)
         return head
     unit = unit_of(results[0].get("metric", {}).get("__name__", "") or expr.split("(")[-1])
-    rows: list[Any] = []
-    for r in results[cursor:]:
-        lab = r.get("metric", {})
-        pts = r.get("values") or ([r["value"]] if "value" in r else [])
-        if shape == "summary":
-            rows.append(_summary(lab, pts, unit) if len(pts) > 1 else
-                        {"series": series_name(lab), "value": human(pts[-1][1], unit)})
-        elif shape == "table":
-            rows.append({"series": series_name(lab), "value": num(pts[-1][1]) if pts else None,
-                         "time": float(pts[-1][0]) if pts else None})
-        else:
-            rows.append({"series": series_name(lab),
-                         "points": [[float(t), num(v)] for t, v in pts]})
-    out = fit(rows, head, "series", _budget(max_bytes), _narrowing(results, expr))
+    def rows() -> Any:
+        for r in results[cursor:]:
+            lab = r.get("metric", {})
+            pts = r.get("values") or ([r["value"]] if "value" in r else [])
+            if shape == "summary":
+                yield (_summary(lab, pts, unit) if len(pts) > 1 else
+                       {"series": series_name(lab), "value": human(pts[-1][1], unit)})
+            elif shape == "table":
+                yield {"series": series_name(lab),
+                       "value": num(pts[-1][1]) if pts else None,
+                       "time": float(pts[-1][0]) if pts else None}
+            else:
+                yield {"series": series_name(lab),
+                       "points": [[float(t), num(v)] for t, v in pts]}
+
+    out = fit(rows(), head, "series", _budget(max_bytes), _narrowing(results, expr),
+              total=len(results))
     if out.get("cursor") is not None:
         out["cursor"] += cursor
     return out

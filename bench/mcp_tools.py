@@ -1,0 +1,133 @@
+"""MCP tools against a store of many series, and the SDK's own overhead, in the same run.
+
+Builds a store (``--series`` series of ``--hours`` at ``--interval`` seconds through the
+store's batch append), then times through the in-process backend: ``status``, ``health``,
+``alerts`` (p95 of ``--rounds``), ``query`` summarising ``--query-series`` series over 1 h,
+``what_changed`` and ``capacity`` over everything; the stdio server's time to answer
+``initialize`` after start; and the per-call overhead of our tool over a bare SDK tool that
+returns the same dict (both through the real client over stdio). The issue's size is
+10,000 series x 7 days at 1 s; the defaults are smaller so the run takes minutes here.
+
+Run: ``python bench/mcp_tools.py [--series 10000 --hours 24 --interval 15]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+BARE = '''
+from mcp.server.mcpserver import MCPServer
+s = MCPServer("bare", log_level="WARNING")
+@s.tool()
+def status() -> dict:
+    return {"health": {"checks": 4, "failing": 0}, "alerts": {"firing": 0}}
+s.run("stdio")
+'''
+
+
+def build_store(path: Path, series: int, hours: float, interval: float) -> None:
+    from watchkeeper.tsdb.store import Store
+
+    now = int(time.time() * 1000)
+    ts = np.arange(now - int(hours * 3600_000), now, int(interval * 1000), dtype=np.int64)
+    rng = np.random.default_rng(0)
+    with Store.open(path, background=False) as store:
+        for i in range(series):
+            v = 100 + rng.normal(0, 5, len(ts))
+            if i == 7:
+                v[len(ts) // 2:] += 50
+            store.append_array({"__name__": f"bench_metric_{i % 50}", "shard": str(i)}, ts, v)
+        store.append_array({"__name__": "watchkeeper_health_status", "check": "db"}, ts,
+                           np.ones(len(ts)))
+
+
+def timed(fn, rounds: int) -> list[float]:  # type: ignore[no-untyped-def]
+    out = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def p95(xs: list[float]) -> float:
+    return sorted(xs)[max(0, int(len(xs) * 0.95) - 1)]
+
+
+async def stdio_calls(args: list[str], env: dict[str, str], rounds: int,
+                      ) -> tuple[float, list[float]]:
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    params = StdioServerParameters(command=sys.executable, args=args, env=env)
+    t0 = time.perf_counter()
+    async with stdio_client(params) as (r, w), ClientSession(r, w) as s:
+        await s.initialize()
+        init = time.perf_counter() - t0
+        calls = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            await s.call_tool("status", {})
+            calls.append(time.perf_counter() - t)
+    return init, calls
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--series", type=int, default=2000)
+    ap.add_argument("--hours", type=float, default=6)
+    ap.add_argument("--interval", type=float, default=15)
+    ap.add_argument("--query-series", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=20)
+    a = ap.parse_args()
+    from watchkeeper.mcp import tools
+    from watchkeeper.mcp.backend import Backend
+    from watchkeeper.mcp.status import status
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data"
+        t0 = time.perf_counter()
+        build_store(path, a.series, a.hours, a.interval)
+        print(f"store: {a.series} series x {a.hours} h at {a.interval} s "
+              f"built in {time.perf_counter() - t0:.1f} s")
+        b = Backend.local(path)
+        try:
+            rows = {
+                "status": timed(lambda: status(b), a.rounds),
+                "health": timed(lambda: tools.health(b), a.rounds),
+                "alerts": timed(lambda: tools.alerts(b), a.rounds),
+                f"query {a.query_series} series x 1h": timed(lambda: tools.query(
+                    b, '{__name__=~"bench_metric_.*",shard=~"[0-9]{1,3}"}',
+                    start="now-1h"), max(3, a.rounds // 4)),
+                "what_changed (all)": timed(lambda: tools.what_changed(
+                    b, at=f"now-{a.hours / 2}h", window="30m"), 3),
+                "capacity": timed(lambda: tools.capacity(b), 3),
+            }
+        finally:
+            b.close()
+        for name, xs in rows.items():
+            print(f"{name:34s} median {statistics.median(xs) * 1000:8.1f} ms   "
+                  f"p95 {p95(xs) * 1000:8.1f} ms")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        ours_init, ours = asyncio.run(stdio_calls(
+            ["-m", "watchkeeper", "mcp", "--data", str(path)], env, a.rounds))
+        bare_init, bare = asyncio.run(stdio_calls(["-c", BARE], env, a.rounds))
+    print(f"initialize after start: ours {ours_init * 1000:.0f} ms, bare SDK server "
+          f"{bare_init * 1000:.0f} ms")
+    overhead = statistics.median(ours) - statistics.median(bare)
+    print(f"status call through stdio: ours median {statistics.median(ours) * 1000:.1f} ms, "
+          f"bare SDK tool {statistics.median(bare) * 1000:.1f} ms (ours includes the work)")
+    print(f"ratio ours/bare (status call): {statistics.median(ours) / statistics.median(bare):.2f}"
+          f"  (difference {overhead * 1000:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
