@@ -18,6 +18,7 @@ from time import perf_counter
 from typing import Any
 
 from ..metrics.registry import REGISTRY, CollectorRegistry
+from ..metrics.values import multiprocess_enabled
 from .context import Work, reset_work, set_work
 from .hooks import EXCEPTION_HOOKS, run_exception_hooks
 from .httpmetrics import (
@@ -90,6 +91,9 @@ class HTTPMetricsMiddleware:
         self.unmatched = self.metrics.unmatched if unmatched is _DEFAULT else unmatched
         self.exclude = tuple(exclude)
         self._ws: Any = None
+        # A scrape counts the requests still running in its own process; other workers'
+        # must count themselves once their route is known.
+        self._settle_on_start = multiprocess_enabled()
         self.activity = activity
         if activity is None and (user_id is not None or session_id is not None):
             from .activity import ActivityTracker
@@ -114,6 +118,7 @@ class HTTPMetricsMiddleware:
         end = 0.0
         streamed = False
         route: str | None = None
+        settle = self._settle_on_start
 
         def resolve() -> str | None:
             nonlocal route
@@ -138,7 +143,8 @@ class HTTPMetricsMiddleware:
                         metrics.first_byte(method, label, perf_counter() - start)
             elif message["type"] == "http.response.start":
                 status = message["status"]
-                entry.settle(metrics)
+                if settle:
+                    entry.settle(metrics)
             await send(message)
 
         work = Work("http", resolve=resolve)

@@ -1,0 +1,247 @@
+"""Web instrumentation cost: what each middleware adds per request, anchors in the same run.
+
+In-process ASGI and WSGI calls (no sockets) on a one-route FastAPI app, at the 200th route
+of a 200-route app, and on Flask; outgoing HTTP over real loopback sockets with httpx.
+Goals (issue 17): FastAPI added cost <= 10 us, <= 0.25 x prometheus-fastapi-instrumentator's,
+<= 0.1 x OpenTelemetry's metrics-only instrumentation; 200th route <= 1.5 x one route; Flask
+<= 0.5 x prometheus_flask_exporter's; outgoing <= 5 us over bare httpx and <= 0.25 x
+OpenTelemetry's httpx instrumentation.
+
+Added cost = fastest round instrumented - fastest round bare, rounds interleaved so drift
+hits every variant alike. Times are process CPU time, so other processes on a busy machine
+do not count (the loopback server's thread is in this process, the same for every variant).
+Ratios (ours/anchor, <= goal meets it) are printed last.
+Run: .venv/bin/python bench/web.py [--requests N] [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from time import process_time as perf_counter  # CPU time: robust on a loaded machine
+from typing import Any
+
+import prometheus_client
+
+from watchkeeper.metrics import CollectorRegistry
+
+# -- ASGI -------------------------------------------------------------------------------------
+
+
+def fastapi_app(routes: int) -> Any:
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    for i in range(routes):
+        async def endpoint(item_id: int) -> dict[str, int]:
+            return {"id": item_id}
+        app.add_api_route(f"/r{i}/items/{{item_id}}", endpoint, methods=["GET"])
+    return app
+
+
+def asgi_variants(routes: int) -> dict[str, Any]:
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.trace import NoOpTracerProvider
+    from prometheus_fastapi_instrumentator import Instrumentator
+
+    from watchkeeper.integrations.asgi import HTTPMetricsMiddleware
+
+    bare = fastapi_app(routes)
+    ours = fastapi_app(routes)
+    ours.add_middleware(HTTPMetricsMiddleware, registry=CollectorRegistry())
+    pfi = fastapi_app(routes)
+    Instrumentator(registry=prometheus_client.CollectorRegistry()).instrument(pfi)
+    otel = fastapi_app(routes)
+    FastAPIInstrumentor.instrument_app(otel, meter_provider=MeterProvider(),
+                                       tracer_provider=NoOpTracerProvider())
+    return {"bare": bare, "ours": ours, "pfi": pfi, "otel": otel}
+
+
+def asgi_timer(app: Any, path: str, n: int) -> Callable[[], float]:
+    headers = [(b"host", b"bench"), (b"user-agent", b"bench")]
+    request = {"type": "http.request", "body": b"", "more_body": False}
+
+    async def receive() -> dict[str, Any]:
+        return request
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    async def run() -> float:
+        start = perf_counter()
+        for _ in range(n):
+            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                     "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+                     "query_string": b"", "root_path": "", "headers": headers,
+                     "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+            await app(scope, receive, send)
+        return (perf_counter() - start) / n
+
+    loop = asyncio.new_event_loop()
+    return lambda: loop.run_until_complete(run())
+
+
+# -- WSGI -------------------------------------------------------------------------------------
+
+
+def flask_variants() -> dict[str, Any]:
+    from flask import Flask
+    from prometheus_flask_exporter import PrometheusMetrics
+
+    from watchkeeper.integrations.flask import HTTPMetrics
+
+    def make() -> Any:
+        app = Flask("bench")
+
+        @app.get("/items/<int:item_id>")
+        def item(item_id: int) -> str:
+            return "ok"
+        return app
+
+    bare, ours, pfe = make(), make(), make()
+    HTTPMetrics(ours, registry=CollectorRegistry())
+    PrometheusMetrics(pfe, registry=prometheus_client.CollectorRegistry())
+    return {"bare": bare, "ours": ours, "pfe": pfe}
+
+
+def wsgi_timer(app: Any, path: str, n: int) -> Callable[[], float]:
+    from werkzeug.test import EnvironBuilder
+
+    template = EnvironBuilder(path=path).get_environ()
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        pass
+
+    def run() -> float:
+        start = perf_counter()
+        for _ in range(n):
+            result = app(dict(template), start_response)
+            for _chunk in result:
+                pass
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return (perf_counter() - start) / n
+    return run
+
+
+# -- outgoing ---------------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else headers and body meet the 40 ms delayed ACK
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def client_variants(url: str) -> dict[str, Any]:
+    import httpx
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.trace import NoOpTracerProvider
+
+    from watchkeeper.integrations.httpclient import instrument_httpx
+
+    bare = httpx.Client()
+    ours = instrument_httpx(httpx.Client(), registry=CollectorRegistry())
+    otel = httpx.Client()
+    HTTPXClientInstrumentor.instrument_client(otel, meter_provider=MeterProvider(),
+                                              tracer_provider=NoOpTracerProvider())
+    return {"bare": bare, "ours": ours, "otel": otel}
+
+
+def client_timer(client: Any, url: str, n: int) -> Callable[[], float]:
+    def run() -> float:
+        start = perf_counter()
+        for _ in range(n):
+            client.get(url)
+        return (perf_counter() - start) / n
+    return run
+
+
+# -- driver -----------------------------------------------------------------------------------
+
+
+def measure(timers: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+    """Added cost per variant in seconds: its fastest round minus bare's fastest round."""
+    for timer in timers.values():
+        timer()  # warm up: imports, lazy stacks, first label sets
+    best = {name: float("inf") for name in timers}
+    for _ in range(rounds):
+        for name, timer in timers.items():
+            best[name] = min(best[name], timer())
+    return {name: (t - best["bare"] if name != "bare" else t) for name, t in best.items()}
+
+
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:8.2f} us"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    n, rounds = args.requests, args.rounds
+
+    one = asgi_variants(1)
+    one_r = measure({k: asgi_timer(a, "/r0/items/7", n) for k, a in one.items()}, rounds)
+    many = asgi_variants(200)
+    many_r = measure({k: asgi_timer(a, "/r199/items/7", n) for k, a in many.items()},
+                     rounds)
+    flask = flask_variants()
+    flask_r = measure({k: wsgi_timer(a.wsgi_app, "/items/7", n) for k, a in flask.items()},
+                      rounds)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        clients = client_variants(url)
+        out_r = measure({k: client_timer(c, url, max(n // 4, 200)) for k, c in
+                         clients.items()}, rounds)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    print("FastAPI, one route (bare request", us(one_r["bare"]) + ")")
+    for name in ("ours", "pfi", "otel"):
+        print(f"  added by {name:5}", us(one_r[name]))
+    print("FastAPI, 200th of 200 routes (bare request", us(many_r["bare"]) + ")")
+    for name in ("ours", "pfi", "otel"):
+        print(f"  added by {name:5}", us(many_r[name]))
+    print("Flask (bare request", us(flask_r["bare"]) + ")")
+    for name in ("ours", "pfe"):
+        print(f"  added by {name:5}", us(flask_r[name]))
+    print("httpx to loopback (bare request", us(out_r["bare"]) + ")")
+    for name in ("ours", "otel"):
+        print(f"  added by {name:5}", us(out_r[name]))
+    print()
+    print("ratios (ours/anchor; goal in brackets)")
+    rows = [
+        ("fastapi added / 10 us", one_r["ours"] / 10e-6, 1.0),
+        ("fastapi ours / pfi", one_r["ours"] / one_r["pfi"], 0.25),
+        ("fastapi ours / otel", one_r["ours"] / one_r["otel"], 0.1),
+        ("200th route / one route", many_r["ours"] / one_r["ours"], 1.5),
+        ("flask ours / prometheus_flask_exporter", flask_r["ours"] / flask_r["pfe"], 0.5),
+        ("httpx added / 5 us", out_r["ours"] / 5e-6, 1.0),
+        ("httpx ours / otel", out_r["ours"] / out_r["otel"], 0.25),
+    ]
+    for label, ratio, goal in rows:
+        print(f"  {label:42} {ratio:6.3f}  [<= {goal}]")
+
+
+if __name__ == "__main__":
+    main()
