@@ -119,3 +119,33 @@ def test_django_preset_labels_views_by_name(django_urls):
     assert reg.get_sample_value(
         "django_http_responses_total_by_status_view_method_total",
         {"status": "500", "view": "boom", "method": "GET"}) == 1
+
+
+def test_django_preset_has_django_prometheus_names_and_labels(django_urls):
+    """The same requests through django-prometheus's middlewares and ours."""
+    import prometheus_client
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    def shape(registry):
+        out = set()
+        for fam in registry.collect():
+            if fam.name.startswith("django_http"):
+                for s in fam.samples:
+                    if not s.name.endswith(("_created", "_bucket")):
+                        out.add((s.name, tuple(sorted(s.labels.items()))))
+        return out
+
+    paths = ["/api/v1/items/1/", "/api/v1/items/2/", "/nope/", "/plain/"]
+    theirs_mw = ["django_prometheus.middleware.PrometheusBeforeMiddleware",
+                 "django_prometheus.middleware.PrometheusAfterMiddleware"]
+    with override_settings(ROOT_URLCONF="web_test_urls", MIDDLEWARE=theirs_mw):
+        client = Client(raise_request_exception=False)
+        for p in paths:
+            client.get(p)
+    reg = CollectorRegistry()
+    with settings_for(reg, preset="django"):
+        client = Client(raise_request_exception=False)
+        for p in paths:
+            client.get(p)
+    assert shape(reg) == shape(prometheus_client.REGISTRY)

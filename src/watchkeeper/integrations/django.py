@@ -113,3 +113,5 @@ class HTTPMetricsMiddleware:
             response.content)
         metrics.record(entry.method, label, status, request.scheme, error, end - start,
                        int(length) if length and length.isdigit() else None, size)
+        if self.by_view:
+            metrics.response_extras(request, response)

@@ -164,16 +164,53 @@ class DjangoMetrics(PFIMetrics):
                                 "Count of exceptions by object type.", ["type"], **cap)
         self.exc_view = Counter("django_http_exceptions_total_by_view_total",
                                 "Count of exceptions by view.", ["view"], **cap)
+        self.responses_before = Counter("django_http_responses_before_middlewares_total",
+                                        "Total count of responses before middlewares run.",
+                                        registry=registry)
+        Counter("django_http_requests_unknown_latency_including_middlewares_total",
+                "Count of requests for which the latency was unknown (when computing "
+                "django_http_requests_latency_including_middlewares_seconds).",
+                registry=registry)
+        Counter("django_http_requests_unknown_latency_total",
+                "Count of requests for which the latency was unknown.", registry=registry)
+        self.ajax = Counter("django_http_ajax_requests_total", "Count of AJAX requests.",
+                            registry=registry)
+        sizes = [0] + [2 ** i for i in range(30)]
+        self.req_body = Histogram("django_http_requests_body_total_bytes",
+                                  "Histogram of requests by body size.", buckets=sizes,
+                                  registry=registry)
+        self.resp_body = Histogram("django_http_responses_body_total_bytes",
+                                   "Histogram of responses by body size.", buckets=sizes,
+                                   registry=registry)
+        self.charset = Counter("django_http_responses_total_by_charset_total",
+                               "Count of responses by charset.", ["charset"], **cap)
+        self.streaming = Counter("django_http_responses_streaming_total",
+                                 "Count of streaming responses.", registry=registry)
+
+    def response_extras(self, request: Any, response: Any) -> None:
+        """What only a Django request and response tell: AJAX, charset, streaming."""
+        if request.headers.get("x-requested-with") == "XMLHttpRequest":
+            self.ajax.inc()
+        if response is not None:
+            charset = getattr(response, "charset", None)
+            if charset:
+                self.charset.labels(charset).inc()
+            if getattr(response, "streaming", False):
+                self.streaming.inc()
 
     def record(self, method: str, route: str, status: int, scheme: str, error: str,
                duration: float, req_size: int | None, resp_size: int) -> None:
         code = status_label(status)
         self.total_before.inc()
+        self.responses_before.inc()
         self.latency_all.observe(duration)
         self.latency.labels(route, method).observe(duration)
         self.by_method.labels(method).inc()
         self.by_transport.labels(scheme).inc()
-        self.by_view.labels(route, scheme, method).inc()
+        if route != self.unmatched:
+            self.by_view.labels(route, scheme, method).inc()
+        self.req_body.observe(req_size or 0)
+        self.resp_body.observe(resp_size)
         self.by_status.labels(code).inc()
         self.by_status_view.labels(code, route, method).inc()
         if error and not error.isdigit():
