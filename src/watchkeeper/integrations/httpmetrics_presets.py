@@ -96,6 +96,7 @@ class StarletteExporterMetrics(PFIMetrics):
         code = status_label(status)
         self.total.labels(method, route, code, self.app_name).inc()
         self.duration.labels(method, route, code, self.app_name).observe(duration)
+        self.in_progress.labels(method, self.app_name)  # shown at 0, as theirs is
 
 
 class FlaskExporterMetrics(PFIMetrics):
