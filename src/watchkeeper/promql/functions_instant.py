@@ -8,7 +8,9 @@ import numpy as np
 
 from watchkeeper.promql.errors import PromQLEvalError
 from watchkeeper.promql.values import Vector, drop_name, merge_duplicates
+from watchkeeper.tsdb.errors import BadMatcherError
 from watchkeeper.tsdb.labels import METRIC_NAME, Labels
+from watchkeeper.tsdb.matchers import compile_regex
 
 MATH = {
     "abs": np.abs, "ceil": np.ceil, "floor": np.floor, "exp": np.exp, "sqrt": np.sqrt,
@@ -77,7 +79,7 @@ def date_function(name: str, vec: Vector) -> Vector:
     return map_values(vec, out.astype(np.float64))
 
 
-def _go_expand(template: str, match: re.Match[str]) -> str:
+def _go_expand(template: str, groups: dict[int | str, str | None]) -> str:
     """Go regexp Expand: $1, ${1}, $name, ${name}; a missing group expands to nothing."""
     out, i = [], 0
     while i < len(template):
@@ -107,25 +109,20 @@ def _go_expand(template: str, match: re.Match[str]) -> str:
                 continue
             name = m.group()
             i += 1 + len(name)
-        try:
-            group = match.group(int(name)) if name.isdigit() else match.group(name)
-        except IndexError:
-            group = None
-        out.append(group or "")
+        out.append(groups.get(int(name) if name.isdigit() else name) or "")
     return "".join(out)
 
 
 def label_replace(vec: Vector, dst: str, replacement: str, src: str, regex: str) -> Vector:
     try:
-        pattern = re.compile(f"^(?:{regex})$", re.DOTALL)
-    except re.error as e:
-        raise PromQLEvalError(f"invalid regular expression in label_replace(): {regex}: {e}"
-                              ) from None
+        pattern = compile_regex(regex)
+    except BadMatcherError as e:
+        raise PromQLEvalError(f"invalid regular expression in label_replace(): {e}") from None
     if not _LABEL_NAME.fullmatch(dst):
         raise PromQLEvalError(f"invalid destination label name in label_replace(): {dst}")
     labels = []
     for lab in vec.labels:
-        m = pattern.match(lab.get(src))
+        m = pattern.groups(lab.get(src))
         if m is None:
             labels.append(lab)
             continue
