@@ -120,17 +120,19 @@ def test_a_query_over_its_timeout_answers_with_a_timeout_error(tmp_path):
     import threading
 
     from watchkeeper.promql.engine import Engine
+    from watchkeeper.promql.limits import QueryLimits
 
     release = threading.Event()
 
-    class SlowEngine(Engine):
-        def instant(self, query, time_ms):
+    class SlowEngine(Engine):  # stuck where the evaluator cannot check its deadline
+        def instant(self, query, time_ms, budget=None):
             release.wait(5)
-            return super().instant(query, time_ms)
+            return super().instant(query, time_ms, budget)
 
     store = Store.open(tmp_path / "slow", background=False)
     try:
-        with TestClient(create_app(store, SlowEngine(store), timeout_s=0.2)) as c:
+        engine = SlowEngine(store, limits=QueryLimits(timeout_s=0.2))
+        with TestClient(create_app(store, engine)) as c:
             r = c.get("/api/v1/query", params={"query": "1", "time": T0})
             release.set()
         assert r.status_code == 503

@@ -171,6 +171,14 @@ class StorageConfig(_Model):
     sync: Literal["always", "interval", "never"] = "interval"
 
 
+class QueryConfig(_Model):
+    """Prometheus's --query.timeout, --query.max-samples, --query.max-concurrency."""
+
+    timeout: Duration = Field(120.0, gt=0)
+    max_samples: int = Field(50_000_000, ge=1)
+    max_concurrency: int = Field(20, ge=1)  # more wait in a queue (restart to change)
+
+
 class WebAuthConfig(_Model):
     bearer_tokens: list[SecretStr] = Field(default_factory=list)
     # username -> password hash (see ``watchkeeper serve --hash-password``)
@@ -242,6 +250,7 @@ class Config(_Model):
     checks: Any = None  # validated by the health room's own parser (line-exact)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    query: QueryConfig = Field(default_factory=QueryConfig)
     collect_host: bool = True
     rule_files: list[str] = Field(default_factory=list)
     rule_packs: list[str] = Field(default_factory=list)  # alerting/packs/NAME.yml

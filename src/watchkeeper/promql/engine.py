@@ -13,6 +13,7 @@ import numpy as np
 
 from watchkeeper.promql import aggregations, ast, binops, calls
 from watchkeeper.promql.errors import PromQLEvalError
+from watchkeeper.promql.limits import MAX_POINTS, RESOLUTION_ERROR, Budget, QueryLimits
 from watchkeeper.promql.parser import parse
 from watchkeeper.promql.rollup_reads import rollup_over_time
 from watchkeeper.promql.values import (
@@ -30,8 +31,6 @@ from watchkeeper.tsdb.labels import Labels
 
 DEFAULT_LOOKBACK_MS = 300_000
 DEFAULT_SUBQUERY_STEP_MS = 60_000
-MAX_STEPS = 11_000
-MAX_SAMPLES = 50_000_000  # Prometheus's --query.max-samples default
 
 
 @dataclass
@@ -48,44 +47,52 @@ class Engine:
 
     def __init__(self, store: TimeSeriesStore, lookback_ms: int = DEFAULT_LOOKBACK_MS,
                  subquery_step_ms: int = DEFAULT_SUBQUERY_STEP_MS, rollups: bool = True,
-                 ) -> None:
+                 limits: QueryLimits | None = None) -> None:
         self.store = store
+        self.limits = limits or QueryLimits()
         # range queries at coarse, aligned steps read rollups where their answer is the
         # raw one (see rollup_reads); rollups=False always reads raw samples
         self.rollups = rollups
         self.lookback_ms = lookback_ms
         self.subquery_step_ms = subquery_step_ms
 
-    def instant(self, query: str | ast.Expr, time_ms: int) -> Result:
+    def budget(self, timeout_s: float | None = None) -> Budget:
+        """A fresh budget under this engine's limits (a caller may keep it to cancel)."""
+        return Budget(self.limits, timeout_s)
+
+    def instant(self, query: str | ast.Expr, time_ms: int, budget: Budget | None = None,
+                ) -> Result:
         expr = parse(query) if isinstance(query, str) else query
         times = np.array([time_ms], dtype=np.int64)
-        value = _Evaluator(self, time_ms, time_ms).eval(expr, times)
+        value = _Evaluator(self, time_ms, time_ms, budget).eval(expr, times)
         kinds = {Vector: "vector", RangeData: "matrix", Scalar: "scalar", String: "string"}
         return Result(kinds[type(value)], value, times)
 
-    def range(self, query: str | ast.Expr, start_ms: int, end_ms: int, step_ms: int) -> Result:
+    def range(self, query: str | ast.Expr, start_ms: int, end_ms: int, step_ms: int,
+              budget: Budget | None = None) -> Result:
         if step_ms <= 0:
             raise PromQLEvalError("zero or negative query resolution step widths are not "
                                   "accepted. Try a positive integer")
         if end_ms < start_ms:
             raise PromQLEvalError("end timestamp must not be before start time")
-        if (end_ms - start_ms) // step_ms + 1 > MAX_STEPS:
-            raise PromQLEvalError("exceeded maximum resolution of 11,000 points per timeseries. "
-                                  "Try decreasing the query resolution (?step=XX)")
+        if (end_ms - start_ms) // step_ms > MAX_POINTS:
+            raise PromQLEvalError(RESOLUTION_ERROR)
         expr = parse(query) if isinstance(query, str) else query
         if expr.type not in (ast.SCALAR, ast.VECTOR):
             raise PromQLEvalError(f'invalid expression type "{ast.TYPE_NAMES[expr.type]}" for '
                                   "range query, must be Scalar or instant Vector")
         times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
-        evaluator = _Evaluator(self, start_ms, end_ms)
+        evaluator = _Evaluator(self, start_ms, end_ms, budget)
         evaluator.query_step = step_ms if self.rollups and len(times) > 1 else 0
         value = evaluator.eval(expr, times)
         return Result("matrix", value, times)
 
 
 class _Evaluator:
-    def __init__(self, engine: Engine, start_ms: int, end_ms: int) -> None:
+    def __init__(self, engine: Engine, start_ms: int, end_ms: int, budget: Budget | None,
+                 ) -> None:
         self.store = engine.store
+        self.budget = budget or engine.budget()
         self.lookback = engine.lookback_ms
         self.sub_step = engine.subquery_step_ms
         self.start_ms, self.end_ms = start_ms, end_ms
@@ -104,6 +111,7 @@ class _Evaluator:
         return np.full(len(times), fixed - offset_ms, dtype=np.int64)
 
     def eval(self, node: ast.Expr, times: np.ndarray) -> object:
+        self.budget.check()
         steps = len(times)
         if isinstance(node, ast.NumberLiteral):
             return Scalar(np.full(steps, node.value))
@@ -150,6 +158,7 @@ class _Evaluator:
         labels, rows_v, rows_m, rows_t = [], [], [], []
         lo_t, hi_t = int(ends.min()) - self.lookback, int(ends.max())
         for series in self.store.select(node.matchers, lo_t, hi_t):
+            self.budget.add_samples(steps)
             ts, vals = series.timestamps, series.values
             idx = np.searchsorted(ts, ends, "right") - 1
             safe = np.maximum(idx, 0)
@@ -169,13 +178,9 @@ class _Evaluator:
         sel = node.vector
         ends = self._window_ends(times, sel.offset_ms, sel.at)
         found = []
-        loaded = 0
         for series in self.store.select(sel.matchers, int(ends.min()) - node.range_ms,
                                         int(ends.max())):
-            loaded += len(series.timestamps)
-            if loaded > MAX_SAMPLES:
-                raise PromQLEvalError("query processing would load too many samples into "
-                                      "memory in query execution")
+            self.budget.add_samples(len(series.timestamps))
             found.append(series)
         out, batch = series_windows(found, ends, node.range_ms)
         return RangeData(out, node.range_ms, ends, times, batch)
@@ -187,6 +192,9 @@ class _Evaluator:
         start = (first // step) * step
         if start < first:
             start += step
+        # refused before the grid is allocated: [30d:1ms] would be 2.6 G points
+        self.budget.check_points(node.range_ms // step)
+        self.budget.add_samples(max(0, (int(ends.max()) - start) // step + 1))
         inner_times = np.arange(start, int(ends.max()) + 1, step, dtype=np.int64)
         if len(inner_times) == 0:
             inner_times = np.array([start], dtype=np.int64)

@@ -33,3 +33,15 @@ class PromQLBadArgument(PromQLError):
     """A request parameter (time, step, range) that cannot be used."""
 
     error_type = "bad_data"
+
+
+class PromQLTimeout(PromQLError):
+    """The query ran past its timeout (HTTP 503, as Prometheus)."""
+
+    error_type = "timeout"
+
+
+class PromQLCanceled(PromQLError):
+    """The query was cancelled, e.g. its client went away."""
+
+    error_type = "canceled"

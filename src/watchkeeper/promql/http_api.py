@@ -7,8 +7,10 @@ Same JSON shapes and error shapes as Prometheus (``status``, ``data``, ``errorTy
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,8 +22,14 @@ from starlette.routing import Route
 from watchkeeper.promql import ast
 from watchkeeper.promql.durations import parse_step, parse_time
 from watchkeeper.promql.engine import Engine
-from watchkeeper.promql.errors import PromQLBadArgument, PromQLError, PromQLParseError
+from watchkeeper.promql.errors import (
+    PromQLBadArgument,
+    PromQLError,
+    PromQLParseError,
+    PromQLTimeout,
+)
 from watchkeeper.promql.formatting import result_to_api
+from watchkeeper.promql.limits import MAX_POINTS, RESOLUTION_ERROR, SWITCH_INTERVAL_S, Budget
 from watchkeeper.promql.parser import parse
 from watchkeeper.tsdb.api import TimeSeriesStore
 from watchkeeper.tsdb.matchers import Matcher
@@ -83,31 +91,52 @@ def _matchers(params: dict[str, list[str]]) -> list[list[Matcher]]:
     return groups
 
 
-DEFAULT_TIMEOUT_S = 120.0  # Prometheus's --query.timeout default
-
-
-class PromQLTimeout(PromQLError):
-    error_type = "timeout"
+def _queued(fn: Callable[..., Any], budget: Budget) -> Callable[..., Any]:
+    def start(*args: Any) -> Any:
+        if time.monotonic() > budget.deadline:
+            raise PromQLTimeout("query timed out in query queue")
+        return fn(*args, budget=budget)
+    return start
 
 
 def create_app(store: TimeSeriesStore, engine: Engine | None = None,
-               version: str = "0.1.0", timeout_s: float = DEFAULT_TIMEOUT_S) -> Starlette:
-    """An ASGI app serving ``/api/v1/...`` for ``store``; mount it at the server root."""
+               version: str = "0.1.0") -> Starlette:
+    """An ASGI app serving ``/api/v1/...`` for ``store``; mount it at the server root.
+
+    Queries run on their own threads, at most ``engine.limits.max_concurrency`` at once
+    (the rest queue, their timeout running), never on the event loop: health checks,
+    /metrics and remote write answer while a query runs. A query past its timeout stops
+    at the evaluator's next check and answers 503 ``timeout``, as Prometheus.
+    """
     engine = engine or Engine(store)
+    # a 1 ms GIL switch interval (Python's default is 5 ms): the event loop waits for the
+    # GIL at most that long while a query evaluates (measured in bench/query_isolation.py)
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
+    pool = ThreadPoolExecutor(max_workers=engine.limits.max_concurrency,
+                              thread_name_prefix="promql")
 
     def run(fn, *args):  # type: ignore[no-untyped-def]
         return asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
     async def run_query(params: dict[str, list[str]], fn, *args):  # type: ignore[no-untyped-def]
-        limit = timeout_s
         asked = _one(params, "timeout")
+        timeout = None
         if asked:
-            limit = min(limit, parse_step(asked) / 1000) if parse_step(asked) > 0 else limit
+            try:
+                timeout = parse_step(asked) / 1000
+            except PromQLBadArgument as e:
+                raise PromQLBadArgument(f'invalid parameter "timeout": {e}') from None
+        budget = engine.budget(timeout if timeout and timeout > 0 else None)
+        future = asyncio.get_running_loop().run_in_executor(pool, _queued(fn, budget), *args)
         try:
-            return await asyncio.wait_for(run(fn, *args), timeout=limit)
+            # the evaluator stops itself at the deadline; this is the backstop for a step
+            # that cannot check (one long store read), so the client is answered in time
+            wait = max(0.0, budget.deadline - time.monotonic()) + 0.5
+            return await asyncio.wait_for(future, timeout=wait)
         except TimeoutError:
-            raise PromQLTimeout(f"query timed out in expression evaluation after {limit}s"
-                                ) from None
+            raise PromQLTimeout("query timed out in expression evaluation") from None
+        finally:
+            budget.cancelled = True  # answered, timed out or the client left: stop
 
     def handler(fn):  # type: ignore[no-untyped-def]
         async def endpoint(request: Request) -> JSONResponse:
@@ -146,9 +175,8 @@ def create_app(store: TimeSeriesStore, engine: Engine | None = None,
             raise PromQLBadArgument('invalid parameter "step": zero or negative query '
                                     "resolution step widths are not accepted. Try a positive "
                                     "integer")
-        if (end - start) // step >= 11_000:
-            raise PromQLBadArgument("exceeded maximum resolution of 11,000 points per "
-                                    "timeseries. Try decreasing the query resolution (?step=XX)")
+        if (end - start) // step > MAX_POINTS:
+            raise PromQLBadArgument(RESOLUTION_ERROR)
         result = await run_query(params, engine.range, text, start, end, step)
         return success(result_to_api(result))
 

@@ -10,7 +10,7 @@ import re
 
 from watchkeeper.promql import ast
 from watchkeeper.promql.ast import MATRIX, SCALAR, STRING, TYPE_NAMES, VECTOR
-from watchkeeper.promql.durations import parse_duration
+from watchkeeper.promql.durations import MAX_TIME_MS, parse_duration
 from watchkeeper.promql.errors import PromQLParseError
 from watchkeeper.promql.lexer import Token, tokenize
 from watchkeeper.promql.signatures import AGGREGATION_PARAM, AGGREGATIONS, FUNCTIONS
@@ -23,11 +23,31 @@ COMPARISON = {"==", "!=", "<=", "<", ">=", ">"}
 SET_OPS = {"and", "or", "unless"}
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _MAX_DEPTH = 200
+_TOO_DEEP = f"expression nested too deeply (more than {_MAX_DEPTH} levels)"
 
 
 def parse(text: str) -> ast.Expr:
     """Parse a PromQL expression; raises PromQLParseError naming line:column."""
-    return _Parser(text).parse_all()
+    try:
+        expr = _Parser(text).parse_all()
+    except RecursionError:  # a safety net: the depth counter below should come first
+        raise PromQLParseError(_TOO_DEEP, text) from None
+    if _depth(expr) > _MAX_DEPTH:  # a long chain (a + a + ...) is deep without nesting
+        raise PromQLParseError(_TOO_DEEP, text)
+    return expr
+
+
+def _depth(expr: ast.Expr) -> int:
+    """How deep the tree is (stopping past the limit), without recursing."""
+    deepest, stack = 0, [(expr, 1)]
+    while stack and deepest <= _MAX_DEPTH:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = [getattr(node, name, None) for name in ("expr", "lhs", "rhs", "param",
+                                                           "vector")]
+        children.extend(getattr(node, "args", ()))
+        stack.extend((child, depth + 1) for child in children if isinstance(child, ast.Expr))
+    return deepest
 
 
 class _Parser:
@@ -90,7 +110,7 @@ class _Parser:
     def parse_expr(self, min_prec: int) -> ast.Expr:
         self.depth += 1
         if self.depth > _MAX_DEPTH:
-            raise self.error("expression nested too deeply")
+            raise self.error(_TOO_DEEP)
         lhs = self.parse_unary()
         while True:
             op = self.binary_op()
@@ -238,7 +258,7 @@ class _Parser:
         if tok.kind == "NUMBER":
             self.advance()
             value = sign * float(tok.value)  # type: ignore[arg-type]
-            if value != value or abs(value) == float("inf"):
+            if not abs(value) * 1000 <= MAX_TIME_MS:  # NaN too
                 raise self.error("timestamp out of bounds for @ modifier", tok.pos)
             modifier = ast.AtModifier(timestamp_ms=round(value * 1000))
         elif tok.kind == "IDENT" and tok.text in ("start", "end") and self.peek().text == "(":

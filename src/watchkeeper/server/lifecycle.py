@@ -106,7 +106,7 @@ class Service:
         self.ingester = Ingester(self.store, self.config.global_.external_labels)
         from watchkeeper.promql.engine import Engine
 
-        self.engine = Engine(self.store)
+        self.engine = Engine(self.store, limits=self.query_limits())
         self.alerting = await asyncio.to_thread(self._start_alerting)
         self.registry.register(_Forward(REGISTRY))
         self.registry.register(HealthCollector(self.runner))
@@ -188,6 +188,12 @@ class Service:
                 log.exception("collecting metrics failed")
             await asyncio.sleep(max(0.05, interval - self.collect_seconds))
 
+    def query_limits(self) -> Any:
+        from watchkeeper.promql.limits import QueryLimits
+
+        q = self.config.query
+        return QueryLimits(q.timeout, q.max_samples, q.max_concurrency)
+
     # -- reload ------------------------------------------------------------------------
     async def reload(self, path: str | None) -> tuple[bool, str]:
         """Load ``path`` again; on any problem keep the running config and say why."""
@@ -209,6 +215,8 @@ class Service:
             self.redactor = Redactor([*self.redactor.values,
                                       *config_redactor(loaded).values])  # old ones may linger
             protect(self.redactor)
+            if self.engine is not None:
+                self.engine.limits = self.query_limits()
             if self.ingester is not None:
                 self.ingester.external_labels = dict(loaded.config.global_.external_labels)
             for check in self.runner.checks():
