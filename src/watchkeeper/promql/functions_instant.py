@@ -115,7 +115,7 @@ def _go_expand(template: str, groups: dict[int | str, str | None]) -> str:
 
 def label_replace(vec: Vector, dst: str, replacement: str, src: str, regex: str) -> Vector:
     try:
-        pattern = compile_regex(regex)
+        pattern = compile_regex(regex, alone=False)
     except BadMatcherError as e:
         raise PromQLEvalError(f"invalid regular expression in label_replace(): {e}") from None
     if not _LABEL_NAME.fullmatch(dst):

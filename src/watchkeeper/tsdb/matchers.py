@@ -65,7 +65,7 @@ class Regex:
 
     __slots__ = ("_literals", "_names", "_rx", "pattern")
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, alone: bool = True) -> None:
         self.pattern = pattern
         self._literals = (frozenset(pattern.split("|")) if _LITERALS.fullmatch(pattern)
                           else None)
@@ -79,6 +79,9 @@ class Regex:
         options = re2.Options()
         options.log_errors = False
         rx = re2._re2.RE2(f"^(?:{pattern})$".encode("utf-8", "surrogatepass"), options)
+        if rx.ok() and alone:  # a matcher's regex must parse on its own too: not "a)|(b"
+            bare = re2._re2.RE2(pattern.encode("utf-8", "surrogatepass"), options)
+            rx = rx if bare.ok() else bare
         if not rx.ok():
             error = rx.error()
             error = error.decode("utf-8", "replace") if isinstance(error, bytes) else error
@@ -90,13 +93,13 @@ class Regex:
         if self._literals is not None:
             return value in self._literals
         text = value.encode("utf-8", "surrogatepass")
-        return self._rx.Match(_BOTH, text, 0, len(text))[0][0] >= 0
+        return self._rx.Match(_SEARCH, text, 0, len(text))[0][0] >= 0
 
     def groups(self, value: str) -> dict[int | str, str | None] | None:
         """Capture groups by number and by name (``None`` when a group took no part), or
         ``None`` when ``value`` does not match."""
         text = value.encode("utf-8", "surrogatepass")
-        spans = self._rx.Match(_BOTH, text, 0, len(text))
+        spans = self._rx.Match(_SEARCH, text, 0, len(text))
         if spans[0][0] < 0:
             return None
         out: dict[int | str, str | None] = {}
@@ -107,13 +110,18 @@ class Regex:
         return out
 
 
-_BOTH = re2._re2.RE2.Anchor.ANCHOR_BOTH if re2 is not None else None
+# a search, as Go's regexp does: the pattern carries its own ^ and $
+_SEARCH = re2._re2.RE2.Anchor.UNANCHORED if re2 is not None else None
 
 
 @lru_cache(maxsize=4096)
-def compile_regex(pattern: str) -> Regex:
-    """The (cached) RE2 regex of a matcher or a PromQL function; BadMatcherError names it."""
-    return Regex(pattern)
+def compile_regex(pattern: str, alone: bool = True) -> Regex:
+    """The (cached) RE2 regex of a matcher or a PromQL function; BadMatcherError names it.
+
+    ``alone=False`` (label_replace) takes what Prometheus's ``^(?:`` + pattern + ``)$``
+    takes, even where the pattern alone does not parse (``a)|(b``).
+    """
+    return Regex(pattern, alone)
 
 
 @dataclass(frozen=True)
