@@ -37,7 +37,7 @@ AGGS = ["sum", "avg", "count", "max", "topk(2,", "quantile(0.5,", 'count_values(
 def _selector() -> st.SearchStrategy[str]:
     matcher = st.tuples(st.sampled_from(["a", "b", "__name__"]),
                         st.sampled_from(["=", "!=", "=~", "!~"]),
-                        st.sampled_from(REGEXES + ["x", "y", EVIL[:50]]))
+                        st.sampled_from([*REGEXES, "x", "y", EVIL[:50]]))
     return st.tuples(st.sampled_from(NAMES), st.lists(matcher, max_size=3)).map(
         lambda t: t[0] + "{" + ",".join(f'{n}{op}"{v}"' for n, op, v in t[1]) + "}")
 
@@ -51,7 +51,7 @@ def _modifier(expr: str, draw) -> str:  # type: ignore[no-untyped-def]
     if kind == "offset" and expr.startswith(tuple(NAMES)):
         return f"{expr} offset {draw(st.sampled_from(['', '-']))}{draw(st.sampled_from(DURATIONS))}"
     if kind == "at" and expr.startswith(tuple(NAMES)):
-        return f"{expr} @ {draw(st.sampled_from(NUMBERS[:14] + ['start()', 'end()']))}"
+        return f"{expr} @ {draw(st.sampled_from([*NUMBERS[:14], 'start()', 'end()']))}"
     return expr
 
 
@@ -102,10 +102,7 @@ def server(tmp_path_factory):
 
 def _check(client, method: str, path: str, params: dict) -> None:
     started = time.monotonic()
-    if method == "GET":
-        r = client.get(path, params=params)
-    else:
-        r = client.post(path, data=params)
+    r = client.get(path, params=params) if method == "GET" else client.post(path, data=params)
     took = time.monotonic() - started
     assert r.status_code < 500, (path, params, r.status_code, r.text[:300])
     assert took < TIMEOUT_S + 5, (path, params, took)  # the timeout's backstop is 0.5 s
