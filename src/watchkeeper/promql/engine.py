@@ -64,7 +64,7 @@ class Engine:
                 ) -> Result:
         expr = parse(query) if isinstance(query, str) else query
         times = np.array([time_ms], dtype=np.int64)
-        value = _Evaluator(self, time_ms, time_ms, budget).eval(expr, times)
+        value = _Evaluator(self, time_ms, time_ms, budget).run(expr, times)
         kinds = {Vector: "vector", RangeData: "matrix", Scalar: "scalar", String: "string"}
         return Result(kinds[type(value)], value, times)
 
@@ -84,7 +84,7 @@ class Engine:
         times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
         evaluator = _Evaluator(self, start_ms, end_ms, budget)
         evaluator.query_step = step_ms if self.rollups and len(times) > 1 else 0
-        value = evaluator.eval(expr, times)
+        value = evaluator.run(expr, times)
         return Result("matrix", value, times)
 
 
@@ -97,6 +97,13 @@ class _Evaluator:
         self.sub_step = engine.subquery_step_ms
         self.start_ms, self.end_ms = start_ms, end_ms
         self.query_step = 0  # the outer range query's step when rollups may be read
+
+    def run(self, expr: ast.Expr, times: np.ndarray) -> object:
+        previous = self.budget.activate()  # deep loops check it through checkpoint()
+        try:
+            return self.eval(expr, times)
+        finally:
+            self.budget.restore(previous)
 
     def _window_ends(self, times: np.ndarray, offset_ms: int, at: ast.AtModifier | None,
                      ) -> np.ndarray:
@@ -183,6 +190,7 @@ class _Evaluator:
             self.budget.add_samples(len(series.timestamps))
             found.append(series)
         out, batch = series_windows(found, ends, node.range_ms)
+        self.budget.add_samples(len(found) * len(times))  # a window per series and step
         return RangeData(out, node.range_ms, ends, times, batch)
 
     def subquery(self, node: ast.SubqueryExpr, times: np.ndarray) -> RangeData:

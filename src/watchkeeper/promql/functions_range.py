@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from watchkeeper.promql.limits import checkpoint
 from watchkeeper.promql.windows import gather, window_apply
 
 
@@ -123,6 +124,7 @@ def linear_regression(ts, vals, lo, hi, intercept_ms):  # type: ignore[no-untype
     total = np.zeros((4, len(lo)))
     comp = np.zeros((4, len(lo)))
     for c in range(width):
+        checkpoint()
         col = stacked[c]
         t = total + col
         comp += np.where(np.abs(total) >= np.abs(col), (total - t) + col, (col - t) + total)

@@ -95,7 +95,8 @@ def _queued(fn: Callable[..., Any], budget: Budget) -> Callable[..., Any]:
     def start(*args: Any) -> Any:
         if time.monotonic() > budget.deadline:
             raise PromQLTimeout("query timed out in query queue")
-        return fn(*args, budget=budget)
+        with budget:  # takes its turn on the evaluation slot
+            return fn(*args, budget=budget)
     return start
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from watchkeeper.promql.errors import PromQLCanceled, PromQLEvalError, PromQLTimeout
@@ -24,10 +25,68 @@ TOO_MANY_SAMPLES = ("query processing would load too many samples into memory in
 # /metrics, remote write) gets a turn however many queries run
 YIELD_EVERY_S = 0.002
 SWITCH_INTERVAL_S = 0.001
+
+
+class _Turns:
+    """A first-come, first-served slot: the query holding it hands it to the next waiting
+    one at every check. A query whose turn does not come within ``patience`` (the holder
+    is in one long step that cannot check) runs anyway, sharing the GIL as it would
+    without the slot: no query waits on another for long."""
+
+    def __init__(self, patience: float = 0.05) -> None:
+        self.patience = patience
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._busy = False
+
+    def acquire(self) -> bool:
+        """True when the slot is ours; False when we run beside its holder."""
+        with self._lock:
+            if not self._busy:
+                self._busy = True
+                return True
+            handoff = threading.Lock()
+            handoff.acquire()
+            self._waiting.append(handoff)
+        if handoff.acquire(timeout=self.patience):
+            return True
+        with self._lock:
+            if handoff in self._waiting:
+                self._waiting.remove(handoff)
+                return False
+        handoff.acquire()  # handed to us while we gave up: released already, so at once
+        return True
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._busy = False
+
+    def pass_on(self) -> bool:
+        """Let the next query have a turn, then wait for ours (see ``acquire``)."""
+        if not self._waiting:  # unlocked peek: a miss only delays the turn a check
+            return True
+        self.release()
+        return self.acquire()
+
+
+_ACTIVE = threading.local()  # the budget of the query this thread evaluates
+
+
+def checkpoint() -> None:
+    """A check for loops deep in the evaluation (windows, functions) that do not carry the
+    query's budget: a no-op outside a query."""
+    budget = getattr(_ACTIVE, "budget", None)
+    if budget is not None:
+        budget.check()
+
+
 # Queries served over HTTP take turns on this slot: under the GIL only one thread runs
-# Python at a time anyway, and with one evaluator (not four) contending, the event loop
-# waits at most one switch interval for the GIL instead of several
-_CPU_SLOT = threading.Lock()
+# Python at a time anyway, and with one evaluator (not four) contending for it, the event
+# loop waits at most one switch interval for the GIL instead of several
+_CPU_SLOT = _Turns()
 
 
 @dataclass(frozen=True)
@@ -55,8 +114,7 @@ class Budget:
 
     def __enter__(self) -> Budget:
         """Evaluate in turns with the other queries entered this way (see _CPU_SLOT)."""
-        _CPU_SLOT.acquire()
-        self._slot = True
+        self._slot = _CPU_SLOT.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -73,12 +131,20 @@ class Budget:
             raise PromQLTimeout("query timed out in expression evaluation")
         if now > self._next_yield:
             if self._slot:
-                _CPU_SLOT.release()  # the next query's turn
-                time.sleep(0)  # and the event loop's, if it waits for the GIL
-                _CPU_SLOT.acquire()
-            else:
-                time.sleep(0)
+                self._slot = _CPU_SLOT.pass_on()
+            time.sleep(0)  # the event loop's turn, if it waits for the GIL
             self._next_yield = time.monotonic() + YIELD_EVERY_S
+
+    def activate(self) -> Budget | None:
+        """Make this the budget ``checkpoint()`` checks on this thread; returns the one
+        it replaces (to put back with ``restore``)."""
+        previous = getattr(_ACTIVE, "budget", None)
+        _ACTIVE.budget = self
+        return previous
+
+    @staticmethod
+    def restore(previous: Budget | None) -> None:
+        _ACTIVE.budget = previous
 
     def add_samples(self, count: int) -> None:
         """Count samples a step loads into memory; over ``max_samples`` the query fails."""
@@ -93,4 +159,5 @@ class Budget:
             raise PromQLEvalError(RESOLUTION_ERROR)
 
 
-__all__ = ["MAX_POINTS", "RESOLUTION_ERROR", "TOO_MANY_SAMPLES", "Budget", "QueryLimits"]
+__all__ = ["MAX_POINTS", "RESOLUTION_ERROR", "SWITCH_INTERVAL_S", "TOO_MANY_SAMPLES", "Budget",
+           "QueryLimits", "checkpoint"]

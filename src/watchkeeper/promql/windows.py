@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from watchkeeper.promql.limits import checkpoint
 from watchkeeper.promql.values import STALE_NAN_BITS, RangeSeries
 from watchkeeper.tsdb.api import SeriesData
 from watchkeeper.tsdb.labels import Labels
@@ -75,6 +76,7 @@ def _all_bounds(ts: np.ndarray, first: np.ndarray, sizes: np.ndarray, ends: np.n
     end_rel = np.clip(ends - tmin, -1, span - 1)
     block = max(1, 4_000_000 // len(ends))
     for a in range(0, len(sizes), block):
+        checkpoint()
         base = shift[a : a + block, None]
         lo[a : a + block] = np.searchsorted(key, base + start_rel[None, :], "left")
         hi[a : a + block] = np.searchsorted(key, base + end_rel[None, :], "right")
@@ -92,6 +94,7 @@ def gather(values: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     cols = np.arange(width)
     last = max(len(values) - 1, 0)
     for start in range(0, steps, chunk):
+        checkpoint()
         sl = slice(start, min(steps, start + chunk))
         idx = lo[sl, None] + cols[None, :]
         mask = cols[None, :] < counts[sl, None]
