@@ -126,8 +126,14 @@ def forecast(t: np.ndarray, y: np.ndarray, at: np.ndarray, method: str = "linear
     except ValueError:
         pass  # too little history to hold a fifth back
     crossing = None
-    if threshold is not None:
+    if threshold is not None and len(at):
         above = pred >= threshold if pred[-1] >= y[-1] else pred <= threshold
         if above.any():
-            crossing = float(at[int(np.argmax(above))])
+            # Between the last point below and the first beyond, not on the grid's step.
+            k = int(np.argmax(above))
+            t0, v0 = (float(t[-1]), float(y[-1])) if k == 0 else (float(at[k - 1]),
+                                                                   float(pred[k - 1]))
+            t1, v1 = float(at[k]), float(pred[k])
+            crossing = t1 if v1 == v0 else t0 + (threshold - v0) * (t1 - t0) / (v1 - v0)
+            crossing = min(max(crossing, t0), t1)
     return Forecast(method, at, pred, pred - spread, pred + spread, mape, crossing)

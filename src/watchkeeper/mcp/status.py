@@ -17,7 +17,8 @@ def status(backend: Backend) -> dict[str, Any]:
     out: dict[str, Any] = {}
     checks = _checks(backend)
     failing = [c for c in checks if c["status"] != "pass"]
-    out["health"] = {"checks": len(checks), "failing": len(failing),
+    flapping = [c["check"] for c in checks if c.get("flapping")]
+    out["health"] = {"checks": len(checks), "failing": len(failing), "flapping": flapping,
                      "failing_checks": [{"check": c["check"], "status": c["status"],
                                          "output": c.get("output", "")[:100],
                                          "since": c.get("since")} for c in failing]}
@@ -34,8 +35,13 @@ def status(backend: Backend) -> dict[str, Any]:
                                             "instance": t["labels"].get("instance"),
                                             "error": (t.get("lastError") or "")[:80]}
                                            for t in down]}
-    except BackendError:
-        out["targets"] = "not available (a bare store)"
+    except BackendError:  # a bare store: the targets' recorded up series
+        data = backend.get("/api/v1/query", {"query": "last_over_time(up[10m])"})
+        ups = data.get("result", [])
+        down = [u["metric"] for u in ups if float(u["value"][1]) == 0]
+        out["targets"] = {"total": len(ups), "down": len(down),
+                          "down_targets": [{"job": m.get("job"), "instance": m.get("instance"),
+                                            "error": "up == 0"} for m in down]}
     try:
         soon = [c for c in capacity(backend)["capacity"] if c["full_in"] is not None]
         out["capacity"] = soon[:3] or "no filesystem is growing toward full"

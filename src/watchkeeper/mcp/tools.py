@@ -22,6 +22,9 @@ from .shapes import (
     unit_of,
 )
 
+#: Status changes within an hour from which a check is called flapping.
+FLAPPING = 4
+
 
 class ToolError(Exception):
     """A problem the caller can fix: the message names the bad part and a fix."""
@@ -48,11 +51,17 @@ def _checks(backend: Backend) -> list[dict[str, Any]]:
                          "latency": human(r.get("durationSeconds"), "seconds"),
                          "changes": r.get("statusChanges"), "flapping": r.get("flapping"),
                          "critical": r.get("critical")})
-    except BackendError:  # a bare store: the checks' recorded status instead
+    except BackendError:  # a bare store: the checks' recorded status and its changes
         data = backend.get("/api/v1/query", {"query": "last_over_time("
                                              "watchkeeper_health_status[1h])"})
+        flips = backend.get("/api/v1/query", {"query": "changes("
+                                              "watchkeeper_health_status[1h])"})
+        changes = {s["metric"].get("check", ""): int(float(s["value"][1]))
+                   for s in flips.get("result", [])}
         rows = [{"check": s["metric"].get("check", ""),
-                 "status": "pass" if float(s["value"][1]) >= 1 else "fail"}
+                 "status": "pass" if float(s["value"][1]) >= 1 else "fail",
+                 "changes": changes.get(s["metric"].get("check", ""), 0),
+                 "flapping": changes.get(s["metric"].get("check", ""), 0) >= FLAPPING}
                 for s in data.get("result", [])]
     order = {"fail": 0, "warn": 1}
     return sorted(rows, key=lambda r: (order.get(r["status"], 2), r["check"]))
@@ -383,6 +392,7 @@ def capacity(backend: Backend) -> dict[str, Any]:
     out = [{"filesystem": r["labels"].get("mountpoint", series_name(r["labels"])),
             "device": r["labels"].get("device"), "used": human(r.get("used_ratio"), "ratio"),
             "growth_per_day": human(r["growth_per_day"], "bytes"),
+            "growth_per_day_bytes": num(r["growth_per_day"]),
             "full_in": None if r["seconds"] is None else human(r["seconds"], "seconds"),
             "full_in_seconds": num(r["seconds"]),
             "interval_80": [human(r["lower"], "seconds"), human(r["upper"], "seconds")]
