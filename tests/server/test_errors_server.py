@@ -52,7 +52,7 @@ def sentry(dsn: str, **options: Any) -> Iterator[None]:
     """``sentry_sdk.init(dsn=...)`` as an application calls it; closed afterwards."""
     import sentry_sdk
 
-    sentry_sdk.init(dsn=dsn, default_integrations=False, **options)
+    sentry_sdk.init(dsn=dsn, **options)
     try:
         yield
     finally:
