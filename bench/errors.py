@@ -110,25 +110,30 @@ def bench_no_raise() -> None:
     def middleware(inner: Callable) -> Callable:
         return HTTPMetricsMiddleware(inner, registry=CollectorRegistry())
 
-    without, with_capture = per_request(middleware(app)), per_request(middleware(app))
+    without, again = per_request(middleware(app)), per_request(middleware(app))
+    with_capture = per_request(middleware(app))
     saved = list(EXCEPTION_HOOKS)
 
-    def bare() -> float:
-        EXCEPTION_HOOKS.clear()
-        try:
-            return without()
-        finally:
-            EXCEPTION_HOOKS[:] = saved
+    def hookless(run: Callable[[], float]) -> Callable[[], float]:
+        def timed() -> float:
+            EXCEPTION_HOOKS.clear()
+            try:
+                return run()
+            finally:
+                EXCEPTION_HOOKS[:] = saved
+        return timed
 
     def ours() -> float:
         assert on_unhandled in EXCEPTION_HOOKS
         return with_capture()
 
-    base, mine, theirs = alternate([bare, ours,
-                                    per_request(middleware(SentryAsgiMiddleware(app)))])
+    base, base_again, mine, theirs = alternate([
+        hookless(without), hookless(again), ours,
+        per_request(middleware(SentryAsgiMiddleware(app)))])
     added, anchor_added = mine - base, theirs - base  # ours: noise around 0, either sign
     print(f"request, nothing raised (HTTPMetricsMiddleware): without capture {us(base)}, "
-          f"added by ours {us(added)}, added by sentry asgi {us(anchor_added)}")
+          f"added by ours {us(added)} (noise floor, the same setup twice: "
+          f"{us(abs(base_again - base))}), added by sentry asgi {us(anchor_added)}")
     RATIOS.append(("added per request without error / sentry's",
                    max(0.0, added) / anchor_added, "ours 0 us"))
 
