@@ -22,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import timeit
@@ -229,7 +230,7 @@ def bench_celery_worker(tasks: int = 2_000) -> None:
     for round_ in range(1 if QUICK else 3):
         for mode in ("hooks", "bare"):
             queue = f"wk_bench_{uuid.uuid4().hex[:8]}"
-            done = Path(f"/tmp/{queue}.done")
+            done = Path(tempfile.gettempdir()) / f"{queue}.done"
             app = Celery("benchc", broker=broker, set_as_current=False)
             app.conf.update(task_default_queue=queue, task_default_exchange=queue,
                             task_default_routing_key=queue, task_ignore_result=True)
