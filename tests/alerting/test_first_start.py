@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,37 @@ def test_a_down_target_fires_the_default_rule_and_reaches_the_webhook(tmp_path: 
             assert "TargetDown" in listed.stdout, listed.stderr
     finally:
         receiver.close()
+
+
+class _Metrics(BaseHTTPRequestHandler):
+    body = "".join(f'items{{n="{i}"}} {i}\n' for i in range(95)).encode()
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_target_near_its_sample_limit_fires_before_it_is_refused(tmp_path: Path) -> None:
+    target = ThreadingHTTPServer(("127.0.0.1", 0), _Metrics)
+    threading.Thread(target=target.serve_forever, daemon=True).start()
+    config = {
+        "global": {"evaluation_interval": "1s", "scrape_interval": "1s"},
+        "scrape_configs": [{"job_name": "big", "sample_limit": 100, "static_configs": [
+            {"targets": [f"127.0.0.1:{target.server_address[1]}"]}]}],
+        "default_rules": {"override": {"ScrapeSampleLimitHit": {"for": "1s"}}},
+    }
+    try:
+        with ServeProcess(tmp_path, config) as server:
+            alert = server.wait_until(lambda: next((
+                a for a in server.client.get("/api/v1/alerts").json()["data"]["alerts"]
+                if a["labels"]["alertname"] == "ScrapeSampleLimitHit"
+                and a["state"] == "firing"), None), 60, "ScrapeSampleLimitHit firing")
+            assert alert["labels"]["job"] == "big" and float(alert["value"]) == 0.95
+    finally:
+        target.shutdown()
+        target.server_close()

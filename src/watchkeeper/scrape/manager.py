@@ -83,6 +83,8 @@ def report_samples(target: Target, result: ScrapeResult, added: int) -> list[Sam
         "scrape_samples_post_metric_relabeling": float(result.post_relabel),
         "scrape_series_added": float(added),
     }
+    if target.job.sample_limit:  # Prometheus's extra-scrape-metrics name, for the alert
+        values["scrape_sample_limit"] = float(target.job.sample_limit)
     return [({"__name__": name, **base}, ts, value) for name, value in values.items()]
 
 
@@ -247,8 +249,9 @@ class ScrapeManager:
             samples = [(dict(k), ts, STALE_NAN) for st in states for k in st.seen]
             for st in states:
                 if st.scrapes:
+                    limit = ("scrape_sample_limit",) if st.target.job.sample_limit else ()
                     samples += [({"__name__": n, **st.target.labels}, ts, STALE_NAN)
-                                for n in REPORT_NAMES]
+                                for n in (*REPORT_NAMES, *limit)]
             self.write(samples)
 
         try:  # through the writer, after any scrape of these targets still queued
