@@ -202,3 +202,25 @@ def test_every_default_rule_evaluates_on_a_real_host_collection(tmp_path: Path) 
                 engine.instant(rule.expr, now + 30_000)  # raises on any unsupported part
     finally:
         store.close()
+
+
+def test_a_reload_applies_new_default_rules_settings(tmp_path: Path) -> None:
+    from watchkeeper.alerting.service import AlertingService
+
+    store = Store.open(tmp_path / "data", background=False)
+    service = AlertingService(store, Engine(store), {}, tmp_path / "alerting")
+    try:
+        def alerts() -> set[str]:
+            return {r.rule.alert for g in service.evaluator.groups for r in g.rules}
+
+        assert "TargetDown" in alerts()
+        service.reload({"default_rules": {"disable": ["TargetDown"]}})
+        assert "TargetDown" not in alerts() and "HealthCheckFailing" in alerts()
+        with pytest.raises(ValueError, match="Nope"):
+            service.reload({"default_rules": {"disable": ["Nope"]}})
+        assert "TargetDown" not in alerts()  # a refused reload keeps what ran
+        service.reload({"default_rules": {"enabled": False}})
+        assert alerts() == set()
+    finally:
+        service.stop()
+        store.close()

@@ -221,9 +221,15 @@ class AlertingService:
             except Exception:
                 log.exception("alert history listener failed")
 
-    def reload(self) -> None:
-        """Read the rule files again (SIGHUP / POST /-/reload); keeps unchanged alerts."""
+    def reload(self, config: Mapping[str, Any] | None = None) -> None:
+        """Read the rule files again (SIGHUP / POST /-/reload), and the packs with the
+        ``rule_packs`` and ``default_rules`` of ``config`` if given; keeps unchanged alerts."""
+        packs = dict(self.config)
+        packs.update({k: config[k] for k in ("rule_packs", "default_rules")
+                      if config is not None and k in config})
+        pack_rules = pack_groups(packs)
         self.file_groups = load_rule_files(self.rule_files)
+        self.config, self.pack_groups = packs, pack_rules
         self.evaluator.set_groups(self._all_groups())
 
     def thresholds_changed(self) -> None:

@@ -233,7 +233,8 @@ class Service:
                         p if Path(p).is_absolute() else str(Path(path).parent / p)
                         for p in loaded.config.rule_files]
                 try:
-                    await asyncio.to_thread(self.alerting.reload)
+                    await asyncio.to_thread(self.alerting.reload,
+                                            alerting_section(loaded.config))
                 except Exception as e:
                     log.error("rule files not reloaded: %s", e)
             self.last_reload_ok, self.last_reload_error = True, ""
