@@ -92,7 +92,12 @@ def parse_default_rules(config: Mapping[str, Any] | None) -> DefaultRules:
     if isinstance(disable, str) or not isinstance(disable, list):
         raise ValueError("default_rules.disable: expected a list of alert names")
     overrides: dict[str, RuleOverride] = {}
-    for name, spec in (config.get("override") or {}).items():
+    override = config.get("override") or {}
+    if not isinstance(override, Mapping):
+        raise ValueError("default_rules.override: expected a mapping of alert names to changes")
+    if not all(isinstance(n, str) for n in disable):
+        raise ValueError("default_rules.disable: expected a list of alert names")
+    for name, spec in override.items():
         where = f"default_rules.override.{name}"
         if not isinstance(spec, Mapping):
             raise ValueError(f"{where}: expected a mapping ({', '.join(sorted(_OVERRIDE_FIELDS))})")

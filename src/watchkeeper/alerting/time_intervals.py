@@ -35,6 +35,13 @@ class TimeIntervalError(ValueError):
     """A time interval Alertmanager would refuse; says which and why."""
 
 
+def _items(config: Mapping[str, Any], key: str) -> list[Any] | None:
+    value = config.get(key)
+    if value is not None and not isinstance(value, list):
+        raise TimeIntervalError(f"{key}: expected a list")
+    return value
+
+
 def _member(text: str, names: Mapping[str, int] | None, numbers: bool) -> int:
     if names is not None and text in names:
         return names[text]
@@ -90,7 +97,7 @@ class TimeInterval:
         if unknown:
             raise TimeIntervalError(f"unknown field(s) {sorted(unknown)}")
         out = cls(location=_location(config.get("location")))
-        if config.get("times") is not None:
+        if _items(config, "times") is not None:
             out.times = []
             for t in config["times"]:
                 if not isinstance(t, Mapping) or not t.get("start_time") or not t.get("end_time"):
@@ -99,19 +106,19 @@ class TimeInterval:
                 if start >= end:
                     raise TimeIntervalError("start time cannot be equal or greater than end time")
                 out.times.append((start, end))
-        if config.get("weekdays") is not None:
+        if _items(config, "weekdays") is not None:
             out.weekdays = [_range(w, _WEEKDAYS, numbers=False) for w in config["weekdays"]]
             for b, e in out.weekdays:
                 if b > e:
                     raise TimeIntervalError("start day cannot be before end day")
-        if config.get("days_of_month") is not None:
+        if _items(config, "days_of_month") is not None:
             out.days_of_month = [_days(d) for d in config["days_of_month"]]
-        if config.get("months") is not None:
+        if _items(config, "months") is not None:
             out.months = [_range(m, _MONTHS) for m in config["months"]]
             for b, e in out.months:
                 if not (1 <= b <= 12 and 1 <= e <= 12) or b > e:
                     raise TimeIntervalError(f"bad month range {b}:{e}")
-        if config.get("years") is not None:
+        if _items(config, "years") is not None:
             out.years = [_range(y) for y in config["years"]]
             for b, e in out.years:
                 if b > e:
@@ -164,7 +171,7 @@ def parse_time_intervals(config: Mapping[str, Any]) -> dict[str, list[TimeInterv
     """Every named interval of ``time_intervals`` and ``mute_time_intervals``."""
     out: dict[str, list[TimeInterval]] = {}
     for key in ("mute_time_intervals", "time_intervals"):
-        for item in config.get(key) or []:
+        for item in _items(config, key) or []:
             if not isinstance(item, Mapping) or not item.get("name"):
                 raise TimeIntervalError(f"{key}: every entry needs a name")
             name = str(item["name"])
@@ -172,7 +179,7 @@ def parse_time_intervals(config: Mapping[str, Any]) -> dict[str, list[TimeInterv
                 raise TimeIntervalError(f"{key}: time interval {name!r} is defined twice")
             try:
                 out[name] = [TimeInterval.from_config(i)
-                             for i in item.get("time_intervals") or []]
+                             for i in _items(item, "time_intervals") or []]
             except TimeIntervalError as e:
                 raise TimeIntervalError(f"{key}: {name}: {e}") from None
     return out
