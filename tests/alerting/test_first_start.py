@@ -3,6 +3,7 @@ condition (a scrape target that is down) fires one and reaches a local webhook."
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -32,6 +33,12 @@ def test_a_fresh_server_shows_the_default_rules_and_says_how_to_add_a_receiver(
         assert status["configured"] is False and "WATCHKEEPER_NOTIFY" in status["hint"]
         server.wait_until(lambda: "no alert receiver is configured" in server.log(), 10,
                           "the hint in the log")
+        listed = subprocess.run(
+            [sys.executable, "-m", "watchkeeper.cli.main", "rules", "list", "--url",
+             server.url, "--json"], capture_output=True, text=True, timeout=60)
+        rows = {r["name"]: r for r in json.loads(listed.stdout)}
+        assert rows["TargetDown"]["source"] == "pack defaults", listed.stderr
+        assert rows["TargetDown"]["state"] == "inactive" and rows["TargetDown"]["for"] == "5m"
 
 
 def test_a_down_target_fires_the_default_rule_and_reaches_the_webhook(tmp_path: Path) -> None:

@@ -224,3 +224,27 @@ def test_a_reload_applies_new_default_rules_settings(tmp_path: Path) -> None:
     finally:
         service.stop()
         store.close()
+
+
+def _skew_fires(tmp_path: Path, offset_at) -> bool:
+    """HostClockSkew's expression now, over 20 minutes of node_time_seconds samples."""
+    store = Store.open(tmp_path / "data", background=False)
+    try:
+        times = np.arange(T0 - 20 * 60_000, T0 + 1, 15_000, dtype=np.int64)
+        values = np.array([t / 1000 + offset_at(i) for i, t in enumerate(times)])
+        store.append_array({"__name__": "node_time_seconds", "instance": "h"}, times, values)
+        store.commit()
+        expr = _rule(pack_groups({}), "HostClockSkew").expr
+        return bool(Engine(store).instant(expr, T0).value)
+    finally:
+        store.close()
+
+
+def test_clock_skew_fires_ahead_and_behind(tmp_path: Path) -> None:
+    assert _skew_fires(tmp_path / "ahead", lambda i: 3.0)
+    assert _skew_fires(tmp_path / "behind", lambda i: -2.5 + (i % 3) * 0.5)  # plus delays
+
+
+def test_slow_collections_are_not_clock_skew(tmp_path: Path) -> None:
+    # a true clock, read up to 4 s late on a busy host but on time now and then
+    assert not _skew_fires(tmp_path, lambda i: [0.1, 4.0, 2.5, 3.0][i % 4])
