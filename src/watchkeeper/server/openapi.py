@@ -45,6 +45,9 @@ def document(version: str) -> dict[str, Any]:
             "watchkeeper stats shows them; rates over two snapshots interval apart.",
             params=[("interval", "seconds between the snapshots, 0.05 to 60 (default 1)"),
                     ("top", "processes listed by CPU and by memory (default 5)")]),
+        "/api/v1/notifications": _op(
+            "Who is notified: receivers, WATCHKEEPER_NOTIFY, sent/failed/dropped/queued per "
+            "integration, firing alerts, and a hint when nobody is (for the dashboard)."),
         "/-/reload": _op("Reload the config file; a bad file keeps the running config.",
                          "post", responses={"200": {"description": "reloaded"},
                                             "500": {"description": "kept the old config"}}),
