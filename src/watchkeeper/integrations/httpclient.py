@@ -39,21 +39,28 @@ class ClientMetrics:
                             labels, registry=registry, multiprocess_mode="livesum",
                             max_label_sets=10_000)
         self.max_hosts = max_hosts
-        self._hosts: dict[str, str] = {}
+        self._hosts: dict[str | bytes, str] = {}
+        self._labels: set[str] = set()
         self._lock = threading.Lock()
 
-    def host(self, host: str) -> str:
-        label = self._hosts.get(host)
+    def host(self, host: str | bytes) -> str:
+        label = self._hosts.get(host)  # type: ignore[arg-type]
         if label is None:
             with self._lock:
                 label = self._hosts.get(host)
                 if label is None:
-                    label = host if len(self._hosts) < self.max_hosts else OTHER
-                    if label is not OTHER or len(self._hosts) < 10 * self.max_hosts:
-                        self._hosts[host] = label
+                    name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
+                    label = self._hosts.get(name)  # type: ignore[assignment]
+                    if label is None:
+                        label = name if len(self._labels) < self.max_hosts else OTHER
+                        if label is not OTHER:
+                            self._labels.add(label)
+                    if len(self._hosts) < 10 * self.max_hosts:
+                        self._hosts[host] = label  # type: ignore[index]
+                        self._hosts[name] = label
         return label
 
-    def start(self, method: str, host: str) -> tuple[str, str, Any, float]:
+    def start(self, method: str, host: str | bytes) -> tuple[str, str, Any, float]:
         method = method_label(method)
         server = self.host(host)
         gauge = self.active.labels(method, server)
@@ -101,7 +108,7 @@ def _httpx_transports() -> tuple[type, type]:
             self.metrics = client_metrics(registry)
 
         def handle_request(self, request: Any) -> Any:
-            state = self.metrics.start(request.method, request.url.host)
+            state = self.metrics.start(request.method, request.url.raw_host)
             try:
                 response = self.transport.handle_request(request)
             except BaseException as exc:
@@ -122,7 +129,7 @@ def _httpx_transports() -> tuple[type, type]:
             self.metrics = client_metrics(registry)
 
         async def handle_async_request(self, request: Any) -> Any:
-            state = self.metrics.start(request.method, request.url.host)
+            state = self.metrics.start(request.method, request.url.raw_host)
             try:
                 response = await self.transport.handle_async_request(request)
             except BaseException as exc:

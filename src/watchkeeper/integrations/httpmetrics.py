@@ -52,13 +52,25 @@ def error_type(exc: BaseException) -> str:
 
 def trace_exemplar() -> dict[str, str] | None:
     """``{"trace_id": ...}`` of the active OpenTelemetry span, if OpenTelemetry is in use."""
-    trace = sys.modules.get("opentelemetry.trace")
-    if trace is None:
-        return None
-    ctx = trace.get_current_span().get_span_context()
+    current = _current_span
+    if current is None:
+        trace = sys.modules.get("opentelemetry.trace")
+        if trace is None:  # never imported: no span can be active
+            return None
+        current = _use_span_getter(trace.get_current_span)
+    ctx = current().get_span_context()
     if not ctx.is_valid:
         return None
     return {"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}
+
+
+_current_span: Any = None
+
+
+def _use_span_getter(getter: Any) -> Any:
+    global _current_span
+    _current_span = getter
+    return getter
 
 
 class ServerMetrics:

@@ -47,7 +47,7 @@ class WSGIMetricsMiddleware:
         metrics = self.metrics
         method = method_label(environ.get("REQUEST_METHOD", "GET"))
         route_of = self.route_of
-        status = [0]
+        status = [0, -1]  # status code, Content-Length (-1: unknown, count the body)
         found: list[str | None] = [None]
 
         def resolve() -> str | None:
@@ -58,6 +58,9 @@ class WSGIMetricsMiddleware:
 
         def start_wrapper(line: str, headers: Any, exc_info: Any = None) -> Any:
             status[0] = int(line[:3])
+            for name, value in headers:
+                if name.lower() == "content-length" and value.isdigit():
+                    status[1] = int(value)
             if found[0] is None:  # while the framework still holds its request
                 found[0] = route_of(environ)
             return start_response(line, headers, exc_info) if exc_info else \
@@ -116,6 +119,12 @@ class _Body:
         self._start, self._status, self._result, self._size = start, status, result, 0
 
     def __iter__(self) -> Iterator[bytes]:
+        if self._status[1] >= 0:  # the length is known: hand the body over untouched
+            self._size = self._status[1]
+            return iter(self._result)
+        return self._counting()
+
+    def _counting(self) -> Iterator[bytes]:
         try:
             for chunk in self._result:
                 self._size += len(chunk)
