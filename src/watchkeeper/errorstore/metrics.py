@@ -70,12 +70,10 @@ class ErrorStoreCollector:
             "watchkeeper_error_group_regressed",
             "1 while a resolved error group that came back is not resolved again.",
             labels=["error_group", "error_type"])
-        since = time.time() - NEW_WINDOW
-        for g in store.groups(limit=10 * self.k, sort="last_seen"):
-            if g["id"] in top or g["first_seen"] >= since or g["regressed"]:
-                labels = [g["id"], g["error_type"]]
-                first.add_metric(labels, g["first_seen"])
-                regressed.add_metric(labels, 1.0 if g["regressed"] else 0.0)
+        rows = store.alerting_rows(top, time.time() - NEW_WINDOW)
+        for gid, etype, first_seen, is_regressed in rows[:10 * self.k]:
+            first.add_metric([gid, etype], first_seen)
+            regressed.add_metric([gid, etype], 1.0 if is_regressed else 0.0)
         yield first
         yield regressed
         groups = GaugeMetricFamily("watchkeeper_error_groups", "Error groups by status.",

@@ -287,6 +287,17 @@ class ErrorStore:
                 "SELECT group_id, error_type, http_route, count FROM error_counts").fetchall()
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
+    def alerting_rows(self, groups: set[str], since: float) -> list[tuple[str, str, float, bool]]:
+        """(id, type, first seen, regressed) of the given groups and of every group new
+        since ``since`` or regressed: what the alert gauges need, without the sketches."""
+        marks = ",".join("?" * len(groups))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, error_type, first_seen, regressed FROM error_groups WHERE "
+                f"first_seen >= ? OR regressed = 1 OR id IN ({marks}) ORDER BY id",
+                (since, *sorted(groups))).fetchall()
+        return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
+
     def summary(self) -> dict[str, int]:
         with self._lock:
             rows = self._db.execute(
