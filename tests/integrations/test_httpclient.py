@@ -21,6 +21,8 @@ DUR = "http_client_request_duration_seconds_count"
 
 
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: connections go back to the client's pool
+    disable_nagle_algorithm = True
     def do_GET(self):
         if self.path == "/slow":
             time.sleep(1.0)
@@ -73,12 +75,16 @@ def test_httpx_sync(server):
     client = instrument_httpx(httpx.Client(timeout=0.2), registry=reg)
     client.get(server + "/ok")
     client.get(server + "/ok")
+    pool = {"library": "httpx", "state": "idle"}
+    assert reg.get_sample_value("http_client_pool_connections", pool) == 1
     client.get(server + "/fail")
     with pytest.raises(httpx.ReadTimeout):
         client.get(server + "/slow")
     with pytest.raises(httpx.ConnectError):
         client.get(f"http://127.0.0.1:{free_port()}/")
     assert outcomes(reg) == expected(("httpx.ReadTimeout", "httpx.ConnectError"))
+    client.close()
+    assert reg.get_sample_value("http_client_pool_connections", pool) == 0
     assert reg.get_sample_value("http_client_active_requests", {
         "http_request_method": "GET", "server_address": "127.0.0.1"}) == 0
 
@@ -105,6 +111,8 @@ def test_requests_adapter(server):
     session = instrument_requests(requests.Session(), registry=reg)
     session.get(server + "/ok", timeout=0.2)
     session.get(server + "/ok", timeout=0.2)
+    assert reg.get_sample_value("http_client_pool_connections",
+                                {"library": "requests", "state": "idle"}) == 1
     session.get(server + "/fail", timeout=0.2)
     with pytest.raises(requests.exceptions.ReadTimeout):
         session.get(server + "/slow", timeout=0.2)
@@ -128,7 +136,9 @@ def test_aiohttp_trace_config(server):
                 await session.get(server + "/slow")
             with pytest.raises(aiohttp.ClientConnectorError):
                 await session.get(f"http://127.0.0.1:{free_port()}/")
-    asyncio.run(go())
+            return reg.get_sample_value("http_client_pool_connections",
+                                        {"library": "aiohttp", "state": "in_use"})
+    assert asyncio.run(go()) == 0
     result = outcomes(reg)
     timeouts = [k for k in result if k[2].endswith("TimeoutError")]
     assert len(timeouts) == 1

@@ -39,6 +39,9 @@ class ClientMetrics:
                             labels, registry=registry, multiprocess_mode="livesum",
                             max_label_sets=10_000)
         self.max_hosts = max_hosts
+        self.pools = PoolCollector()
+        if registry is not None:
+            registry.register(self.pools)
         self._hosts: dict[str | bytes, str] = {}
         self._labels: set[str] = set()
         self._lock = threading.Lock()
@@ -80,6 +83,61 @@ class ClientMetrics:
         self.duration.labels(method, server, code, error).observe(elapsed)
 
 
+def _httpx_pool(transport: Any) -> tuple[int, int]:
+    connections = list(getattr(getattr(transport, "_pool", None), "connections", ()))
+    idle = sum(1 for c in connections if c.is_idle())
+    return idle, len(connections) - idle
+
+
+def _requests_pool(adapter: Any) -> tuple[int, int]:
+    idle = 0
+    for key in list(adapter.poolmanager.pools.keys()):
+        pool = adapter.poolmanager.pools.get(key)
+        queue = getattr(getattr(pool, "pool", None), "queue", ())
+        idle += sum(1 for conn in list(queue) if conn is not None)
+    return idle, -1  # urllib3 does not tell connections in use
+
+
+def _aiohttp_pool(connector: Any) -> tuple[int, int]:
+    idle = sum(len(conns) for conns in list(getattr(connector, "_conns", {}).values()))
+    return idle, len(getattr(connector, "_acquired", ()))
+
+
+class PoolCollector:
+    """``http_client_pool_connections{library, state}``: idle and in-use connections of the
+    instrumented clients' pools, read at scrape time (nothing on the request path)."""
+
+    def __init__(self) -> None:
+        self._sources: weakref.WeakKeyDictionary[Any, tuple[str, Any]] = (
+            weakref.WeakKeyDictionary())
+
+    def watch(self, obj: Any, library: str, reader: Any) -> None:
+        try:
+            if obj not in self._sources:
+                self._sources[obj] = (library, reader)
+        except TypeError:  # not weakly referenceable: not watched
+            pass
+
+    def collect(self) -> list[Any]:
+        from ..metrics.family import GaugeMetricFamily
+
+        totals: dict[tuple[str, str], float] = {}
+        for obj, (library, reader) in list(self._sources.items()):
+            try:
+                idle, active = reader(obj)
+            except Exception:  # a library changed its internals: skip, never fail a scrape
+                continue
+            totals[(library, "idle")] = totals.get((library, "idle"), 0) + idle
+            if active >= 0:
+                totals[(library, "in_use")] = totals.get((library, "in_use"), 0) + active
+        family = GaugeMetricFamily("http_client_pool_connections",
+                                   "Connections in the instrumented clients' pools.",
+                                   labels=["library", "state"])
+        for (library, state), value in sorted(totals.items()):
+            family.add_metric([library, state], value)
+        return [family]
+
+
 _lock = threading.Lock()
 _sets: weakref.WeakKeyDictionary[Any, ClientMetrics] = weakref.WeakKeyDictionary()
 
@@ -106,6 +164,7 @@ def _httpx_transports() -> tuple[type, type]:
                      **kwargs: Any) -> None:
             self.transport = transport or httpx.HTTPTransport(**kwargs)
             self.metrics = client_metrics(registry)
+            self.metrics.pools.watch(self.transport, "httpx", _httpx_pool)
 
         def handle_request(self, request: Any) -> Any:
             state = self.metrics.start(request.method, request.url.raw_host)
@@ -127,6 +186,7 @@ def _httpx_transports() -> tuple[type, type]:
                      **kwargs: Any) -> None:
             self.transport = transport or httpx.AsyncHTTPTransport(**kwargs)
             self.metrics = client_metrics(registry)
+            self.metrics.pools.watch(self.transport, "httpx", _httpx_pool)
 
         async def handle_async_request(self, request: Any) -> Any:
             state = self.metrics.start(request.method, request.url.raw_host)
@@ -177,6 +237,7 @@ def _requests_adapter() -> type:
         def __init__(self, *args: Any, registry: Any = REGISTRY, **kwargs: Any) -> None:
             self.metrics = client_metrics(registry)
             super().__init__(*args, **kwargs)
+            self.metrics.pools.watch(self, "requests", _requests_pool)
 
         def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
             from urllib.parse import urlsplit
@@ -213,6 +274,9 @@ def aiohttp_trace_config(registry: CollectorRegistry | None = REGISTRY) -> Any:
     config = aiohttp.TraceConfig()
 
     async def on_start(session: Any, ctx: Any, params: Any) -> None:
+        connector = session.connector
+        if connector is not None and connector not in metrics.pools._sources:
+            metrics.pools.watch(connector, "aiohttp", _aiohttp_pool)
         ctx.watchkeeper = metrics.start(params.method, params.url.host or "")
 
     async def on_end(session: Any, ctx: Any, params: Any) -> None:
