@@ -3,6 +3,7 @@ of history behind its 12 host panels, and the page's transferred weight.
 
 Goals (issue 9): median load <= 500 ms; page weight <= 300 KB. Prints figures and goals.
 Run: .venv/bin/python bench/dashboard.py [--loads N]
+     .venv/bin/python bench/dashboard.py --hours 720 --step 1 --range 30d  # 30 days at 1 s
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ def one_load(browser, url: str, context=None) -> tuple[float, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=7)
+    parser.add_argument("--hours", type=float, default=24, help="History seeded, hours.")
+    parser.add_argument("--step", type=int, default=15, help="Seconds between samples.")
+    parser.add_argument("--range", default="24h", help="The page's range: 15m 1h 6h 24h 7d.")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
     from seed import seed_host
@@ -96,20 +100,25 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="wk-bench-dashboard-") as tmp, \
             Store.open(tmp) as store:
-        series = seed_host(store, int(time.time()), hours=24, step_s=15)
+        seeded = time.perf_counter()
+        series = seed_host(store, int(time.time()), hours=args.hours, step_s=args.step)
+        store.maintain()  # as a long-running server's store would be: chunks and rollups
+        print(f"seeded {series} series x {args.hours:g} h at {args.step} s in "
+              f"{time.perf_counter() - seeded:.0f} s", flush=True)
         runner = Runner()
         # with the live streams, as `watchkeeper serve` has them: the page subscribes on load
         app = preview_app(store, runner=runner, extra_routes=stream_routes(store, runner))
         server, url = run_in_thread(app, free_port())
+        page = f"/#/overview?range={args.range}"
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                one_load(browser, url + "/#/overview?range=24h")  # warm the server's caches
+                one_load(browser, url + page)  # warm the server's caches
                 loads = max(1, min(args.loads, 30))
-                runs = [one_load(browser, url + "/#/overview?range=24h") for _ in range(loads)]
+                runs = [one_load(browser, url + page) for _ in range(loads)]
                 visited = browser.new_context(viewport={"width": 1280, "height": 900})
-                one_load(browser, url + "/#/overview?range=24h", visited)
-                warm = sorted(one_load(browser, url + "/#/overview?range=24h", visited)[0]
+                one_load(browser, url + page, visited)
+                warm = sorted(one_load(browser, url + page, visited)[0]
                               for _ in range(loads))
                 visited.close()
                 browser.close()
@@ -119,7 +128,8 @@ def main() -> None:
     assets_kb = runs[-1][1] / 1024
     data_kb = runs[-1][2] / 1024
     median = statistics.median(times)
-    print(f"dashboard overview: {series} series x 24 h at 15 s, {PANELS} panels, "
+    print(f"dashboard overview: {series} series x {args.hours:g} h at {args.step} s, "
+          f"range {args.range}, {PANELS} panels, "
           f"{len(runs)} cold loads in headless chromium")
     # the page, the server and the browser share this machine's cores with whatever else runs
     print(f"  machine load average (1 min) at the end: {os.getloadavg()[0]:.2f} "

@@ -42,7 +42,7 @@ export function legendOf(template, labels, expr = '') {
   return name || expr || '{}';
 }
 
-export const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800 };
+export const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800, '30d': 2592000 };
 
 export function stepFor(seconds, points = 300) {
   return Math.max(1, Math.round(seconds / points));

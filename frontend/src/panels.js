@@ -2,7 +2,7 @@
 // dashboard's panels come from one request.
 import { drawChart, thresholdColor } from './chart.js';
 import { h, replace } from './dom.js';
-import { formatValue } from './format.js';
+import { formatValue, RANGES } from './format.js';
 import { fetchPanelData } from './panel-data.js';
 
 export { loadDashboards } from './panel-data.js';
@@ -75,5 +75,5 @@ export function renderDashboard(container, dashboard, seconds, ctx) {
 
 export function rangePicker(current, onChange) {
   return h('select', { class: 'range', 'aria-label': 'Time range', onchange: (e) => onChange(e.target.value) },
-    ['15m', '1h', '6h', '24h', '7d'].map((r) => h('option', { value: r, selected: r === current }, `last ${r}`)));
+    Object.keys(RANGES).map((r) => h('option', { value: r, selected: r === current }, `last ${r}`)));
 }

@@ -297,11 +297,6 @@ class Streamer:
         self.engine = engine
         self.hub = Hub(service, engine)
 
-    def snapshot(self, queries: list[str], health: bool) -> dict[str, Any]:
-        """One update now, as a dict (what every streamed message holds)."""
-        pieces = self.hub.evaluate(list(dict.fromkeys(queries)), health)
-        return json.loads(self.hub.message(pieces, tuple(queries), health))
-
     async def websocket(self, ws: WebSocket) -> None:
         await ws.accept()
         sub = Subscriber(raw_transport(ws), text_frame)
