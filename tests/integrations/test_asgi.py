@@ -1,8 +1,11 @@
 import asyncio
+import string
 
 import httpx
 import pytest
 from fastapi import APIRouter, BackgroundTasks, FastAPI, WebSocket
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Mount, Route
@@ -12,6 +15,7 @@ from watchkeeper.exposition import generate_openmetrics
 from watchkeeper.integrations.asgi import HTTPMetricsMiddleware
 from watchkeeper.integrations.context import work_name
 from watchkeeper.integrations.hooks import EXCEPTION_HOOKS
+from watchkeeper.integrations.httpmetrics import METHODS
 from watchkeeper.metrics import CollectorRegistry
 
 DUR = "http_server_request_duration_seconds_count"
@@ -270,3 +274,42 @@ def test_exemplar_with_active_span_in_openmetrics():
     run(app, "/items/1")
     text = generate_openmetrics(reg).decode()
     assert f'trace_id="{traced.trace_id}"' in text
+
+
+def test_probes_and_ids_add_one_label_set_per_method_and_status():
+    reg = CollectorRegistry()
+    app = Starlette(routes=[Route("/users/{uid}", lambda r: PlainTextResponse("u"))])
+    app = HTTPMetricsMiddleware(app, registry=reg)
+    run(app, *(f"/wp-{i}.php" for i in range(2000)), *(f"/users/{i}" for i in range(10000)))
+    assert routes_of(reg) == {("_unmatched", "404"): 2000, ("/users/{uid}", "200"): 10000}
+
+
+@settings(max_examples=100, deadline=None)
+@given(method=st.text(alphabet=string.ascii_letters + "-_", min_size=1, max_size=12),
+       path=st.text(alphabet=string.printable, max_size=40),
+       header=st.binary(max_size=30))
+def test_fuzzed_requests_never_break_the_app_or_mint_series(method, path, header):
+    reg = CollectorRegistry()
+    app = Starlette(routes=[Route("/users/{uid}", lambda r: PlainTextResponse("u"))])
+    app = HTTPMetricsMiddleware(app, registry=reg)
+
+    async def go():
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b""}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": method, "path": "/" + path, "root_path": "",
+                 "headers": [(b"content-length", header), (b"x", header)],
+                 "query_string": b"", "scheme": "http"}
+        await app(scope, receive, send)
+        return sent[0]["status"]
+
+    assert asyncio.run(go()) < 500
+    labels = [s.labels for f in reg.collect() for s in f.samples if s.name == DUR]
+    assert len(labels) == 1
+    assert labels[0]["http_route"] in ("/users/{uid}", "_unmatched")
+    assert labels[0]["http_request_method"] in METHODS | {"_OTHER"}
