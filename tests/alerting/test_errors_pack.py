@@ -33,6 +33,7 @@ TESTS = {
                 "exp_labels": {"severity": "warning", "error_group": "a",
                                "error_type": "KeyError"},
                 "exp_annotations": {
+                    "runbook_url": "docs/runbooks.md#errorgroupnew",
                     "summary": "New error KeyError (group a).",
                     "description": "An error group first seen less than 15 minutes ago: "
                                    "`watchkeeper errors show a` shows its samples."}}]},
@@ -42,6 +43,7 @@ TESTS = {
                 "exp_labels": {"severity": "warning", "error_group": "a",
                                "error_type": "KeyError"},
                 "exp_annotations": {
+                    "runbook_url": "docs/runbooks.md#errorgroupregressed",
                     "summary": "Resolved error KeyError came back (group a).",
                     "description": "Group a was marked resolved and has occurred again; "
                                    "it stays firing until the group is resolved again."}}]},
@@ -51,6 +53,7 @@ TESTS = {
                                "error_group": "b", "error_type": "ValueError",
                                "http_route": "/pay"},
                 "exp_annotations": {
+                    "runbook_url": "docs/runbooks.md#errorgroupnewinservice",
                     "summary": "New error ValueError on shop i.",
                     "description": "errors_total has a group (route /pay) that did not "
                                    "exist 15 minutes ago."}}]},

@@ -14,7 +14,7 @@ from pathlib import Path
 from watchkeeper.alerting.rules import RuleGroup, load_rule_file
 
 PACK_DIR = Path(__file__).parent
-DEFAULT_PACKS: list[str] = ["defaults"]
+DEFAULT_PACKS: list[str] = ["defaults", "errors"]
 
 
 class PackError(ValueError):
