@@ -164,6 +164,55 @@ class ScrapeConfig(_Model):
         return self
 
 
+class Authorization(_Model):
+    type: str = "Bearer"
+    credentials: SecretStr | None = None
+    credentials_file: str | None = None
+
+
+class QueueConfig(_Model):
+    """Prometheus's queue_config; ``capacity`` bounds the samples read ahead in memory (the
+    backlog itself waits on disk)."""
+
+    capacity: int = Field(10000, ge=1)
+    max_samples_per_send: int = Field(2000, ge=1)
+    batch_send_deadline: Duration = 5.0
+    min_backoff: Duration = 0.03
+    max_backoff: Duration = 5.0
+    retry_on_http_429: bool = False
+
+
+class RemoteWriteConfig(_Model):
+    url: str
+    name: str = ""
+    remote_timeout: Duration = 30.0
+    headers: dict[str, str] = Field(default_factory=dict)
+    basic_auth: BasicAuth | None = None
+    authorization: Authorization | None = None
+    write_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+    queue_config: QueueConfig = Field(default_factory=QueueConfig)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/]", v):
+            raise ValueError(f"remote_write url must be http(s)://..., not {v!r}")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if v and not re.match(r"^[A-Za-z0-9_.-]+$", v):
+            raise ValueError("remote_write name may hold only letters, digits, '_', '.', '-'")
+        return v
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> RemoteWriteConfig:
+        if self.basic_auth and self.authorization:
+            raise ValueError("at most one of basic_auth and authorization")
+        return self
+
+
 class StorageConfig(_Model):
     path: str = "./watchkeeper-data"
     retention: Duration = 30 * 86400.0
@@ -247,6 +296,7 @@ class DefaultRulesConfig(_Model):
 class Config(_Model):
     global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
     scrape_configs: list[ScrapeConfig] = Field(default_factory=list)
+    remote_write: list[RemoteWriteConfig] = Field(default_factory=list)
     checks: Any = None  # validated by the health room's own parser (line-exact)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     web: WebConfig = Field(default_factory=WebConfig)
@@ -270,6 +320,9 @@ class Config(_Model):
             if sc.job_name in seen:
                 raise ValueError(f"duplicate job_name {sc.job_name!r}")
             seen.add(sc.job_name)
+        names = [rw.name for rw in self.remote_write if rw.name]
+        if len(names) != len(set(names)):
+            raise ValueError("remote_write names must be unique")
         return self
 
     def interval_of(self, sc: ScrapeConfig) -> float:

@@ -47,6 +47,7 @@ class Service:
         self.store: Store | None = None
         self.engine: Any = None
         self.alerting: Any = None
+        self.remote: Any = None
         self.ingester: Ingester | None = None
         self.runner = Runner(self._checks(loaded))
         self.scraper: ScrapeManager | None = None
@@ -104,6 +105,7 @@ class Service:
         if self.store.recovery.records:
             log.info("store recovered: %s", self.store.recovery)
         self.ingester = Ingester(self.store, self.config.global_.external_labels)
+        self.remote = self._start_remote_write()
         from watchkeeper.promql.engine import Engine
 
         self.engine = Engine(self.store, limits=self.query_limits())
@@ -121,6 +123,19 @@ class Service:
         log.info("watchkeeper serving on %s, data in %s, %d scrape jobs, %d checks",
                  self.instance, self.data_path, len(self.config.scrape_configs),
                  len(self.runner.checks()))
+
+    def _start_remote_write(self) -> Any:
+        """Before anything ingests, so the queues see every sample (none when unset)."""
+        if not self.config.remote_write:
+            return None
+        from watchkeeper.remote import RemoteWrite
+
+        data = Path(self.data_path)
+        remote = RemoteWrite(self.store, self.config.remote_write,
+                             data.parent / f"{data.name}-remote_write")
+        remote.start()
+        self.registry.register(remote)
+        return remote
 
     def _start_alerting(self) -> Any:
         from watchkeeper.alerting.service import AlertingService
@@ -154,6 +169,9 @@ class Service:
         if self.store is not None:
             await asyncio.wait_for(asyncio.to_thread(self.store.close), 3.5)
             log.info("store flushed and closed")
+        if self.remote is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.to_thread(self.remote.stop), 1.5)
 
     # -- collection --------------------------------------------------------------------
     def _host_collector(self) -> Any:

@@ -119,6 +119,8 @@ class Store(TimeSeriesStore):
         self._pend_vals: list[float] = []
         self._closed = False
         self._dirty = False
+        # called under the lock with every committed batch of WAL records (remote write)
+        self.taps: list[Any] = []
         self._last_checkpoint = time.monotonic()
         self.recovery = self._load()
         self.wal = WAL(self.root / datadir.WAL_DIR, self._wal_start)
@@ -237,6 +239,8 @@ class Store(TimeSeriesStore):
             self._pending_records = []
             try:
                 self.wal.write(records)
+                for tap in self.taps:
+                    tap(records)
                 if self.sync == "always":
                     self.wal.sync()
                 else:

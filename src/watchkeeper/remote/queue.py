@@ -1,0 +1,228 @@
+"""The durable queue of one remote-write endpoint: a segment log of the store's own WAL
+records, and the acknowledged position.
+
+Why a log of its own rather than reading the store's WAL: the store deletes WAL segments at
+every checkpoint, while a sink may stay down far longer. The store hands every committed
+record batch to ``QueueLog.tap`` (under its lock, so the order is the store's order); each
+segment starts by describing every series its samples use, so a segment reads on its own.
+The reader resumes from ``position.json`` (segment, byte offset, samples of that record
+already sent), written after every acknowledged batch: a ``kill -9`` loses nothing, and
+memory holds one batch at most while the backlog waits on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from watchkeeper.tsdb.labels import Labels
+from watchkeeper.tsdb.wal import WAL, decode, encode_series, list_segments, segment_name
+
+log = logging.getLogger("watchkeeper.remote")
+
+FRAME = struct.Struct("<IIB")  # the WAL's frame: payload length, crc32, record type
+SEGMENT_BYTES = 8 << 20
+READ_BYTES = 1 << 20
+POSITION_FILE = "position.json"
+
+
+@dataclass(frozen=True)
+class Position:
+    segment: int
+    offset: int = 0
+    skip: int = 0  # samples of the record at ``offset`` already acknowledged
+
+
+@dataclass
+class Batch:
+    """Samples read from the log, and where the log stands once they are acknowledged."""
+
+    ids: list[int]
+    ts: list[int]
+    vals: list[float]
+    end: Position
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class QueueLog:
+    """Writer side (the store's tap) and reader side (the sender) of one endpoint's log."""
+
+    def __init__(self, directory: Path, labels_of: Callable[[int], Labels | None],
+                 segment_bytes: int = SEGMENT_BYTES) -> None:
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.labels_of = labels_of
+        self.segment_bytes = segment_bytes
+        existing = list_segments(self.dir)
+        self.wal = WAL(self.dir, (existing[-1] + 1) if existing else 1)
+        self._described: set[int] = set()
+        self.written_samples = 0
+        self.highest_ts = 0
+        self.errors = 0
+        self._lock = threading.Lock()
+        self.labels: dict[int, Labels] = {}  # the reader's series, from the log's own records
+        self.position = self._load_position(existing)
+
+    # -------------------------------------------------------------------------- writer
+    def tap(self, records: list[tuple[int, bytes]]) -> None:
+        """Append the store's committed records; never raises into the store."""
+        try:
+            out: list[tuple[int, bytes]] = []
+            for kind, payload in records:
+                rec = decode(kind, payload)
+                if rec[0] == "series":
+                    self._described.add(rec[1])
+                    out.append((kind, payload))
+                    continue
+                if rec[0] == "samples":
+                    ids, ts = rec[1], rec[2]
+                    for sid in set(np.unique(ids).tolist()) - self._described:
+                        self._describe(sid, out)
+                elif rec[0] == "batch":
+                    ts = rec[2]
+                    if rec[1] not in self._described:
+                        self._describe(rec[1], out)
+                else:
+                    continue  # deletions stay local
+                if ts.size:
+                    self.written_samples += int(ts.size)
+                    self.highest_ts = max(self.highest_ts, int(ts.max()))
+                out.append((kind, payload))
+            if out:
+                with self._lock:
+                    self.wal.write(out)
+                    if self.wal.bytes_written >= self.segment_bytes:
+                        self.wal.rotate()
+                        self._described = set()
+        except Exception:
+            self.errors += 1
+            log.exception("remote write: cannot append to the queue in %s", self.dir)
+
+    def _describe(self, sid: int, out: list[tuple[int, bytes]]) -> None:
+        labels = self.labels_of(sid)
+        if labels is not None:
+            out.append(encode_series(sid, labels))
+            self._described.add(sid)
+
+    def close(self) -> None:
+        with self._lock:
+            self.wal.close()
+
+    # -------------------------------------------------------------------------- reader
+    def _load_position(self, existing: list[int]) -> Position:
+        first = existing[0] if existing else self.wal.segment
+        try:
+            raw = json.loads((self.dir / POSITION_FILE).read_text())
+            pos = Position(int(raw["segment"]), int(raw["offset"]), int(raw.get("skip", 0)))
+        except (OSError, ValueError, KeyError, TypeError):
+            return Position(first)
+        if pos.segment < first:  # its segment is gone (already fully sent)
+            return Position(first)
+        if pos.offset:
+            self._scan_series(pos.segment, pos.offset)
+        return pos
+
+    def acknowledge(self, pos: Position) -> None:
+        """Persist ``pos`` (atomically) and delete the segments wholly before it."""
+        tmp = self.dir / (POSITION_FILE + ".tmp")
+        with open(tmp, "w") as f:
+            json.dump({"segment": pos.segment, "offset": pos.offset, "skip": pos.skip}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.dir / POSITION_FILE)
+        if pos.segment != self.position.segment:
+            for seg in list_segments(self.dir):
+                if seg < pos.segment:
+                    (self.dir / segment_name(seg)).unlink(missing_ok=True)
+        self.position = pos
+
+    def _scan_series(self, segment: int, upto: int) -> None:
+        try:
+            data = (self.dir / segment_name(segment)).read_bytes()[:upto]
+        except OSError:
+            return
+        for kind, payload, _end in _frames(data, 0):
+            rec = decode(kind, payload)
+            if rec[0] == "series":
+                self.labels[rec[1]] = rec[2]
+
+    def read(self, max_samples: int) -> Batch:
+        """Up to ``max_samples`` from the acknowledged position (nothing is consumed)."""
+        ids: list[int] = []
+        ts: list[int] = []
+        vals: list[float] = []
+        segment, offset, skip = self.position.segment, self.position.offset, self.position.skip
+        while len(ids) < max_samples:
+            path = self.dir / segment_name(segment)
+            base, advanced = offset, False
+            for kind, payload, end in _frames(_read_chunk(path, base), 0):
+                advanced = True
+                rec = decode(kind, payload)
+                if rec[0] == "series":
+                    self.labels[rec[1]] = rec[2]
+                elif rec[0] in ("samples", "batch"):
+                    if rec[0] == "samples":
+                        r_ids, r_ts, r_vals = rec[1], rec[2], rec[3]
+                    else:
+                        r_ts, r_vals = rec[2], rec[3]
+                        r_ids = np.full(r_ts.size, rec[1], dtype=np.int64)
+                    take = min(max_samples - len(ids), r_ts.size - skip)
+                    ids += r_ids[skip:skip + take].tolist()
+                    ts += r_ts[skip:skip + take].tolist()
+                    vals += r_vals[skip:skip + take].tolist()
+                    if skip + take < r_ts.size:
+                        return Batch(ids, ts, vals, Position(segment, offset, skip + take))
+                    skip = 0
+                offset = base + end
+                if len(ids) >= max_samples:
+                    break
+            if advanced:
+                continue
+            # nothing complete here: move on only once a newer segment exists (then a
+            # torn tail left by a crash is skipped)
+            if not any(s > segment for s in list_segments(self.dir)):
+                break
+            if next(_frames(_read_chunk(path, offset), 0), None) is not None:
+                continue
+            segment, offset, skip = segment + 1, 0, 0
+        return Batch(ids, ts, vals, Position(segment, offset, skip))
+
+
+def _read_chunk(path: Path, offset: int) -> bytes:
+    """Bytes from ``offset``: about ``READ_BYTES``, and at least the first whole frame."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read(READ_BYTES)
+            if len(data) >= FRAME.size:
+                need = FRAME.size + FRAME.unpack_from(data, 0)[0]
+                if need > len(data) and need < (1 << 31):
+                    data += f.read(need - len(data))
+            return data
+    except OSError:
+        return b""
+
+
+def _frames(data: bytes, pos: int) -> Iterator[tuple[int, bytes, int]]:
+    """Complete, intact frames of ``data``: (type, payload, end offset)."""
+    while pos + FRAME.size <= len(data):
+        length, crc, kind = FRAME.unpack_from(data, pos)
+        end = pos + FRAME.size + length
+        if end > len(data):
+            return
+        payload = data[pos + FRAME.size:end]
+        if zlib.crc32(payload, zlib.crc32(bytes((kind,)))) != crc:
+            return
+        yield kind, payload, end
+        pos = end
