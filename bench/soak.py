@@ -193,9 +193,12 @@ class Load:
                                                        "end": now, "step": 15}
             else:
                 path, params = "/api/v1/query", {"query": expr}
-            task = asyncio.create_task(self._get(session, "query", path, params))
-            self.inflight.add(task)
-            task.add_done_callback(self.inflight.discard)
+            if len(self.inflight) < self.args.max_inflight:  # as a browser bounds its requests
+                task = asyncio.create_task(self._get(session, "query", path, params))
+                self.inflight.add(task)
+                task.add_done_callback(self.inflight.discard)
+            else:
+                self.statuses[("query", "skipped: too many in flight")] += 1
             await self._sleep(1.0 / rate)
 
     async def _get(self, session: aiohttp.ClientSession, kind: str, path: str,
@@ -245,9 +248,12 @@ class Load:
 
     # -- figures -------------------------------------------------------------------------
     async def instant(self, session: aiohttp.ClientSession, expr: str) -> float | None:
-        async with session.get(f"{self.base}/api/v1/query", params={"query": expr},
-                               timeout=aiohttp.ClientTimeout(total=120)) as r:
-            body = await r.json()
+        try:
+            async with session.get(f"{self.base}/api/v1/query", params={"query": expr},
+                                   timeout=aiohttp.ClientTimeout(total=120)) as r:
+                body = await r.json()
+        except (TimeoutError, aiohttp.ClientError):
+            return None
         result = body.get("data", {}).get("result", [])
         return float(result[0]["value"][1]) if result else None
 
@@ -387,6 +393,8 @@ def main() -> int:
     parser.add_argument("--series", type=int, default=200, help="per target")
     parser.add_argument("--qps", type=float, default=20.0)
     parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--max-inflight", type=int, default=20,
+                        help="queries in flight at most (further ticks are skipped)")
     parser.add_argument("--workdir", help="keep the data and serve.log there")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from watchkeeper.metrics.family import Metric
+from watchkeeper.metrics.naming import LABEL_NAME_RE, METRIC_NAME_RE
 from watchkeeper.tsdb.api import TimeSeriesStore
 from watchkeeper.tsdb.head import MAX_HEAD_TIME
 
 Sample = tuple[Mapping[str, str], int, float]
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
-_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 
 
 class SampleError(ValueError):
@@ -43,10 +41,10 @@ def check_labels(labels: Mapping[str, str], limits: SampleLimits) -> None:
         raise SampleError(f"series {_describe(labels)} has {len(labels)} labels; the limit "
                           f"is {limits.max_labels}")
     name = labels.get("__name__", "")
-    if not _METRIC_NAME.match(name):
+    if not METRIC_NAME_RE.fullmatch(name):
         raise SampleError(f"series {_describe(labels)}: invalid metric name {name[:100]!r}")
     for key, value in labels.items():
-        if len(key) > limits.max_name_bytes or not _LABEL_NAME.match(key):
+        if len(key) > limits.max_name_bytes or not LABEL_NAME_RE.fullmatch(key):
             raise SampleError(f"series {_describe(labels)}: invalid label name {key[:100]!r}")
         if limits.max_value_bytes and len(value) > limits.max_value_bytes:
             raise SampleError(f"series {_describe(labels)}: label {key} has a value of "
