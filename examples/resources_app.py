@@ -25,7 +25,6 @@ from sqlalchemy import create_engine, text
 from starlette.routing import Route
 
 import watchkeeper
-from watchkeeper.integrations.context import working
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -57,19 +56,19 @@ class Exposition:
 
 
 app = FastAPI()
-app.router.routes.append(Route("/metrics", Exposition()))
+app.add_middleware(watchkeeper.HTTPMetricsMiddleware)  # latency by route; sets the route
+app.router.routes.append(Route("/metrics", Exposition()))  # that pool hold times carry
 
 
 @app.get("/products/{product_id}")
 def product(product_id: int) -> dict:
-    with working("http", "/products/{product_id}"):
-        def load() -> dict:
-            with engine.connect() as conn:
-                row = conn.execute(text("SELECT :id AS id, md5(CAST(:id AS text)) AS name"),
-                                   {"id": product_id}).one()
-            return {"id": row.id, "name": row.name}
+    def load() -> dict:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT :id AS id, md5(CAST(:id AS text)) AS name"),
+                               {"id": product_id}).one()
+        return {"id": row.id, "name": row.name}
 
-        return cache.get_or_set(f"product:{product_id}", load)
+    return cache.get_or_set(f"product:{product_id}", load)
 
 
 @app.get("/quote")

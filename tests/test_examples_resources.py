@@ -56,6 +56,11 @@ def test_the_app_answers_its_own_resource_endpoints(app_url: str) -> None:
     assert caches["products"]["tiers"]["l1"]["hit"] >= 10
     text = httpx.get(app_url + "/metrics/cache", headers={"Accept": "text/plain"}).text
     assert 'cache_requests_total{cache="products"' in text
+    exposition = httpx.get(app_url + "/metrics").text
+    # the web middleware's route reaches the pool's hold time
+    assert ('db_client_connection_hold_seconds_count{pool_name="main",'
+            'work="/products/{product_id}"}') in exposition
+    assert "http_server_request_duration_seconds_bucket{" in exposition
 
 
 def test_serve_scrapes_it_and_answers_endpoints_and_dashboard(app_url: str, tmp_path) -> None:
