@@ -206,3 +206,27 @@ def test_operation_name_is_bounded() -> None:
     assert operation_name("(SELECT 1)") == "SELECT"
     assert operation_name("frobnicate") == "OTHER"
     assert operation_name("") == "OTHER"
+
+
+def test_async_psycopg_pool() -> None:
+    require_service("postgres")
+    from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+    name = _name()
+
+    async def main() -> None:
+        pool = AsyncConnectionPool("host=127.0.0.1 dbname=test user=postgres", min_size=1,
+                                   max_size=1, open=False)
+        instrument_pool(pool, name=name)
+        await pool.open(wait=True, timeout=10)
+        try:
+            async with pool.connection() as conn:
+                await conn.execute("SELECT 1")
+                with pytest.raises(PoolTimeout):
+                    await pool.getconn(timeout=0.1)
+        finally:
+            await pool.close()
+
+    asyncio.run(main())
+    s = _stats(name)
+    assert s.timeouts == 1 and s.checkouts == 1 and s.use.count == 1 and s.create.count >= 1
