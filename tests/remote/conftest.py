@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))  # serve_process
+sys.path.insert(0, str(Path(__file__).parent))  # pushes
 
 from peers import free_port, require_binary
 

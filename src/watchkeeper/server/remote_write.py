@@ -155,23 +155,7 @@ __all__ = ["BodyError", "DecodeError", "decode_snappy_write_request", "decode_wr
 
 def encode_write_request(samples: list[Sample]) -> bytes:
     """A ``WriteRequest`` for tests and benchmarks (one series per sample group)."""
-    def varint(n: int) -> bytes:
-        n &= (1 << 64) - 1
-        out = bytearray()
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            out.append(b | (0x80 if n else 0))
-            if not n:
-                return bytes(out)
+    from watchkeeper.remote.encode import encode_labels, encode_series
 
-    def field(number: int, payload: bytes) -> bytes:
-        return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-    body = bytearray()
-    for labels, ts, value in samples:
-        series = b"".join(field(1, field(1, k.encode()) + field(2, v.encode()))
-                          for k, v in sorted(labels.items()))
-        point = varint(1 << 3 | 1) + struct.pack("<d", value) + varint(2 << 3) + varint(ts)
-        body += field(1, series + field(2, point))
-    return bytes(body)
+    return b"".join(encode_series(encode_labels(labels.items()), [ts], [value])
+                    for labels, ts, value in samples)
