@@ -160,3 +160,26 @@ def test_django_redis_cache_backend(redis_url: str) -> None:
     s = CACHES.stats(name)
     assert s.requests == {("django", "hit"): 2, ("django", "miss"): 2}
     assert s.prefixes[("cart", "miss")] == 1 and s.ops[("django", "incr")] == 1
+
+
+def test_zstd_codec_is_safe_across_threads():
+    """zstandard's (de)compressors are not thread-safe; each thread must get its own."""
+    import threading
+
+    from watchkeeper.integrations.cache_tiered import _zstandard_per_thread
+
+    compress, decompress = _zstandard_per_thread()
+    bad: list[int] = []
+
+    def work() -> None:
+        for i in range(500):
+            data = (b"value-%d" % i) * 50
+            if decompress(compress(data)) != data:
+                bad.append(i)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []

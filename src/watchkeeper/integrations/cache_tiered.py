@@ -42,11 +42,32 @@ def codec_pair(codec: str | None) -> tuple[Callable[[bytes], bytes], Callable[[b
 
             return zstd.compress, zstd.decompress
         except ImportError:
-            import zstandard
-
-            return (zstandard.ZstdCompressor().compress,
-                    zstandard.ZstdDecompressor().decompress)
+            return _zstandard_per_thread()
     raise ValueError(f"unknown codec {codec!r} (None, 'zlib', 'zstd' or 'lz4')")
+
+
+def _zstandard_per_thread() -> tuple[Any, Any]:
+    """zstandard's (de)compressor objects are not safe to share between threads: each
+    thread gets its own."""
+    import threading
+
+    import zstandard
+
+    local = threading.local()
+
+    def compress(data: bytes) -> bytes:
+        c = getattr(local, "c", None)
+        if c is None:
+            c = local.c = zstandard.ZstdCompressor()
+        return c.compress(data)
+
+    def decompress(data: bytes) -> bytes:
+        d = getattr(local, "d", None)
+        if d is None:
+            d = local.d = zstandard.ZstdDecompressor()
+        return d.decompress(data)
+
+    return compress, decompress
 
 
 class TieredCache:
