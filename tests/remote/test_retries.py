@@ -115,3 +115,26 @@ def test_429_resent_after_retry_after_when_configured(run):
     wait_for(lambda: sink.statuses[-1:] == [200])
     assert sink.statuses == [429, 200]
     assert sink.bodies[0] == sink.bodies[1]
+
+
+def test_remote_write_behind_rule_fires_on_a_stuck_queue(tmp_path):
+    from watchkeeper.alerting.packs import load_pack
+    from watchkeeper.promql.engine import Engine
+
+    rule = next(r for g in load_pack("remote_write") for r in g.rules
+                if r.name == "RemoteWriteBehind")
+    store = Store.open(tmp_path / "rules", background=False)
+    target = {"job": "watchkeeper", "instance": "a"}
+    for t in range(0, 600, 15):
+        store.append({"__name__": "prometheus_remote_storage_highest_timestamp_in_seconds",
+                      **target}, t * 1000, float(t))
+        for name, sent in (("vm", t), ("mimir", min(t, 100))):  # mimir stuck at 100 s
+            store.append({"__name__": "prometheus_remote_storage_queue_highest_sent_"
+                          "timestamp_seconds", **target, "remote_name": name,
+                          "url": f"http://{name}"}, t * 1000, float(sent))
+    store.commit()
+    result = Engine(store).instant(rule.expr, 590_000).value
+    store.close()
+    firing = [dict(lbl)["remote_name"] for lbl, ok in zip(result.labels, result.mask[:, 0],
+                                                          strict=True) if ok]
+    assert firing == ["mimir"]
