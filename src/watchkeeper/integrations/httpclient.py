@@ -22,7 +22,7 @@ from typing import Any
 
 from ..metrics import Gauge, Histogram
 from ..metrics.registry import REGISTRY, CollectorRegistry
-from .httpmetrics import SEMCONV_BUCKETS, error_type, method_label, status_label
+from .httpmetrics import _STATUS, METHODS, SEMCONV_BUCKETS, error_type
 
 OTHER = "_other"
 MAX_HOSTS = 50
@@ -44,6 +44,7 @@ class ClientMetrics:
             registry.register(self.pools)
         self._hosts: dict[str | bytes, str] = {}
         self._labels: set[str] = set()
+        self._gauges: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
     def host(self, host: str | bytes) -> str:
@@ -64,9 +65,12 @@ class ClientMetrics:
         return label
 
     def start(self, method: str, host: str | bytes) -> tuple[str, str, Any, float]:
-        method = method_label(method)
-        server = self.host(host)
-        gauge = self.active.labels(method, server)
+        if method not in METHODS:
+            method = "_OTHER"
+        server = self._hosts.get(host) or self.host(host)  # type: ignore[arg-type]
+        gauge = self._gauges.get((method, server))
+        if gauge is None:
+            gauge = self._gauges[(method, server)] = self.active.labels(method, server)
         gauge.inc()
         return method, server, gauge, perf_counter()
 
@@ -78,7 +82,7 @@ class ClientMetrics:
         if exc is not None:
             code, error = "", error_type(exc)
         else:
-            code = status_label(status)
+            code = _STATUS.get(status) or str(status)
             error = code if status >= 500 else ""
         self.duration.labels(method, server, code, error).observe(elapsed)
 
