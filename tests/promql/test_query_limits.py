@@ -181,3 +181,16 @@ def test_a_deep_but_reasonable_expression_still_answers(store):
         expr = "(" * 60 + "sum(x)" + " + 1)" * 60
         r = c.get("/api/v1/query", params={"query": expr, "time": T0 + 600})
         assert r.status_code == 200, r.text
+
+
+def test_deriv_over_many_windows_goes_in_chunks_with_the_same_answer(store, monkeypatch):
+    from watchkeeper.promql import functions_range
+
+    engine = Engine(store, rollups=False)
+    args = ("deriv(x[2m])", T0 * 1000, (T0 + 3600) * 1000, 15_000)
+    whole = engine.range(*args).value
+    monkeypatch.setattr(functions_range, "MAX_CELLS", 50)  # a few steps a chunk
+    chunked = engine.range(*args).value
+    assert whole.labels == chunked.labels
+    np.testing.assert_array_equal(whole.values, chunked.values)
+    np.testing.assert_array_equal(whole.mask, chunked.mask)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from watchkeeper.promql.limits import checkpoint
-from watchkeeper.promql.windows import gather, window_apply
+from watchkeeper.promql.windows import MAX_CELLS, gather, window_apply
 
 
 def _first_last(ts, vals, lo, hi):  # type: ignore[no-untyped-def]
@@ -98,7 +98,21 @@ def resets(ts, vals, lo, hi):  # type: ignore[no-untyped-def]
 
 
 def linear_regression(ts, vals, lo, hi, intercept_ms):  # type: ignore[no-untyped-def]
-    """(slope, intercept, ok) per step, with x in seconds relative to intercept_ms."""
+    """(slope, intercept, ok) per step, with x in seconds relative to intercept_ms.
+
+    Steps go in chunks of a bounded number of cells: all of a day's windows of 50,000
+    series at once would be gigabytes."""
+    width = int((hi - lo).max()) if len(lo) else 0
+    chunk = max(1, MAX_CELLS // max(width, 1))
+    if len(lo) <= chunk:
+        return _linear_regression(ts, vals, lo, hi, intercept_ms)
+    parts = [_linear_regression(ts, vals, lo[a:a + chunk], hi[a:a + chunk],
+                                intercept_ms[a:a + chunk]) for a in range(0, len(lo), chunk)]
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+
+
+def _linear_regression(ts, vals, lo, hi, intercept_ms):  # type: ignore[no-untyped-def]
+    checkpoint()
     n = hi - lo
     ok = n >= 2
     slope = np.full(len(lo), np.nan)

@@ -15,7 +15,7 @@ from watchkeeper.promql.values import STALE_NAN_BITS, RangeSeries
 from watchkeeper.tsdb.api import SeriesData
 from watchkeeper.tsdb.labels import Labels
 
-_MAX_CELLS = 4_000_000
+MAX_CELLS = 4_000_000
 
 
 def window_bounds(ts: np.ndarray, ends: np.ndarray, range_ms: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +90,7 @@ def gather(values: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     steps = len(lo)
     width = int(counts.max()) if steps else 0
     width = max(width, 1)
-    chunk = max(1, _MAX_CELLS // width)
+    chunk = max(1, MAX_CELLS // width)
     cols = np.arange(width)
     last = max(len(values) - 1, 0)
     for start in range(0, steps, chunk):
