@@ -189,7 +189,7 @@ def test_deriv_over_many_windows_goes_in_chunks_with_the_same_answer(store, monk
     engine = Engine(store, rollups=False)
     args = ("deriv(x[2m])", T0 * 1000, (T0 + 3600) * 1000, 15_000)
     whole = engine.range(*args).value
-    monkeypatch.setattr(functions_range, "MAX_CELLS", 50)  # a few steps a chunk
+    monkeypatch.setattr(functions_range, "REGRESSION_CELLS", 50)  # a few steps a chunk
     chunked = engine.range(*args).value
     assert whole.labels == chunked.labels
     np.testing.assert_array_equal(whole.values, chunked.values)

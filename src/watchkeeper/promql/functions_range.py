@@ -10,7 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from watchkeeper.promql.limits import checkpoint
-from watchkeeper.promql.windows import MAX_CELLS, gather, window_apply
+from watchkeeper.promql.windows import gather, window_apply
+
+# a regression holds 4 floats a cell and its temporaries: 1 M cells is about 100 MB, and
+# each numpy call on a chunk is short enough for the query's checks and the GIL to turn
+REGRESSION_CELLS = 1_000_000
 
 
 def _first_last(ts, vals, lo, hi):  # type: ignore[no-untyped-def]
@@ -100,10 +104,10 @@ def resets(ts, vals, lo, hi):  # type: ignore[no-untyped-def]
 def linear_regression(ts, vals, lo, hi, intercept_ms):  # type: ignore[no-untyped-def]
     """(slope, intercept, ok) per step, with x in seconds relative to intercept_ms.
 
-    Steps go in chunks of a bounded number of cells: all of a day's windows of 50,000
-    series at once would be gigabytes."""
+    Steps go in chunks of REGRESSION_CELLS cells: all of a day's windows of 50,000 series
+    at once would be gigabytes."""
     width = int((hi - lo).max()) if len(lo) else 0
-    chunk = max(1, MAX_CELLS // max(width, 1))
+    chunk = max(1, REGRESSION_CELLS // max(width, 1))
     if len(lo) <= chunk:
         return _linear_regression(ts, vals, lo, hi, intercept_ms)
     parts = [_linear_regression(ts, vals, lo[a:a + chunk], hi[a:a + chunk],
