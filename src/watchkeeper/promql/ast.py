@@ -205,3 +205,17 @@ class Call(Expr):
 
 NODE_TYPES = (NumberLiteral, StringLiteral, VectorSelector, MatrixSelector, SubqueryExpr,
               ParenExpr, UnaryExpr, BinaryExpr, AggregateExpr, Call)
+
+
+def depth(expr: Expr, limit: int) -> int:
+    """How deep the tree is (counting stops past ``limit``), without recursing: a long
+    chain such as ``a + a + ...`` is deep without any parenthesis."""
+    deepest, stack = 0, [(expr, 1)]
+    while stack and deepest <= limit:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        children = [getattr(node, name, None) for name in ("expr", "lhs", "rhs", "param",
+                                                           "vector")]
+        children.extend(getattr(node, "args", ()))
+        stack.extend((child, level + 1) for child in children if isinstance(child, Expr))
+    return deepest

@@ -30,24 +30,11 @@ def parse(text: str) -> ast.Expr:
     """Parse a PromQL expression; raises PromQLParseError naming line:column."""
     try:
         expr = _Parser(text).parse_all()
-    except RecursionError:  # a safety net: the depth counter below should come first
+    except RecursionError:  # a safety net: the parser's depth counter stops it first
         raise PromQLParseError(_TOO_DEEP, text) from None
-    if _depth(expr) > _MAX_DEPTH:  # a long chain (a + a + ...) is deep without nesting
+    if ast.depth(expr, _MAX_DEPTH) > _MAX_DEPTH:  # a long chain (a + a + ...) too
         raise PromQLParseError(_TOO_DEEP, text)
     return expr
-
-
-def _depth(expr: ast.Expr) -> int:
-    """How deep the tree is (stopping past the limit), without recursing."""
-    deepest, stack = 0, [(expr, 1)]
-    while stack and deepest <= _MAX_DEPTH:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        children = [getattr(node, name, None) for name in ("expr", "lhs", "rhs", "param",
-                                                           "vector")]
-        children.extend(getattr(node, "args", ()))
-        stack.extend((child, depth + 1) for child in children if isinstance(child, ast.Expr))
-    return deepest
 
 
 class _Parser:
