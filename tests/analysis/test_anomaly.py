@@ -73,3 +73,12 @@ def test_a_long_series_keeps_bounded_history():
     for v in noise(10_000, seed=2):
         det.update(v)
     assert det._len <= len(det._hist)
+
+
+def test_a_far_larger_event_pages_even_during_the_quiet():
+    x = noise(3000, seed=11)
+    x[2000] += 7          # pages, and starts the quiet
+    x[2030:] += 60        # a far larger step inside the quiet still pages
+    s = anomaly_scores(x)
+    assert s[2000] >= ANOMALY_THRESHOLD
+    assert (s[2030:2032] >= ANOMALY_THRESHOLD).any()

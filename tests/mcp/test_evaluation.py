@@ -68,6 +68,11 @@ def _plant(path):
 
 @pytest.fixture(scope="module")
 def b(tmp_path_factory):
+    # "now" is when the data is planted, not when the module was collected: a long run
+    # may collect it many minutes before it runs.
+    global NOW, STEP_AT
+    NOW = int(time.time() * 1000) // MIN * MIN
+    STEP_AT = NOW - 90 * MIN
     path = tmp_path_factory.mktemp("eval") / "data"
     _plant(path)
     backend = Backend.local(path)

@@ -17,6 +17,8 @@ MIN = 60_000
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory):
+    global NOW  # when the data is planted, not when the module was collected
+    NOW = int(time.time()) // 60 * 60 * 1000
     path = tmp_path_factory.mktemp("mcp") / "data"
     ts = np.arange(NOW - 3 * 86400_000, NOW + 1, 5 * MIN, dtype=np.int64)
     rng = np.random.default_rng(0)

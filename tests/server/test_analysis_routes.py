@@ -17,6 +17,8 @@ MIN = 60_000
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
+    global NOW  # when the data is planted, not when the module was collected
+    NOW = int(time.time()) * 1000 // 60_000 * 60_000
     with served_app(tmp_path_factory.mktemp("analysis")) as (client, service):
         store = service.store
         ts = np.arange(NOW - 600 * MIN, NOW + 1, MIN, dtype=np.int64)

@@ -15,7 +15,8 @@ whose spikes are routine stops paging on them; the largest ratio is the raw scor
 A value outside everything seen so far (by 2 % of the seen range, more while the history is
 short) is scored as novel on its own. The score is ``r / (r + 1.5)``: 0.5 (the product's
 threshold everywhere) means "1.5 times as unusual as the 1-in-200 usual". After a point
-reaches 0.5, scores are damped for 100 points so that one event pages once.
+reaches 0.5, scores are damped for 100 points so that one event pages once, unless a point is
+ten times as unusual as the one that paged.
 
 Measured on the Numenta Anomaly Benchmark by bench/nab.py (the detector never sees labels).
 """
@@ -41,6 +42,7 @@ _RANGE_AFTER = 300    # points seen before a new extreme counts as novel on its 
 _RANGE_YOUNG = 1000   # below this many points the margin widens in proportion
 _QUIET = 100          # points damped after a detection
 _DAMP = 0.3
+_ESCALATE = 10.0      # during the quiet, an event this many times larger pages anyway
 _REFRESH = 10         # baselines and percentiles are recomputed every this many points
 _SCALES = ((8, 1), (32, 4), (128, 16))  # (stretch length, points averaged together)
 
@@ -116,6 +118,7 @@ class AnomalyDetector:
         self._lo = np.inf
         self._hi = -np.inf
         self._quiet = 0
+        self._quiet_r = 0.0
         self._neighbours = [_Neighbours(n, a) for n, a in _SCALES]
         self._ranks = [_Percentile() for _ in range(2 + len(_SCALES))]
 
@@ -160,10 +163,13 @@ class AnomalyDetector:
         self._lo, self._hi = min(self._lo, x), max(self._hi, x)
         score = r / (r + _K)
         if self._quiet > 0:
-            score *= _DAMP
             self._quiet -= 1
+            # A much larger event than the one that started the quiet still pages.
+            if r < _ESCALATE * self._quiet_r:
+                score *= _DAMP
         if score >= ANOMALY_THRESHOLD:
             self._quiet = _QUIET
+            self._quiet_r = r
         return score
 
     def _rebase(self) -> None:
