@@ -13,8 +13,19 @@ PATHS = ["/health/performance", "/metrics/database", "/metrics/cache",
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    with served_app(tmp_path_factory.mktemp("res")) as (client, _service):
-        yield client
+    # A real server process has only its own components: the monitors other tests left
+    # on this process's score board (an open breaker scores 0) are set aside meanwhile.
+    from watchkeeper.integrations.scores import SCOREBOARD
+
+    with SCOREBOARD._lock:
+        saved = dict(SCOREBOARD._fns)
+        SCOREBOARD._fns.clear()
+    try:
+        with served_app(tmp_path_factory.mktemp("res")) as (client, _service):
+            yield client
+    finally:
+        with SCOREBOARD._lock:
+            SCOREBOARD._fns.update(saved)
 
 
 @pytest.mark.parametrize("path", PATHS)
