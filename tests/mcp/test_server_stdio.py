@@ -34,6 +34,10 @@ def served(tmp_path_factory):
             a["labels"]["alertname"] == "HealthCheckFailing" and a["state"] == "firing"
             for a in server.client.get("/api/v1/alerts").json()["data"]["alerts"]),
             60, "the planted alert to fire")
+        server.wait_until(lambda: any(
+            t["health"] == "down" for t in
+            server.client.get("/api/v1/targets").json()["data"]["activeTargets"]),
+            60, "the planted target to be scraped and found down")
         yield server
 
 

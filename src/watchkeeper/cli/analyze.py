@@ -127,9 +127,9 @@ def _show(rows: list[dict], as_json: bool, columns: list[tuple[str, str]]) -> No
 
 
 def _series(labels: dict[str, str]) -> str:
-    name = labels.get("__name__", "")
-    rest = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
-    return f"{name}{{{rest}}}"
+    from watchkeeper.mcp.shapes import series_name
+
+    return series_name(labels)
 
 
 @analyze.command()
@@ -197,8 +197,6 @@ def _days(seconds: float | None) -> str:
 
 
 def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024:
-            return f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"
+    from watchkeeper.health.checks import human_bytes
+
+    return human_bytes(n)

@@ -153,6 +153,9 @@ def fit(items: Iterable[Any], head: dict[str, Any], key: str, budget: int,
 
 
 def series_name(labels: dict[str, str]) -> str:
-    name = labels.get("__name__", "")
-    rest = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
-    return f"{name}{{{rest}}}" if rest or not name else name
+    """``name{a="x",b="y"}`` with labels sorted and values escaped as in the text format."""
+    from watchkeeper.metrics.textformat import format_labels
+
+    rest = {k: v for k, v in sorted(labels.items()) if k != "__name__"}
+    return labels.get("__name__", "") + (format_labels(rest) or ("" if labels.get(
+        "__name__") else "{}"))
