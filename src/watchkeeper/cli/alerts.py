@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from .remote import auth_options
+from .remote import auth_options, group_source
 
 
 class _Local:
@@ -101,18 +101,8 @@ class _Remote:
 
 
 def _backend(ctx: click.Context) -> _Local | _Remote:
-    found: click.Context | None = ctx
-    while found is not None and "url" not in found.params:
-        found = found.parent
-    opts = found.params if found is not None else {}
-    if opts.get("url"):
-        from .remote import Server
-
-        return _Remote(Server.from_options(opts["url"], opts.get("token"), opts.get("user")))
-    data = opts.get("data")
-    if data is None:
-        raise click.UsageError("give --data DIR (or WATCHKEEPER_DATA) or --url URL")
-    return _Local(Path(data))
+    source = group_source(ctx)
+    return _Local(source) if isinstance(source, Path) else _Remote(source)
 
 
 def _when(ms: int | None) -> str:

@@ -132,3 +132,20 @@ def decode(response: Any, statuses: tuple[int, ...] = (200,)) -> Any:
     if body is None:
         raise ServerError(f"{url} did not answer JSON")
     return body
+
+
+def group_source(ctx: click.Context) -> Server | Any:
+    """What a command group's ``--url`` or ``--data`` option names, for its subcommands:
+    a :class:`Server` for a URL, else the data folder as a ``Path``."""
+    from pathlib import Path
+
+    found: click.Context | None = ctx
+    while found is not None and "url" not in found.params:
+        found = found.parent
+    opts = found.params if found is not None else {}
+    if opts.get("url"):
+        return Server.from_options(opts["url"], opts.get("token"), opts.get("user"))
+    data = opts.get("data")
+    if data is None:
+        raise click.UsageError("give --data DIR (or WATCHKEEPER_DATA) or --url URL")
+    return Path(data)
