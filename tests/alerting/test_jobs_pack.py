@@ -6,9 +6,9 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-import yaml
 
 from peers import require_binary
+from rule_tests import promtool_test_pack
 from watchkeeper.alerting.packs import PACK_DIR, load_pack
 
 pytestmark = pytest.mark.peer
@@ -66,15 +66,4 @@ def test_the_pack_passes_promtool_and_loads() -> None:
 
 
 def test_each_alert_fires_on_what_the_monitors_export(tmp_path) -> None:
-    rules = yaml.safe_load(PACK.read_text())
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            rule.pop("annotations", None)  # the cases check which series fire, by labels
-    bare = tmp_path / "jobs.yml"
-    bare.write_text(yaml.safe_dump(rules))
-    spec = tmp_path / "jobs_test.yml"
-    spec.write_text(yaml.safe_dump({"rule_files": [str(bare)], "evaluation_interval": "1m",
-                                    "tests": CASES}))
-    result = subprocess.run([require_binary("promtool"), "test", "rules", str(spec)],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout + result.stderr
+    promtool_test_pack(PACK, CASES, tmp_path)

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from peers import require_binary
+from rule_tests import promtool_test_pack
 from watchkeeper.alerting.packs import PACK_DIR, load_pack
 
 PACK = PACK_DIR / "resources.yml"
@@ -76,15 +77,4 @@ CASES = [
 
 @pytest.mark.peer
 def test_alerts_fire_on_what_the_monitors_export(tmp_path) -> None:
-    rules = yaml.safe_load(PACK.read_text())
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            rule.pop("annotations", None)  # the cases check which series fire, by labels
-    bare = tmp_path / "resources.yml"
-    bare.write_text(yaml.safe_dump(rules))
-    spec = tmp_path / "resources_test.yml"
-    spec.write_text(yaml.safe_dump({"rule_files": [str(bare)], "evaluation_interval": "1m",
-                                    "tests": CASES}))
-    result = subprocess.run([require_binary("promtool"), "test", "rules", str(spec)],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout + result.stderr
+    promtool_test_pack(PACK, CASES, tmp_path)
