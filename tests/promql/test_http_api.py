@@ -139,3 +139,47 @@ def test_a_query_over_its_timeout_answers_with_a_timeout_error(tmp_path):
         assert r.json()["errorType"] == "timeout"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("path,params", [
+    ("/api/v1/series", {"match[]": "up"}),
+    ("/api/v1/labels", {"match[]": "up"}),
+    ("/api/v1/label/job/values", {"match[]": "up"}),
+])
+def test_series_and_label_lookups_answer_within_the_query_timeout(tmp_path, path, params):
+    import threading
+    import time
+
+    from watchkeeper.promql.engine import Engine
+    from watchkeeper.promql.limits import QueryLimits
+
+    release = threading.Event()
+
+    class SlowStore(Store):  # an index read that takes longer than any client waits
+        def series(self, *args, **kwargs):
+            release.wait(5)
+            return super().series(*args, **kwargs)
+
+        def label_names(self, *args, **kwargs):
+            release.wait(5)
+            return super().label_names(*args, **kwargs)
+
+        def label_values(self, *args, **kwargs):
+            release.wait(5)
+            return super().label_values(*args, **kwargs)
+
+    store = SlowStore.open(tmp_path / "slow", background=False)
+    try:
+        engine = Engine(store, limits=QueryLimits(timeout_s=0.2))
+        with TestClient(create_app(store, engine)) as c:
+            began = time.monotonic()
+            r = c.get(path, params=params)
+            took = time.monotonic() - began
+            release.set()
+            assert r.status_code == 503, r.text
+            assert r.json()["errorType"] == "timeout"
+            assert took < 4  # answered at the timeout, not when the read ended
+            # and with time enough, the same lookup answers
+            assert c.get(path, params={**params, "timeout": "10s"}).status_code == 200
+    finally:
+        store.close()

@@ -181,31 +181,44 @@ def create_app(store: TimeSeriesStore, engine: Engine | None = None,
         result = await run_query(params, engine.range, text, start, end, step)
         return success(result_to_api(result))
 
+    # The series and label routes run as queries do: on the query threads, within the
+    # concurrency limit and the timeout (a broad match[] over many series is a long read)
+    def series_of(groups, start, end, budget):  # type: ignore[no-untyped-def]
+        seen: dict[tuple, dict[str, str]] = {}
+        for matchers in groups:
+            budget.check()
+            for labels in store.series(matchers, start, end):
+                seen.setdefault(tuple(labels), labels.to_dict())
+        budget.check()
+        return [seen[k] for k in sorted(seen)]
+
+    def names_of(read, groups, start, end, budget):  # type: ignore[no-untyped-def]
+        found: set[str] = set()
+        for matchers in groups:
+            budget.check()
+            found.update(read(matchers, start, end))
+        return sorted(found)
+
     async def series(request: Request, params: dict[str, list[str]]) -> JSONResponse:
         groups = _matchers(params)
         if not groups:
             raise PromQLBadArgument("no match[] parameter provided")
         start, end = _time(params, "start"), _time(params, "end")
-        seen: dict[tuple, dict[str, str]] = {}
-        for matchers in groups:
-            for labels in await run(store.series, matchers, start, end):
-                seen.setdefault(tuple(labels), labels.to_dict())
-        return success([seen[k] for k in sorted(seen)])
+        return success(await run_query(params, series_of, groups, start, end))
 
     async def labels(request: Request, params: dict[str, list[str]]) -> JSONResponse:
         start, end = _time(params, "start"), _time(params, "end")
-        names: set[str] = set()
-        for matchers in _matchers(params) or [()]:
-            names.update(await run(store.label_names, matchers, start, end))
-        return success(sorted(names))
+        groups = _matchers(params) or [()]
+        return success(await run_query(params, names_of, store.label_names, groups, start, end))
 
     async def label_values(request: Request, params: dict[str, list[str]]) -> JSONResponse:
         name = request.path_params["name"]
         start, end = _time(params, "start"), _time(params, "end")
-        values: set[str] = set()
-        for matchers in _matchers(params) or [()]:
-            values.update(await run(store.label_values, name, matchers, start, end))
-        return success(sorted(values))
+        groups = _matchers(params) or [()]
+
+        def read(matchers, start, end):  # type: ignore[no-untyped-def]
+            return store.label_values(name, matchers, start, end)
+        return success(await run_query(params, names_of, read, groups, start, end))
 
     async def metadata(request: Request, params: dict[str, list[str]]) -> JSONResponse:
         known = getattr(store, "metadata", None)
