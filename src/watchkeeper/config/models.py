@@ -106,7 +106,8 @@ class FileSDConfig(_Model):
     refresh_interval: Duration = 300.0
 
 
-RelabelAction = Literal["replace", "keep", "drop", "labeldrop", "labelkeep"]
+RelabelAction = Literal["replace", "keep", "drop", "labeldrop", "labelkeep", "labelmap",
+                        "hashmod"]
 
 
 class RelabelConfig(_Model):
@@ -116,6 +117,7 @@ class RelabelConfig(_Model):
     target_label: str | None = None
     replacement: str = "$1"
     action: RelabelAction = "replace"
+    modulus: int = Field(0, ge=0)  # hashmod only: the number of shards
 
     @field_validator("regex")
     @classmethod
@@ -132,6 +134,9 @@ class RelabelConfig(_Model):
             raise ValueError("relabel action 'replace' needs a target_label")
         if self.action in ("keep", "drop") and not self.source_labels:
             raise ValueError(f"relabel action {self.action!r} needs source_labels")
+        if self.action == "hashmod" and (not self.target_label or not self.modulus):
+            raise ValueError("relabel action 'hashmod' needs a target_label and a modulus "
+                             "above zero")
         return self
 
 
