@@ -248,3 +248,51 @@ def test_clock_skew_fires_ahead_and_behind(tmp_path: Path) -> None:
 def test_slow_collections_are_not_clock_skew(tmp_path: Path) -> None:
     # a true clock, read up to 4 s late on a busy host but on time now and then
     assert not _skew_fires(tmp_path, lambda i: [0.1, 4.0, 2.5, 3.0][i % 4])
+
+
+def _retention_fires(tmp_path: Path, days_after_maintenance: int,
+                     hours_since_maintenance: float = 0) -> bool:
+    """StoreRetentionBehind's expression over the server's own metrics for a store with a
+    one-day retention: 3 days written, maintenance run (now, by the wall clock), then more
+    days written without it; evaluated ``hours_since_maintenance`` later."""
+    import time
+    from types import SimpleNamespace
+
+    from watchkeeper.server.ingest import family_samples
+    from watchkeeper.server.selfmetrics import ServerCollector
+
+    day = 24 * HOUR
+    now = int(time.time() * 1000)
+    first = now - (3 + days_after_maintenance) * day
+    store = Store.open(tmp_path / "data", background=False, retention_ms=day)
+    own = Store.open(tmp_path / "self", background=False)
+    try:
+        def write(days_from: int, days_to: int) -> None:
+            times = np.arange(first + days_from * day, first + days_to * day, 60_000,
+                              dtype=np.int64)
+            store.append_array({"__name__": "x", "job": "j"}, times, np.ones(len(times)))
+            store.commit()
+
+        write(0, 3)
+        store.maintain()
+        write(3, 3 + days_after_maintenance)
+        service = SimpleNamespace(ingester=None, store=store, scraper=None, streamer=None,
+                                  collect_seconds=0.0, last_reload_ok=True,
+                                  last_reload_time=0.0, started_at=0.0)
+        at = now + int(hours_since_maintenance * HOUR)
+        for t in (at - 2 * HOUR, at - HOUR, at):
+            for sample in family_samples(ServerCollector(service).collect(),
+                                         {"job": "watchkeeper", "instance": "local"}, t):
+                own.append(*sample)
+            own.commit()
+        expr = _rule(pack_groups({}), "StoreRetentionBehind").expr
+        return bool(Engine(own).instant(expr, at).value)
+    finally:
+        store.close()
+        own.close()
+
+
+def test_retention_behind_fires_only_when_maintenance_stops_deleting(tmp_path: Path) -> None:
+    assert not _retention_fires(tmp_path / "kept-up", 0)  # retention ran: a day or so kept
+    assert _retention_fires(tmp_path / "outgrown", 3)  # 3 days written since it last ran
+    assert _retention_fires(tmp_path / "stalled", 0, hours_since_maintenance=3)

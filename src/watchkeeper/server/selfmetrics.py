@@ -13,6 +13,7 @@ from typing import Any
 
 from watchkeeper.health.model import Outcome, degraded, healthy, unhealthy
 from watchkeeper.metrics.family import CounterMetricFamily, GaugeMetricFamily, Metric
+from watchkeeper.tsdb.head import NO_TIME
 
 
 class ServerCollector:
@@ -36,6 +37,7 @@ class ServerCollector:
                                     "Series known to the store.", value=len(head.by_id))
             yield GaugeMetricFamily("watchkeeper_tsdb_head_samples",
                                     "Samples in the in-memory head.", value=head.samples)
+            yield from retention_families(s.store)
         if s.scraper is not None:
             yield CounterMetricFamily("watchkeeper_scrapes", "Scrapes run.",
                                       value=s.scraper.scrapes_total)
@@ -63,6 +65,34 @@ class ServerCollector:
                                 "When the config was last loaded.", value=s.last_reload_time)
         yield GaugeMetricFamily("watchkeeper_start_time_seconds",
                                 "When the server started.", value=s.started_at)
+
+
+def retention_families(store: Any) -> Iterator[Metric]:
+    """Whether retention keeps up: the span and bytes kept beside the configured limits
+    (0: no limit), as the last maintenance measured them (Prometheus's
+    ``prometheus_tsdb_lowest_timestamp_seconds`` and ``..._retention_limit_*``)."""
+    if store.head.max_t != NO_TIME:
+        yield GaugeMetricFamily("watchkeeper_tsdb_highest_timestamp_seconds",
+                                "Time of the newest sample stored.",
+                                value=store.head.max_t / 1000)
+    yield GaugeMetricFamily("watchkeeper_tsdb_retention_limit_seconds",
+                            "How long raw samples are kept (0: no time limit).",
+                            value=(store.retention_ms or 0) / 1000)
+    yield GaugeMetricFamily("watchkeeper_tsdb_retention_limit_bytes",
+                            "Most bytes samples may take (0: no size limit).",
+                            value=store.max_bytes or 0)
+    if store.retained is None:
+        return
+    oldest, used, at = store.retained
+    if oldest is not None:
+        yield GaugeMetricFamily("watchkeeper_tsdb_lowest_timestamp_seconds",
+                                "Time of the oldest raw sample kept on disk.",
+                                value=oldest / 1000)
+    yield GaugeMetricFamily("watchkeeper_tsdb_storage_bytes",
+                            "Bytes of raw chunks and rollups, as size retention counts them.",
+                            value=used)
+    yield GaugeMetricFamily("watchkeeper_tsdb_maintenance_last_success_timestamp_seconds",
+                            "When compaction, rollups and retention last completed.", value=at)
 
 
 def stream_families(hub: Any) -> Iterator[Metric]:

@@ -34,6 +34,17 @@ def apply_retention(
     return {"chunks_expired": dropped_chunks, "rollups_expired": dropped_rollups}
 
 
+def footprint(db: ChunkDB) -> tuple[int | None, int]:
+    """The oldest raw sample kept (ms, None when empty) and the bytes retention counts:
+    what tells an operator whether retention keeps up with what is written."""
+    oldest = db.conn.execute("SELECT min(min_t) FROM chunks").fetchone()[0]
+    used = db.conn.execute(
+        "SELECT (SELECT coalesce(sum(length(data)), 0) FROM chunks) + "
+        "(SELECT coalesce(sum(length(data)), 0) FROM rollups)"
+    ).fetchone()[0]
+    return oldest, int(used)
+
+
 def _shrink_to(c, max_bytes: int) -> int:  # type: ignore[no-untyped-def]
     """Drop the oldest days of raw chunks until the stored bytes fit max_bytes."""
     dropped = 0

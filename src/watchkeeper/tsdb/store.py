@@ -97,6 +97,8 @@ class Store(TimeSeriesStore):
         self.retention_ms = retention_ms
         self.max_bytes = max_bytes
         self.rollup_retention_ms = {**rollups.DEFAULT_RETENTION_MS, **(rollup_retention_ms or {})}
+        # (oldest raw sample ms, bytes kept, when) as the last maintenance left them
+        self.retained: tuple[int | None, int, float] | None = None
         self.checkpoint_interval = checkpoint_interval
         self.wal_max_bytes = wal_max_bytes
         self.head_max_samples = head_max_samples
@@ -305,6 +307,7 @@ class Store(TimeSeriesStore):
             )
             self._forget_empty_series()
             self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.retained = (*retention.footprint(self.db), time.time())
             return done
 
     def _background(self, sync_interval: float, maintenance_interval: float) -> None:
