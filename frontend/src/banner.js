@@ -1,6 +1,7 @@
 // A banner above every page while alerts fire, so nobody has to open the Alerts page to
-// learn that something is wrong. When no receiver is configured it also says how to add
-// one: with none, firing alerts reach nobody but this page.
+// learn that something is wrong. When no receiver is configured (nor WATCHKEEPER_NOTIFY
+// set) it also says how to add one: with none, firing alerts reach nobody but this page;
+// when deliveries fail it says so.
 import { get, prom } from './api.js';
 import { h, labelChips, replace } from './dom.js';
 import { onNudge } from './live.js';
@@ -24,25 +25,45 @@ export function receiversConfigured(yamlText) {
   return false;
 }
 
-async function receivers(signal) {
+// Who is notified, as the server knows it (/api/v1/notifications: configured receivers and
+// WATCHKEEPER_NOTIFY alike, and how their deliveries go); a server without that route is
+// asked for its config instead. null: the server does not say.
+async function notifications(signal) {
+  try {
+    const data = await prom('/api/v1/notifications', null, signal);
+    if (data && typeof data.configured === 'boolean') {
+      const failing = (data.integrations || []).filter((i) => i.failed > 0 || i.dropped > 0);
+      return { configured: data.configured, failing };
+    }
+  } catch {
+    // fall through to the config
+  }
   try {
     const body = await get('/api/v1/status/config', null, signal);
-    return receiversConfigured(body && body.data && body.data.yaml);
+    return { configured: receiversConfigured(body && body.data && body.data.yaml), failing: [] };
   } catch {
-    return null;
+    return { configured: null, failing: [] };
   }
 }
 
 function hint() {
   return h('p', { class: 'banner-hint', 'data-hint': 'receiver' },
-    'No receiver is configured, so these alerts notify nobody. Add one to the config under ',
-    h('code', null, 'alerting.receivers'), ' (for example ',
+    'No receiver is configured, so these alerts notify nobody. Set ',
+    h('code', null, 'WATCHKEEPER_NOTIFY'), ' to an Apprise URL (for example ',
+    h('code', null, 'WATCHKEEPER_NOTIFY=ntfy://my-topic'), ') and restart, or add one to the ',
+    'config under ', h('code', null, 'alerting.receivers'), ' (for example ',
     h('code', null, 'webhook_configs: [{url: "http://127.0.0.1:5001/hook"}]'),
     ') and reload, or forward to an Alertmanager.');
 }
 
+function failingHint(failing) {
+  const names = failing.map((i) => i.id).join(', ');
+  return h('p', { class: 'banner-hint', 'data-hint': 'failing' },
+    `Notifications are failing for ${names}: see the Alerts page and the server log.`);
+}
+
 export function startBanner(box) {
-  let configured = null;
+  let notified = { configured: null, failing: [] };
   let checked = 0;
   let busy = false;
   const refresh = async () => {
@@ -52,8 +73,8 @@ export function startBanner(box) {
       const data = await prom('/api/v1/alerts');
       const firing = ((data && data.alerts) || []).filter((a) => a.state === 'firing');
       if (!firing.length) { replace(box); box.hidden = true; return; }
-      if (configured === null || Date.now() - checked > 60000) {
-        configured = await receivers();
+      if (notified.configured === null || Date.now() - checked > 15000) {
+        notified = await notifications();
         checked = Date.now();
       }
       const names = firing.slice(0, SHOWN).map((a) => h('li', { 'data-firing': a.labels.alertname },
@@ -65,7 +86,8 @@ export function startBanner(box) {
         h('a', { href: '#/alerts', class: 'banner-title' },
           `${firing.length} alert${firing.length === 1 ? '' : 's'} firing`),
         h('ul', null, names, more),
-        configured === false ? hint() : null);
+        notified.configured === false ? hint() : null,
+        notified.failing.length ? failingHint(notified.failing) : null);
       box.hidden = false;
     } catch {
       // no alerting on this server (or it is unreachable): no banner

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -58,10 +59,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from standin import targets_routes
     from streams import stream_routes
 
+    from watchkeeper.alerting.delivery import Delivery
     from watchkeeper.alerting.evaluator import RuleEvaluator
     from watchkeeper.alerting.history import AlertHistory
     from watchkeeper.alerting.manage_api import incident_routes, threshold_routes
+    from watchkeeper.alerting.notify import notification_routes
     from watchkeeper.alerting.rules import load_rule_text
+    from watchkeeper.alerting.rules_api import active_alerts
     from watchkeeper.alerting.silences import SilenceStore
     from watchkeeper.alerting.silences_api import silences_routes
     from watchkeeper.alerting.thresholds import Threshold, ThresholdStore
@@ -98,6 +102,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     routes = [*targets_routes(), *incident_routes(history),
               *threshold_routes(thresholds, lambda: None), *silences_routes(silences),
               *stream_routes(store, runner)]
+    # who is notified (the banner asks): nobody, as on a first start
+    delivery = Delivery(tmp / "delivery.db", [])
+    routes += notification_routes(SimpleNamespace(
+        delivery=delivery, receiver_names=[], active_alerts=lambda: active_alerts(evaluator)))
     app = preview_app(store, runner=runner, evaluator=evaluator, extra_routes=routes)
     server, url = run_in_thread(app, free_port())
     yield Served(url, store, evaluator, history, thresholds, silences, runner, server)

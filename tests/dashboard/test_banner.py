@@ -24,13 +24,13 @@ groups:
 """
 
 
-def _serve(tmp_path: Path, **alerting) -> ServeProcess:
+def _serve(tmp_path: Path, env: dict[str, str] | None = None, **alerting) -> ServeProcess:
     (tmp_path / "rules.yml").write_text(RULES)
     config = {"global": {"evaluation_interval": "1s"}, "rule_files": ["rules.yml"],
               "checks": [{"type": "memory"}]}
     if alerting:
         config["alerting"] = alerting
-    return ServeProcess(tmp_path, config)
+    return ServeProcess(tmp_path, config, env=env)
 
 
 def _firing(serve: ServeProcess) -> bool:
@@ -64,6 +64,7 @@ def test_banner_shows_firing_alerts_and_how_to_add_a_receiver(tmp_path, page):
         assert pg.locator("#banner [data-firing=NeverFiring]").count() == 0
         hint = pg.inner_text("#banner [data-hint=receiver]")
         assert "No receiver is configured" in hint and "alerting.receivers" in hint
+        assert "WATCHKEEPER_NOTIFY" in hint
         pg.click("#banner .banner-title")
         pg.wait_for_function("() => location.hash === '#/alerts'")
         assert page.errors == []
@@ -80,4 +81,19 @@ def test_no_hint_when_a_receiver_is_configured(tmp_path, page):
         pg.wait_for_selector("#banner:not([hidden]) [data-firing=AlwaysFiring]")
         pg.wait_for_timeout(300)
         assert pg.locator("#banner [data-hint]").count() == 0
+        assert page.errors == []
+
+
+def test_no_hint_when_watchkeeper_notify_is_set_and_a_failing_receiver_is_named(tmp_path, page):
+    # an Apprise URL that cannot deliver (nothing listens on port 9): someone is meant to
+    # hear, so no "nobody" hint, but the banner says deliveries fail
+    with _serve(tmp_path, env={"WATCHKEEPER_NOTIFY": "json://127.0.0.1:9/hook"}) as serve:
+        serve.wait_until(lambda: _firing(serve), 30, "AlwaysFiring firing")
+        serve.wait_until(lambda: any(i["failed"] for i in serve.client.get(
+            "/api/v1/notifications").json()["data"]["integrations"]), 60, "a failed delivery")
+        pg = page.page
+        pg.goto(serve.url + "/#/overview")
+        pg.wait_for_selector("#banner:not([hidden]) [data-hint=failing]", timeout=30_000)
+        assert "watchkeeper-notify" in pg.inner_text("#banner [data-hint=failing]")
+        assert pg.locator("#banner [data-hint=receiver]").count() == 0
         assert page.errors == []
