@@ -34,6 +34,10 @@ def document(version: str) -> dict[str, Any]:
             "Import text exposition or OpenMetrics.", "post", "text/plain",
             params=[("extra_label", "name=value added to every sample (repeatable)")],
             responses={"204": {"description": "stored"}, "400": _ERR}),
+        "/v1/metrics": _op(
+            "OTLP/HTTP metrics (protobuf or JSON), stored under OpenTelemetry-to-Prometheus "
+            "names; partial_success counts refused points.", "post", "application/x-protobuf",
+            responses={"200": {"description": "stored"}, "400": _ERR}),
         "/api/v1/stream": _op("WebSocket: send {queries, health, interval (ms >= 100)}; "
                               "receives updates every interval."),
         "/api/v1/stream/sse": _op("Server-sent events of the same updates.",
