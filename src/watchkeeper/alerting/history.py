@@ -60,10 +60,18 @@ class AlertHistory:
     def record(self, changes: list[StateChange]) -> None:
         """Keep a batch of transitions (called after each group evaluation)."""
         with self.lock:
-            self.db.execute("BEGIN")
-            for change in changes:
-                self._record_one(change)
-            self.db.execute("COMMIT")
+            # IMMEDIATE: the write lock up front (waiting up to the timeout for it), so a
+            # commit by another connection to the same file between this batch's reads and
+            # its writes cannot fail it at once with "database is locked"; and a failed
+            # batch is rolled back, never left open to fail every later one
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for change in changes:
+                    self._record_one(change)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
 
     def _record_one(self, change: StateChange) -> None:
         alert = change.alert

@@ -138,7 +138,7 @@ class ErrorStore:
         out: list[dict[str, Any]] = []
         with self._lock:
             db = self._db
-            db.execute("BEGIN")
+            db.execute("BEGIN IMMEDIATE")  # see AlertHistory.record: no failed lock upgrade
             try:
                 sketches: dict[str, HyperLogLog] = {}
                 events = list(events)
