@@ -9,7 +9,7 @@
 - breaker: a closed-state call (sync, and an ``await``) through ``@circuit_breaker``,
   pybreaker and circuitbreaker; the added cost of each over the bare call.
 
-Times are medians of repeated runs, ours and the anchors timed alternately so that load
+Times are minima of repeated runs, ours and the anchors timed alternately so that load
 from other processes weighs on both alike. Ratios (ours / anchor) are printed last.
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import statistics
 import sys
 import tempfile
 import timeit
@@ -28,18 +27,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 QUICK = "--quick" in sys.argv
-REPEAT = 5 if QUICK else 11
+REPEAT = 5 if QUICK else 21
 RATIOS: list[tuple[str, float, str]] = []
 
 
 def timed(fns: dict[str, Callable[[], object]], number: int) -> dict[str, float]:
-    """Median seconds per call of each, timed in turn, ``REPEAT`` rounds."""
+    """The least seconds per call of each, timed in turn, ``REPEAT`` rounds (the minimum is
+    the run least disturbed by other processes)."""
     timers = {k: timeit.Timer(f) for k, f in fns.items()}
     samples: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(REPEAT):
         for k, t in timers.items():
             samples[k].append(t.timeit(number) / number)
-    return {k: statistics.median(v) for k, v in samples.items()}
+    return {k: min(v) for k, v in samples.items()}
 
 
 def ns(seconds: float) -> str:

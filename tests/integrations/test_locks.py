@@ -11,7 +11,12 @@ import pytest
 
 from peers import require_service
 from watchkeeper import CollectorRegistry
-from watchkeeper.integrations.locks import LOCKS, tracked_async_lock, tracked_lock
+from watchkeeper.integrations.locks import (
+    HOLD_SAMPLE,
+    LOCKS,
+    tracked_async_lock,
+    tracked_lock,
+)
 from watchkeeper.integrations.locks_remote import advisory_lock, tracked_redis_lock
 
 
@@ -41,8 +46,45 @@ def test_uncontended_lock_counts_acquires_releases_and_hold_time() -> None:
     f = figures(name)
     assert f["locks_acquired_total"] == 6 and f["locks_released_total"] == 6
     assert f["locks_timeouts_total"] == 1 and f["locks_contended_total"] == 0
-    assert f["locks_hold_seconds_total"] >= 0.01
+    # the first hold is timed, then one in HOLD_SAMPLE
+    assert f["locks_hold_seconds_count"] == 1 and f["locks_hold_seconds_sum"] >= 0.002
     assert f["locks_held"] == 0 and f["locks_waiters"] == 0
+
+
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_hold_time_is_sampled_but_acquisitions_and_releases_stay_exact(reentrant) -> None:
+    name = unique("sampled")
+    lock = tracked_lock(name, reentrant=reentrant)
+    n = 2 * HOLD_SAMPLE + 1
+    for _ in range(n):
+        with lock:
+            time.sleep(0.001)
+    f = figures(name)
+    assert f["locks_acquired_total"] == n and f["locks_released_total"] == n
+    assert f["locks_hold_seconds_count"] == 3  # the 1st, the 17th and the 33rd
+    assert f["locks_hold_seconds_sum"] / f["locks_hold_seconds_count"] >= 0.001
+    lock.acquire()  # held now: its release is not counted before it happens
+    f = figures(name)
+    assert f["locks_acquired_total"] == n + 1 and f["locks_released_total"] == n
+    assert f["locks_held"] == 1
+    lock.release()
+    assert figures(name)["locks_released_total"] == n + 1
+
+
+def test_a_wrapped_lock_without_locked_counts_its_releases() -> None:
+    import multiprocessing
+
+    name = unique("mp")
+    lock = tracked_lock(name, multiprocessing.Lock())
+    with lock:
+        f = figures(name)
+        assert f["locks_acquired_total"] == 1 and f["locks_released_total"] == 0
+    for _ in range(3):
+        with lock:
+            pass
+    f = figures(name)
+    assert f["locks_acquired_total"] == 4 and f["locks_released_total"] == 4
+    assert f["locks_held"] == 0
 
 
 def test_contention_waiters_waits_and_timeouts() -> None:
@@ -162,3 +204,25 @@ def test_a_lock_that_is_gone_keeps_its_counts_under_its_name() -> None:
     f = figures(name)
     assert f["locks_acquired_total"] == 6 and f["locks_released_total"] == 6
     assert f["locks_held"] == 0
+
+
+def test_threads_hammering_one_lock_leave_exact_counts() -> None:
+    name = unique("hammer")
+    lock = tracked_lock(name)
+    per_thread, threads = 3000, 4
+
+    def work() -> None:
+        for _ in range(per_thread):
+            with lock:
+                pass
+
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(30)
+    f = figures(name)
+    total = per_thread * threads
+    assert f["locks_acquired_total"] == total and f["locks_released_total"] == total
+    assert f["locks_waiters"] == 0 and f["locks_held"] == 0
+    assert f["locks_wait_seconds_count"] == f["locks_contended_total"]

@@ -6,15 +6,20 @@
     with lock: ...
     async with alock: ...
 
-Series (label ``lock``): ``locks_acquired_total``, ``locks_released_total``,
+Series (labels ``lock``, ``kind``): ``locks_acquired_total``, ``locks_released_total``,
 ``locks_contended_total`` (acquisitions that found the lock taken),
 ``locks_wait_seconds`` (histogram of those waits; an uncontended acquisition waits no
-time worth measuring), ``locks_hold_seconds_total`` (time held; divided by releases it is
-the mean hold), ``locks_timeouts_total``, ``locks_waiters`` and ``locks_held`` (now).
+time worth measuring), ``locks_hold_seconds`` (a summary of the holds that were timed:
+every hold of an asyncio or remote lock, one in ``HOLD_SAMPLE`` of a thread lock, so its
+mean is the mean hold), ``locks_timeouts_total``, ``locks_waiters`` and ``locks_held``.
 
 Why this shape: an uncontended acquire/release is the common case and must stay cheap, so
-it is a non-blocking try, two counter increments and two clock reads; a histogram is
-filled only on the contended path, where the caller waits anyway. Every lock of one name
+for a thread lock it is a non-blocking try, one counter increment and a test; the clock
+is read for one hold in ``HOLD_SAMPLE`` (the 1st, 17th, ...). Releases are not counted on
+the hot path: every release ends a counted acquisition, so releases are acquisitions less
+the one holding the lock now, read when scraped (exact whenever nobody is mid-acquire, and
+never ahead of the truth, so the counter never goes back). The contended path, where the
+caller waits anyway, fills the histogram under the stats' own lock. Every lock of one name
 shares one set of figures (per-instance locks of a class add up under the class's name).
 The Redis and PostgreSQL advisory locks are in ``locks_remote``.
 """
@@ -31,40 +36,61 @@ from typing import Any
 
 WAIT_BUCKETS = (.0001, .0005, .001, .005, .01, .025, .05, .1, .25, .5, 1.0, 2.5, 5.0, 10.0,
                 float("inf"))
+#: a thread lock times one hold in this many (a power of two: the test is a mask)
+HOLD_SAMPLE = 16
+_MASK = HOLD_SAMPLE - 1
 
 
 class LockStats:
-    """The figures of every lock of one name; plain attributes, atomic under the GIL."""
+    """The figures of every lock of one name; the slow-path ones change under ``guard``."""
 
-    __slots__ = ("acquired", "contended", "held_seconds", "kind", "live", "name", "released",
-                 "timeouts", "wait_counts", "wait_sum", "waiters")
+    __slots__ = ("acquired", "contended", "guard", "hold_count", "hold_sum", "kind", "live",
+                 "name", "released", "shown_released", "timeouts", "wait_counts", "wait_sum",
+                 "waiters")
 
     def __init__(self, name: str, kind: str) -> None:
         self.name = name
         self.kind = kind
-        # Local locks keep their own acquired/released/held counts (one less indirection
-        # on the hot path) and fold them in here when they are collected.
+        self.guard = threading.Lock()
+        # Local locks keep their own counts (one less indirection on the hot path) and
+        # fold them in here when they are collected.
         self.live: weakref.WeakSet[Any] = weakref.WeakSet()
         self.acquired = self.released = self.contended = self.timeouts = 0
-        self.waiters = 0
-        self.held_seconds = self.wait_sum = 0.0
+        self.waiters = self.hold_count = self.shown_released = 0
+        self.hold_sum = self.wait_sum = 0.0
         self.wait_counts = [0] * len(WAIT_BUCKETS)
 
-    def totals(self) -> tuple[int, int, float]:
-        """(acquired, released, held seconds) over live locks and collected ones."""
-        acquired, released, held = self.acquired, self.released, self.held_seconds
+    def totals(self) -> tuple[int, int, int, float]:
+        """(acquired, released, holds timed, their seconds) over live and collected locks."""
+        acquired, released = self.acquired, self.released
+        count, seconds = self.hold_count, self.hold_sum
         for lock in list(self.live):
-            acquired += lock.acquired
-            released += lock.released
-            held += lock.held_seconds
-        return acquired, released, held
+            n = lock.acquired  # before asking who holds it: never counts a release early
+            acquired += n
+            released += n - lock.holding()
+            count += lock.hold_count
+            seconds += lock.hold_sum
+        # a scrape between a C-level acquire and its count sees one release too few; the
+        # next one sees it, so the counter is held where it was meanwhile
+        released = self.shown_released = max(self.shown_released, released)
+        return acquired, released, count, seconds
 
     def waited(self, seconds: float, got: bool) -> None:
-        """Record a contended wait; a wait that ended without the lock is a timeout."""
+        """Record a contended wait (under ``guard``); one that ended without the lock is a
+        timeout."""
         self.wait_sum += seconds
         self.wait_counts[bisect_left(WAIT_BUCKETS, seconds)] += 1
         if not got:
             self.timeouts += 1
+
+    def fold(self, lock: TrackedLock) -> None:
+        """Keep the counts of a lock that is going away."""
+        with self.guard:
+            n = lock.acquired
+            self.acquired += n
+            self.released += n - lock.holding()
+            self.hold_count += lock.hold_count
+            self.hold_sum += lock.hold_sum
 
 
 class LockRegistry:
@@ -90,15 +116,20 @@ class LockRegistry:
         return found
 
     def collect(self) -> Iterator[Any]:
-        from ..metrics.family import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+        from ..metrics.family import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+            SummaryMetricFamily,
+        )
 
         stats = sorted(list(self._stats.values()), key=lambda s: s.name)
         totals = {id(s): s.totals() for s in stats}
         lab = ["lock", "kind"]
 
         def figure(s: LockStats, attr: str) -> float:
-            acquired, released, held = totals[id(s)]
-            return {"acquired": acquired, "released": released, "held_seconds": held,
+            acquired, released, _, _ = totals[id(s)]
+            return {"acquired": acquired, "released": released,
                     "held": max(0, acquired - released)}.get(attr, getattr(s, attr, 0))
 
         counters = (
@@ -108,7 +139,6 @@ class LockRegistry:
              "contended"),
             ("locks_timeouts", "Acquisitions that gave up waiting (timeout or non-blocking).",
              "timeouts"),
-            ("locks_hold_seconds", "Seconds locks were held, in all.", "held_seconds"),
         )
         for name, doc, attr in counters:
             fam = CounterMetricFamily(name, doc, labels=lab)
@@ -122,6 +152,14 @@ class LockRegistry:
             for s in stats:
                 fam.add_metric([s.name, s.kind], max(0, figure(s, attr)))
             yield fam
+        hold = SummaryMetricFamily(
+            "locks_hold_seconds",
+            f"Timed holds (thread locks: one in {HOLD_SAMPLE}); sum over count is the mean.",
+            labels=lab)
+        for s in stats:
+            _, _, count, seconds = totals[id(s)]
+            hold.add_metric([s.name, s.kind], count, seconds)
+        yield hold
         hist = HistogramMetricFamily("locks_wait_seconds", "Waits of contended acquisitions.",
                                      labels=lab)
         for s in stats:
@@ -137,13 +175,14 @@ LOCKS = LockRegistry()
 
 
 class TrackedLock:
-    """A ``threading.Lock`` (or any lock with ``acquire(blocking, timeout)``) that counts.
+    """A ``threading.Lock`` (or any lock with ``acquire(blocking, timeout)`` and
+    ``locked()``) that counts.
 
     Its own counters are written only by the holder (after acquiring, before releasing),
-    so the lock itself serialises them."""
+    so the lock itself serialises them; ``_since`` is non-zero while a timed hold runs."""
 
-    __slots__ = ("__weakref__", "_acquire", "_lock", "_release", "_s", "_since", "acquired",
-                 "held_seconds", "released")
+    __slots__ = ("__weakref__", "_acquire", "_lock", "_release", "_released", "_s", "_since",
+                 "acquired", "hold_count", "hold_sum")
 
     def __init__(self, name: str, lock: Any = None, *, kind: str = "thread") -> None:
         self._lock = threading.Lock() if lock is None else lock
@@ -151,62 +190,94 @@ class TrackedLock:
         self._release = self._lock.release
         self._s = LOCKS.stats(name, kind)
         self._since = 0.0
-        self.acquired = self.released = 0
-        self.held_seconds = 0.0
+        self.acquired = self.hold_count = self._released = 0
+        self.hold_sum = 0.0
+        if type(self) is TrackedLock and not hasattr(self._lock, "locked"):
+            self.__class__ = _CountedReleases  # who holds it cannot be asked: count them
         self._s.live.add(self)
 
     def __del__(self) -> None:
-        s = self._s
-        s.acquired += self.acquired
-        s.released += self.released
-        s.held_seconds += self.held_seconds
+        self._s.fold(self)
+
+    def holding(self) -> int:
+        """1 while the lock is held (its release is not yet due), else 0."""
+        return 1 if self._lock.locked() else 0
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if self._acquire(False):
-            self.acquired += 1
-            self._since = perf_counter()
+            n = self.acquired = self.acquired + 1
+            if n & _MASK == 1:
+                self._since = perf_counter()
             return True
         return self._wait(blocking, timeout)
 
     def _wait(self, blocking: bool, timeout: float) -> bool:
         s = self._s
         if not blocking:
-            s.timeouts += 1
+            with s.guard:
+                s.timeouts += 1
             return False
-        s.contended += 1
-        s.waiters += 1
+        with s.guard:
+            s.contended += 1
+            s.waiters += 1
         start = perf_counter()
+        got = False
         try:
             got = self._acquire(True, timeout)
         finally:
-            s.waiters -= 1
-        now = perf_counter()
-        s.waited(now - start, got)
+            now = perf_counter()
+            with s.guard:
+                s.waiters -= 1
+                s.waited(now - start, got)
         if got:
-            self.acquired += 1
-            self._since = now
+            n = self.acquired = self.acquired + 1
+            if n & _MASK == 1:
+                self._since = now
         return got
 
+    def _timed(self) -> None:
+        self.hold_sum += perf_counter() - self._since
+        self.hold_count += 1
+        self._since = 0.0
+
     def release(self) -> None:
-        self.held_seconds += perf_counter() - self._since
-        self.released += 1
+        if self._since:
+            self._timed()
         self._release()
 
     def locked(self) -> bool:
         return self._lock.locked()
 
-    # ``with`` repeats the two fast paths: one Python call less on each side.
+    # ``with`` repeats the fast paths: one Python call less on each side.
     def __enter__(self) -> bool:
         if self._acquire(False):
-            self.acquired += 1
-            self._since = perf_counter()
+            n = self.acquired = self.acquired + 1
+            if n & _MASK == 1:
+                self._since = perf_counter()
             return True
         return self._wait(True, -1)
 
     def __exit__(self, etype: object, exc: object, tb: object) -> None:
-        self.held_seconds += perf_counter() - self._since
-        self.released += 1
+        if self._since:
+            self._timed()
         self._release()
+
+
+class _CountedReleases(TrackedLock):
+    """For a lock without ``locked()``: releases are counted as they happen."""
+
+    __slots__ = ()
+
+    def holding(self) -> int:
+        return max(0, self.acquired - self._released)
+
+    def release(self) -> None:
+        self._released += 1
+        TrackedLock.release(self)
+
+    def __exit__(self, etype: object, exc: object, tb: object) -> None:
+        self._released += 1
+        TrackedLock.release(self)
 
 
 class TrackedRLock(TrackedLock):
@@ -215,15 +286,19 @@ class TrackedRLock(TrackedLock):
     __slots__ = ("_depth",)
 
     def __init__(self, name: str, lock: Any = None, *, kind: str = "thread") -> None:
-        super().__init__(name, threading.RLock() if lock is None else lock, kind=kind)
         self._depth = 0
+        super().__init__(name, threading.RLock() if lock is None else lock, kind=kind)
+
+    def holding(self) -> int:
+        return 1 if self._depth > 0 else 0
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if self._acquire(False):
-            self._depth += 1  # only the owner gets here, so this is never raced
-            if self._depth == 1:
-                self.acquired += 1
-                self._since = perf_counter()
+            d = self._depth = self._depth + 1  # only the owner gets here: never raced
+            if d == 1:
+                n = self.acquired = self.acquired + 1
+                if n & _MASK == 1:
+                    self._since = perf_counter()
             return True
         got = self._wait(blocking, timeout)
         if got:
@@ -231,19 +306,32 @@ class TrackedRLock(TrackedLock):
         return got
 
     def release(self) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            self.held_seconds += perf_counter() - self._since
-            self.released += 1
+        d = self._depth = self._depth - 1
+        if not d and self._since:
+            self._timed()
         self._release()
 
     def locked(self) -> bool:
         return self._depth > 0
 
-    __enter__ = acquire
+    def __enter__(self) -> bool:
+        if self._acquire(False):
+            d = self._depth = self._depth + 1
+            if d == 1:
+                n = self.acquired = self.acquired + 1
+                if n & _MASK == 1:
+                    self._since = perf_counter()
+            return True
+        got = self._wait(True, -1)
+        if got:
+            self._depth = 1
+        return got
 
     def __exit__(self, etype: object, exc: object, tb: object) -> None:
-        self.release()
+        d = self._depth = self._depth - 1
+        if not d and self._since:
+            self._timed()
+        self._release()
 
 
 def tracked_lock(name: str, lock: Any = None, *, reentrant: bool = False) -> TrackedLock:
@@ -291,7 +379,8 @@ class TrackedAsyncLock:
 
     def release(self) -> None:
         s = self._s
-        s.held_seconds += perf_counter() - self._since
+        s.hold_sum += perf_counter() - self._since
+        s.hold_count += 1
         s.released += 1
         self._lock.release()
 

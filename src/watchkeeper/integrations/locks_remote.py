@@ -39,31 +39,38 @@ class _Remote:
         """Take the lock; ``timeout`` seconds of waiting at most (None: as long as it takes)."""
         s = self._s
         if self._try():
-            s.acquired += 1
+            with s.guard:
+                s.acquired += 1
             self._since = perf_counter()
             return True
         if not blocking:
-            s.timeouts += 1
+            with s.guard:
+                s.timeouts += 1
             return False
-        s.contended += 1
-        s.waiters += 1
+        with s.guard:
+            s.contended += 1
+            s.waiters += 1
         start = perf_counter()
         got = False
         try:
             got = self._block(timeout)
         finally:
-            s.waiters -= 1
             now = perf_counter()
-            s.waited(now - start, got)
-        if got:
-            s.acquired += 1
+            with s.guard:
+                s.waiters -= 1
+                s.waited(now - start, got)
+                if got:
+                    s.acquired += 1
         self._since = now
         return got
 
     def release(self) -> None:
         s = self._s
-        s.held_seconds += perf_counter() - self._since
-        s.released += 1
+        held = perf_counter() - self._since
+        with s.guard:
+            s.hold_sum += held
+            s.hold_count += 1
+            s.released += 1
         self._unlock()
 
     def __enter__(self) -> _Remote:
