@@ -38,8 +38,9 @@ def monitors() -> None:
         f(x)
 
 
-def _asgi(path: str, accept: str = "", method: str = "GET") -> tuple[int, dict, bytes]:
-    app = resources_asgi_app()
+def _asgi(path: str, accept: str = "", method: str = "GET", app=None
+          ) -> tuple[int, dict, bytes]:
+    app = app or resources_asgi_app()
     sent: list[dict] = []
 
     async def send(message: dict) -> None:
@@ -73,6 +74,20 @@ def test_performance_names_the_worst_component() -> None:
     assert mine[("breaker", BREAKER)]["worst"] == "state"
     assert got["score"] <= 0.5 * 100 + 0.5 * mine[("breaker", BREAKER)]["score"]
     assert got["worst"]["score"] <= 30
+
+
+def test_the_mounted_apps_take_their_thresholds() -> None:
+    # the open breaker scores <= 30, so the overall score is below 100 and above 0
+    strict, lax = (dict(degraded_below=100, unhealthy_below=100),
+                   dict(degraded_below=0, unhealthy_below=0))
+    status, _, body = _asgi("/health/performance", app=resources_asgi_app(**strict))
+    assert status == 503 and json.loads(body)["status"] == "unhealthy"
+    status, _, body = _asgi("/health/performance", app=resources_asgi_app(**lax))
+    assert status == 200 and json.loads(body)["status"] == "healthy"
+    seen: list = []
+    resources_wsgi_app(**strict)({"REQUEST_METHOD": "GET", "PATH_INFO": "/health/performance"},
+                                 lambda s, h: seen.append(s))
+    assert seen == ["503 Service Unavailable"]
 
 
 def test_prometheus_text_when_asked() -> None:

@@ -292,6 +292,22 @@ class RuleOverride(_Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class PerformanceConfig(_Model):
+    """The overall score of the scraped pools, caches, breakers and queues: the statuses of
+    ``/health/performance`` and, with ``ready``, a critical check ``/health/ready`` follows."""
+
+    degraded_below: float = Field(70.0, ge=0, le=100)
+    unhealthy_below: float = Field(40.0, ge=0, le=100)
+    ready: bool = True
+    interval: Duration = Field(15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PerformanceConfig:
+        if self.unhealthy_below > self.degraded_below:
+            raise ValueError("unhealthy_below cannot be above degraded_below")
+        return self
+
+
 class DefaultRulesConfig(_Model):
     enabled: bool = True
     disable: list[str] = Field(default_factory=list)
@@ -310,6 +326,7 @@ class Config(_Model):
     rule_files: list[str] = Field(default_factory=list)
     rule_packs: list[str] = Field(default_factory=list)  # alerting/packs/NAME.yml
     default_rules: DefaultRulesConfig = Field(default_factory=DefaultRulesConfig)
+    performance: PerformanceConfig | None = None  # absent: the server's readiness ignores it
     # Alertmanager-shaped: alertmanagers, route, receivers, inhibit_rules,
     # maintenance_windows, delivery, resend_delay, external_url (the alerting room checks it)
     alerting: dict[str, Any] = Field(default_factory=dict)

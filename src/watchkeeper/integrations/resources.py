@@ -279,15 +279,18 @@ def _escape(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def respond(path: str, accept: str, samples: Callable[[], list[Sample]]
+def respond(path: str, accept: str, samples: Callable[[], list[Sample]], *,
+            degraded_below: float = DEGRADED_BELOW, unhealthy_below: float = UNHEALTHY_BELOW
             ) -> tuple[int, str, bytes]:
-    """(status, content type, body) for one of ``PATHS`` (matched on its tail)."""
+    """(status, content type, body) for one of ``PATHS`` (matched on its tail); an
+    ``unhealthy`` performance answers 503."""
     kind = next((k for p, k in PATHS.items() if path.rstrip("/").endswith(p)), None)
     if kind is None:
         return 404, "application/json", b'{"error": "not found"}'
     got = samples()
     if "text/plain" in accept and "application/json" not in accept:
         return 200, "text/plain; version=0.0.4; charset=utf-8", text(got, kind).encode()
-    body = BUILDERS[kind](got)
+    body = (performance(got, degraded_below, unhealthy_below) if kind == "performance"
+            else BUILDERS[kind](got))
     status = 503 if kind == "performance" and body["status"] == "unhealthy" else 200
     return status, "application/json", json.dumps(body, sort_keys=True).encode()

@@ -65,7 +65,10 @@ class Service:
 
     # -- pieces ------------------------------------------------------------------------
     def _checks(self, loaded: LoadedConfig) -> list[Any]:
-        own = [StorageCheck(self), ScrapeLoopCheck(self), RuleEvaluatorCheck(self)]
+        from .routes_resources import performance_checks
+
+        own = [StorageCheck(self), ScrapeLoopCheck(self), RuleEvaluatorCheck(self),
+               *performance_checks(self, loaded.config)]
         if loaded.checks is None:
             return [*default_checks(), *own]
         return [*build_checks(loaded.checks), *own]
