@@ -359,7 +359,11 @@ async def run(args: argparse.Namespace) -> dict:
                 proc.wait()
             log.close()
             await runner.cleanup()
-            tail = (Path(tmp) / "serve.log").read_text(errors="replace")[-2000:]
+            text = (Path(tmp) / "serve.log").read_text(errors="replace")
+            tail = text[-2000:]
+            # what the server itself complained of: a listener failing quietly is a leak too
+            log_errors = [line for line in text.splitlines()
+                          if " ERROR " in line or line.startswith("Traceback")]
     print_figures(start, end)
     for (kind, klass), n in sorted(load.statuses.items()):
         print(f"  {kind:<14}{klass}: {n}")
@@ -369,7 +373,7 @@ async def run(args: argparse.Namespace) -> dict:
         "pushed": pushed, "lost": lost, "scrapes_served": load.hits,
         "scrapes_stored": int(scrapes), "queries": sum(
             n for (k, _), n in load.statuses.items() if k == "query"),
-        "stream_messages": load.stream_messages,
+        "stream_messages": load.stream_messages, "log_errors": len(log_errors),
         "notifications_ok": load.notifications["ok"],
         "notifications_failed": load.notifications["failed"],
         "start": start, "end": end,
@@ -380,6 +384,8 @@ async def run(args: argparse.Namespace) -> dict:
     print(f"scrapes served {load.hits}, stored {int(scrapes)} (the last in flight may miss)")
     print(f"notifications: {load.notifications['ok']} taken, {load.notifications['failed']} "
           f"failed on purpose; stream snapshots received {load.stream_messages}")
+    print(f"server log errors: {len(log_errors)}  " + "; ".join(
+        line[:160] for line in log_errors[:3]))
     if load.five_xx or lost:
         print("server log tail:\n" + tail)
     print("RESULT " + json.dumps(result), flush=True)

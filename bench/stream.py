@@ -115,9 +115,14 @@ class _WsReader(asyncio.Protocol):
                 size, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
             if n - pos < head + size:
                 break
-            if buf[pos] & 0x0F == 1:  # text
+            opcode = buf[pos] & 0x0F
+            if opcode == 1:  # text
                 self.tally.seen(buf[pos + head:pos + head + 64].decode(errors="ignore"),
                                 self.window)
+            elif opcode == 9:  # ping: answer as a browser does, or the server's keepalive
+                # closes the connection (uvicorn's websockets: 20 s interval, 20 s timeout)
+                self.transport.write(  # type: ignore[union-attr]
+                    _masked(0xA, buf[pos + head:pos + head + size]))
             pos += head + size
         self.buffer = buf[pos:]
 
@@ -126,12 +131,17 @@ class _WsReader(asyncio.Protocol):
             self.done.set_result(None)
 
 
-def _masked_text(text: str) -> bytes:
-    data = text.encode()
+def _masked(opcode: int, data: bytes) -> bytes:
+    """A client frame (clients must mask theirs)."""
     mask = os.urandom(4)
     n = len(data)
-    head = bytes((0x81, 0x80 | n)) if n < 126 else bytes((0x81, 0x80 | 126)) + n.to_bytes(2, "big")
+    head = (bytes((0x80 | opcode, 0x80 | n)) if n < 126
+            else bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big"))
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+def _masked_text(text: str) -> bytes:
+    return _masked(0x1, text.encode())
 
 
 async def ws_client(host: str, port: int, i: int, window: tuple[float, float],
