@@ -5,6 +5,15 @@
 # themselves on 127.0.0.1 with temporary directories, never as system services.
 # Without root (or apt) this only reports what is missing; tests then skip, or fail under CI=true.
 set -u
+# Python packages that cannot share the test venv go to a side directory that the tests put
+# in front of a subprocess's path: kombu's Redis transport (Celery on Redis) needs
+# redis-py >= 6.1 while arq pins redis-py < 6, so the venv keeps arq's and this has kombu's.
+side="${WATCHKEEPER_TEST_SIDE_PACKAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/watchkeeper/test-peers}"
+python="${PYTHON:-python3}"
+if [ ! -d "$side/redis-py6" ]; then
+  "$python" -m pip install -q --no-deps --target "$side/redis-py6" 'redis>=6.4,<9' \
+    || echo "could not install redis-py >= 6.4 into $side/redis-py6" >&2
+fi
 want_bins=(promtool prometheus prometheus-alertmanager prometheus-node-exporter chromium wrk victoria-metrics vmagent memcached)
 want_pkgs=(prometheus prometheus prometheus-alertmanager prometheus-node-exporter chromium wrk victoria-metrics victoria-metrics memcached)
 missing=()

@@ -56,3 +56,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def side_packages(name: str) -> str:
+    """A directory of Python packages that cannot share the test venv with the rest (kombu's
+    Redis transport wants redis-py >= 6.1, arq pins < 6), put in front of a subprocess's path;
+    ``scripts/install-test-peers.sh`` makes it. Fail under CI, skip elsewhere, when absent."""
+    base = os.environ.get("WATCHKEEPER_TEST_SIDE_PACKAGES") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+        "watchkeeper", "test-peers")
+    path = os.path.join(base, name)
+    if not os.path.isdir(path):
+        missing(f"side packages {name!r} are not at {path} "
+                "(scripts/install-test-peers.sh installs them)")
+    return path

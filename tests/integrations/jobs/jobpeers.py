@@ -48,14 +48,21 @@ def total(found: dict, name: str, **labels: str) -> float:
                if n == name and all(dict(lab).get(k) == x for k, x in labels.items()))
 
 
-class Worker:
-    """A worker subprocess with the multiprocess directory set; always stopped."""
+def python_path(first: list[str] | tuple[str, ...] = ()) -> str:
+    """The test process's path for a subprocess, with ``first`` in front of it."""
+    return os.pathsep.join([*first, str(HERE), *sys.path])
 
-    def __init__(self, args: list[str], env: dict[str, str], mpdir: Path, log: Path) -> None:
+
+class Worker:
+    """A worker subprocess with the multiprocess directory set; always stopped. ``first``:
+    directories ahead of the test process's path (a different redis-py, say)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], mpdir: Path, log: Path,
+                 first: list[str] | tuple[str, ...] = ()) -> None:
         self.mpdir = mpdir
         mpdir.mkdir(parents=True, exist_ok=True)
         full = {**os.environ, **env, "PROMETHEUS_MULTIPROC_DIR": str(mpdir),
-                "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
+                "PYTHONPATH": python_path(first)}
         self.log = log
         self._out = log.open("wb")
         self.proc = subprocess.Popen([sys.executable, *args], env=full, cwd=HERE,

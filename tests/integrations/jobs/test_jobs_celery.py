@@ -1,27 +1,37 @@
 """Celery hooks with a real prefork worker on the real RabbitMQ and Redis: the counters equal
-what the test enqueued, children merged through the multiprocess mode."""
+what the test enqueued, children merged through the multiprocess mode. The producer runs in
+its own process too, so that on Redis both can use the redis-py kombu needs."""
 
 from __future__ import annotations
 
-import pytest
-from jobpeers import AMQP_URL, REDIS_URL, Worker, samples, total, unique, wait_for
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
 
-from peers import require_service
+import pytest
+from jobpeers import (
+    AMQP_URL,
+    HERE,
+    REDIS_URL,
+    Worker,
+    python_path,
+    samples,
+    total,
+    unique,
+    wait_for,
+)
+
+from peers import require_service, side_packages
 from watchkeeper import CollectorRegistry
 from watchkeeper.integrations.jobs.depth import watch_queues
-from watchkeeper.integrations.jobs.schema import JobMetrics
 from watchkeeper.integrations.scores import SCOREBOARD
 
 pytestmark = pytest.mark.peer
 celery = pytest.importorskip("celery")
 
 BROKERS = {"rabbitmq": AMQP_URL, "redis": REDIS_URL}
-
-
-def _app(broker: str, queue: str):
-    from celery_worker_app import make_app
-
-    return make_app(broker, queue)
 
 
 def _cleanup(broker: str, queue: str) -> None:
@@ -45,49 +55,49 @@ def _cleanup(broker: str, queue: str) -> None:
                 pass
 
 
-def _kombu_redis_usable() -> str:
-    """Why kombu's Redis transport cannot load here, or "" when it can."""
-    try:
-        from kombu.transport.redis import Channel
+def _produce(broker: Broker, queue: str, what: str) -> dict[str, float]:
+    """Enqueue in a producer process (``celery_producer.py``); what its hooks counted."""
+    done = subprocess.run([sys.executable, "celery_producer.py", broker.url, queue, what],
+                          cwd=HERE, env={**os.environ, "PYTHONPATH": python_path(broker.first)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
-        Channel._get_client(Channel)
-    except Exception as e:
-        return f"kombu's Redis transport is unusable with the installed redis-py: {e}"
-    return ""
+
+@dataclass(frozen=True)
+class Broker:
+    url: str
+    first: tuple[str, ...] = ()  # ahead of the path of the producer and the worker
 
 
 @pytest.fixture(params=sorted(BROKERS))
-def broker(request):
+def broker(request) -> Broker:
     require_service(request.param)
-    if request.param == "redis" and (why := _kombu_redis_usable()):
-        # kombu 5.7 needs redis-py >= 6.1 while arq pins redis-py < 6: one venv has one.
-        pytest.skip(why)
-    return BROKERS[request.param]
+    if request.param == "rabbitmq":
+        return Broker(BROKERS["rabbitmq"])
+    # kombu 5.7's Redis transport needs redis-py >= 6.1 and arq pins redis-py < 6, so no
+    # one venv has both: the producer and the worker run with a redis-py 6+ in front.
+    side = side_packages("redis-py6")
+    probe = subprocess.run(
+        [sys.executable, "-c", "import redis; from kombu.transport.redis import Channel; "
+         "Channel._get_client(Channel); print(redis.__version__)"],
+        env={**os.environ, "PYTHONPATH": python_path([side])}, capture_output=True,
+        text=True, timeout=60)
+    assert probe.returncode == 0, f"kombu's Redis transport with {side}: {probe.stderr}"
+    assert int(probe.stdout.split(".")[0]) >= 6
+    return Broker(BROKERS["redis"], (side,))
 
 
-def test_a_prefork_worker_counts_what_was_enqueued(broker, tmp_path) -> None:
+def test_a_prefork_worker_counts_what_was_enqueued(broker: Broker, tmp_path) -> None:
     queue = unique("wk_celery")
-    mod = _app(broker, queue)
-    registry = CollectorRegistry()
-    from watchkeeper.integrations.jobs.celery import instrument_celery
-
-    hooks = instrument_celery(mod.app, metrics=JobMetrics(registry))
     mpdir = tmp_path / "mp"
     try:
-        with Worker(["celery_worker_app.py", "2"], {"WK_BROKER": broker, "WK_QUEUE": queue},
-                    mpdir, tmp_path / "worker.log") as worker:
+        with Worker(["celery_worker_app.py", "2"], {"WK_BROKER": broker.url, "WK_QUEUE": queue},
+                    mpdir, tmp_path / "worker.log", first=broker.first) as worker:
             wait_for(lambda: total(samples(mpdir), "job_workers_up", queue=queue) == 1, 60,
                      "the worker to be ready")
-            for i in range(20):
-                mod.add.delay(i, i)
-            for _ in range(3):
-                mod.fail.delay()
-            for _ in range(2):
-                mod.flaky.delay()
-            revoked_id = unique("revoked")
-            replies = mod.app.control.revoke(revoked_id, reply=True, timeout=10)
-            assert replies, "the worker acknowledged the revoke"
-            mod.add.apply_async((1, 1), task_id=revoked_id)  # discarded as revoked
+            enqueued = _produce(broker, queue, "run")
+            assert enqueued == {"wk.add": 21, "wk.fail": 3, "wk.flaky": 2}
 
             def finished() -> dict | None:
                 found = samples(mpdir)
@@ -105,33 +115,27 @@ def test_a_prefork_worker_counts_what_was_enqueued(broker, tmp_path) -> None:
             assert total(found, "job_duration_seconds_count") == 27
             assert total(found, "jobs_in_progress") == 0
             assert not any("hostname" in dict(lab) for _, lab in found)
-            enqueued = {s.labels["task"]: s.value for fam in registry.collect()
-                        for s in fam.samples if s.name == "jobs_enqueued_total"}
-            assert enqueued == {"wk.add": 21, "wk.fail": 3, "wk.flaky": 2}
             worker.stop()
             assert total(samples(mpdir), "job_workers_up", queue=queue) == 0
             assert worker.proc.returncode == 0, worker.log.read_text()[-2000:]
     finally:
-        hooks.disconnect()
-        mod.app.close()
-        _cleanup(broker, queue)
+        _cleanup(broker.url, queue)
 
 
-def test_queue_depth_and_no_workers_score(broker) -> None:
+def test_queue_depth_and_no_workers_score(broker: Broker) -> None:
     queue = unique("wk_depth")
-    mod = _app(broker, queue)
+    url = broker.url
     registry = CollectorRegistry()
     try:
-        for i in range(5):
-            mod.add.delay(i, i)
-        if broker.startswith("redis"):
-            watcher = watch_queues("celery", [queue], redis=broker, registry=registry)
+        assert _produce(broker, queue, "depth") == {"wk.add": 5}
+        if url.startswith("redis"):
+            watcher = watch_queues("celery", [queue], redis=url, registry=registry)
         else:
-            watcher = watch_queues("celery", [queue], amqp=broker, registry=registry)
+            watcher = watch_queues("celery", [queue], amqp=url, registry=registry)
         depth = {s.name: s.value for fam in registry.collect() for s in fam.samples
                  if s.labels.get("queue") == queue}
         assert depth["job_queue_depth"] == 5
-        if not broker.startswith("redis"):
+        if not url.startswith("redis"):
             assert depth["job_queue_consumers"] == 0
             score = watcher.score(queue)
             assert score.worst == "no_workers" and score.value == 40
@@ -139,5 +143,4 @@ def test_queue_depth_and_no_workers_score(broker) -> None:
                                                 for s in SCOREBOARD.scores()}
     finally:
         SCOREBOARD.unregister("queue", f"celery/{queue}")
-        mod.app.close()
-        _cleanup(broker, queue)
+        _cleanup(url, queue)
