@@ -16,8 +16,8 @@ test: $(STAMP) peers
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-peers:
-	@bash scripts/install-test-peers.sh
+peers: $(STAMP)
+	@PYTHON=$(BIN)/python bash scripts/install-test-peers.sh
 
 venv: $(STAMP)
 
