@@ -26,6 +26,7 @@ class VictoriaMetrics:
         self.write_url = f"{self.url}/api/v1/write"
         self.extra_args = list(extra_args)  # e.g. -dedup.minScrapeInterval=1s
         self.proc: subprocess.Popen | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
         self.log = (workdir / "vm.log").open("ab")
 
     def start(self) -> VictoriaMetrics:

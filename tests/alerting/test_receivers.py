@@ -127,6 +127,29 @@ def test_forwarding_to_a_real_alertmanager(alertmanager: str) -> None:
 
 
 @pytest.mark.peer
+def test_forwarded_alerts_carry_external_labels_then_alert_relabeling(
+        alertmanager: str) -> None:
+    """As Prometheus's notifier: external labels under the alert's own, then
+    alert_relabel_configs (an HA pair drops its replica label; a dropped alert is not sent)."""
+    from watchkeeper.alerting.service import forward_targets
+
+    config = {"external_labels": {"replica": "a", "site": "eu", "severity": "ignored"},
+              "alertmanagers": [alertmanager],
+              "alert_relabel_configs": [
+                  {"regex": "replica", "action": "labeldrop"},
+                  {"source_labels": ["alertname"], "regex": "Noise", "action": "drop"}]}
+    [forward] = build_integrations({"name": "am",
+                                    "alertmanager_configs": forward_targets(config)})
+    noise = {**PAYLOAD["alerts"][0], "labels": {"alertname": "Noise"}}
+    forward.send({**PAYLOAD, "alerts": [*PAYLOAD["alerts"], noise]})
+    [alert] = httpx.get(f"{alertmanager}/api/v2/alerts", timeout=5).json()
+    assert alert["labels"] == {**PAYLOAD["alerts"][0]["labels"], "site": "eu"}
+    with pytest.raises(ValueError, match="alert_relabel_configs"):
+        build_integrations({"name": "am", "alertmanager_configs": forward_targets(
+            {**config, "alert_relabel_configs": [{"action": "keep"}]})})
+
+
+@pytest.mark.peer
 def test_rules_firing_and_resolving_reach_a_real_alertmanager(alertmanager: str,
                                                               tmp_path: Path) -> None:
     from watchkeeper.alerting.service import AlertingService

@@ -59,6 +59,22 @@ def _ms(config: Mapping[str, Any], name: str, default: int) -> int:
     return parse_duration_ms(str(value))
 
 
+def forward_targets(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``alertmanagers`` entries as Alertmanager integrations: each alert carries the
+    external labels, then ``alert_relabel_configs`` (the alerting section's, then the
+    entry's own) run on it, as Prometheus's notifier does. An HA pair drops its ``replica``
+    label there, so the Alertmanager cluster sees one alert and notifies once."""
+    external = dict(config.get("external_labels") or {})
+    shared = list(config.get("alert_relabel_configs") or [])
+    out = []
+    for entry in config.get("alertmanagers") or []:
+        item = {"url": entry} if isinstance(entry, str) else dict(entry)
+        item["alert_relabel_configs"] = shared + list(item.get("alert_relabel_configs") or [])
+        item.setdefault("external_labels", external)
+        out.append(item)
+    return out
+
+
 def check_alerting_config(config: Mapping[str, Any], base_dir: str | Path = ".") -> list[str]:
     """Problems in an alerting config (rule files, route, receivers), without starting
     anything: for ``check-config`` and for refusing a bad reload."""
@@ -80,6 +96,7 @@ def check_alerting_config(config: Mapping[str, Any], base_dir: str | Path = ".")
         for receiver in config.get("receivers") or []:
             build_integrations(receiver)
             names.add(str(receiver.get("name", "")))
+        build_integrations({"name": FORWARD, "alertmanager_configs": forward_targets(config)})
         intervals = parse_time_intervals(config)
         if config.get("route"):
             route = build_route(config["route"])
@@ -129,8 +146,7 @@ class AlertingService:
         configured = list(self.config.get("receivers") or [])
         self.receiver_names = [str(r.get("name", "")) for r in configured]
         receivers = list(configured)
-        forward = [{"url": a} if isinstance(a, str) else a
-                   for a in self.config.get("alertmanagers") or []]
+        forward = forward_targets(self.config)
         if forward:  # as Prometheus does: every alert, resent every minute, no grouping
             receivers.append({"name": FORWARD, "alertmanager_configs": forward})
         notify = notify_receiver()
