@@ -1,5 +1,6 @@
 """The MCP server through the real ``mcp`` client SDK over stdio, against a running
-``watchkeeper serve`` with planted faults (a failing check, a down target)."""
+``watchkeeper serve`` with planted faults (a failing check, a down target) and planted
+secrets (the config's token and a scrape password, pushed into series, help and labels)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,25 @@ CONFIG = {
                 "parameters": {"host": "127.0.0.1", "port": 1}}],
     "default_rules": {"override": {"HealthCheckFailing": {"for": "0s"}}},
 }
+TOKEN = "MARKER-bearer-token-52"
+PASSWORD = "MARKER-scrape-pass-71"
+PLANTED = f"""# HELP planted_secret_info The DSN postgres://app:{PASSWORD}@db:5432/x
+# TYPE planted_secret_info gauge
+planted_secret_info{{dsn="postgres://app:{PASSWORD}@db:5432/x",key="{TOKEN}",pw="{PASSWORD}"}} 1
+"""
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     config = dict(CONFIG)
     config["scrape_configs"] = [{"job_name": "billing", "static_configs": [
-        {"targets": [f"127.0.0.1:{free_port()}"]}]}]
-    with ServeProcess(tmp_path_factory.mktemp("mcp"), config) as server:
+        {"targets": [f"127.0.0.1:{free_port()}"]}],
+        "basic_auth": {"username": "scraper", "password": PASSWORD}}]
+    config["web"] = {"auth": {"bearer_tokens": [TOKEN]}}
+    with ServeProcess(tmp_path_factory.mktemp("mcp"), config,
+                      headers={"Authorization": f"Bearer {TOKEN}"}) as server:
+        r = server.client.post("/api/v1/import/prometheus", content=PLANTED)
+        assert r.status_code < 300, r.text
         server.wait_until(lambda: any(
             a["labels"]["alertname"] == "HealthCheckFailing" and a["state"] == "firing"
             for a in server.client.get("/api/v1/alerts").json()["data"]["alerts"]),
@@ -41,18 +53,22 @@ def served(tmp_path_factory):
         yield server
 
 
-def _session(url: str, calls: list[tuple[str, dict]]) -> tuple[dict, list]:
+def _session(served: ServeProcess, calls: list[tuple[str, dict]], *extra: str,
+             more: object = None) -> tuple[dict, list]:
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
     async def run() -> tuple[dict, list]:
         params = StdioServerParameters(
-            command=sys.executable, args=["-m", "watchkeeper", "mcp", "--url", url],
+            command=sys.executable, args=["-m", "watchkeeper", "mcp", "--url", served.url,
+                                          "--token", TOKEN, *extra],
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
         async with stdio_client(params) as (r, w), ClientSession(r, w) as s:
             await s.initialize()
             listed = (await s.list_tools()).model_dump(mode="json", by_alias=True,
                                                        exclude_none=True)
             results = [await s.call_tool(name, args) for name, args in calls]
+            if more is not None:
+                results.append(await more(s))  # type: ignore[operator]
             return listed, results
 
     return asyncio.run(asyncio.wait_for(run(), 120))
@@ -66,7 +82,7 @@ def test_tools_answer_small_and_exact_through_the_sdk(served):
              ("query", {"expr": "sum(rate(x[5m]"}), ("query", {"expr": "up", "start": "soon"}),
              ("describe_metric", {"name": "no_such_metric_anywhere"}),
              ("alerts", {"state": "burning"})]
-    listed, results = _session(served.url, calls)
+    listed, results = _session(served, calls)
     names = {t["name"] for t in listed["tools"]}
     assert names == {"status", "health", "alerts", "query", "find_metrics", "describe_metric",
                      "what_changed", "anomalies", "capacity", "forecast"}
@@ -108,9 +124,98 @@ def test_diagnose_prints_the_overview_for_a_person(served):
 
     from watchkeeper.cli.main import cli
 
-    res = CliRunner().invoke(cli, ["diagnose", "--url", served.url])
+    res = CliRunner().invoke(cli, ["diagnose", "--url", served.url, "--token", TOKEN])
     assert res.exit_code == 0, res.output
     assert "payments-db" in res.output and "HealthCheckFailing" in res.output
     assert "billing" in res.output
-    res = CliRunner().invoke(cli, ["diagnose", "--url", served.url, "--json"])
+    res = CliRunner().invoke(cli, ["diagnose", "--url", served.url, "--token", TOKEN,
+                                   "--json"])
     assert json.loads(res.output)["health"]["failing"] >= 1
+
+
+async def _resources_and_prompts(s) -> dict:  # type: ignore[no-untyped-def]
+    resources = (await s.list_resources()).resources
+    prompts = (await s.list_prompts()).prompts
+    read = {str(r.uri): (await s.read_resource(r.uri)).contents[0].text for r in resources}
+    got = {}
+    for p in prompts:
+        args = {"alert": "HealthCheckFailing"} if p.arguments else {}
+        got[p.name] = (await s.get_prompt(p.name, args)).messages[0].content.text
+    return {"resources": read, "prompts": got}
+
+
+SECRET_CALLS = [
+    ("status", {}), ("health", {}), ("alerts", {"state": "all"}),
+    ("query", {"expr": "planted_secret_info"}),
+    ("query", {"expr": "planted_secret_info", "start": "now-5m", "shape": "points"}),
+    ("query", {"expr": "planted_secret_info", "shape": "table"}),
+    ("query", {"expr": 'planted_secret_info{key="nope"}'}),
+    ("query", {"expr": f'planted_secret_info{{key="{TOKEN}"'}),
+    ("find_metrics", {"search": "planted"}),
+    ("describe_metric", {"name": "planted_secret_info"}),
+    ("what_changed", {"at": "now-1m", "window": "1m"}),
+    ("anomalies", {"expr": "planted_secret_info", "window": "10m", "step": "15s"}),
+    ("capacity", {}),
+    ("forecast", {"expr": "planted_secret_info", "horizon": "1h", "lookback": "5m"})]
+WRITE_CALLS = [("acknowledge", {"alert": "HealthCheckFailing", "comment": "on it"}),
+               ("alerts", {"state": "firing"}),
+               ("acknowledge", {"alert": "HealthCheckFailing"}),
+               ("acknowledge", {})]
+
+
+@pytest.fixture(scope="module")
+def written(served):
+    """One session with the write tools and the config's secrets: the write calls, every
+    read tool on the planted secrets, then every resource and prompt."""
+    listed, results = _session(served, WRITE_CALLS + SECRET_CALLS, "--mcp-write", "--config",
+                               str(served.config_path), more=_resources_and_prompts)
+    return listed, results[:len(WRITE_CALLS)], results[len(WRITE_CALLS):-1], results[-1]
+
+
+def test_acknowledge_through_mcp(served, written):
+    listed, (ack, firing, again, neither), _, _ = written
+    tools = {t["name"]: t for t in listed["tools"]}
+    assert tools["acknowledge"]["annotations"]["destructiveHint"] is True
+    assert not ack.is_error, ack.content[0].text
+    done = ack.structured_content["acknowledged"]
+    assert done and all(d["acked_by"] == "mcp" for d in done)
+    incident = served.client.get(f"/api/v1/incidents/{done[0]['incident']}").json()["data"]
+    assert incident["acked_by"] == "mcp" and incident["ack_comment"] == "on it"
+    alert = next(a for a in firing.structured_content["alerts"]
+                 if a["alert"] == "HealthCheckFailing")
+    assert alert["incident"] == done[0]["incident"] and alert["acked_by"] == "mcp"
+    assert again.is_error and "no open unacknowledged incident" in again.content[0].text
+    assert neither.is_error and "exactly one" in neither.content[0].text
+
+
+def test_resources_and_prompts_carry_the_facts(written):
+    extra = written[3]
+    assert set(extra["resources"]) == {"watchkeeper://status", "watchkeeper://alerts",
+                                       "watchkeeper://capacity", "watchkeeper://report/day",
+                                       "watchkeeper://report/week"}
+    status = json.loads(extra["resources"]["watchkeeper://status"])
+    assert status["health"]["failing_checks"][0]["check"] == "payments-db"
+    week = json.loads(extra["resources"]["watchkeeper://report/week"])
+    fired = {a["alert"]: a for a in week["alerts"]["by_alert"]}
+    assert fired["HealthCheckFailing"]["incidents"] >= 1
+    assert week["alerts"]["median_time_to_ack"] is not None  # the acknowledgement above
+    assert any(c["check"] == "payments-db" and c["available"] == "0 %"
+               for c in week["checks"])
+    for text in extra["resources"].values():
+        assert len(text.encode()) <= 8 * 1024
+    assert set(extra["prompts"]) == {"investigate_alert", "capacity_review", "weekly_review"}
+    assert '"expr":' in extra["prompts"]["investigate_alert"]  # the alert's record is in it
+    assert "HealthCheckFailing" in extra["prompts"]["weekly_review"]
+
+
+def test_no_secret_in_any_answer(written):
+    _, _, results, extra = written
+    answers = [r.content[0].text for r in results]
+    answers += [json.dumps(r.structured_content) for r in results]
+    answers.append(json.dumps(extra))
+    everything = "\n".join(answers)
+    assert TOKEN not in everything and PASSWORD not in everything
+    planted = results[3].structured_content["series"][0]["series"]
+    assert planted.count("<secret>") == 3  # the data came through, its secrets hidden
+    assert "<secret>" in results[6].content[0].text  # the empty query's label hints
+    assert results[7].is_error

@@ -37,11 +37,13 @@ def source(fn: Any) -> Any:
 @click.command()
 @source
 @click.option("--mcp-write", "write", is_flag=True,
-              help="Also offer write tools (silence), marked destructive.")
+              help="Also offer write tools (silence, acknowledge), marked destructive.")
 @click.option("--tool-prefix", default="", help="Before every tool name (several instances).")
 @click.option("--allow", multiple=True, help="Offer only these tools (repeatable).")
+@click.option("--config", "-c", "config_file", type=click.Path(dir_okay=False, exists=True),
+              help="The server's config: its secrets are hidden in every answer.")
 def mcp(url: str | None, token: str | None, data: Path, write: bool, tool_prefix: str,
-        allow: tuple[str, ...]) -> None:
+        allow: tuple[str, ...], config_file: str | None) -> None:
     """An MCP server on stdin/stdout for an LLM client (Claude Desktop, an IDE, an agent)."""
     try:
         from watchkeeper.mcp.server import build
@@ -50,10 +52,28 @@ def mcp(url: str | None, token: str | None, data: Path, write: bool, tool_prefix
                                    f"'watchkeeper[mcp]' ({e})") from None
     backend = _backend(url, token, data)
     try:
-        build(backend, write=write, prefix=tool_prefix,
-              allow=set(allow) if allow else None).run("stdio")
+        build(backend, write=write, prefix=tool_prefix, allow=set(allow) if allow else None,
+              redactor=_redactor(config_file, token)).run("stdio")
     finally:
         backend.close()
+
+
+def _redactor(config_file: str | None, token: str | None) -> Any:
+    """The config's secrets and the token, loaded when the first answer leaves (so
+    ``initialize`` never waits for it)."""
+    cached: list[Any] = []
+
+    def get() -> Any:
+        if not cached:
+            from watchkeeper.config.loader import load_config
+            from watchkeeper.config.secrets import Redactor, config_redactor
+
+            values = list(config_redactor(load_config(config_file)).values
+                          if config_file else [])
+            cached.append(Redactor([*values, *([token] if token else [])]))
+        return cached[0]
+
+    return get
 
 
 @click.command()

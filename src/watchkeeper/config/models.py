@@ -247,7 +247,9 @@ class McpConfig(_Model):
     """``/mcp`` (streamable HTTP): on by default; off localhost it needs web auth."""
 
     enabled: bool = True
-    write: bool = False  # offer the write tools (silence), marked destructive
+    write: bool = False  # offer the write tools (silence, acknowledge), marked destructive
+    tool_prefix: str = ""  # before every tool and prompt name (several instances, one client)
+    allow: list[str] = Field(default_factory=list)  # offer only these tools (empty: all)
 
 
 class WebConfig(_Model):

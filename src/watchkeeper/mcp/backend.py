@@ -4,6 +4,8 @@ tool has one code path."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,20 @@ class Backend:
     """``get(path, params)`` returns the ``data`` of a Prometheus-style answer, or the body
     of a non-API route such as ``/health``."""
 
-    def __init__(self, client: Any, closer: Any = None) -> None:
-        self._client = client
+    def __init__(self, client: Any = None, closer: Any = None,
+                 opener: Callable[[], tuple[Any, Any]] | None = None) -> None:
+        self._opened = client
         self._closer = closer
+        self._opener = opener  # builds (client, closer) on first use
+        self._lock = threading.Lock()
+
+    @property
+    def _client(self) -> Any:
+        if self._opened is None and self._opener is not None:
+            with self._lock:
+                if self._opened is None:
+                    self._opened, self._closer = self._opener()
+        return self._opened
 
     @classmethod
     def remote(cls, url: str, token: str | None = None, timeout: float = 30.0) -> Backend:
@@ -31,31 +44,11 @@ class Backend:
     @classmethod
     def local(cls, data: str | Path) -> Backend:
         """The store at ``data`` behind the query and analysis routes, in this process.
-        Health and alerts come from the store's own series there (no checks run)."""
-        from types import SimpleNamespace
-
-        from starlette.applications import Starlette
-        from starlette.testclient import TestClient
-
-        from watchkeeper.promql.engine import Engine
-        from watchkeeper.promql.http_api import create_app
-        from watchkeeper.server import routes_analysis
-        from watchkeeper.tsdb.store import Store
-
+        Health and alerts come from the store's own series there (no checks run). The
+        store opens on the first call: a client's ``initialize`` never waits for it."""
         if not Path(data).exists():
             raise BackendError(f"no store at {data}")
-        store = Store.open(data, background=False)
-        engine = Engine(store)
-        api = create_app(store, engine)
-        app = Starlette(routes=[*routes_analysis.make_routes(SimpleNamespace(engine=engine)),
-                                *api.routes])
-        client = TestClient(app, raise_server_exceptions=False)
-
-        def close() -> None:
-            client.close()
-            store.close()
-
-        backend = cls(client, close)
+        backend = cls(opener=lambda: _open_local(Path(data)))
         backend.is_local = True  # type: ignore[attr-defined]
         return backend
 
@@ -81,6 +74,51 @@ class Backend:
             return body["data"]
         return body
 
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        """A write (silence, acknowledge): the ``data`` of the answer, or BackendError with
+        the server's reason."""
+        try:
+            r = self._client.post(path, json=body)
+        except httpx.HTTPError as e:
+            raise BackendError(f"cannot reach the server: {e}") from None
+        try:
+            answer = r.json()
+        except ValueError:
+            answer = {}
+        if r.status_code >= 400 or (isinstance(answer, dict)
+                                     and answer.get("status") == "error"):
+            reason = answer.get("error") if isinstance(answer, dict) else None
+            raise BackendError(f"{path} refused: HTTP {r.status_code} "
+                               f"{reason or r.text[:200]}")
+        if isinstance(answer, dict) and answer.get("status") == "success":
+            return answer.get("data")
+        return answer
+
     def close(self) -> None:
         if self._closer is not None:
             self._closer()
+
+
+def _open_local(data: Path) -> tuple[Any, Any]:
+    from types import SimpleNamespace
+
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from watchkeeper.promql.engine import Engine
+    from watchkeeper.promql.http_api import create_app
+    from watchkeeper.server import routes_analysis
+    from watchkeeper.tsdb.store import Store
+
+    store = Store.open(data, background=False)
+    engine = Engine(store)
+    api = create_app(store, engine)
+    app = Starlette(routes=[*routes_analysis.make_routes(SimpleNamespace(engine=engine)),
+                            *api.routes])
+    client = TestClient(app, raise_server_exceptions=False)
+
+    def close() -> None:
+        client.close()
+        store.close()
+
+    return client, close

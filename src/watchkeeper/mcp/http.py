@@ -6,7 +6,7 @@ SDK's DNS-rebinding protection allows only the listen address as Host and Origin
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from .backend import Backend
@@ -37,15 +37,19 @@ class _InProcess:
 
 
 @contextlib.asynccontextmanager
-async def mcp_endpoint(app: Any, listen: str, write: bool = False) -> AsyncIterator[Any]:
-    """Yields the ASGI app to route at ``/mcp`` while the SDK's session manager runs."""
+async def mcp_endpoint(app: Any, listen: str, write: bool = False,
+                       redactor: Callable[[], Any] | None = None, prefix: str = "",
+                       allow: set[str] | None = None) -> AsyncIterator[Any]:
+    """Yields the ASGI app to route at ``/mcp`` while the SDK's session manager runs;
+    ``redactor`` returns the running config's (a reload swaps it)."""
     from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
     from mcp.server.transport_security import TransportSecuritySettings
 
     from .server import build
 
     client = _InProcess(app)
-    server = build(Backend(client), write=write)
+    server = build(Backend(client), write=write, redactor=redactor, prefix=prefix,
+                   allow=allow)
     host = listen.rsplit(":", 1)[0] or "127.0.0.1"
     hosts = {host, "127.0.0.1", "localhost", "[::1]"}
     security = TransportSecuritySettings(

@@ -1,15 +1,19 @@
-"""The MCP server: ten read-only tools (two write tools with ``--mcp-write``) over a
-backend, built on the official ``mcp`` SDK. Results carry structured content and a compact
-JSON text; a problem the caller can fix comes back as an error result naming it."""
+"""The MCP server: ten read-only tools (two write tools with ``--mcp-write``), resources
+and prompts over a backend, built on the official ``mcp`` SDK. Results carry structured
+content and a compact JSON text; a problem the caller can fix comes back as an error result
+naming it. Everything leaving passes the config's redactor: no secret reaches the model."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from . import tools
+from . import write as writes
 from .backend import Backend, BackendError
+from .shapes import ToolError
 from .status import status as status_tool
 
 INSTRUCTIONS = (
@@ -39,15 +43,31 @@ def _calls() -> tuple[Any, Any, Any]:
     return _METRICS
 
 
+def _redacting(redactor: Callable[[], Any] | None) -> Callable[[str], str]:
+    """Text with the config's secrets (and any URL's userinfo and query values) hidden;
+    ``redactor`` is a callable so a reload's new secrets apply, and so the config loads
+    only when the first answer leaves."""
+    if redactor is None:
+        from watchkeeper.config.secrets import redact_urls
+
+        return redact_urls
+    return lambda text: redactor().text(text)
+
+
 def build(backend: Backend, write: bool = False, prefix: str = "",
-          allow: set[str] | None = None) -> Any:
-    """The MCPServer with watchkeeper's tools registered (``prefix`` before each name)."""
+          allow: set[str] | None = None, redactor: Callable[[], Any] | None = None,
+          **settings: Any) -> Any:
+    """The MCPServer with watchkeeper's tools, resources and prompts registered (``prefix``
+    before each tool and prompt name); ``settings`` go to the SDK (auth, token verifier)."""
     from mcp.server.mcpserver import MCPServer
     from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
+    from . import resources
+
     server = MCPServer("watchkeeper", instructions=INSTRUCTIONS, version="0.1.0",
-                       log_level="WARNING")
+                       log_level="WARNING", **settings)
     calls, durations, sizes = _calls()
+    redact = _redacting(redactor)
     read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
     def register(name: str, fn: Any, description: str, destructive: bool = False) -> None:
@@ -59,12 +79,18 @@ def build(backend: Backend, write: bool = False, prefix: str = "",
             outcome = "ok"
             try:
                 result = fn(backend, **{k: v for k, v in kwargs.items() if v is not None})
-                text = json.dumps(result, separators=(",", ":"), ensure_ascii=False,
-                                  default=str)
+                raw = json.dumps(result, separators=(",", ":"), ensure_ascii=False,
+                                 default=str)
+                text = redact(raw)
+                if text != raw:  # a secret was in it: the structured form is redone too
+                    try:
+                        result = json.loads(text)
+                    except ValueError:  # a secret spanning JSON syntax: the text alone
+                        return CallToolResult(content=[TextContent(type="text", text=text)])
                 sizes.labels(name).observe(len(text.encode()))
                 return CallToolResult(content=[TextContent(type="text", text=text)],
                                       structured_content=result)
-            except (tools.ToolError, BackendError, ValueError) as e:
+            except (ToolError, BackendError, ValueError) as e:
                 outcome = "error"
                 message = str(e)
             except Exception as e:  # a bug: still a small error result, never a crash
@@ -74,7 +100,8 @@ def build(backend: Backend, write: bool = False, prefix: str = "",
                 calls.labels(name, outcome).inc()
                 durations.labels(name).observe(time.perf_counter() - t0)
             return CallToolResult(is_error=True,
-                                  content=[TextContent(type="text", text=message[:1000])])
+                                  content=[TextContent(type="text",
+                                                       text=redact(message)[:1000])])
 
         run.__signature__ = _signature(fn)  # type: ignore[attr-defined]
         run.__annotations__ = {**{k: v for k, v in fn.__annotations__.items()
@@ -106,7 +133,11 @@ def build(backend: Backend, write: bool = False, prefix: str = "",
     register("forecast", tools.forecast,
              "Forecast an expression: values, 80 % interval, backtest error, crossing time.")
     if write:
-        register("silence", _silence, "Create a silence for matching alerts.", True)
+        register("silence", writes.silence,
+                 "Silence alerts whose labels equal matchers, for duration.", True)
+        register("acknowledge", writes.acknowledge,
+                 "Acknowledge an incident by id, or the open ones of an alert name.", True)
+    resources.register(server, backend, redact, prefix)
     return server
 
 
@@ -119,24 +150,3 @@ def _signature(fn: Any) -> Any:
 
     return sig.replace(parameters=params, return_annotation=CallToolResult)
 
-
-def _silence(backend: Backend, matchers: dict[str, str], duration: str = "1h",
-             comment: str = "silenced through MCP") -> dict[str, Any]:
-    """Silence alerts whose labels equal ``matchers`` for ``duration``."""
-    from datetime import UTC, datetime
-
-    from .shapes import parse_span
-
-    if not matchers:
-        raise tools.ToolError("matchers is empty: pass labels such as {\"alertname\": \"X\"}")
-    start = datetime.now(UTC)
-    end = datetime.fromtimestamp(start.timestamp() + parse_span(duration, "1h"), UTC)
-    body = {"matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True}
-                         for k, v in matchers.items()],
-            "startsAt": start.isoformat(), "endsAt": end.isoformat(),
-            "createdBy": "mcp", "comment": comment}
-    client = backend._client
-    r = client.post("/api/v2/silences", json=body)
-    if r.status_code >= 400:
-        raise tools.ToolError(f"silence refused: HTTP {r.status_code} {r.text[:200]}")
-    return {"silence": r.json(), "ends_at": end.isoformat()}

@@ -17,6 +17,20 @@ SPARKS = "▁▂▃▄▅▆▇█"
 _BINARY = [("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)]
 
 
+class ToolError(Exception):
+    """A problem the caller can fix: the message names the bad part and a fix."""
+
+
+def budget(max_bytes: int | None) -> int:
+    """The byte budget a caller asked for, kept within 1 KB and the hard cap."""
+    return min(HARD_BUDGET, max(1024, int(max_bytes or BUDGET)))
+
+
+def short(text: Any, n: int = 160) -> str:
+    s = str(text or "")
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
 def num(x: Any) -> float | None:
     """A float rounded to 4 significant digits; NaN and infinities are None."""
     try:

@@ -9,119 +9,21 @@ import re
 from typing import Any
 
 from .backend import Backend, BackendError
+from .checks import FLAPPING, _checks, alerts, health
 from .shapes import (
     BUDGET,
-    HARD_BUDGET,
+    ToolError,
+    budget,
     fit,
     human,
     num,
     parse_span,
     parse_when,
     series_name,
+    short,
     sparkline,
     unit_of,
 )
-
-#: Status changes within an hour from which a check is called flapping.
-FLAPPING = 4
-
-
-class ToolError(Exception):
-    """A problem the caller can fix: the message names the bad part and a fix."""
-
-
-def _budget(max_bytes: int | None) -> int:
-    return min(HARD_BUDGET, max(1024, int(max_bytes or BUDGET)))
-
-
-def _short(text: Any, n: int = 160) -> str:
-    s = str(text or "")
-    return s if len(s) <= n else s[: n - 1] + "…"
-
-
-# -- health and alerts -------------------------------------------------------------------
-def _checks(backend: Backend) -> list[dict[str, Any]]:
-    try:
-        doc = backend.get("/health")
-        rows = []
-        for name, results in (doc.get("checks") or {}).items():
-            r = results[0] if isinstance(results, list) and results else results
-            rows.append({"check": name, "status": r.get("status"),
-                         "output": _short(r.get("output")), "since": r.get("statusSince"),
-                         "latency": human(r.get("durationSeconds"), "seconds"),
-                         "changes": r.get("statusChanges"), "flapping": r.get("flapping"),
-                         "critical": r.get("critical")})
-    except BackendError:  # a bare store: the checks' recorded status and its changes
-        data = backend.get("/api/v1/query", {"query": "last_over_time("
-                                             "watchkeeper_health_status[1h])"})
-        flips = backend.get("/api/v1/query", {"query": "changes("
-                                              "watchkeeper_health_status[1h])"})
-        changes = {s["metric"].get("check", ""): int(float(s["value"][1]))
-                   for s in flips.get("result", [])}
-        rows = [{"check": s["metric"].get("check", ""),
-                 "status": "pass" if float(s["value"][1]) >= 1 else "fail",
-                 "changes": changes.get(s["metric"].get("check", ""), 0),
-                 "flapping": changes.get(s["metric"].get("check", ""), 0) >= FLAPPING}
-                for s in data.get("result", [])]
-    order = {"fail": 0, "warn": 1}
-    return sorted(rows, key=lambda r: (order.get(r["status"], 2), r["check"]))
-
-
-def health(backend: Backend, check: str | None = None) -> dict[str, Any]:
-    """Every health check, failing first (status, output, latency, since, flapping)."""
-    rows = _checks(backend)
-    if check:
-        rows = [r for r in rows if r["check"] == check]
-        if not rows:
-            raise ToolError(f"no health check named {check!r}; call health without a name "
-                            "to list them")
-    failing = sum(r["status"] != "pass" for r in rows)
-    return fit(rows, {"checks_total": len(rows), "failing": failing}, "checks", BUDGET,
-               "pass check=<name> for one check")
-
-
-def _rules_by_alert(backend: Backend) -> dict[str, dict[str, Any]]:
-    try:
-        groups = backend.get("/api/v1/rules", {"type": "alert"}).get("groups", [])
-    except BackendError:
-        return {}
-    return {r["name"]: r for g in groups for r in g.get("rules", [])
-            if r.get("type", "alerting") == "alerting"}
-
-
-def alerts(backend: Backend, state: str = "firing", max_bytes: int | None = None,
-           ) -> dict[str, Any]:
-    """Alerts in ``state`` (firing, pending or all), each with its rule's expression,
-    ``for``, current value and summary."""
-    if state not in ("firing", "pending", "all"):
-        raise ToolError(f"state {state!r} not understood: use firing, pending or all")
-    try:
-        items = backend.get("/api/v1/alerts").get("alerts", [])
-    except BackendError:
-        data = backend.get("/api/v1/query", {"query": "ALERTS"})
-        items = [{"labels": {k: v for k, v in s["metric"].items()
-                             if k not in ("__name__", "alertstate")},
-                  "state": s["metric"].get("alertstate"), "value": None}
-                 for s in data.get("result", [])]
-    rules = _rules_by_alert(backend)
-    rows = []
-    for a in items:
-        if state != "all" and a.get("state") != state:
-            continue
-        lab = a.get("labels", {})
-        rule = rules.get(lab.get("alertname", ""), {})
-        rows.append({"alert": lab.get("alertname"), "state": a.get("state"),
-                     "severity": lab.get("severity"),
-                     "labels": {k: v for k, v in lab.items()
-                                if k not in ("alertname", "severity")},
-                     "value": num(a.get("value")), "since": a.get("activeAt"),
-                     "summary": _short((a.get("annotations") or {}).get("summary")),
-                     "expr": _short(rule.get("query"), 300),
-                     "for": rule.get("duration")})
-    rank = {"critical": 0, "warning": 1}
-    rows.sort(key=lambda r: (rank.get(r["severity"] or "", 2), r["since"] or ""))
-    return fit(rows, {"state": state, "count": len(rows)}, "alerts", _budget(max_bytes),
-               "pass state=firing, or silence noisy alerts")
 
 
 # -- queries ------------------------------------------------------------------------------
@@ -253,7 +155,7 @@ def query(backend: Backend, expr: str, start: str | None = None, end: str | None
                 yield {"series": series_name(lab),
                        "points": [[float(t), num(v)] for t, v in pts]}
 
-    out = fit(rows(), head, "series", _budget(max_bytes), _narrowing(results, expr),
+    out = fit(rows(), head, "series", budget(max_bytes), _narrowing(results, expr),
               total=len(results))
     if out.get("cursor") is not None:
         out["cursor"] += cursor
@@ -293,7 +195,7 @@ def find_metrics(backend: Backend, search: str = "", cursor: int = 0, limit: int
     for n in page:
         m = (meta.get(n) or [{}])[0]
         rows.append({"name": n, "type": m.get("type"), "unit": m.get("unit") or unit_of(n),
-                     "help": _short(m.get("help"), 100), "series": int(counts.get(n, 0))})
+                     "help": short(m.get("help"), 100), "series": int(counts.get(n, 0))})
     out = fit(rows, {"search": search, "matched": len(matched)}, "metrics", BUDGET,
               "add a word to search, or raise cursor")
     if not out.get("truncated") and cursor + len(page) < len(matched):
@@ -337,7 +239,7 @@ def describe_metric(backend: Backend, name: str) -> dict[str, Any]:
             rules += [r["name"] for r in g.get("rules", []) if name in r.get("query", "")]
     except BackendError:
         pass
-    return {"name": name, "type": typ, "help": _short(m.get("help"), 200),
+    return {"name": name, "type": typ, "help": short(m.get("help"), 200),
             "unit": m.get("unit") or unit_of(name), "series": len(series),
             "series_capped": len(series) >= 1000,
             "labels": {k: {"values": len(v), "top": sorted(v, key=lambda x: -v[x])[:5]}
@@ -420,3 +322,7 @@ def forecast(backend: Backend, expr: str, horizon: str = "1d", threshold: float 
                            for i in picks]})
     return fit(out, {"expr": expr, "horizon": horizon, "threshold": threshold}, "series",
                BUDGET, f"sum({expr})")
+
+
+__all__ = ["FLAPPING", "ToolError", "_checks", "alerts", "anomalies", "capacity",
+           "describe_metric", "find_metrics", "forecast", "health", "query", "what_changed"]

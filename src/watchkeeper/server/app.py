@@ -145,7 +145,9 @@ async def _mcp_endpoint(app: Any, service: Service) -> AsyncIterator[Any]:
         log.info("/mcp is off: the mcp extra is not installed (%s)", e)
         yield None
         return
-    async with mcp_endpoint(app, web.listen_address, write=web.mcp.write) as endpoint:
+    async with mcp_endpoint(app, web.listen_address, write=web.mcp.write,
+                            redactor=lambda: service.redactor, prefix=web.mcp.tool_prefix,
+                            allow=set(web.mcp.allow) if web.mcp.allow else None) as endpoint:
         yield endpoint
 
 
