@@ -19,13 +19,14 @@ from typing import Any
 
 from ..metrics.registry import REGISTRY, CollectorRegistry
 from ..metrics.values import multiprocess_enabled
-from .context import Work, reset_work, set_work
+from .context import UNMATCHED, Work, reset_work, set_work
+from .context import _current as _WORK
 from .hooks import EXCEPTION_HOOKS, run_exception_hooks
 from .httpmetrics import (
     DEFAULT_MAX_SERIES,
+    METHODS,
     InFlight,
     error_type,
-    method_label,
     server_metrics,
     status_label,
     websocket_metrics,
@@ -35,6 +36,8 @@ from .httpmetrics import (
 DISCONNECTS = frozenset(("CancelledError", "ClientDisconnect", "ClientDisconnected",
                          "BrokenPipeError", "ConnectionResetError"))
 _DEFAULT: Any = object()
+#: Methods whose requests carry no body worth a size histogram: no header scan for them.
+_NO_BODY = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
 
 
 def scope_route(scope: dict[str, Any], root: str = "") -> str | None:
@@ -67,6 +70,41 @@ def scope_route(scope: dict[str, Any], root: str = "") -> str | None:
         if hasattr(route, "routes"):  # a Mount whose app routed nothing further
             return (prefix or path) + "/{path:path}"
     return prefix + path if prefix else path
+
+
+class _Request(Work):
+    """A running request: the current :class:`Work` (its name is the route template,
+    read from the scope once the app has routed), and the active-requests entry that the
+    scrape counts by route (see ``httpmetrics.InFlight``)."""
+
+    __slots__ = ("child", "method", "root", "scope")
+
+    def __init__(self, scope: dict[str, Any], method: str) -> None:
+        self.kind = "http"
+        self.system = ""
+        self._name = None
+        self._resolve = None
+        self.scope = scope
+        self.root = scope.get("root_path", "")  # the server's; Mounts extend it later
+        self.method = method
+        self.child: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.route() or UNMATCHED
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    def route(self) -> str | None:
+        """The route template, or None while (or if) nothing matched."""
+        name = self._name
+        if name is None:
+            name = self._name = scope_route(self.scope, self.root)
+        return name
+
+    settle = InFlight.settle
 
 
 class HTTPMetricsMiddleware:
@@ -111,24 +149,19 @@ class HTTPMetricsMiddleware:
             return await self.app(scope, receive, send)
         start = perf_counter()
         metrics = self.metrics
-        method = method_label(scope["method"])
-        root = scope.get("root_path", "")
+        method = scope["method"]
+        if method not in METHODS:
+            method = "_OTHER"
+        # One object is the request's Work (what monitors below read), its entry among
+        # the running requests, and its route once resolved.
+        request = _Request(scope, method)
+        inflight = metrics.inflight
+        inflight[id(request)] = request
         status = 0
         size = 0
         end = 0.0
         streamed = False
-        route: str | None = None
         settle = self._settle_on_start
-
-        def resolve() -> str | None:
-            nonlocal route
-            if route is None:
-                route = scope_route(scope, root)
-            return route
-
-        entry = InFlight(method, resolve)
-        inflight = metrics.inflight
-        inflight[id(entry)] = entry
 
         async def send_wrapper(message: dict[str, Any]) -> None:
             nonlocal status, size, end, streamed
@@ -138,17 +171,16 @@ class HTTPMetricsMiddleware:
                     end = perf_counter()
                 elif not streamed:
                     streamed = True
-                    label = resolve() or self.unmatched
+                    label = request.route() or self.unmatched
                     if label is not None:
                         metrics.first_byte(method, label, perf_counter() - start)
             elif message["type"] == "http.response.start":
                 status = message["status"]
                 if settle:
-                    entry.settle(metrics)
+                    request.settle(metrics)
             await send(message)
 
-        work = Work("http", resolve=resolve)
-        token = set_work(work)
+        token = _WORK.set(request)
         if self.activity is not None:
             self.activity.see(scope)
         error = ""
@@ -163,12 +195,12 @@ class HTTPMetricsMiddleware:
                 if not status or not end:
                     status = 500
                 if EXCEPTION_HOOKS:
-                    run_exception_hooks(exc, work)
+                    run_exception_hooks(exc, request)
             raise
         finally:
-            reset_work(token)
-            del inflight[id(entry)]
-            child = entry.child
+            _WORK.reset(token)
+            del inflight[id(request)]
+            child = request.child
             if child is not None:
                 child.dec()
             if not end:
@@ -177,9 +209,11 @@ class HTTPMetricsMiddleware:
                     status = 499  # the app gave up on a response the client left
             elif not error and status >= 500:
                 error = status_label(status)
-            label = route or resolve() or self.unmatched
+            label = request._name or request.route() or self.unmatched
             if label is not None:
-                length = _content_length(scope)
+                length = None
+                if method not in _NO_BODY:
+                    length = _content_length(scope)
                 metrics.record(method, label, status, scope.get("scheme", "http"), error,
                                end - start, length, size)
 

@@ -44,7 +44,8 @@ class ClientMetrics:
             registry.register(self.pools)
         self._hosts: dict[str | bytes, str] = {}
         self._labels: set[str] = set()
-        self._gauges: dict[tuple[str, str], Any] = {}
+        self._targets: dict[tuple[str, str | bytes], _Target] = {}
+        self._by_label: dict[tuple[str, str], _Target] = {}
         self._lock = threading.Lock()
 
     def host(self, host: str | bytes) -> str:
@@ -64,27 +65,65 @@ class ClientMetrics:
                         self._hosts[name] = label
         return label
 
-    def start(self, method: str, host: str | bytes) -> tuple[str, str, Any, float]:
-        if method not in METHODS:
-            method = "_OTHER"
-        server = self._hosts.get(host) or self.host(host)  # type: ignore[arg-type]
-        gauge = self._gauges.get((method, server))
-        if gauge is None:
-            gauge = self._gauges[(method, server)] = self.active.labels(method, server)
-        gauge.inc()
-        return method, server, gauge, perf_counter()
+    def target(self, method: str, host: str | bytes) -> _Target:
+        """The bound children of one (method, host): a repeat request is one dict lookup."""
+        target = self._targets.get((method, host))
+        if target is None:
+            label = method if method in METHODS else "_OTHER"
+            server = self._hosts.get(host) or self.host(host)  # type: ignore[arg-type]
+            target = self._by_label.get((label, server))
+            if target is None:
+                with self._lock:
+                    target = self._by_label.setdefault((label, server),
+                                                       _Target(self, label, server))
+            if len(self._targets) < 20 * self.max_hosts:
+                self._targets[(method, host)] = target
+        return target
 
-    def end(self, state: tuple[str, str, Any, float], status: int,
+    def start(self, method: str, host: str | bytes) -> tuple[_Target, float]:
+        """A request begins: counted as active; give the state to :meth:`end`."""
+        target = self.target(method, host)
+        target.active.inc()
+        return target, perf_counter()
+
+    def end(self, state: tuple[_Target, float], status: int,
             exc: BaseException | None = None) -> None:
-        method, server, gauge, start = state
-        elapsed = perf_counter() - start
-        gauge.dec()
-        if exc is not None:
-            code, error = "", error_type(exc)
+        target, start = state
+        if exc is None:
+            target.done(status, start)
         else:
+            target.failed(exc, start)
+
+
+class _Target:
+    """One (method, server) pair: its active gauge and its duration children by status."""
+
+    __slots__ = ("_by_status", "_metrics", "active", "method", "server")
+
+    def __init__(self, metrics: ClientMetrics, method: str, server: str) -> None:
+        self._metrics = metrics
+        self.method = method
+        self.server = server
+        self.active = metrics.active.labels(method, server)
+        self._by_status: dict[int, Any] = {}
+
+    def done(self, status: int, start: float) -> None:
+        elapsed = perf_counter() - start
+        self.active.dec()
+        observe = self._by_status.get(status)
+        if observe is None:
             code = _STATUS.get(status) or str(status)
-            error = code if status >= 500 else ""
-        self.duration.labels(method, server, code, error).observe(elapsed)
+            observe = self._metrics.duration.labels(
+                self.method, self.server, code, code if status >= 500 else "").observe
+            if len(self._by_status) < 100:
+                self._by_status[status] = observe
+        observe(elapsed)
+
+    def failed(self, exc: BaseException, start: float) -> None:
+        elapsed = perf_counter() - start
+        self.active.dec()
+        self._metrics.duration.labels(self.method, self.server, "",
+                                      error_type(exc)).observe(elapsed)
 
 
 def _httpx_pool(transport: Any) -> tuple[int, int]:
@@ -171,13 +210,15 @@ def _httpx_transports() -> tuple[type, type]:
             self.metrics.pools.watch(self.transport, "httpx", _httpx_pool)
 
         def handle_request(self, request: Any) -> Any:
-            state = self.metrics.start(request.method, request.url.raw_host)
+            target = self.metrics.target(request.method, request.url.raw_host)
+            target.active.inc()
+            start = perf_counter()
             try:
                 response = self.transport.handle_request(request)
             except BaseException as exc:
-                self.metrics.end(state, 0, exc)
+                target.failed(exc, start)
                 raise
-            self.metrics.end(state, response.status_code)
+            target.done(response.status_code, start)
             return response
 
         def close(self) -> None:
@@ -193,13 +234,15 @@ def _httpx_transports() -> tuple[type, type]:
             self.metrics.pools.watch(self.transport, "httpx", _httpx_pool)
 
         async def handle_async_request(self, request: Any) -> Any:
-            state = self.metrics.start(request.method, request.url.raw_host)
+            target = self.metrics.target(request.method, request.url.raw_host)
+            target.active.inc()
+            start = perf_counter()
             try:
                 response = await self.transport.handle_async_request(request)
             except BaseException as exc:
-                self.metrics.end(state, 0, exc)
+                target.failed(exc, start)
                 raise
-            self.metrics.end(state, response.status_code)
+            target.done(response.status_code, start)
             return response
 
         async def aclose(self) -> None:

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from .grouping import chain, is_library
+from .groups import exception_tree
 from .redact import REDACTED, is_secret
 
 MAX_VARS = 30
@@ -54,26 +55,51 @@ def _frames(exc: BaseException, with_locals: bool) -> list[dict[str, Any]]:
     return frames[-MAX_FRAMES:]
 
 
+def _value(e: BaseException, with_locals: bool) -> dict[str, Any]:
+    cls = type(e)
+    module = getattr(cls, "__module__", None)
+    try:
+        message = str(e)
+    except Exception:
+        message = ""
+    return {
+        "type": getattr(cls, "__qualname__", cls.__name__),
+        "module": None if module in ("builtins", "__builtins__") else module,
+        "value": message[:4096],
+        "stacktrace": {"frames": _frames(e, with_locals)},
+    }
+
+
+def _group_values(exc: BaseException, with_locals: bool) -> list[dict[str, Any]]:
+    """Every exception of the group's tree, each with ``mechanism.exception_id``,
+    ``parent_id`` and ``source`` as sentry-sdk sends them (so the store, the dashboard
+    and Sentry itself read the tree alike)."""
+    values = []
+    for i, (e, parent, source) in enumerate(exception_tree(exc)):
+        value = _value(e, with_locals)
+        mechanism: dict[str, Any] = {"type": "generic" if i == 0 else "chained",
+                                     "exception_id": i}
+        if i:
+            mechanism.update(parent_id=parent, source=source)
+        if isinstance(e, BaseExceptionGroup):
+            mechanism["is_exception_group"] = True
+        value["mechanism"] = mechanism
+        values.append(value)
+    values.reverse()  # oldest first, as the exception interface orders them
+    return values
+
+
 def build_event(exc: BaseException, *, timestamp: float, route: str = "",
                 user: str | None = None, release: str | None = None,
                 environment: str | None = None, fingerprint: list[str] | None = None,
                 with_locals: bool = True, extra_tags: dict[str, str] | None = None
                 ) -> dict[str, Any]:
-    """The event dict of ``exc`` (its whole cause/context chain, oldest first)."""
-    values = []
-    for e in chain(exc):
-        cls = type(e)
-        module = getattr(cls, "__module__", None)
-        try:
-            message = str(e)
-        except Exception:
-            message = ""
-        values.append({
-            "type": getattr(cls, "__qualname__", cls.__name__),
-            "module": None if module in ("builtins", "__builtins__") else module,
-            "value": message[:4096],
-            "stacktrace": {"frames": _frames(e, with_locals)},
-        })
+    """The event dict of ``exc`` (its whole cause/context chain, oldest first; an
+    exception group's tree in sentry-sdk's layout, with ``mechanism`` ids)."""
+    if isinstance(exc, BaseExceptionGroup):
+        values = _group_values(exc, with_locals)
+    else:
+        values = [_value(e, with_locals) for e in chain(exc)]
     event: dict[str, Any] = {
         "event_id": uuid.uuid4().hex, "timestamp": timestamp, "platform": "python",
         "level": "error", "exception": {"values": values},

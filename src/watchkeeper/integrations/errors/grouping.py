@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from types import CodeType, TracebackType
 from typing import Any, NamedTuple
 
+from .groups import Node, exception_tree, nodes_of_tree, select, tree_of_values
+
 DEFAULT_MARK = "{{ default }}"
 #: Top-level modules whose frames are never the app's (ours and the SDKs reporting).
 LIBRARY_MODULES = frozenset({"watchkeeper", "sentry_sdk"})
@@ -51,6 +53,8 @@ class Components(NamedTuple):
     messages: tuple[str, ...]  # normalized, used only when ``frames`` is empty
     library_frames: int  # frames left out (for the explanation)
     user: tuple[str, ...] | None = None  # a user fingerprint, as given
+    #: For an exception group: (top-level exceptions, distinct ones among them).
+    group: tuple[int, int] | None = None
 
 
 def normalize_message(message: str) -> str:
@@ -154,6 +158,8 @@ def _tb_frames(tb: TracebackType | None, frames: list[str]) -> int:
 def components_of_exception(exc: BaseException,
                             fingerprint: Sequence[str] | None = None) -> Components:
     """Components of a live exception (no locals, no source: a few microseconds)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return _of_group(nodes_of_tree(exception_tree(exc), _live_node), fingerprint)
     excs = chain(exc)
     frames: list[str] = []
     skipped = 0
@@ -164,6 +170,24 @@ def components_of_exception(exc: BaseException,
         messages = tuple(normalize_message(_safe_str(e)) for e in excs)
     return Components(tuple(type_name(type(e)) for e in excs), tuple(frames), messages,
                       skipped, tuple(fingerprint) if fingerprint else None)
+
+
+def _live_node(exc: BaseException) -> Node:
+    frames: list[str] = []
+    skipped = _tb_frames(exc.__traceback__, frames)
+    return Node(type_name(type(exc)), tuple(frames), skipped,
+                "" if frames else normalize_message(_safe_str(exc)),
+                isinstance(exc, BaseExceptionGroup))
+
+
+def _of_group(root: Node, fingerprint: Sequence[str] | None) -> Components:
+    """Components of an exception group, from its tree (see ``groups``)."""
+    chosen, tops, distinct = select(root)
+    frames = tuple(f for node in chosen for f in node.frames)
+    return Components(tuple(n.type for n in chosen), frames,
+                      () if frames else tuple(n.message for n in chosen),
+                      sum(n.skipped for n in chosen),
+                      tuple(fingerprint) if fingerprint else None, (tops, distinct))
 
 
 def _safe_str(exc: BaseException) -> str:
@@ -178,6 +202,13 @@ def _safe_str(exc: BaseException) -> str:
 def components_of_event(event: dict[str, Any]) -> Components:
     """Components of an event dict (Sentry's shape: ``exception.values[].stacktrace``)."""
     values = _exception_values(event)
+    user = event.get("fingerprint")
+    user_fp = tuple(str(p) for p in user) if isinstance(user, list) and user else None
+    if user_fp == (DEFAULT_MARK,):
+        user_fp = None
+    tree = tree_of_values(values)
+    if tree is not None:
+        return _of_group(nodes_of_tree(tree, _event_node), user_fp)
     types: list[str] = []
     frames: list[str] = []
     messages: list[str] = []
@@ -185,34 +216,47 @@ def components_of_event(event: dict[str, Any]) -> Components:
     for value in values:
         types.append(_join_type(_str(value.get("module")), _str(value.get("type"))))
         messages.append(normalize_message(_str(value.get("value")) or ""))
-        stack = value.get("stacktrace")
-        raw = stack.get("frames") if isinstance(stack, dict) else None
-        last = None
-        for frame in raw if isinstance(raw, list) else ():
-            if not isinstance(frame, dict):
-                continue
-            module = _str(frame.get("module"))
-            in_app = frame.get("in_app") if isinstance(frame.get("in_app"), bool) else None
-            if is_library(module, _str(frame.get("abs_path")) or _str(frame.get("filename")),
-                          in_app):
-                skipped += 1
-                continue
-            key = f"{module}.{_str(frame.get('function')) or '<unknown>'}"
-            if key != last:
-                frames.append(key)
-                last = key
+        skipped += _value_frames(value, frames)
     if not values:  # a message event (capture_message, a log record)
         logentry = event.get("logentry") or {}
         text = (_str(logentry.get("message")) if isinstance(logentry, dict) else None) \
             or _str(event.get("message")) or ""
         messages.append(normalize_message(text))
         types.append(_str(event.get("logger")) or "message")
-    user = event.get("fingerprint")
-    user_fp = tuple(str(p) for p in user) if isinstance(user, list) and user else None
-    if user_fp == (DEFAULT_MARK,):
-        user_fp = None
     return Components(tuple(types), tuple(frames), () if frames else tuple(messages),
                       skipped, user_fp)
+
+
+def _value_frames(value: dict[str, Any], frames: list[str]) -> int:
+    """Append the in-app ``module.function`` keys of one exception value; library frames
+    are counted and returned."""
+    stack = value.get("stacktrace")
+    raw = stack.get("frames") if isinstance(stack, dict) else None
+    skipped = 0
+    last = None
+    for frame in raw if isinstance(raw, list) else ():
+        if not isinstance(frame, dict):
+            continue
+        module = _str(frame.get("module"))
+        in_app = frame.get("in_app") if isinstance(frame.get("in_app"), bool) else None
+        if is_library(module, _str(frame.get("abs_path")) or _str(frame.get("filename")),
+                      in_app):
+            skipped += 1
+            continue
+        key = f"{module}.{_str(frame.get('function')) or '<unknown>'}"
+        if key != last:
+            frames.append(key)
+            last = key
+    return skipped
+
+
+def _event_node(value: dict[str, Any]) -> Node:
+    frames: list[str] = []
+    skipped = _value_frames(value, frames)
+    mechanism = value.get("mechanism")
+    return Node(_join_type(_str(value.get("module")), _str(value.get("type"))), tuple(frames),
+                skipped, "" if frames else normalize_message(_str(value.get("value")) or ""),
+                isinstance(mechanism, dict) and mechanism.get("is_exception_group") is True)
 
 
 def _exception_values(event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -276,6 +320,12 @@ def explain(components: Components) -> dict[str, Any]:
         text = (f"exception type chain {chain_text} and the message with numbers, UUIDs, "
                 f"hex and quoted strings stripped (no in-app frame: "
                 f"{components.library_frames} library frame(s) ignored)")
+    if components.group is not None:
+        tops, distinct = components.group
+        text = (f"the {distinct} distinct error(s) among the exception group's {tops} "
+                f"sub-exception(s) (as Sentry does: copies count once"
+                + (", the group itself is left out" if distinct == 1 else
+                   ", the outer group is kept") + f"), by {text}")
     if components.user is not None:
         has_default = DEFAULT_MARK in components.user
         text = (f"user fingerprint {list(components.user)}"
@@ -285,4 +335,7 @@ def explain(components: Components) -> dict[str, Any]:
     return {"basis": basis, "text": "Grouped by " + text, "types": list(components.types),
             "frames": list(components.frames), "messages": list(components.messages),
             "library_frames_ignored": components.library_frames,
-            "user_fingerprint": list(components.user) if components.user else None}
+            "user_fingerprint": list(components.user) if components.user else None,
+            "exception_group": (None if components.group is None else
+                                {"sub_exceptions": components.group[0],
+                                 "distinct": components.group[1]})}
