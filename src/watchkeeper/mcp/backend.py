@@ -52,6 +52,13 @@ class Backend:
         backend.is_local = True  # type: ignore[attr-defined]
         return backend
 
+    @classmethod
+    def of_store(cls, store: Any) -> Backend:
+        """An open store (kept open by its owner) behind the same routes."""
+        backend = cls(opener=lambda: _serve(store, lambda: None))
+        backend.is_local = True  # type: ignore[attr-defined]
+        return backend
+
     is_local = False
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -100,6 +107,13 @@ class Backend:
 
 
 def _open_local(data: Path) -> tuple[Any, Any]:
+    from watchkeeper.tsdb.store import Store
+
+    store = Store.open(data, background=False)
+    return _serve(store, store.close)
+
+
+def _serve(store: Any, close_store: Callable[[], None]) -> tuple[Any, Any]:
     from types import SimpleNamespace
 
     from starlette.applications import Starlette
@@ -108,9 +122,7 @@ def _open_local(data: Path) -> tuple[Any, Any]:
     from watchkeeper.promql.engine import Engine
     from watchkeeper.promql.http_api import create_app
     from watchkeeper.server import routes_analysis
-    from watchkeeper.tsdb.store import Store
 
-    store = Store.open(data, background=False)
     engine = Engine(store)
     api = create_app(store, engine)
     app = Starlette(routes=[*routes_analysis.make_routes(SimpleNamespace(engine=engine)),
@@ -119,6 +131,6 @@ def _open_local(data: Path) -> tuple[Any, Any]:
 
     def close() -> None:
         client.close()
-        store.close()
+        close_store()
 
     return client, close
