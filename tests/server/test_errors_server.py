@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import re
 import sys
 import zlib
 from collections.abc import Iterator
@@ -210,3 +211,21 @@ def test_a_process_sends_its_captured_exceptions_to_the_server(served) -> None:
     frames = group["samples"][0]["exception"]["values"][0]["stacktrace"]["frames"]
     assert frames[-1]["function"] == "refund"
     assert frames[-1]["vars"] == {"order_id": "77", "card_token": "[redacted]"}
+
+
+def test_the_error_routes_are_in_the_openapi_document(served) -> None:
+    server = served
+    paths = server.client.get("/api/v1/openapi.json").json()["paths"]
+    for path, method in [("/api/v1/errors", "get"), ("/api/v1/errors/{group}", "get"),
+                         ("/api/v1/errors/{group}/resolve", "post"),
+                         ("/api/v1/errors/{group}/ignore", "post"),
+                         ("/api/v1/errors/{group}/reopen", "post"),
+                         ("/api/{project}/envelope/", "post"), ("/api/{project}/store/", "post")]:
+        op = paths[path][method]
+        declared = {p["name"] for p in op.get("parameters", ()) if p["in"] == "path"}
+        assert declared == set(re.findall(r"{(\w+)}", path)), path
+    # the document describes what the route answers
+    listed = server.client.get("/api/v1/errors", params={"limit": 1}).json()["data"]
+    for row in listed:
+        for field in ("id", "title", "culprit", "error_type", "status", "count", "users"):
+            assert field in row and field in paths["/api/v1/errors"]["get"]["summary"]

@@ -8,11 +8,15 @@ _ERR = {"description": "error", "content": {"application/json": {}}}
 
 
 def _op(summary: str, method: str = "get", body: str | None = None,
-        params: list[tuple[str, str]] = (), responses: dict | None = None) -> dict:
+        params: list[tuple[str, str]] = (), responses: dict | None = None,
+        path_params: list[tuple[str, str]] = ()) -> dict:
     op: dict[str, Any] = {"summary": summary,
                           "responses": responses or {"200": {"description": "ok"}, "400": _ERR}}
-    if params:
-        op["parameters"] = [{"name": n, "in": "query", "schema": {"type": "string"},
+    if params or path_params:
+        op["parameters"] = [{"name": n, "in": "path", "required": True,
+                             "schema": {"type": "string"}, "description": d}
+                            for n, d in path_params] + [
+                            {"name": n, "in": "query", "schema": {"type": "string"},
                              "description": d} for n, d in params]
     if body:
         op["requestBody"] = {"required": True, "content": {body: {}}}
@@ -58,6 +62,7 @@ def document(version: str) -> dict[str, Any]:
         "/-/healthy": _op("Prometheus-style health probe."),
         "/-/ready": _op("Prometheus-style readiness probe."),
     }
+    paths.update(_error_paths())
     return {"openapi": "3.1.0",
             "info": {"title": "watchkeeper", "version": version,
                      "description": "Routes beyond Prometheus's HTTP API; /api/v1 query "
@@ -66,3 +71,50 @@ def document(version: str) -> dict[str, Any]:
                                                "basic": {"type": "http", "scheme": "basic"}}},
             "security": [{"bearer": []}, {"basic": []}],
             "paths": paths}
+
+
+_NOT_FOUND = {"description": "no such error group", "content": {"application/json": {}}}
+_GROUP = [("group", "the group id (16 hex digits)")]
+
+
+def _error_paths() -> dict[str, Any]:
+    """Error tracking: the groups, their status, and Sentry SDKs' ingest routes."""
+    actions = {
+        f"/api/v1/errors/{{group}}/{action}": _op(
+            f"{what} (the group's status; a resolved group that comes back is a "
+            "regression).", "post", path_params=_GROUP,
+            responses={"200": {"description": "the group after the change"},
+                       "404": _NOT_FOUND})
+        for action, what in (("resolve", "Mark the group resolved"),
+                             ("ignore", "Ignore the group"),
+                             ("reopen", "Open the group again"))}
+    sentry = {"200": {"description": "accepted: {id, accepted, skipped, groups}"},
+              "400": {"description": "malformed, with the reason",
+                      "content": {"application/json": {}}},
+              "401": {"description": "the DSN's key is not a token of this server"},
+              "413": {"description": "over the body limit"},
+              "415": {"description": "unsupported Content-Encoding"}}
+    project = [("project", "the DSN's project id (any)")]
+    auth = [("sentry_key", "the DSN key, when not in X-Sentry-Auth"),
+            ("sentry_version", "protocol version (ignored)")]
+    return {
+        "/api/v1/errors": _op(
+            "Error groups: id, title, culprit, error_type, status, regressed, count, users "
+            "(estimated), first_seen, last_seen, last_release.",
+            params=[("status", "open, resolved or ignored"),
+                    ("sort", "last_seen (default), first_seen or count"),
+                    ("limit", "1..1000 (default 100)"), ("offset", "rows to skip")]),
+        "/api/v1/errors/{group}": _op(
+            "One group with its routes, its last sample events (locals redacted) and the "
+            "explanation of why its events share it.", path_params=_GROUP,
+            responses={"200": {"description": "ok"}, "404": _NOT_FOUND}),
+        **actions,
+        "/api/{project}/envelope/": _op(
+            "Sentry SDK envelopes (a DSN pointing at this server): events, exceptions, "
+            "messages and breadcrumbs are stored; other item types are accepted and "
+            "skipped. gzip, deflate or br bodies.", "post", "application/x-sentry-envelope",
+            params=auth, path_params=project, responses=sentry),
+        "/api/{project}/store/": _op(
+            "Sentry's legacy single-event store route.", "post", "application/json",
+            params=auth, path_params=project, responses=sentry),
+    }
