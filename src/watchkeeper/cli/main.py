@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Alert and recording rules: what is loaded and where each came from."),
     "errors": ("watchkeeper.cli.errors:errors",
                "Error groups: list, show (samples, why grouped), resolve, ignore."),
+    "report": ("watchkeeper.cli.report:report",
+               "A period's report (HTML with charts, Markdown or PDF)."),
     "query": ("watchkeeper.cli.query:query",
               "Evaluate a PromQL expression on the store or any Prometheus-compatible server."),
 }

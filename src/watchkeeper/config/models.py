@@ -316,6 +316,34 @@ class DefaultRulesConfig(_Model):
     override: dict[str, RuleOverride] = Field(default_factory=dict)
 
 
+class ReportSchedule(_Model):
+    """A report built on a cron schedule and sent to alerting receivers by name (email
+    gets the HTML inline, Apprise the Markdown, a webhook a link to the stored page)."""
+
+    name: str
+    schedule: str  # cron: "0 8 * * mon", or @daily, @weekly ...
+    timezone: str = "UTC"
+    period: str = "7d"
+    receivers: list[str] = Field(default_factory=list)
+    title: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", v):
+            raise ValueError("a report name is 1-64 letters, digits, '_', '.' or '-'")
+        return v
+
+    @model_validator(mode="after")
+    def _schedule(self) -> ReportSchedule:
+        from watchkeeper.reports.cron import parse_cron
+        from watchkeeper.reports.period import parse_period
+
+        parse_cron(self.schedule, self.timezone)  # CronError is a ValueError
+        parse_period(self.period)
+        return self
+
+
 class Config(_Model):
     global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
     scrape_configs: list[ScrapeConfig] = Field(default_factory=list)
@@ -334,6 +362,7 @@ class Config(_Model):
     alerting: dict[str, Any] = Field(default_factory=dict)
     # inline dashboards and/or YAML file paths (globs), parsed by the dashboard room
     dashboards: Any = None
+    reports: list[ReportSchedule] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -347,6 +376,16 @@ class Config(_Model):
         names = [rw.name for rw in self.remote_write if rw.name]
         if len(names) != len(set(names)):
             raise ValueError("remote_write names must be unique")
+        reports = [r.name for r in self.reports]
+        if len(reports) != len(set(reports)):
+            raise ValueError("report names must be unique")
+        receivers = {str(r.get("name", "")) for r in self.alerting.get("receivers") or []
+                     if isinstance(r, dict)}
+        for r in self.reports:
+            unknown = [n for n in r.receivers if n not in receivers]
+            if unknown:
+                raise ValueError(f"report {r.name!r}: no receiver named "
+                                 f"{', '.join(map(repr, unknown))} in alerting.receivers")
         return self
 
     def interval_of(self, sc: ScrapeConfig) -> float:

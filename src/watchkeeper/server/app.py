@@ -25,6 +25,7 @@ from . import (
     routes_operations,
     routes_otlp,
     routes_push,
+    routes_reports,
     routes_resources,
     routes_sentry,
     routes_status,
@@ -86,6 +87,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         Route("/api/v1/stream/sse", sse_stream),
         WebSocketRoute("/api/v1/stream", ws_stream),
         *errors.routes(),
+        *routes_reports.make_routes(service, errors.store),
         *routes_sentry.SentryRoutes(errors).routes(),
     ]
 
