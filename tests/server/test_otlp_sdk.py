@@ -1,9 +1,11 @@
 """The official OpenTelemetry Python SDK's OTLP/HTTP exporter writes into `watchkeeper serve`;
-every data point it sent is then found by PromQL under its Prometheus name, with its value."""
+every data point it sent is then found by PromQL under its Prometheus name, with its value.
+Our own OTLP exporter's requests come back under the series they left as."""
 
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http import Compression
@@ -19,6 +21,10 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from serve_process import ServeProcess
+
+from watchkeeper.config.models import OTLPExportConfig
+from watchkeeper.otlp.exporter import OTLPExport
+from watchkeeper.tsdb import Store
 
 # instrument name -> the name the compatibility specification gives it
 NAMES = {
@@ -96,17 +102,22 @@ def _value(server: ServeProcess, name: str, labels: dict[str, str], at_ns: int) 
     return float(result[0]["value"][1])
 
 
-def test_every_sdk_data_point_is_queryable(tmp_path) -> None:
-    with ServeProcess(tmp_path, {"collect_host": False}) as server:
-        for compression, instance in ((Compression.NoCompression, "pod-1"),
-                                      (Compression.Gzip, "pod-2")):
-            _check_export(server, _record(server.url, compression, instance), instance)
-        info = server.query('target_info{job="shop/checkout"}')
-        assert sorted((r["metric"]["instance"], r["metric"]["deployment_environment"])
-                      for r in info) == [("pod-1", "prod"), ("pod-2", "prod")]
-        meta = server.client.get("/api/v1/metadata",
-                                 params={"metric": "http_server_duration_milliseconds"}).json()
-        assert meta["data"]["http_server_duration_milliseconds"][0]["type"] == "histogram"
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with ServeProcess(tmp_path_factory.mktemp("otlp-sink"), {"collect_host": False}) as s:
+        yield s
+
+
+def test_every_sdk_data_point_is_queryable(server) -> None:
+    for compression, instance in ((Compression.NoCompression, "pod-1"),
+                                  (Compression.Gzip, "pod-2")):
+        _check_export(server, _record(server.url, compression, instance), instance)
+    info = server.query('target_info{job="shop/checkout"}')
+    assert sorted((r["metric"]["instance"], r["metric"]["deployment_environment"])
+                  for r in info) == [("pod-1", "prod"), ("pod-2", "prod")]
+    meta = server.client.get("/api/v1/metadata",
+                             params={"metric": "http_server_duration_milliseconds"}).json()
+    assert meta["data"]["http_server_duration_milliseconds"][0]["type"] == "histogram"
 
 
 def _check_export(server: ServeProcess, exporter: Recording, instance: str) -> None:
@@ -147,3 +158,27 @@ def _check_buckets(server: ServeProcess, name: str, labels: dict[str, str], at: 
         bound = float(b["metric"]["le"])
         expected = len(recorded) if math.isinf(bound) else sum(v <= bound for v in recorded)
         assert float(b["value"][1]) == expected, (b["metric"]["le"], expected)
+
+
+def test_our_exporter_round_trips_through_the_receiver(server, tmp_path) -> None:
+    store = Store.open(tmp_path / "data", background=False)
+    export = OTLPExport(store, [OTLPExportConfig(
+        url=f"{server.url}/v1/metrics", queue_config={"batch_send_deadline": "50ms"})],
+        tmp_path / "otlp")
+    export.start()
+    try:
+        now = int(time.time() * 1000)
+        store.append({"__name__": "orders_total", "job": "shop/cart",
+                      "instance": "i-1", "tier": "gold"}, now, 7.0)
+        store.append({"__name__": "temperature_celsius", "job": "lab"}, now, 21.5)
+        store.commit()
+        got = server.wait_until(lambda: server.query('orders_total{tier="gold"}'), 20,
+                              "the exported counter")
+        assert got[0]["metric"] == {"__name__": "orders_total", "job": "shop/cart",
+                                    "instance": "i-1", "tier": "gold"}
+        assert got[0]["value"][1] == "7"
+        [gauge] = server.wait_until(lambda: server.query("temperature_celsius"), 20)
+        assert gauge["metric"] == {"__name__": "temperature_celsius", "job": "lab"}
+    finally:
+        export.stop()
+        store.close()

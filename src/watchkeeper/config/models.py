@@ -344,10 +344,39 @@ class ReportSchedule(_Model):
         return self
 
 
+class OTLPExportConfig(_Model):
+    """One OTLP/HTTP metrics endpoint (``otlp_export``), for backends that take OTLP only.
+    Retries follow OTLP/HTTP: 429, 502, 503, 504 and connection errors, nothing else."""
+
+    url: str  # the full metrics URL, e.g. http://collector:4318/v1/metrics
+    name: str = ""
+    timeout: Duration = 10.0
+    headers: dict[str, str] = Field(default_factory=dict)
+    compression: Literal["gzip", "none"] = "gzip"
+    resource_attributes: dict[str, str] = Field(default_factory=dict)
+    write_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+    queue_config: QueueConfig = Field(default_factory=QueueConfig)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/]", v):
+            raise ValueError(f"otlp_export url must be http(s)://..., not {v!r}")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if v and not re.match(r"^[A-Za-z0-9_.-]+$", v):
+            raise ValueError("otlp_export name may hold only letters, digits, '_', '.', '-'")
+        return v
+
+
 class Config(_Model):
     global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
     scrape_configs: list[ScrapeConfig] = Field(default_factory=list)
     remote_write: list[RemoteWriteConfig] = Field(default_factory=list)
+    otlp_export: list[OTLPExportConfig] = Field(default_factory=list)
     checks: Any = None  # validated by the health room's own parser (line-exact)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     web: WebConfig = Field(default_factory=WebConfig)
@@ -376,6 +405,9 @@ class Config(_Model):
         names = [rw.name for rw in self.remote_write if rw.name]
         if len(names) != len(set(names)):
             raise ValueError("remote_write names must be unique")
+        names = [o.name for o in self.otlp_export if o.name]
+        if len(names) != len(set(names)):
+            raise ValueError("otlp_export names must be unique")
         reports = [r.name for r in self.reports]
         if len(reports) != len(set(reports)):
             raise ValueError("report names must be unique")

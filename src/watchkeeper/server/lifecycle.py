@@ -48,6 +48,7 @@ class Service:
         self.engine: Any = None
         self.alerting: Any = None
         self.remote: Any = None
+        self.otlp_export: Any = None
         self.ingester: Ingester | None = None
         self.runner = Runner(self._checks(loaded))
         self.scraper: ScrapeManager | None = None
@@ -109,6 +110,7 @@ class Service:
             log.info("store recovered: %s", self.store.recovery)
         self.ingester = Ingester(self.store, self.config.global_.external_labels)
         self.remote = self._start_remote_write()
+        self.otlp_export = self._start_otlp_export()
         from watchkeeper.promql.engine import Engine
 
         self.engine = Engine(self.store, limits=self.query_limits())
@@ -139,6 +141,25 @@ class Service:
         remote.start()
         self.registry.register(remote)
         return remote
+
+    def _start_otlp_export(self) -> Any:
+        """OTLP/HTTP out, beside remote write (none when ``otlp_export`` is unset)."""
+        if not self.config.otlp_export:
+            return None
+        try:
+            import opentelemetry.proto  # noqa: F401  (the otlp extra)
+
+            from watchkeeper.otlp.exporter import OTLPExport
+        except ImportError:
+            log.error("otlp_export needs the opentelemetry-proto package: pip install "
+                      "'watchkeeper[otlp]'; not exporting")
+            return None
+        data = Path(self.data_path)
+        export = OTLPExport(self.store, self.config.otlp_export,
+                            data.parent / f"{data.name}-otlp_export")
+        export.start()
+        self.registry.register(export)
+        return export
 
     def _start_alerting(self) -> Any:
         from watchkeeper.alerting.service import AlertingService
@@ -172,9 +193,11 @@ class Service:
         if self.store is not None:
             await asyncio.wait_for(asyncio.to_thread(self.store.close), 3.5)
             log.info("store flushed and closed")
-        if self.remote is not None:
+        senders = [s for s in (self.remote, self.otlp_export) if s is not None]
+        if senders:  # side by side: the exit stays within its bound
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.to_thread(self.remote.stop), 1.5)
+                await asyncio.wait_for(asyncio.gather(
+                    *[asyncio.to_thread(s.stop) for s in senders]), 1.5)
 
     # -- collection --------------------------------------------------------------------
     def _host_collector(self) -> Any:

@@ -1,0 +1,95 @@
+"""Stored series as an OTLP ``ExportMetricsServiceRequest``, the way the compatibility
+specification maps Prometheus data to OpenTelemetry:
+
+- ``job`` becomes ``service.name`` (``ns/name`` splits into ``service.namespace`` and
+  ``service.name``), ``instance`` becomes ``service.instance.id``; one ResourceMetrics per
+  (job, instance), plus the exporter's own ``resource_attributes``;
+- a ``*_total`` series is a monotonic cumulative Sum (its start time is when this process
+  first saw the series), every other series a Gauge; the other labels are attributes;
+- a staleness marker is a point flagged "no recorded value".
+
+So OTLP in (``translate``) of what this writes gives back the same series.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .translate import NO_RECORDED_VALUE
+
+STALE_BITS = 0x7FF0000000000002
+_CUMULATIVE = 2
+_DOUBLE = struct.Struct("<d")
+
+
+def _is_stale(value: float) -> bool:
+    return value != value and struct.unpack("<Q", _DOUBLE.pack(value))[0] == STALE_BITS
+
+
+def _resource(job: str, instance: str, extra: Mapping[str, str]) -> dict[str, str]:
+    out = dict(extra)
+    if job:
+        namespace, _, name = job.rpartition("/")
+        out["service.name"] = name
+        if namespace:
+            out["service.namespace"] = namespace
+    if instance:
+        out["service.instance.id"] = instance
+    return out
+
+
+def _attributes(target: Any, attrs: Iterable[tuple[str, str]]) -> None:
+    for key, value in attrs:
+        kv = target.add()
+        kv.key = key
+        kv.value.string_value = value
+
+
+Series = tuple[Mapping[str, str], list[int], list[float], int]  # labels, ts, values, start
+
+
+def encode_request(series: Iterable[Series], resource_attributes: Mapping[str, str]) -> bytes:
+    """A serialized request holding every point of ``series`` (labels, timestamps in ms,
+    values, first-seen ms for counters)."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    request = ExportMetricsServiceRequest()
+    resources: dict[tuple[str, str], Any] = {}
+    metrics: dict[tuple[str, str, str], Any] = {}
+    for labels, ts, values, start_ms in series:
+        job, instance = labels.get("job", ""), labels.get("instance", "")
+        scope = resources.get((job, instance))
+        if scope is None:
+            rm = request.resource_metrics.add()
+            _attributes(rm.resource.attributes,
+                        sorted(_resource(job, instance, resource_attributes).items()))
+            scope = rm.scope_metrics.add()
+            scope.scope.name = "watchkeeper"
+            resources[(job, instance)] = scope
+        name = labels.get("__name__", "")
+        metric = metrics.get((job, instance, name))
+        if metric is None:
+            metric = scope.metrics.add()
+            metric.name = name
+            if name.endswith("_total"):
+                metric.sum.is_monotonic = True
+                metric.sum.aggregation_temporality = _CUMULATIVE
+            metrics[(job, instance, name)] = metric
+        points = (metric.sum if metric.WhichOneof("data") == "sum" else metric.gauge).data_points
+        attrs = [(k, v) for k, v in sorted(labels.items())
+                 if k not in ("__name__", "job", "instance")]
+        for t, v in zip(ts, values, strict=True):
+            point = points.add()
+            _attributes(point.attributes, attrs)
+            point.time_unix_nano = t * 1_000_000
+            if metric.WhichOneof("data") == "sum":
+                point.start_time_unix_nano = min(start_ms, t) * 1_000_000
+            if _is_stale(v):
+                point.flags = NO_RECORDED_VALUE
+            else:
+                point.as_double = v
+    return request.SerializeToString()
