@@ -191,14 +191,31 @@ def test_asyncpg_pool() -> None:
         instrument_pool(pool, name=name)
         async with pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
+            await conn.fetch("SELECT $1::int", 2)
+            await conn.execute("CREATE TEMP TABLE wk_t (x int)")
+            await conn.executemany("INSERT INTO wk_t VALUES ($1)", [(1,), (2,)])
+            with pytest.raises(asyncpg.PostgresError):
+                await conn.execute("SELECT * FROM wk_no_such_table")
             with pytest.raises(TimeoutError):
                 await pool.acquire(timeout=0.1)
             assert _stats(name).figure("used") == 1
+            await asyncio.sleep(0)  # asyncpg calls its query loggers soon after
         await pool.close()
 
     asyncio.run(main())
     s = _stats(name)
     assert s.timeouts == 1 and s.checkouts == 1 and s.use.count == 1
+    counts = {op: h.count for op, h in s.operations.items()}
+    assert counts == {"SELECT": 3, "CREATE": 1, "INSERT": 1}
+    assert all(h.sum > 0 for h in s.operations.values())
+    from watchkeeper.exposition.parse import text_string_to_metric_families
+
+    exported = {s.labels["db_operation_name"]: s.value
+                for fam in text_string_to_metric_families(generate_latest().decode())
+                for s in fam.samples
+                if s.name == "db_client_operation_duration_seconds_count"
+                and s.labels.get("pool_name") == name}
+    assert exported == {"SELECT": 3, "CREATE": 1, "INSERT": 1}
 
 
 def test_operation_name_is_bounded() -> None:

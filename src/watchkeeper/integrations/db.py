@@ -8,7 +8,8 @@
 What is measured (series in ``db_stats``): the wait for a connection (every checkout),
 requests waiting now, timeouts, the time to create a connection, the time each is used,
 held time by the current route or task (``context.work_name()``), invalidations, and for
-an engine the duration of each statement by operation. The pool's own counters (size,
+an engine or an asyncpg pool the duration of each statement by operation (asyncpg's query
+logger). The pool's own counters (size,
 idle, overflow, maximum) are read when scraped. With ``leak_seconds`` each checkout keeps
 a short stack, and a connection held longer is logged once with it and counted.
 
@@ -278,6 +279,23 @@ def _asyncpg(pool: Any, name: str, leak_seconds: float | None) -> None:
     outs = Checkouts(stats, leak_seconds)
     base = type(pool)
 
+    def listen(conn: Any) -> None:
+        add = getattr(conn, "add_query_logger", None)
+        if add is None:  # asyncpg < 0.29 has no query logger
+            return
+
+        def logged(record: Any) -> None:
+            # asyncpg's own logger times execute, fetch* and executemany; the statement the
+            # pool runs to reset a returned connection is the pool's, not the app's
+            if record.query != getattr(conn, "_reset_query", None):
+                stats.operation(operation_name(record.query), record.elapsed)
+
+        add(logged)
+
+    for holder in getattr(pool, "_holders", ()):  # connections opened before this call
+        if getattr(holder, "_con", None) is not None:
+            listen(holder._con)
+
     class Counted(base):  # type: ignore[misc, valid-type]
         # asyncpg's Pool has slots: its methods cannot be replaced on the instance, so the
         # instance gets this subclass (no new slots, the same layout) instead
@@ -305,6 +323,7 @@ def _asyncpg(pool: Any, name: str, leak_seconds: float | None) -> None:
             t0 = perf_counter()
             conn = await base._get_new_connection(self)
             stats.create.observe(perf_counter() - t0)
+            listen(conn)
             return conn
 
     Counted.__name__ = base.__name__
