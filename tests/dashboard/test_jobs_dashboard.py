@@ -24,6 +24,7 @@ def test_every_panel_runs_and_the_main_ones_show_data(tmp_path: Path) -> None:
     registry = CollectorRegistry()
     registry.register(COLLECTOR)
     jobs = JobMetrics(registry)
+    jobs.worker_up("celery", ["emails"], True, slots=4)
     tasks = TaskMetrics(registry)
     registry.register(SCOREBOARD)
     op = Operation("import_users", total=1000, report=None)
@@ -53,7 +54,8 @@ def test_every_panel_runs_and_the_main_ones_show_data(tmp_path: Path) -> None:
             answers[panel.title] = len(result.value.labels)
         for title in ("Progress of running operations", "Items per second",
                       "Failed items by error", "Job runs by outcome", "Failed runs by task",
-                      "Tasks completed", "Health of operations and queues"):
+                      "Tasks completed", "Health of operations, queues and worker pools",
+                      "Worker pools busy"):
             assert answers[title] >= 1, title
         assert answers["Stalled operations"] == 1  # the vector(0) fallback: nothing stalled
     finally:
@@ -61,3 +63,4 @@ def test_every_panel_runs_and_the_main_ones_show_data(tmp_path: Path) -> None:
         op.finish()
         OPERATIONS.clear()
         SCOREBOARD.unregister("bulk", "import_users")
+        SCOREBOARD.unregister("workers", "celery/emails")

@@ -41,7 +41,8 @@ if __name__ == "__main__":
 
     queue = os.environ["WK_QUEUE"]
     ns = make_app(os.environ["WK_BROKER"], queue)
-    instrument_celery(ns.app)
+    port = os.environ.get("WK_PORT")
+    instrument_celery(ns.app, port=int(port) if port else None)
     concurrency = sys.argv[1] if len(sys.argv) > 1 else "2"
     extra = sys.argv[2:]
     ns.app.worker_main(["worker", "-Q", queue, "-c", concurrency, "-P", "prefork",

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from jobpeers import (
     AMQP_URL,
@@ -23,8 +24,9 @@ from jobpeers import (
     wait_for,
 )
 
-from peers import require_service, side_packages
+from peers import free_port, require_service, side_packages
 from watchkeeper import CollectorRegistry
+from watchkeeper.exposition.parse import text_string_to_metric_families
 from watchkeeper.integrations.jobs.depth import watch_queues
 from watchkeeper.integrations.scores import SCOREBOARD
 
@@ -91,9 +93,11 @@ def broker(request) -> Broker:
 def test_a_prefork_worker_counts_what_was_enqueued(broker: Broker, tmp_path) -> None:
     queue = unique("wk_celery")
     mpdir = tmp_path / "mp"
+    port = free_port()
+    env = {"WK_BROKER": broker.url, "WK_QUEUE": queue, "WK_PORT": str(port)}
     try:
-        with Worker(["celery_worker_app.py", "2"], {"WK_BROKER": broker.url, "WK_QUEUE": queue},
-                    mpdir, tmp_path / "worker.log", first=broker.first) as worker:
+        with Worker(["celery_worker_app.py", "2"], env, mpdir, tmp_path / "worker.log",
+                    first=broker.first) as worker:
             wait_for(lambda: total(samples(mpdir), "job_workers_up", queue=queue) == 1, 60,
                      "the worker to be ready")
             enqueued = _produce(broker, queue, "run")
@@ -115,6 +119,14 @@ def test_a_prefork_worker_counts_what_was_enqueued(broker: Broker, tmp_path) -> 
             assert total(found, "job_duration_seconds_count") == 27
             assert total(found, "jobs_in_progress") == 0
             assert not any("hostname" in dict(lab) for _, lab in found)
+            assert total(found, "job_worker_slots", queue=queue) == 2  # prefork -c 2
+            # the worker serves the children's sum and the pool's score: 3 of the 28 runs
+            # that ended failed, so about 10.7 of its points went to failures
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            scores = {s.labels["name"]: s.value for fam in text_string_to_metric_families(text)
+                      for s in fam.samples if s.name == "watchkeeper_health_score"
+                      and s.labels.get("component") == "workers"}
+            assert 85 < scores[f"celery/{queue}"] <= 100 - 100 * 3 / 28 + 1e-9
             worker.stop()
             assert total(samples(mpdir), "job_workers_up", queue=queue) == 0
             assert worker.proc.returncode == 0, worker.log.read_text()[-2000:]

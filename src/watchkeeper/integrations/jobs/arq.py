@@ -77,14 +77,15 @@ def instrument_arq(settings: Any, *, metrics: JobMetrics | None = None) -> Any:
     _set(settings, "functions", [watch_function(f, queue, metrics)
                                  for f in _get(settings, "functions", [])])
     startup, shutdown = _get(settings, "on_startup"), _get(settings, "on_shutdown")
+    slots = _get(settings, "max_jobs") or 10  # arq's default
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         if startup is not None:
             await startup(ctx)
-        (metrics or job_metrics()).worker_up(SYSTEM, [queue], True)
+        (metrics or job_metrics()).worker_up(SYSTEM, [queue], True, slots)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        (metrics or job_metrics()).worker_up(SYSTEM, [queue], False)
+        (metrics or job_metrics()).worker_up(SYSTEM, [queue], False, slots)
         if shutdown is not None:
             await shutdown(ctx)
 

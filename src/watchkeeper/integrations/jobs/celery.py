@@ -37,6 +37,7 @@ class CeleryHooks:
         self.addr = addr
         self._runs: dict[str, Any] = {}
         self._queues: list[str] = []
+        self._slots: int | None = None
         self._lock = threading.Lock()
 
     @property
@@ -82,16 +83,18 @@ class CeleryHooks:
             queues = sorted(q.name for q in sender.task_consumer.queues)
         except Exception:
             queues = ["celery"]
+        slots = getattr(getattr(sender, "pool", None), "limit", None)  # prefork processes
+        slots = slots if isinstance(slots, int) and slots > 0 else None
         with self._lock:
-            self._queues = queues
-        self.metrics.worker_up(SYSTEM, queues, True)
+            self._queues, self._slots = queues, slots
+        self.metrics.worker_up(SYSTEM, queues, True, slots)
         if self.port is not None:
             _serve(self.port, self.addr)
 
     def worker_shutdown(self, **_: Any) -> None:
         with self._lock:
             queues, self._queues = self._queues, []
-        self.metrics.worker_up(SYSTEM, queues, False)
+        self.metrics.worker_up(SYSTEM, queues, False, self._slots)
 
     def connect(self) -> CeleryHooks:
         from celery import signals
@@ -119,8 +122,8 @@ class CeleryHooks:
 
 
 def _serve(port: int, addr: str) -> None:
-    """/metrics from the worker's main process: the sum over prefork children in
-    multiprocess mode, the default registry otherwise."""
+    """/metrics from the worker's main process: the sum over prefork children and the
+    scores in multiprocess mode, the default registry otherwise."""
     from ...exposition.wsgi import start_wsgi_server
     from ...metrics.registry import REGISTRY, CollectorRegistry
     from ...metrics.values import multiprocess_enabled
@@ -128,9 +131,11 @@ def _serve(port: int, addr: str) -> None:
     registry = REGISTRY
     if multiprocess_enabled():
         from ...metrics.multiprocess import MultiProcessCollector
+        from ..scores import SCOREBOARD
 
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
+        registry.register(SCOREBOARD)  # the pool and queue scores, computed here
     start_wsgi_server(port, addr, registry=registry)
 
 

@@ -71,12 +71,12 @@ class WatchkeeperMiddleware(Middleware):
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
         queues = sorted(worker.consumer_whitelist or {q_name(q) for q in
                                                       broker.get_declared_queues()})
-        self._queues = queues
-        self.metrics.worker_up(SYSTEM, queues, True)
+        self._queues, self._slots = queues, getattr(worker, "worker_threads", None)
+        self.metrics.worker_up(SYSTEM, queues, True, self._slots)
 
     def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
         queues, self._queues = self._queues, []
-        self.metrics.worker_up(SYSTEM, queues, False)
+        self.metrics.worker_up(SYSTEM, queues, False, getattr(self, "_slots", None))
 
 
 def instrument_dramatiq(broker: Any, *, metrics: JobMetrics | None = None

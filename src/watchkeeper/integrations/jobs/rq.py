@@ -66,11 +66,11 @@ class _Hooks:
 
     def register_birth(self, *args: Any, **kwargs: Any) -> Any:
         result = super().register_birth(*args, **kwargs)  # type: ignore[misc]
-        (self.metrics or job_metrics()).worker_up(SYSTEM, self.queue_names(), True)  # type: ignore[attr-defined]
+        (self.metrics or job_metrics()).worker_up(SYSTEM, self.queue_names(), True, 1)  # type: ignore[attr-defined]
         return result
 
     def register_death(self, *args: Any, **kwargs: Any) -> Any:
-        (self.metrics or job_metrics()).worker_up(SYSTEM, self.queue_names(), False)  # type: ignore[attr-defined]
+        (self.metrics or job_metrics()).worker_up(SYSTEM, self.queue_names(), False, 1)  # type: ignore[attr-defined]
         return super().register_death(*args, **kwargs)  # type: ignore[misc]
 
 

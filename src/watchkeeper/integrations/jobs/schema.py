@@ -4,9 +4,11 @@
 failure, retry, revoked), ``jobs_retries_total``, ``jobs_in_progress``,
 ``job_duration_seconds`` (start to end of a run), ``job_queue_wait_seconds`` (enqueue to
 start, from the enqueue time carried in the message), ``job_workers_up{system, queue}``
-(workers consuming the queue) and ``job_queue_depth{system, queue}`` (polled, see
-``depth``). No hostname label: autoscaled workers would churn series; in prefork pools the
-children's numbers merge through the multiprocess mode.
+(workers consuming the queue), ``job_worker_slots{system, queue}`` (the jobs they can run
+at once; with the in-progress count, the pool's saturation, see ``workers``) and
+``job_queue_depth{system, queue}`` (polled, see ``depth``). No hostname label: autoscaled
+workers would churn series; in prefork pools the children's numbers merge through the
+multiprocess mode.
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ class JobMetrics:
                               lab, buckets=WAIT_BUCKETS, **opts)
         self.workers = Gauge("job_workers_up", "Workers consuming the queue now.",
                              ["system", "queue"], multiprocess_mode="livesum", **opts)
+        self.slots = Gauge("job_worker_slots", "Jobs the queue's workers can run at once "
+                           "(processes, threads or max jobs).", ["system", "queue"],
+                           multiprocess_mode="livesum", **opts)
+        self.registry = registry
+        self._pools: set[tuple[str, str]] = set()
+        self._reader: Any = None
         self._kids: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         self._enqueued: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
@@ -105,10 +113,29 @@ class JobMetrics:
             except ValueError:  # finished in another context
                 pass
 
-    def worker_up(self, system: str, queues: list[str] | tuple[str, ...], up: bool) -> None:
+    def worker_up(self, system: str, queues: list[str] | tuple[str, ...], up: bool,
+                  slots: int | None = None) -> None:
+        """A worker came up (or went down) on ``queues`` with ``slots`` jobs at once; the
+        first time a pool is seen its score (``workers.PoolScore``) is published."""
         for queue in queues:
-            (self.workers.labels(system, queue).inc if up
-             else self.workers.labels(system, queue).dec)()
+            sign = 1 if up else -1
+            self.workers.labels(system, queue).inc(sign)
+            if slots:
+                self.slots.labels(system, queue).inc(sign * slots)
+            if up and (system, queue) not in self._pools:
+                from .workers import register_pool
+
+                self._pools.add((system, queue))
+                register_pool(self, system, queue, self.registry)
+
+    @property
+    def reader(self) -> Any:
+        """What the pool scores read: this object's families or the multiprocess files."""
+        if self._reader is None:
+            from .workers import Reader
+
+            self._reader = Reader(self)
+        return self._reader
 
 
 class JobRun:
