@@ -82,3 +82,27 @@ def test_a_far_larger_event_pages_even_during_the_quiet():
     s = anomaly_scores(x)
     assert s[2000] >= ANOMALY_THRESHOLD
     assert (s[2030:2032] >= ANOMALY_THRESHOLD).any()
+
+
+def test_a_night_at_the_daytime_level_is_flagged_once_the_step_is_known():
+    # office hours high, nights low; on day six the daytime level holds from 02:00 to 04:00:
+    # every value and every shape was seen before, only not at that time of day
+    day = 288  # 5-minute points
+    t = np.arange(day * 6)
+    hour = (t % day) / 12
+    rng = np.random.default_rng(1)
+    x = np.where((hour >= 8) & (hour < 18), 50.0, 10.0) + rng.normal(0, 1.5, len(t))
+    start = day * 5 + 2 * 12
+    x[start:start + 24] = 50 + rng.normal(0, 1.5, 24)
+    blind = anomaly_scores(x)  # no timestamps: the time of day is unknown
+    seen = anomaly_scores(x, step_s=300)
+    assert not (blind[start:start + 24] >= ANOMALY_THRESHOLD).any()
+    assert (seen[start:start + 24] >= ANOMALY_THRESHOLD).any()
+    assert not (seen[2 * day:start] >= ANOMALY_THRESHOLD).any()  # ordinary days stay quiet
+
+
+def test_the_step_is_read_from_timestamps():
+    det, given = AnomalyDetector(), AnomalyDetector(step_s=300)
+    x = noise(3 * 288, seed=4)
+    for i, v in enumerate(x):
+        assert det.update(v, 1_700_000_000 + 300 * i) == given.update(v)

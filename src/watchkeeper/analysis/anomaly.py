@@ -8,7 +8,11 @@ features, every one in units of the series' own robust scale (1.4826 x MAD over 
 - the distance of the mean of the last five values from it (level shifts),
 - at three time scales (8 points, 32 points averaged in fours, 128 in sixteens), the
   distance of the latest stretch of the series to its nearest neighbour among the earlier
-  stretches (new shapes: a daily cycle that flattens, a sawtooth that speeds up).
+  stretches (new shapes: a daily cycle that flattens, a sawtooth that speeds up),
+- once two days are seen (when the sampling step is known: from the timestamps, or given),
+  the distance of the value from the median of the same time of day on up to seven earlier
+  days (a night that looks like a day), counted at 0.6 of its weight: a daily cycle is
+  already partly learnt by the nearest-neighbour stretches.
 
 Each feature is divided by its own 99.5th percentile over the recent past, so a series
 whose spikes are routine stops paging on them; the largest ratio is the raw score ``r``.
@@ -45,6 +49,9 @@ _DAMP = 0.3
 _ESCALATE = 10.0      # during the quiet, an event this many times larger pages anyway
 _REFRESH = 10         # baselines and percentiles are recomputed every this many points
 _SCALES = ((8, 1), (32, 4), (128, 16))  # (stretch length, points averaged together)
+_DAY_S = 86_400.0
+_SEASON_DAYS = 7      # earlier days compared at the same time of day
+_SEASON_WEIGHT = 0.6  # the seasonal feature's weight in the combination
 
 
 class _Neighbours:
@@ -108,7 +115,9 @@ class AnomalyDetector:
     """Scores one series point by point: ``update(value)`` returns the point's score in
     [0, 1] from the points before it. Keep one per series."""
 
-    def __init__(self) -> None:
+    def __init__(self, step_s: float | None = None) -> None:
+        """``step_s``: the series' sampling step in seconds when known (a query grid);
+        otherwise it is read from the first timestamps given to ``update``."""
         # A history twice the window long, shifted back when full: reads are slices.
         self._hist = np.zeros(2 * _WINDOW + 128)
         self._len = 0
@@ -120,7 +129,30 @@ class AnomalyDetector:
         self._quiet = 0
         self._quiet_r = 0.0
         self._neighbours = [_Neighbours(n, a) for n, a in _SCALES]
-        self._ranks = [_Percentile() for _ in range(2 + len(_SCALES))]
+        self._ranks = [_Percentile() for _ in range(3 + len(_SCALES))]
+        self._per_day = 0  # points in a day, once the step is known
+        self._stamps: list[float] = []  # the first timestamps, for the step
+        if step_s:
+            self._set_step(step_s)
+
+    def _set_step(self, step_s: float) -> None:
+        per_day = round(_DAY_S / step_s) if step_s > 0 else 0
+        # at least 4 points a day, and two days inside the history kept
+        self._per_day = per_day if per_day >= 4 and 2 * per_day < _WINDOW + 128 else 0
+
+    def _seasonal(self, end: int) -> float | None:
+        """Distance of the newest point from the median of the same time of day (and its
+        neighbours) on up to ``_SEASON_DAYS`` earlier days; None before two days."""
+        per_day = self._per_day
+        if not per_day or self._seen <= 2 * per_day:
+            return None
+        days = min(_SEASON_DAYS, (end - 1) // per_day)
+        if days < 2:
+            return None
+        at = end - per_day * np.arange(1, days + 1)
+        hist = self._hist
+        around = np.concatenate((hist[at - 1], hist[at], hist[at + 1]))
+        return abs(hist[end] - float(np.median(around))) / self._scale
 
     def _push(self, x: float) -> int:
         if self._len == len(self._hist):
@@ -131,8 +163,14 @@ class AnomalyDetector:
         self._len += 1
         return self._len - 1
 
-    def update(self, value: float) -> float:
+    def update(self, value: float, t: float | None = None) -> float:
+        """The score of ``value``; ``t`` its time in seconds (optional: it gives the
+        sampling step the time-of-day feature needs)."""
         x = float(value)
+        if t is not None and not self._per_day and len(self._stamps) <= _WARMUP:
+            self._stamps.append(float(t))
+            if len(self._stamps) == _WARMUP:
+                self._set_step(float(np.median(np.diff(self._stamps))))
         if not np.isfinite(x):
             return 0.0  # a gap or a NaN neither scores nor teaches
         i = self._seen
@@ -149,11 +187,14 @@ class AnomalyDetector:
         for nb in self._neighbours:
             d = nb.distance(hist, end)
             feats.append(None if d is None else d / scale)
+        feats.append(self._seasonal(end))
         if i < _WARMUP:  # no baseline yet: the features would be measured against nothing
             self._lo, self._hi = min(self._lo, x), max(self._hi, x)
             return 0.0
-        pairs = [(f, rank) for f, rank in zip(feats, self._ranks, strict=True) if f is not None]
-        r = max(rank.ratio(f, refresh) for f, rank in pairs)
+        r = max(rank.ratio(f, refresh)
+                for f, rank in zip(feats[:-1], self._ranks[:-1], strict=True) if f is not None)
+        if feats[-1] is not None:
+            r = max(r, _SEASON_WEIGHT * self._ranks[-1].ratio(feats[-1], refresh))
         span = max(self._hi - self._lo, 1e-9 * (abs(self._hi) + 1.0))
         outside = max(0.0, x - self._hi, self._lo - x) / span
         if i >= _RANGE_AFTER:
@@ -181,7 +222,8 @@ class AnomalyDetector:
         self._scale = max(1.4826 * mad, 0.01 * span, 1e-9 * (abs(med) + 1.0))
 
 
-def anomaly_scores(values: Iterable[float]) -> np.ndarray:
-    """The streaming score of every point of a series (each from the points before it)."""
-    det = AnomalyDetector()
+def anomaly_scores(values: Iterable[float], step_s: float | None = None) -> np.ndarray:
+    """The streaming score of every point of a series (each from the points before it);
+    ``step_s``: the series' sampling step in seconds, for the time-of-day feature."""
+    det = AnomalyDetector(step_s)
     return np.fromiter((det.update(v) for v in values), dtype=float)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -47,9 +48,23 @@ def score_csv(src: Path, dst: Path) -> int:
                     raise click.ClickException(
                         f"{src}:{lineno}: value {row[v_col] if len(row) > v_col else ''!r} "
                         "is not a number") from None
-                w.writerow([row[t_col], row[v_col], f"{det.update(value):.6f}"])
+                score = det.update(value, _seconds(row[t_col]))
+                w.writerow([row[t_col], row[v_col], f"{score:.6f}"])
                 n += 1
     return n
+
+
+def _seconds(stamp: str) -> float | None:
+    """A row's time for the detector's time-of-day feature: epoch seconds or ISO 8601;
+    None (the feature stays off) for anything else."""
+    try:
+        return float(stamp)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(stamp.strip()).timestamp()
+    except ValueError:
+        return None
 
 
 def _score_pair(pair: tuple[str, str]) -> int:

@@ -120,7 +120,7 @@ def _anomalies(engine: Any, query: str, start_ms: int, end_ms: int,
                    f"{MAX_SERIES}: narrow the selector")
     out = []
     for lbl, row in zip(labels, values, strict=True):
-        scores = anomaly_scores(row)
+        scores = anomaly_scores(row, step_ms / 1000)
         flagged = np.flatnonzero(scores >= ANOMALY_THRESHOLD)
         out.append({"labels": lbl, "max_score": float(scores.max()) if len(scores) else 0.0,
                     "anomalies": [[float(times[i]), float(row[i]), float(scores[i])]
