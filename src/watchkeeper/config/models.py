@@ -243,13 +243,28 @@ class WebAuthConfig(_Model):
         return bool(self.bearer_tokens or self.basic_auth_users)
 
 
+class McpOAuthConfig(_Model):
+    """``/mcp`` as an OAuth 2.1 resource server (the MCP authorization spec): tokens are
+    checked by RFC 7662 introspection at the authorization server, must be issued for
+    ``resource_url`` (their audience) and carry ``required_scopes``."""
+
+    issuer_url: str  # the authorization server, advertised in the resource metadata
+    introspection_url: str
+    client_id: str = ""  # this server's credentials at the introspection endpoint
+    client_secret: SecretStr = SecretStr("")
+    resource_url: str | None = None  # the public URL of /mcp (default: the listen address)
+    required_scopes: list[str] = Field(default_factory=list)
+
+
 class McpConfig(_Model):
-    """``/mcp`` (streamable HTTP): on by default; off localhost it needs web auth."""
+    """``/mcp`` (streamable HTTP): on by default; off localhost it needs web auth or an
+    OAuth token verifier."""
 
     enabled: bool = True
     write: bool = False  # offer the write tools (silence, acknowledge), marked destructive
     tool_prefix: str = ""  # before every tool and prompt name (several instances, one client)
     allow: list[str] = Field(default_factory=list)  # offer only these tools (empty: all)
+    oauth: McpOAuthConfig | None = None  # OAuth bearer tokens instead of web.auth at /mcp
 
 
 class WebConfig(_Model):

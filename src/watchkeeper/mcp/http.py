@@ -39,9 +39,11 @@ class _InProcess:
 @contextlib.asynccontextmanager
 async def mcp_endpoint(app: Any, listen: str, write: bool = False,
                        redactor: Callable[[], Any] | None = None, prefix: str = "",
-                       allow: set[str] | None = None) -> AsyncIterator[Any]:
-    """Yields the ASGI app to route at ``/mcp`` while the SDK's session manager runs;
-    ``redactor`` returns the running config's (a reload swaps it)."""
+                       allow: set[str] | None = None, oauth: Any = None,
+                       ) -> AsyncIterator[tuple[Any, list[Any]]]:
+    """Yields the ASGI app to route at ``/mcp`` (and any routes to add beside it) while the
+    SDK's session manager runs; ``redactor`` returns the running config's (a reload swaps
+    it); with ``oauth``, ``/mcp`` takes OAuth tokens (see ``oauth.py``)."""
     from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
     from mcp.server.transport_security import TransportSecuritySettings
 
@@ -62,6 +64,12 @@ async def mcp_endpoint(app: Any, listen: str, write: bool = False,
     manager = server.session_manager
     async with manager.run():
         try:
-            yield StreamableHTTPASGIApp(manager)
+            endpoint: Any = StreamableHTTPASGIApp(manager)
+            routes: list[Any] = []
+            if oauth is not None:
+                from .oauth import protect
+
+                endpoint, routes = protect(endpoint, oauth, listen)
+            yield endpoint, routes
         finally:
             await client.aclose()

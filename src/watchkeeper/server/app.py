@@ -104,7 +104,9 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         app.router.routes.extend(api.routes)
         mcp = await stack.enter_async_context(_mcp_endpoint(app, service))
         if mcp is not None:
-            app.router.routes.append(Route("/mcp", _ASGI(mcp),
+            endpoint, extra = mcp
+            app.router.routes.extend(extra)
+            app.router.routes.append(Route("/mcp", _ASGI(endpoint),
                                            methods=["GET", "POST", "DELETE"]))
         page = _DashboardPage(service)
         page.current()  # built now, not on the first visitor's request
@@ -123,7 +125,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
     app = Starlette(routes=routes, lifespan=lifespan)
     limited = BodyLimitMiddleware(app, lambda: service.config.web.max_body_bytes)
     redacted = RedactResponses(_cross_site_guard(limited), lambda: service.redactor)
-    authed = AuthMiddleware(redacted, lambda: service.auth)
+    authed = AuthMiddleware(redacted, lambda: service.auth, lambda: _mcp_open_paths(service))
     return routes_sentry.SentryKeyAuth(authed)
 
 
@@ -136,9 +138,10 @@ async def _mcp_endpoint(app: Any, service: Service) -> AsyncIterator[Any]:
         yield None
         return
     host = web.host_port[0]
-    if host not in ("127.0.0.1", "localhost", "::1") and not web.auth.enabled:
-        log.warning("/mcp is off: %s is reachable beyond localhost and web.auth has no "
-                    "bearer token or user", web.listen_address)
+    if (host not in ("127.0.0.1", "localhost", "::1") and not web.auth.enabled
+            and web.mcp.oauth is None):
+        log.warning("/mcp is off: %s is reachable beyond localhost and neither web.auth "
+                    "(a bearer token or user) nor web.mcp.oauth is set", web.listen_address)
         yield None
         return
     try:
@@ -147,10 +150,30 @@ async def _mcp_endpoint(app: Any, service: Service) -> AsyncIterator[Any]:
         log.info("/mcp is off: the mcp extra is not installed (%s)", e)
         yield None
         return
+    if web.mcp.oauth is not None:
+        from watchkeeper.mcp.oauth import check
+
+        try:
+            check(web.mcp.oauth)
+        except ValueError as e:  # an OAuth setting that cannot be safe: no /mcp at all
+            log.error("/mcp is off: %s", e)
+            yield None
+            return
     async with mcp_endpoint(app, web.listen_address, write=web.mcp.write,
                             redactor=lambda: service.redactor, prefix=web.mcp.tool_prefix,
-                            allow=set(web.mcp.allow) if web.mcp.allow else None) as endpoint:
-        yield endpoint
+                            allow=set(web.mcp.allow) if web.mcp.allow else None,
+                            oauth=web.mcp.oauth) as served:
+        yield served
+
+
+def _mcp_open_paths(service: Service) -> frozenset[str]:
+    """With OAuth at ``/mcp``, its tokens are checked there, not by the server's auth."""
+    oauth = service.config.web.mcp.oauth
+    if oauth is None:
+        return frozenset()
+    from watchkeeper.mcp.oauth import open_paths
+
+    return open_paths(oauth.resource_url or "/mcp")
 
 
 async def _reload_logged(service: Service, config_path: str | None) -> None:

@@ -82,12 +82,14 @@ async def _reply(send: Any, status: int, message: str, headers: list | None = No
 class AuthMiddleware:
     """401 without valid credentials (WebSocket upgrades too), except the liveness probe."""
 
-    def __init__(self, app: Any, get_auth: Any) -> None:
+    def __init__(self, app: Any, get_auth: Any, get_open: Any = None) -> None:
         self.app = app
         self.get_auth = get_auth  # a callable, so a reload swaps credentials in place
+        self.get_open = get_open  # paths that check their own credentials (OAuth at /mcp)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket") and scope["path"] not in OPEN_PATHS:
+        if (scope["type"] in ("http", "websocket") and scope["path"] not in OPEN_PATHS
+                and not (self.get_open is not None and scope["path"] in self.get_open())):
             auth: Authenticator = self.get_auth()
             if auth.enabled:
                 header = dict(scope.get("headers") or []).get(b"authorization", b"")
