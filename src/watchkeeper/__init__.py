@@ -86,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "CircuitBreaker": "watchkeeper.integrations.breaker",
     "CircuitOpenError": "watchkeeper.integrations.breaker",
     "RedisBreakerState": "watchkeeper.integrations.breaker_shared",
+    "FileBreakerState": "watchkeeper.integrations.breaker_shared",
     "instrument_pybreaker": "watchkeeper.integrations.breaker_adapters",
     "instrument_circuitbreaker": "watchkeeper.integrations.breaker_adapters",
     "cached": "watchkeeper.integrations.cache",

@@ -234,6 +234,57 @@ def test_state_shared_through_redis() -> None:
         client.close()
 
 
+OTHER_WORKER = """
+import sys
+from watchkeeper.integrations.breaker import CircuitBreaker, CircuitOpenError
+from watchkeeper.integrations.breaker_shared import FileBreakerState
+b = CircuitBreaker(sys.argv[2], failure_threshold=1, window=None, open_seconds=30,
+                   shared=FileBreakerState(sys.argv[1], refresh=0.0))
+try:
+    b.call(lambda: 1)
+    print("called")
+except CircuitOpenError:
+    print(b.state)
+b.reset()  # this worker closes it again, for everyone
+"""
+
+
+def test_state_shared_through_files_between_processes(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from watchkeeper.integrations.breaker_shared import FileBreakerState
+
+    name = _name() + " / any:name"
+    a = CircuitBreaker(name, failure_threshold=1, window=None, open_seconds=30,
+                       shared=FileBreakerState(tmp_path, refresh=0.0))
+    with pytest.raises(ConnectionError):
+        a.call(_boom)
+    record = FileBreakerState(tmp_path).read(name)
+    assert record is not None and record[0] == "open" and record[3] == 1
+    other = subprocess.run([sys.executable, "-c", OTHER_WORKER, str(tmp_path), name],
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert other.returncode == 0, other.stderr
+    assert other.stdout.strip() == "open"  # the other process saw it open and refused
+    assert a.call(lambda: 2) == 2 and a.state == "closed"  # and its reset reached this one
+    assert FileBreakerState(tmp_path).read(name)[::3] == ("closed", 2)  # two transitions
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_file_state_defaults_to_the_multiprocess_directory(tmp_path, monkeypatch) -> None:
+    from watchkeeper.integrations.breaker_shared import FileBreakerState
+
+    monkeypatch.delenv("WATCHKEEPER_MULTIPROC_DIR", raising=False)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with pytest.raises(ValueError):
+        FileBreakerState()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert FileBreakerState().directory == str(tmp_path / "breakers")
+    assert FileBreakerState().read("nothing yet") is None
+
+
 def test_a_success_between_failures_breaks_the_run_and_counts_stay_exact() -> None:
     name = _name()
     state = {"fail": False}
