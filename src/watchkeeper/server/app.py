@@ -48,6 +48,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
     meta = metadata.make_routes(service)
     state: dict[str, Any] = {}
     errors = routes_errors.ErrorRoutes(service)
+    service.error_store = errors.store
     service.registry.register(errors.collector())
 
     def streamer() -> Streamer:

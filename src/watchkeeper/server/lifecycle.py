@@ -62,6 +62,9 @@ class Service:
         self.collects_total = 0
         self._host: Any = None
         self._collect_task: asyncio.Task | None = None
+        self.reports: Any = None  # the report scheduler, once started
+        self.error_store: Any = None  # set by the app: () -> the error store
+        self._reports_task: asyncio.Task | None = None
         self._reload_lock = asyncio.Lock()
 
     # -- pieces ------------------------------------------------------------------------
@@ -115,6 +118,7 @@ class Service:
 
         self.engine = Engine(self.store, limits=self.query_limits())
         self.alerting = await asyncio.to_thread(self._start_alerting)
+        self._start_reports()
         self.registry.register(_Forward(REGISTRY))
         self.registry.register(HealthCollector(self.runner))
         self.registry.register(ServerCollector(self))
@@ -128,6 +132,29 @@ class Service:
         log.info("watchkeeper serving on %s, data in %s, %d scrape jobs, %d checks",
                  self.instance, self.data_path, len(self.config.scrape_configs),
                  len(self.runner.checks()))
+
+    def _start_reports(self) -> None:
+        """The scheduler of the config's ``reports`` (idle without any; a reload may add
+        some)."""
+        from watchkeeper.reports.archive import Archive
+        from watchkeeper.reports.schedule import ReportScheduler
+
+        from .routes_reports import report_source, reports_folder
+
+        def receivers() -> dict[str, Any]:
+            return {str(r.get("name", "")): r for r in self.config.alerting.get("receivers")
+                    or [] if isinstance(r, dict)}
+
+        def base_url() -> str:
+            external = str(self.config.alerting.get("external_url") or "")
+            scheme = "https" if self.config.web.tls_cert_file else "http"
+            return external or f"{scheme}://{self.config.web.listen_address}"
+
+        self.reports = ReportScheduler(lambda: self.config.reports, receivers,
+                                       lambda: report_source(self, self.error_store),
+                                       Archive(reports_folder(self.data_path)), base_url)
+        self.registry.register(self.reports)
+        self._reports_task = asyncio.create_task(self.reports.run(), name="reports")
 
     def _start_remote_write(self) -> Any:
         """Before anything ingests, so the queues see every sample (none when unset)."""
@@ -178,6 +205,8 @@ class Service:
 
     async def stop(self) -> None:
         """Stop loops, then flush and close the store (bounded: SIGTERM exits within 5 s)."""
+        if self._reports_task is not None:
+            self._reports_task.cancel()
         if self._collect_task is not None:
             self._collect_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -1,6 +1,7 @@
 """Reports over HTTP: ``/api/v1/report`` builds one on demand (what ``watchkeeper report
 --url`` asks), ``/api/v1/reports`` lists the scheduled ones kept, ``/reports/FILE`` serves
-one (the link a webhook carries). Behind the server's auth like every route."""
+one (the link a webhook carries); ``POST /api/v1/reports/NAME/send`` runs a schedule now.
+Behind the server's auth like every route."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .routes_status import bad_data, ok
@@ -84,5 +85,17 @@ def make_routes(service: Any, errors: Callable[[], Any] | None = None) -> list[R
         return FileResponse(found, media_type="text/html; charset=utf-8",
                             headers=PAGE_HEADERS)
 
+    async def send(request: Request) -> Response:
+        """Build and send a scheduled report now, as its schedule would (to try one)."""
+        name = request.path_params["name"]
+        found = [s for s in service.config.reports if s.name == name]
+        if not found or service.reports is None:
+            return JSONResponse({"status": "error", "errorType": "not_found",
+                                 "error": f"no scheduled report named {name[:64]!r}"}, 404)
+        outcome = await service.reports.fire(found[0])
+        return ok({"report": outcome.report, "file": outcome.file, "url": outcome.url,
+                   "seconds": round(outcome.seconds, 3), "delivered": outcome.delivered})
+
     return [Route("/api/v1/report", build), Route("/api/v1/reports", listing),
+            Route("/api/v1/reports/{name}/send", send, methods=["POST"]),
             Route("/reports/{file}", page)]

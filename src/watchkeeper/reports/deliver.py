@@ -1,0 +1,128 @@
+"""Send a built report through the alerting receivers a schedule names: email with the
+HTML inline (and the Markdown as its plain-text part), Apprise with the Markdown and the
+link, a webhook with a JSON body carrying the link to the kept page.
+
+The receivers are the ones ``alerting.receivers`` configures, built by the alerting room's
+``build_integrations`` (so a report reaches the same places, with the same settings, as an
+alert); only the message differs. An Alertmanager receiver takes alerts, not reports, and
+is skipped. There is no retry queue: a failed delivery is logged and counted, and the
+page stays kept, reachable by its link.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Mapping
+from email.message import EmailMessage
+from typing import Any
+
+from . import fmt
+from .model import Report
+
+log = logging.getLogger("watchkeeper.reports")
+
+
+def headline(report: Report) -> list[str]:
+    """A few lines for a chat message: the worst check, the noisiest rule, the p95 move."""
+    out = []
+    checks = report.section("availability").tables[0].rows
+    if checks:
+        name, uptime, outages = checks[0][:3]
+        out.append(f"lowest availability: {name} {fmt.value(uptime, 'percent')} "
+                   f"({fmt.value(outages, 'count')} outages)")
+    rules = report.section("alerts").tables[0].rows
+    if rules:
+        out.append(f"noisiest rule: {rules[0][0]}, fired {fmt.value(rules[0][1], 'count')} "
+                   f"times, {fmt.duration(rules[0][2])} firing")
+    for row in report.section("signals").tables[0].rows[:3]:
+        out.append(f"{row[0]}: p95 {fmt.value(row[1], 'seconds')} "
+                   f"({fmt.value(row[3], 'change')}), errors {fmt.value(row[4], 'percentunit')}")
+    return out
+
+
+def _email(integration: Any, report: Report, html: str, markdown: str, link: str) -> None:
+    from watchkeeper.alerting.receivers.base import DeliveryError
+
+    cfg = integration.config
+    message = EmailMessage()
+    message["Subject"] = f"{report.title} ({fmt.when(report.start)} to {fmt.when(report.end)})"
+    message["From"], message["To"] = cfg["from"], cfg["to"]
+    message.set_content(markdown + (f"\nThe page: {link}\n" if link else ""))
+    message.add_alternative(html, subtype="html")
+    try:
+        with smtplib.SMTP(integration.host, integration.port, timeout=integration.timeout) as s:
+            if cfg.get("require_tls", False):
+                s.starttls()
+            if cfg.get("auth_username"):
+                s.login(cfg["auth_username"], str(cfg.get("auth_password", "")))
+            s.send_message(message)
+    except (OSError, smtplib.SMTPException) as e:
+        raise DeliveryError(f"email {integration.host}:{integration.port}: {e}") from None
+
+
+def _webhook(integration: Any, report: Report, name: str, link: str, file: str) -> None:
+    import httpx
+
+    from watchkeeper.alerting.receivers.base import DeliveryError
+
+    body = {"kind": "report", "report": name, "title": report.title, "period": report.period,
+            "start": report.start, "end": report.end, "url": link, "file": file,
+            "summary": headline(report)}
+    try:
+        r = httpx.post(integration.url, json=body, timeout=integration.timeout,
+                       headers={"Idempotency-Key": file})
+    except httpx.HTTPError as e:
+        raise DeliveryError(f"webhook {integration.url}: {e}") from None
+    if r.status_code >= 400:
+        raise DeliveryError(f"webhook {integration.url}: HTTP {r.status_code}")
+
+
+def _apprise(integration: Any, report: Report, markdown: str, link: str) -> None:
+    from watchkeeper.alerting.receivers.base import DeliveryError
+
+    try:
+        import apprise
+    except ImportError:
+        raise DeliveryError("apprise is not installed: pip install 'watchkeeper[alerting]'",
+                            retry=False) from None
+    notifier = apprise.Apprise()
+    for url in integration.urls:
+        if not notifier.add(url):
+            raise DeliveryError(f"apprise cannot use URL {url.split(':', 1)[0]}://...")
+    body = "\n".join(f"- {line}" for line in headline(report))
+    body += f"\n\nThe report: {link}" if link else "\n\n" + markdown
+    if not notifier.notify(title=report.title, body=body,
+                           body_format=apprise.NotifyFormat.MARKDOWN):
+        raise DeliveryError("apprise: at least one service did not accept the report")
+
+
+def deliver(report: Report, name: str, receivers: list[Mapping[str, Any]], html: str,
+            markdown: str, link: str, file: str) -> dict[str, str]:
+    """Send to every integration of ``receivers``; integration id -> ``sent``,
+    ``skipped`` or the error. Blocking: run it in a worker thread."""
+    from watchkeeper.alerting.receivers import build_integrations
+
+    outcome: dict[str, str] = {}
+    for receiver in receivers:
+        try:
+            integrations = build_integrations(receiver)
+        except (ValueError, KeyError, TypeError) as e:
+            outcome[str(receiver.get("name", ""))] = f"bad receiver: {e}"
+            continue
+        for integration in integrations:
+            try:
+                if integration.kind == "email":
+                    _email(integration, report, html, markdown, link)
+                elif integration.kind == "webhook":
+                    _webhook(integration, report, name, link, file)
+                elif integration.kind == "apprise":
+                    _apprise(integration, report, markdown, link)
+                else:
+                    outcome[integration.id] = "skipped"
+                    continue
+                outcome[integration.id] = "sent"
+            except Exception as e:  # one receiver's failure never stops the others
+                log.warning("report %s not delivered to %s: %s", name, integration.id, e)
+                outcome[integration.id] = str(e) or type(e).__name__
+    return outcome
