@@ -192,17 +192,23 @@ def test_resources_and_prompts_carry_the_facts(written):
     extra = written[3]
     assert set(extra["resources"]) == {"watchkeeper://status", "watchkeeper://alerts",
                                        "watchkeeper://capacity", "watchkeeper://report/day",
-                                       "watchkeeper://report/week"}
+                                       "watchkeeper://report/week",
+                                       "watchkeeper://reports/1d.md",
+                                       "watchkeeper://reports/7d.md"}
     status = json.loads(extra["resources"]["watchkeeper://status"])
     assert status["health"]["failing_checks"][0]["check"] == "payments-db"
+    assert status["store"]["retention"].endswith(" d")
+    markdown = extra["resources"]["watchkeeper://reports/1d.md"]
+    assert markdown.startswith("#") and "HealthCheckFailing" in markdown
+    assert len(markdown.encode()) <= 32 * 1024
     week = json.loads(extra["resources"]["watchkeeper://report/week"])
     fired = {a["alert"]: a for a in week["alerts"]["by_alert"]}
     assert fired["HealthCheckFailing"]["incidents"] >= 1
     assert week["alerts"]["median_time_to_ack"] is not None  # the acknowledgement above
     assert any(c["check"] == "payments-db" and c["available"] == "0 %"
                for c in week["checks"])
-    for text in extra["resources"].values():
-        assert len(text.encode()) <= 8 * 1024
+    for uri, text in extra["resources"].items():
+        assert len(text.encode()) <= (32 if uri.endswith(".md") else 8) * 1024
     assert set(extra["prompts"]) == {"investigate_alert", "capacity_review", "weekly_review"}
     assert '"expr":' in extra["prompts"]["investigate_alert"]  # the alert's record is in it
     assert "HealthCheckFailing" in extra["prompts"]["weekly_review"]

@@ -81,6 +81,18 @@ class Backend:
             return body["data"]
         return body
 
+    def text(self, path: str, params: dict[str, Any] | None = None) -> str:
+        """A route's body as text (a Markdown report); BackendError with its reason."""
+        try:
+            r = self._client.get(path, params=params or {})
+        except httpx.HTTPError as e:
+            raise BackendError(f"cannot reach the server: {e}") from None
+        if r.status_code == 404:
+            raise BackendError(f"{path} is not available here")
+        if r.status_code >= 400:
+            raise BackendError(f"{path}: HTTP {r.status_code} {r.text[:200]}")
+        return str(r.text)
+
     def post(self, path: str, body: dict[str, Any]) -> Any:
         """A write (silence, acknowledge): the ``data`` of the answer, or BackendError with
         the server's reason."""

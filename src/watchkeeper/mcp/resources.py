@@ -9,8 +9,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .backend import Backend
+from .backend import Backend, BackendError
 from .report import report
+from .shapes import HARD_BUDGET
 from .status import status
 from .tools import alerts, capacity
 
@@ -25,6 +26,20 @@ RESOURCES: dict[str, tuple[str, str, Callable[[Backend], Any]]] = {
     "watchkeeper://report/week": ("weekly report", "The last week: alerts, checks, jobs, "
                                   "capacity.", lambda b: report(b, "week")),
 }
+
+
+def full_report(backend: Backend, period: str = "7d") -> str:
+    """The reports room's whole report as Markdown (a running server's), cut at 32 KB."""
+    try:
+        text = backend.text("/api/v1/report", {"period": period, "format": "md"})
+    except BackendError as e:
+        return f"The full report is not available here ({e}): it needs --url."
+    data = text.encode()
+    if len(data) <= HARD_BUDGET:
+        return text
+    cut = data[:HARD_BUDGET - 200].decode(errors="ignore")
+    return (cut + f"\n\n… truncated at 32 KB of {len(data)} bytes; the whole report: "
+            f"watchkeeper report --period {period} --format md")
 
 
 def _facts(value: Any) -> str:
@@ -76,9 +91,17 @@ def register(server: Any, backend: Backend, redact: Callable[[str], str],
     def reader(fn: Callable[[Backend], Any]) -> Callable[[], str]:
         return lambda: redact(_facts(fn(backend)))
 
+    def reader_md(period: str) -> Callable[[], str]:
+        return lambda: redact(full_report(backend, period))
+
     for uri, (name, description, fn) in RESOURCES.items():
         server.resource(uri, name=prefix + name, description=description,
                         mime_type="application/json")(reader(fn))
+    for period in ("1d", "7d"):
+        server.resource(f"watchkeeper://reports/{period}.md", name=f"{prefix}report {period}",
+                        description=f"The full {period} report (availability, alerts, "
+                        "golden signals, changes, capacity, errors) as Markdown, ≤ 32 KB.",
+                        mime_type="text/markdown")(reader_md(period))
 
     def bind(fn: Callable[..., str]) -> Callable[..., str]:
         if fn is investigate_alert:

@@ -5,10 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from .backend import Backend, BackendError
-from .shapes import human, size
+from .shapes import human, num, series_name, size
 from .tools import _checks, alerts, capacity
 
 STATUS_BUDGET = 2048
+
+
+#: The anomaly scores a server records (the reports read the same series).
+RECORDED_SCORES = "watchkeeper:anomaly_score"
+
+
+def _anomalies_now(backend: Backend) -> Any:
+    """The highest recorded anomaly scores at or over 0.5 now, or how to get some: scoring
+    every series here would not fit the overview's time."""
+    try:
+        data = backend.get("/api/v1/query", {
+            "query": f"topk(3, last_over_time({RECORDED_SCORES}[5m]) >= 0.5)"})
+    except BackendError:
+        data = {}
+    rows = data.get("result", []) if isinstance(data, dict) else []
+    if not rows:
+        return ("none recorded at or over 0.5; call anomalies with an expression to "
+                "score it")
+    return [{"series": series_name({k: v for k, v in r["metric"].items()
+                                    if k != "__name__"}), "score": num(r["value"][1])}
+            for r in rows]
 
 
 def status(backend: Backend) -> dict[str, Any]:
@@ -55,7 +76,13 @@ def status(backend: Backend) -> dict[str, Any]:
                         if tsdb.get("storageBytes") is not None else None}
     except BackendError:
         pass
-    out["anomalies"] = "call anomalies with an expression to score it"
+    try:
+        retention = backend.get("/api/v1/status/runtimeinfo").get("storageRetention")
+        if retention and isinstance(out.get("store"), dict):
+            out["store"]["retention"] = human(float(str(retention).rstrip("s")), "seconds")
+    except (BackendError, ValueError, AttributeError):
+        pass
+    out["anomalies"] = _anomalies_now(backend)
     # Lists give way first, longest first, until the whole answer fits.
     lists = [("health", "failing_checks"), ("alerts", "top"), ("targets", "down_targets")]
     while size(out) > STATUS_BUDGET:
