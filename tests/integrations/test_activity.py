@@ -84,3 +84,52 @@ def test_middleware_feeds_users_from_a_header_never_as_a_label():
     assert reg.get_sample_value("http_active_users", {"window": "5m"}) == 10
     text = "".join(str(s.labels) for f in reg.collect() for s in f.samples)
     assert "u1" not in text
+
+
+def test_users_by_route_are_opt_in_and_capped():
+    reg = CollectorRegistry()
+    app = FastAPI()
+    app.add_middleware(HTTPMetricsMiddleware, registry=reg, user_id=from_header("X-User"),
+                       users_by_route=True)
+
+    @app.get("/orders/{order_id}")
+    def order(order_id: int):
+        return "ok"
+
+    @app.get("/cart")
+    def cart():
+        return "ok"
+
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            for i in range(40):
+                await client.get(f"/orders/{i}", headers={"x-user": f"u{i % 8}"})
+            for i in range(6):
+                await client.get("/cart", headers={"x-user": f"u{i}"})
+            await client.get("/nowhere", headers={"x-user": "probe"})
+            await client.get("/cart")  # no user: not counted anywhere
+    asyncio.run(go())
+    by_route = {(s.labels["http_route"], s.labels["window"]): s.value
+                for f in reg.collect() if f.name == "http_active_users_by_route"
+                for s in f.samples}
+    assert by_route[("/orders/{order_id}", "5m")] == 8
+    assert by_route[("/cart", "1h")] == 6
+    assert by_route[("_unmatched", "24h")] == 1  # a path no route matched: never raw
+    assert reg.get_sample_value("http_active_users", {"window": "5m"}) == 9
+
+    plain = CollectorRegistry()
+    ActivityTracker(user_id=from_header("x-user"), registry=plain).see_route("/a", 1)
+    assert all(f.name != "http_active_users_by_route" for f in plain.collect())
+
+
+def test_routes_past_the_cap_share_other():
+    reg = CollectorRegistry()
+    tracker = ActivityTracker(user_id=from_header("x-user"), registry=reg, by_route=True,
+                              max_routes=3, clock=Clock())
+    for r in range(10):
+        tracker.see_route(f"/r{r}", hash64(f"user-{r}"))
+    routes = {s.labels["http_route"]: s.value for f in reg.collect()
+              if f.name == "http_active_users_by_route" for s in f.samples
+              if s.labels["window"] == "5m"}
+    assert routes == {"/r0": 1, "/r1": 1, "/r2": 1, "_other": 7}

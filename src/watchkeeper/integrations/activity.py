@@ -9,6 +9,10 @@ standard error 1.6 %), so the window slides in quarter steps and old users fall 
 are hashed before they touch a register. Sessions are kept as keyed hashes (a random key per
 process) with first and last sight, bounded in number: ``http_sessions_active`` counts those
 seen within ``session_timeout`` and a session's duration is observed when it times out.
+
+With ``by_route=True`` (opt-in: 48 KiB per route) each route template gets its own three
+windows, ``http_active_users_by_route{http_route, window}``; the first ``max_routes``
+routes are kept, later ones share ``_other``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ M = 1 << P
 WINDOWS = (("5m", 300.0), ("1h", 3600.0), ("24h", 86400.0))
 SLOTS = 4
 IdOf = Callable[[Any], "str | None"]
+OTHER_ROUTE = "_other"
 
 
 def hash64(item: str) -> int:
@@ -115,8 +120,12 @@ class ActivityTracker:
     def __init__(self, user_id: IdOf | None = None, session_id: IdOf | None = None, *,
                  registry: CollectorRegistry | None = REGISTRY,
                  session_timeout: float = 1800.0, max_sessions: int = 100_000,
-                 clock: Callable[[], float] = monotonic) -> None:
+                 clock: Callable[[], float] = monotonic, by_route: bool = False,
+                 max_routes: int = 50) -> None:
         self.user_id = user_id
+        self.by_route = by_route
+        self.max_routes = max_routes
+        self._routes: dict[str, list[SlidingSketch]] = {}
         self.session_id = session_id
         self.clock = clock
         self.windows = [(name, SlidingSketch(seconds)) for name, seconds in WINDOWS]
@@ -131,25 +140,47 @@ class ActivityTracker:
         if registry is not None:
             registry.register(self)
 
-    def see(self, obj: Any) -> None:
-        """Count the user and session of one request (scope, environ or request)."""
+    def see(self, obj: Any) -> int | None:
+        """Count the user and session of one request (scope, environ or request); the
+        user's hash, for :meth:`see_route` once the route is known."""
         now = self.clock()
+        h = None
         if self.user_id is not None:
             uid = self.user_id(obj)
             if uid:
-                self.see_user(uid, now)
+                h = self.see_user(uid, now)
         if self.session_id is not None:
             sid = self.session_id(obj)
             if sid:
                 self.see_session(sid, now)
+        return h
 
     see_environ = see_request = see
 
-    def see_user(self, uid: str, now: float | None = None) -> None:
+    def see_user(self, uid: str, now: float | None = None) -> int:
         now = self.clock() if now is None else now
         h = hash64(uid)
         for _, sketch in self.windows:
             sketch.add_hash(h, now)
+        return h
+
+    def see_route(self, route: str, user_hash: int | None, now: float | None = None) -> None:
+        """Count a user (its hash from :meth:`see`) on one route; a no-op unless
+        ``by_route``."""
+        if not self.by_route or user_hash is None:
+            return
+        sketches = self._routes.get(route)
+        if sketches is None:
+            with self._lock:
+                if route not in self._routes and len(self._routes) >= self.max_routes:
+                    route = OTHER_ROUTE
+                sketches = self._routes.get(route)
+                if sketches is None:
+                    sketches = self._routes[route] = [SlidingSketch(seconds)
+                                                      for _, seconds in WINDOWS]
+        now = self.clock() if now is None else now
+        for sketch in sketches:
+            sketch.add_hash(user_hash, now)
 
     def see_session(self, sid: str, now: float | None = None) -> None:
         now = self.clock() if now is None else now
@@ -179,6 +210,15 @@ class ActivityTracker:
         for name, sketch in self.windows:
             users.add_metric([name], sketch.count(now))
         yield users
+        if self.by_route:
+            by_route = GaugeMetricFamily(
+                "http_active_users_by_route",
+                "Distinct users seen on each route in the window (HyperLogLog estimate).",
+                labels=["http_route", "window"])
+            for route, sketches in sorted(self._routes.items()):
+                for (name, _), sketch in zip(WINDOWS, sketches, strict=True):
+                    by_route.add_metric([route, name], sketch.count(now))
+            yield by_route
         if self.session_id is not None:
             yield GaugeMetricFamily("http_sessions_active",
                                     "Sessions seen within the session timeout.",

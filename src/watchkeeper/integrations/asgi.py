@@ -121,7 +121,7 @@ class HTTPMetricsMiddleware:
                  max_series: int | None = DEFAULT_MAX_SERIES,
                  user_id: Callable[[dict[str, Any]], str | None] | None = None,
                  session_id: Callable[[dict[str, Any]], str | None] | None = None,
-                 activity: Any = None) -> None:
+                 activity: Any = None, users_by_route: bool = False) -> None:
         self.app = app
         self.registry = registry
         self.max_series = max_series
@@ -137,7 +137,7 @@ class HTTPMetricsMiddleware:
             from .activity import ActivityTracker
 
             self.activity = ActivityTracker(user_id=user_id, session_id=session_id,
-                                            registry=registry)
+                                            registry=registry, by_route=users_by_route)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -181,8 +181,9 @@ class HTTPMetricsMiddleware:
             await send(message)
 
         token = _WORK.set(request)
+        user = None
         if self.activity is not None:
-            self.activity.see(scope)
+            user = self.activity.see(scope)
         error = ""
         try:
             await self.app(scope, receive, send_wrapper)
@@ -210,6 +211,8 @@ class HTTPMetricsMiddleware:
             elif not error and status >= 500:
                 error = status_label(status)
             label = request._name or request.route() or self.unmatched
+            if user is not None:
+                self.activity.see_route(label or UNMATCHED, user)
             if label is not None:
                 length = None
                 if method not in _NO_BODY:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
-from .context import Work, reset_work, set_work
+from .context import UNMATCHED, Work, reset_work, set_work
 from .hooks import EXCEPTION_HOOKS, run_exception_hooks
 from .httpmetrics import InFlight, error_type, method_label, server_metrics, status_label
 
@@ -95,8 +95,9 @@ class HTTPMetricsMiddleware:
              exc: BaseException | None) -> None:
         end = perf_counter()
         reset_work(token)
+        user = None
         if self.activity is not None:  # at the end: request.user is set by then
-            self.activity.see_request(request)
+            user = self.activity.see_request(request)
         metrics = self.metrics
         metrics.inflight.pop(id(entry), None)
         if entry.child is not None:
@@ -106,6 +107,8 @@ class HTTPMetricsMiddleware:
         error = error_type(caught) if caught is not None else (
             status_label(status) if status >= 500 else "")
         label = entry.route() or self.unmatched
+        if user is not None:
+            self.activity.see_route(label or UNMATCHED, user)
         if label is None:
             return
         length = request.META.get("CONTENT_LENGTH")

@@ -15,13 +15,14 @@ from time import perf_counter
 from typing import Any
 
 from ..metrics.registry import REGISTRY, CollectorRegistry
-from .context import Work, reset_work, set_work
+from .context import UNMATCHED, Work, reset_work, set_work
 from .hooks import EXCEPTION_HOOKS, run_exception_hooks
 from .httpmetrics import DEFAULT_MAX_SERIES, InFlight, error_type, method_label, server_metrics
 
 RouteOf = Callable[[dict[str, Any]], "str | None"]
 #: Where a framework hook leaves an exception it turned into a 500 response.
 EXC_KEY = "watchkeeper.exception"
+_USER_KEY = "watchkeeper.user_hash"
 _DEFAULT: Any = object()
 
 
@@ -72,7 +73,7 @@ class WSGIMetricsMiddleware:
         work = Work("http", resolve=resolve)
         token = set_work(work)
         if self.activity is not None:
-            self.activity.see_environ(environ)
+            environ[_USER_KEY] = self.activity.see_environ(environ)
         try:
             result = self.app(environ, start_wrapper)
         except BaseException as exc:
@@ -100,6 +101,8 @@ class WSGIMetricsMiddleware:
             error = error_type(exc) if exc is not None else (
                 str(status) if status >= 500 else "")
         label = entry.route() or self.unmatched
+        if self.activity is not None:
+            self.activity.see_route(label or UNMATCHED, environ.get(_USER_KEY))
         if label is None:
             return
         length = environ.get("CONTENT_LENGTH")
