@@ -15,13 +15,12 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .scores import Score
+from .scores import PENALTY_METRIC, Score
 
 Sample = tuple[str, dict[str, str], float]
 KINDS = {"database": ("db_client_",), "cache": ("cache_",),
          "circuit-breaker": ("circuit_breaker_",)}
 SCORE_PREFIX = "watchkeeper_health_score"
-PENALTY_METRIC = "watchkeeper_health_score_penalty"
 PATHS = {"/health/performance": "performance", "/metrics/database": "database",
          "/metrics/cache": "cache", "/metrics/circuit-breaker": "circuit-breaker"}
 DEGRADED_BELOW, UNHEALTHY_BELOW = 70.0, 40.0
@@ -71,38 +70,16 @@ class Hist:
 
 
 _TRACKED: dict[tuple[str, str], Callable[[], Score]] = {}
-_penalties_registered = False
 
 
 def track_score(component: str, name: str, fn: Callable[[], Score],
                 key: Callable[[], Any] | None = None) -> None:
     """Publish the score of a pool, cache or breaker (memoized on ``key``) on the score
-    board, and its penalties as ``watchkeeper_health_score_penalty{component, name,
-    contributor}`` (the points each contributor took off), so that a scraper knows the
-    worst contributor too."""
-    global _penalties_registered
+    board, which exports its penalties beside it."""
     from .scores import register_score
 
     memo = _TRACKED[(component, name)] = memoized(fn, key)
     register_score(component, name, memo)
-    if not _penalties_registered:
-        from ..metrics.registry import REGISTRY
-
-        _penalties_registered = True
-        REGISTRY.register(PenaltyCollector())
-
-
-class PenaltyCollector:
-    def collect(self) -> Iterator[Any]:
-        from ..metrics.family import GaugeMetricFamily
-
-        fam = GaugeMetricFamily(PENALTY_METRIC, "Points a contributor took off a "
-                                "component's health score.",
-                                labels=["component", "name", "contributor"])
-        for (component, name), fn in sorted(_TRACKED.items()):
-            for contributor, points in sorted(fn().contributors.items()):
-                fam.add_metric([component, name, contributor], float(points))
-        yield fam
 
 
 def local_samples() -> list[Sample]:
@@ -126,8 +103,7 @@ def _families(registry: Any, board: Any) -> Iterator[Any]:
         mod = sys.modules.get(module)
         if mod is not None:
             yield from getattr(mod, attr).collect()
-    yield from board.collect()
-    yield from PenaltyCollector().collect()
+    yield from board.collect()  # the scores and their penalties
 
 
 def _key(labels: dict[str, str], name_label: str) -> tuple[str, str, str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCORE_METRIC = "watchkeeper_health_score"
+PENALTY_METRIC = "watchkeeper_health_score_penalty"
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,23 @@ class ScoreBoard:
         return out
 
     def collect(self) -> Iterator[Any]:
+        """The scores and, from the same computation, each contributor's lost points
+        (``watchkeeper_health_score_penalty{component, name, contributor}``), so that a
+        scraper knows the worst contributor too."""
         from ..metrics.family import GaugeMetricFamily
 
         fam = GaugeMetricFamily(
             SCORE_METRIC, "Health score of a component, 0 (failing) to 100 (healthy).",
             labels=["component", "name"])
+        lost = GaugeMetricFamily(PENALTY_METRIC, "Points a contributor took off a "
+                                 "component's health score.",
+                                 labels=["component", "name", "contributor"])
         for s in self.scores():
             fam.add_metric([s.component, s.name], s.value)
+            for contributor, points in sorted(s.contributors.items()):
+                lost.add_metric([s.component, s.name, contributor], float(points))
         yield fam
+        yield lost
 
 
 #: The process-wide board; registered on the default registry by the first monitor.

@@ -58,3 +58,14 @@ def test_a_pool_with_no_worker_up_loses_60(pool) -> None:
     found = {s.name: s.value for fam in metrics.slots.collect() for s in fam.samples
              if s.labels["queue"] == queue}
     assert found == {"job_worker_slots": 0}
+
+
+def test_the_worst_contributor_reaches_the_performance_summary(pool) -> None:
+    from watchkeeper.integrations.resources import local_samples, performance
+
+    metrics, queue, _ = pool
+    metrics.worker_up("celery", [queue], False, slots=4)
+    mine = [c for c in performance(local_samples())["components"]
+            if c["component"] == "workers" and c["name"] == f"celery/{queue}"]
+    assert mine == [{"component": "workers", "name": f"celery/{queue}", "score": 40.0,
+                     "worst": "down"}]
