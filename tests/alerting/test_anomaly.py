@@ -64,3 +64,48 @@ def test_bad_anomaly_config_names_the_rule() -> None:
     bad = RULES.replace("window: 30m", "window: soon")
     with pytest.raises(RuleFileError, match='"LatencyAnomaly": anomaly: not a valid duration'):
         load_rule_text(bad)
+
+
+SCORED = """
+groups:
+  - name: scored
+    rules:
+      - alert: QueueAnomaly
+        anomaly: {expr: queue_depth, min_score: 0.5, for: 1m, step: 30s}
+        annotations: {summary: '{{ $labels.queue }} scored {{ printf "%.2f" $score }}'}
+"""
+
+
+def test_a_min_score_rule_warms_up_from_history_then_fires_after_its_for(
+        tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "data", background=False)
+    try:
+        rng = np.random.default_rng(9)
+        for k in range(80):
+            for queue in ("mail", "jobs"):
+                store.append({"__name__": "queue_depth", "queue": queue}, T0 + k * 30_000,
+                             100 + rng.normal())
+        store.commit()
+        [group] = load_rule_text(SCORED)
+        assert group.rules[0].for_ms == 60_000 and group.rules[0].expr == "queue_depth"
+        ev = RuleEvaluator(store, Engine(store), [group])
+        rs = ev.groups[0].rules[0]
+        ts = T0 + 80 * 30_000
+        for k in range(4):  # the mail queue steps up by 20 sigma and stays
+            store.append({"__name__": "queue_depth", "queue": "mail"}, ts + k * 30_000, 120.0)
+            store.append({"__name__": "queue_depth", "queue": "jobs"}, ts + k * 30_000, 100.0)
+            store.commit()
+            ev.evaluate_all(ts + k * 30_000)
+            if k == 0:  # scored from the first evaluation: the warm-up came from history
+                [alert] = rs.active.values()
+                assert alert.labels.get("queue") == "mail" and alert.state != FIRING
+                assert float(alert.annotations["baseline"]) == pytest.approx(100, abs=1)
+        [alert] = rs.active.values()
+        assert alert.state == FIRING and alert.annotations["summary"].startswith("mail scored")
+    finally:
+        store.close()
+
+
+def test_bad_min_score_is_refused() -> None:
+    with pytest.raises(RuleFileError, match="min_score must be above 0 and at most 1"):
+        load_rule_text(SCORED.replace("min_score: 0.5", "min_score: 2"))

@@ -36,6 +36,7 @@ def client(tmp_path_factory):
         store.append_array({"__name__": "node_filesystem_avail_bytes", **base}, fs_ts,
                            100e9 - (20e9 + 10e9 * days))
         store.append_array({"__name__": "queue_depth"}, ts, 10 + 0.5 * np.arange(len(ts)))
+        client.service = service  # type: ignore[attr-defined]
         yield client
 
 
@@ -104,3 +105,17 @@ def test_bad_parameters_are_400s_naming_them(client, path, params, names):
 def test_no_input_gets_a_5xx(client, route, params):
     r = client.get(f"/api/v1/analysis/{route}", params=params)
     assert r.status_code < 500, (params, r.text)
+
+
+def test_scores_lists_the_servers_latest_top_series(client):
+    from watchkeeper.analysis.streaming import WARMUP
+
+    watch = client.service.analysis
+    assert watch is not None and "up" in " ".join(watch.queries)  # the dashboards' queries
+    watch.stop()  # its timer would race the ticks below
+    watch.queries = ["latency"]
+    for k in range(400 - WARMUP - 5, 402):  # route /r4 steps up by 20 sigma at 400
+        watch.score_tick(NOW - 600 * MIN + k * MIN)
+    body = client.get("/api/v1/analysis/scores").json()
+    top = body["data"][0]
+    assert top["labels"]["route"] == "/r4" and top["score"] >= 0.5 and top["expr"] == "latency"

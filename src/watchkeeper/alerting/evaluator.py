@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from watchkeeper.alerting.anomaly import anomaly_samples
+from watchkeeper.alerting.capacity_rule import capacity_samples
 from watchkeeper.alerting.rules import Rule, RuleGroup
 from watchkeeper.alerting.state import INACTIVE, Alert, AlertingRuleState, StateChange
 from watchkeeper.metrics.family import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -175,6 +176,8 @@ class RuleEvaluator:
         rs.query = self._template_query(ts_ms)
         if rs.rule.anomaly is not None:
             samples: list = anomaly_samples(self.engine, rs.rule.anomaly, ts_ms)
+        elif rs.rule.capacity is not None:
+            samples = capacity_samples(self.engine, rs.rule.capacity, ts_ms)
         else:
             samples = instant_samples(self.engine, rs.rule.expr, ts_ms)
         changes = rs.update(samples, ts_ms)

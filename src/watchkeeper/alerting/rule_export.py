@@ -56,6 +56,10 @@ def rule_file_text(groups: list[RuleGroup]) -> tuple[str, list[str]]:
             if rule.anomaly is not None:
                 skipped.append(f"{group.name}/{rule.name}: anomaly rules have no Prometheus form")
                 continue
+            if rule.capacity is not None:
+                skipped.append(f"{group.name}/{rule.name}: capacity rules have no Prometheus "
+                               "form")
+                continue
             rules.append(rule_dict(rule))
         item: dict[str, Any] = {"name": name}
         if group.interval_ms:

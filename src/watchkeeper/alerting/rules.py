@@ -24,7 +24,7 @@ _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _GROUP_FIELDS = {"name", "interval", "limit", "rules"}
 _RULE_FIELDS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations",
-                "anomaly"}
+                "anomaly", "capacity"}
 
 
 class RuleFileError(Exception):
@@ -48,6 +48,7 @@ class Rule:
     annotations: dict[str, str] = field(default_factory=dict)
     line: int = 0
     anomaly: Any = None  # an AnomalySpec: scored by robust z-score instead of expr alone
+    capacity: Any = None  # a CapacitySpec: disks full within a horizon (capacity_rule.py)
 
     @property
     def name(self) -> str:
@@ -224,6 +225,8 @@ def _load_rule(walker: _Walker, node: yaml.Node, group: str, index: int) -> Rule
     where = f'group "{group}", rule {index + 1}, "{rule.name}"'
     if "anomaly" in fields:
         _load_anomaly(walker, fields["anomaly"], rule, where)
+    if "capacity" in fields:
+        _load_capacity(walker, fields["capacity"], rule, where)
     for problem in validate_rule(rule, fields):
         at = (fields.get("expr") or node) if "expr" in problem else node
         walker.fail(at, f"{where}: {problem}")
@@ -231,7 +234,8 @@ def _load_rule(walker: _Walker, node: yaml.Node, group: str, index: int) -> Rule
 
 
 def _load_anomaly(walker: _Walker, node: yaml.Node, rule: Rule, where: str) -> None:
-    """Our extension: ``anomaly: {expr, window, step, threshold, direction}``."""
+    """Our extension: ``anomaly: {expr, window, step, threshold, direction}``, or
+    ``anomaly: {expr, min_score, for}`` for the streaming scorer."""
     from watchkeeper.alerting.anomaly import AnomalySpec
 
     config = walker.string_map(node, "anomaly")
@@ -245,6 +249,24 @@ def _load_anomaly(walker: _Walker, node: yaml.Node, rule: Rule, where: str) -> N
         return
     if not rule.expr:
         rule.expr = rule.anomaly.expr
+    if rule.anomaly.for_ms and not rule.for_ms:
+        rule.for_ms = rule.anomaly.for_ms
+
+
+def _load_capacity(walker: _Walker, node: yaml.Node, rule: Rule, where: str) -> None:
+    """Our extension: ``capacity: {within: 24h}`` (capacity_rule.py)."""
+    from watchkeeper.alerting.capacity_rule import CAPACITY_EXPR, CapacitySpec
+
+    config = walker.string_map(node, "capacity")
+    if not rule.alert or rule.anomaly is not None:
+        walker.fail(node, f"{where}: capacity is only for alerting rules without anomaly")
+        return
+    try:
+        rule.capacity = CapacitySpec.from_config(config)
+    except ValueError as e:
+        walker.fail(node, f"{where}: capacity: {e}")
+        return
+    rule.expr = rule.expr or CAPACITY_EXPR
 
 
 def validate_rule(rule: Rule, present: dict[str, yaml.Node] | None = None) -> list[str]:

@@ -387,6 +387,21 @@ class OTLPExportConfig(_Model):
         return v
 
 
+class AnomalyWatchConfig(_Model):
+    """The server's own anomaly scoring (the analysis room's streaming scorer)."""
+
+    enabled: bool = True
+    interval: Duration = Field(30.0, gt=0)
+    queries: list[str] | None = None  # None: every query the built-in dashboards chart
+    max_series: int = Field(10_000, ge=1)
+    record_top: int = Field(20, ge=0)  # series written as watchkeeper:anomaly_score
+
+
+class AnalysisConfig(_Model):
+    anomaly: AnomalyWatchConfig = Field(default_factory=AnomalyWatchConfig)
+    capacity_interval: Duration = Field(300.0, gt=0)  # watchkeeper:time_until_full_seconds
+
+
 class Config(_Model):
     global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
     scrape_configs: list[ScrapeConfig] = Field(default_factory=list)
@@ -407,6 +422,7 @@ class Config(_Model):
     # inline dashboards and/or YAML file paths (globs), parsed by the dashboard room
     dashboards: Any = None
     reports: list[ReportSchedule] = Field(default_factory=list)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -47,6 +47,7 @@ class Service:
         self.store: Store | None = None
         self.engine: Any = None
         self.alerting: Any = None
+        self.analysis: Any = None
         self.remote: Any = None
         self.otlp_export: Any = None
         self.ingester: Ingester | None = None
@@ -119,6 +120,7 @@ class Service:
         self.engine = Engine(self.store, limits=self.query_limits())
         self.alerting = await asyncio.to_thread(self._start_alerting)
         self._start_reports()
+        self.analysis = self._start_analysis()
         self.registry.register(_Forward(REGISTRY))
         self.registry.register(HealthCollector(self.runner))
         self.registry.register(ServerCollector(self))
@@ -188,6 +190,31 @@ class Service:
         self.registry.register(export)
         return export
 
+    def analysis_queries(self) -> list[str]:
+        """The config's anomaly queries, or every query the shown dashboards chart."""
+        chosen = self.config.analysis.anomaly.queries
+        if chosen is not None:
+            return list(chosen)
+        from watchkeeper.dashboard.panels import all_dashboards
+
+        shown = all_dashboards(self.loaded.dashboards)
+        return list(dict.fromkeys(p.expr for d in shown for p in d.panels()))
+
+    def _start_analysis(self) -> Any:
+        """Anomaly scores and time until full on their timers (none when disabled)."""
+        cfg = self.config.analysis
+        if not cfg.anomaly.enabled:
+            return None
+        from watchkeeper.analysis.watch import AnalysisWatch
+
+        watch = AnalysisWatch(self.store, self.engine, self.analysis_queries(),
+                              interval_s=cfg.anomaly.interval,
+                              max_series=cfg.anomaly.max_series,
+                              record_top=cfg.anomaly.record_top,
+                              capacity_interval_s=cfg.capacity_interval)
+        watch.start()
+        return watch
+
     def _start_alerting(self) -> Any:
         from watchkeeper.alerting.service import AlertingService
         from watchkeeper.config.loader import alerting_section
@@ -219,6 +246,9 @@ class Service:
         if self.alerting is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.to_thread(self.alerting.stop), 1.5)
+        if self.analysis is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.to_thread(self.analysis.stop), 1.0)
         if self.store is not None:
             await asyncio.wait_for(asyncio.to_thread(self.store.close), 3.5)
             log.info("store flushed and closed")
@@ -310,6 +340,9 @@ class Service:
                                             alerting_section(loaded.config))
                 except Exception as e:
                     log.error("rule files not reloaded: %s", e)
+            if self.analysis is not None:
+                self.analysis.queries = self.analysis_queries()
+                self.analysis.interval_s = loaded.config.analysis.anomaly.interval
             self.last_reload_ok, self.last_reload_error = True, ""
             log.info("config reloaded from %s", path)
             return True, "config reloaded"

@@ -202,7 +202,16 @@ def make_routes(service: Any) -> list[Route]:
             return bad_data("window/step gives more than 11,000 points: raise 'step'")
         return await run(request, _anomalies, query, end - window, end, step)
 
+    async def scores(request: Request) -> JSONResponse:
+        """The server's latest anomaly scores, highest first (the recorded top series)."""
+        watch = getattr(service, "analysis", None)
+        if watch is None:
+            return ok([])
+        return ok(_finite([{"expr": s.expr, "labels": s.labels, "score": s.score,
+                            "value": s.value} for s in watch.latest()]))
+
     return [
+        Route("/api/v1/analysis/scores", scores),
         Route("/api/v1/analysis/changes", changes),
         Route("/api/v1/analysis/capacity", capacity),
         Route("/api/v1/analysis/forecast", forecast_route),
