@@ -119,3 +119,18 @@ def test_status_on_a_bare_store_uses_the_recorded_series(backend):
 def test_a_missing_store_is_a_clear_error(tmp_path):
     with pytest.raises(BackendError, match="no store"):
         Backend.local(tmp_path / "none")
+
+
+def test_range_queries_in_process_answer_as_the_api_does(backend):
+    through_api = Backend(backend._client)  # the same routes, no engine: the JSON round trip
+    assert backend.engine is not None and through_api.engine is None
+    ago = lambda h: str(NOW / 1000 - h * 3600)  # noqa: E731 - the same times for both
+    for args in ({"start": ago(1)}, {"start": ago(3), "shape": "points"},
+                 {"start": ago(2), "shape": "table", "cursor": 7}, {"start": ago(1.3)}):
+        for expr in ("http_requests_total", 'rate(http_requests_total{route=~"/r1.*"}[10m])',
+                     "request_latency_seconds * 2"):
+            ours = tools.query(backend, expr, end=str(NOW / 1000), **args)
+            api = tools.query(through_api, expr, end=str(NOW / 1000), **args)
+            assert ours == api, (expr, args)
+    with pytest.raises(tools.ToolError, match="parse error"):
+        tools.query(backend, "rate(x[5m", start="now-1h")

@@ -18,13 +18,16 @@ class BackendError(Exception):
 
 class Backend:
     """``get(path, params)`` returns the ``data`` of a Prometheus-style answer, or the body
-    of a non-API route such as ``/health``."""
+    of a non-API route such as ``/health``. ``engine`` is the PromQL engine when the store
+    is in this process (a range query then skips the JSON round trip), else None."""
 
     def __init__(self, client: Any = None, closer: Any = None,
-                 opener: Callable[[], tuple[Any, Any]] | None = None) -> None:
+                 opener: Callable[[], tuple[Any, Any, Any]] | None = None,
+                 engine: Callable[[], Any] | None = None) -> None:
         self._opened = client
         self._closer = closer
-        self._opener = opener  # builds (client, closer) on first use
+        self._opener = opener  # builds (client, closer, engine) on first use
+        self._engine = engine
         self._lock = threading.Lock()
 
     @property
@@ -32,8 +35,14 @@ class Backend:
         if self._opened is None and self._opener is not None:
             with self._lock:
                 if self._opened is None:
-                    self._opened, self._closer = self._opener()
+                    self._opened, self._closer, engine = self._opener()
+                    self._engine = lambda: engine
         return self._opened
+
+    @property
+    def engine(self) -> Any:
+        self._client  # noqa: B018 - a local store opens here
+        return self._engine() if self._engine is not None else None
 
     @classmethod
     def remote(cls, url: str, token: str | None = None, timeout: float = 30.0) -> Backend:
@@ -125,7 +134,7 @@ def _open_local(data: Path) -> tuple[Any, Any]:
     return _serve(store, store.close)
 
 
-def _serve(store: Any, close_store: Callable[[], None]) -> tuple[Any, Any]:
+def _serve(store: Any, close_store: Callable[[], None]) -> tuple[Any, Any, Any]:
     from types import SimpleNamespace
 
     from starlette.applications import Starlette
@@ -145,4 +154,4 @@ def _serve(store: Any, close_store: Callable[[], None]) -> tuple[Any, Any]:
         client.close()
         close_store()
 
-    return client, close
+    return client, close, engine

@@ -40,6 +40,7 @@ class _InProcess:
 async def mcp_endpoint(app: Any, listen: str, write: bool = False,
                        redactor: Callable[[], Any] | None = None, prefix: str = "",
                        allow: set[str] | None = None, oauth: Any = None,
+                       engine: Callable[[], Any] | None = None,
                        ) -> AsyncIterator[tuple[Any, list[Any]]]:
     """Yields the ASGI app to route at ``/mcp`` (and any routes to add beside it) while the
     SDK's session manager runs; ``redactor`` returns the running config's (a reload swaps
@@ -50,7 +51,7 @@ async def mcp_endpoint(app: Any, listen: str, write: bool = False,
     from .server import build
 
     client = _InProcess(app)
-    server = build(Backend(client), write=write, redactor=redactor, prefix=prefix,
+    server = build(Backend(client, engine=engine), write=write, redactor=redactor, prefix=prefix,
                    allow=allow)
     host = listen.rsplit(":", 1)[0] or "127.0.0.1"
     hosts = {host, "127.0.0.1", "localhost", "[::1]"}

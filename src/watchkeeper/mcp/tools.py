@@ -10,6 +10,7 @@ from typing import Any
 
 from .backend import Backend, BackendError
 from .checks import FLAPPING, _checks, alerts, health
+from .engine_rows import EngineRows, range_rows
 from .shapes import (
     BUDGET,
     ToolError,
@@ -93,11 +94,11 @@ _PROMQL_WORDS = {"sum", "avg", "min", "max", "count", "rate", "irate", "increase
                  "quantile", "stddev", "abs", "time", "vector", "scalar", "delta", "deriv"}
 
 
-def _narrowing(results: list[dict[str, Any]], expr: str) -> str:
+def _narrowing(metrics: list[dict[str, str]], expr: str) -> str:
     """A ready rewrite that returns fewer series: group by the label with fewest values."""
     counts: dict[str, set[str]] = {}
-    for r in results:
-        for k, v in r.get("metric", {}).items():
+    for m in metrics:
+        for k, v in m.items():
             if k != "__name__":
                 counts.setdefault(k, set()).add(v)
     if not counts:
@@ -115,20 +116,29 @@ def query(backend: Backend, expr: str, start: str | None = None, end: str | None
         raise ToolError("expr is empty: pass a PromQL expression such as up")
     if shape not in ("summary", "table", "points"):
         raise ToolError(f"shape {shape!r} not understood: use summary, table or points")
+    from watchkeeper.promql.errors import PromQLError
+
     try:
         t_end = parse_when(end)
+        data = None
         if start is None:
             data = backend.get("/api/v1/query", {"query": expr, "time": t_end})
         else:
             t_start = parse_when(start)
             step_s = parse_span(step, "0s") if step else max(1.0, (t_end - t_start) / 120)
-            data = backend.get("/api/v1/query_range", {
-                "query": expr, "start": t_start, "end": t_end, "step": step_s})
-    except ValueError as e:
-        raise ToolError(str(e)) from None
-    except BackendError as e:
+            engine = backend.engine
+            rows_now = (range_rows(engine, expr, t_start, t_end, step_s)
+                        if engine is not None and step_s > 0 else None)
+            if rows_now is not None:
+                data = {"resultType": "matrix", "result": rows_now}
+            else:
+                data = backend.get("/api/v1/query_range", {
+                    "query": expr, "start": t_start, "end": t_end, "step": step_s})
+    except (BackendError, PromQLError) as e:
         raise ToolError(f"{e}. Check the expression's syntax (it is PromQL) and the "
                         "metric name (find_metrics searches names).") from None
+    except ValueError as e:
+        raise ToolError(str(e)) from None
     kind = data.get("resultType")
     results = data.get("result", [])
     head: dict[str, Any] = {"expr": expr, "type": kind, "series_total": len(results)}
@@ -139,9 +149,13 @@ def query(backend: Backend, expr: str, start: str | None = None, end: str | None
         head["empty"] = True
         head["hints"] = _hints(backend, expr)
         return head
-    unit = unit_of(results[0].get("metric", {}).get("__name__", "") or expr.split("(")[-1])
+    metrics = (results.metrics if isinstance(results, EngineRows)
+               else [r.get("metric", {}) for r in results])
+    unit = unit_of(metrics[0].get("__name__", "") or expr.split("(")[-1])
+
     def rows() -> Any:
-        for r in results[cursor:]:
+        for i in range(cursor, len(results)):
+            r = results[i]
             lab = r.get("metric", {})
             pts = r.get("values") or ([r["value"]] if "value" in r else [])
             if shape == "summary":
@@ -155,7 +169,7 @@ def query(backend: Backend, expr: str, start: str | None = None, end: str | None
                 yield {"series": series_name(lab),
                        "points": [[float(t), num(v)] for t, v in pts]}
 
-    out = fit(rows(), head, "series", budget(max_bytes), _narrowing(results, expr),
+    out = fit(rows(), head, "series", budget(max_bytes), _narrowing(metrics, expr),
               total=len(results))
     if out.get("cursor") is not None:
         out["cursor"] += cursor

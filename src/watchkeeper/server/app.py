@@ -163,7 +163,7 @@ async def _mcp_endpoint(app: Any, service: Service) -> AsyncIterator[Any]:
     async with mcp_endpoint(app, web.listen_address, write=web.mcp.write,
                             redactor=lambda: service.redactor, prefix=web.mcp.tool_prefix,
                             allow=set(web.mcp.allow) if web.mcp.allow else None,
-                            oauth=web.mcp.oauth) as served:
+                            oauth=web.mcp.oauth, engine=lambda: service.engine) as served:
         yield served
 
 
