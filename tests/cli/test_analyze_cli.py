@@ -46,6 +46,28 @@ def test_bad_input_names_the_file_and_line(tmp_path):
     assert res.exit_code != 0
 
 
+def plant_events(store, ts):
+    """A reload, a restart, an alert, a health check going down and a new error group around
+    minute 400, each as the series that record them."""
+    n, sec = len(ts), ts / 1000
+
+    def put(labels, values, keep=None):
+        keep = np.ones(n, bool) if keep is None else keep
+        store.append_array(labels, ts[keep], np.asarray(values, float)[keep])
+
+    put({"__name__": "process_start_time_seconds", "job": "api"},
+        np.where(np.arange(n) < 400, sec[0] - 3600, sec[399] + 5))
+    put({"__name__": "watchkeeper_config_last_reload_success_timestamp_seconds"},
+        np.where(np.arange(n) < 395, sec[0] - 60, sec[395]))
+    put({"__name__": "ALERTS", "alertname": "HighLatency", "alertstate": "firing"},
+        np.ones(n), np.arange(n) >= 402)
+    put({"__name__": "watchkeeper_health_status", "check": "db"},
+        np.where(np.arange(n) < 405, 1.0, 0.0))
+    put({"__name__": "watchkeeper_error_group_first_seen_timestamp_seconds",
+         "error_group": "3f2a", "error_type": "KeyError"}, np.full(n, sec[410]),
+        np.arange(n) >= 410)
+
+
 def test_changes_and_capacity_read_the_local_store(tmp_path):
     import json
     import time
@@ -60,12 +82,29 @@ def test_changes_and_capacity_read_the_local_store(tmp_path):
             if i == 2:
                 y[400:] += 40
             store.append_array({"__name__": "latency", "route": f"/r{i}"}, ts, y)
+        plant_events(store, ts)
     at = str(int(ts[400]) // 1000)
     res = CliRunner().invoke(cli, ["analyze", "changes", "--at", at, "--window", "100m",
                                    "--data", str(tmp_path / "d"), "--json"])
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.output)
-    assert rows[0]["labels"]["route"] == "/r2"
+    body = json.loads(res.output)
+    latency = [r for r in body["changes"] if r["labels"].get("__name__") == "latency"]
+    assert latency[0]["labels"]["route"] == "/r2"  # (the event series stepped too)
+    sec = ts / 1000
+    want = [("reload", "watchkeeper_config_last_reload_success_timestamp_seconds config reloaded",
+             sec[395]),
+            ("restart", 'process_start_time_seconds{job="api"} restarted', sec[399] + 5),
+            ("alert", "HighLatency firing", sec[402]),
+            ("health", "check db: healthy -> unhealthy", sec[405]),
+            ("error_group", "new error group 3f2a (KeyError)", sec[410])]
+    assert [(e["kind"], e["what"]) for e in body["events"]] == [w[:2] for w in want]
+    for event, (_, _, t) in zip(body["events"], want, strict=True):
+        # timestamps recorded as values are exact; the others are as precise as the grid
+        assert 0 <= event["time"] - t <= (0 if event["kind"] in ("reload", "restart",
+                                                                 "error_group") else 50)
+    res = CliRunner().invoke(cli, ["analyze", "changes", "--at", at, "--window", "100m",
+                                   "--data", str(tmp_path / "d")])
+    assert "events in the window" in res.output and "HighLatency firing" in res.output
     res = CliRunner().invoke(cli, ["analyze", "changes", "--at", at, "--data",
                                    str(tmp_path / "d"), "--match", "latency{"])
     assert res.exit_code == 1 and "Error" in res.output

@@ -47,6 +47,7 @@ def test_changes_ranks_the_series_that_stepped(client):
     assert body["status"] == "success"
     assert body["data"][0]["labels"]["route"] == "/r4"
     assert abs(body["data"][0]["changed_at"] - at) <= 60
+    assert body["events"] == []  # the events of the window beside the series: none planted
 
 
 def test_capacity_lists_filesystems(client):

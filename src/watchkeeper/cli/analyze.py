@@ -157,22 +157,35 @@ def _series(labels: dict[str, str]) -> str:
               show_default=True, help="The embedded store's folder.")
 @click.option("--json", "as_json", is_flag=True)
 def changes(at: str, window: str, selector: str, top: int, data: Path, as_json: bool) -> None:
-    """Which series changed level or spread at a moment, largest change first."""
+    """Which series changed level or spread at a moment, largest change first, and the
+    events around it (alerts, health transitions, restarts, config reloads, new errors)."""
+    import json
+
+    from watchkeeper.analysis.events import events_between
     from watchkeeper.analysis.views import what_changed
     from watchkeeper.promql.errors import PromQLError
 
     store, engine = _open_engine(data)
     try:
-        rows = what_changed(engine, _moment(at), _duration(window), selector, top=top)
+        moment, span = _moment(at), _duration(window)
+        rows = what_changed(engine, moment, span, selector, top=top)
+        events = events_between(engine, moment - span, moment + span)
     except (PromQLError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     finally:
         store.close()
-    _show(rows, as_json, [
+    if as_json:
+        click.echo(json.dumps({"changes": rows, "events": events}, indent=2, default=str))
+        return
+    _show(rows, False, [
         ("series", lambda r: _series(r["labels"])), ("score", lambda r: f"{r['score']:.1f}"),
         ("before", lambda r: f"{r['before']:.4g}"), ("after", lambda r: f"{r['after']:.4g}"),
         ("spread x", lambda r: f"{r['spread_ratio']:.2f}"),
         ("changed at", lambda r: _iso(r["changed_at"]))])
+    if events:
+        click.echo("\nevents in the window:")
+        _show(events, False, [("time", lambda e: _iso(e["time"])), ("kind", lambda e: e["kind"]),
+                              ("what", lambda e: e["what"])])
 
 
 @analyze.command()

@@ -8,6 +8,7 @@ as the query API does. Work runs in a thread so the event loop keeps answering.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from typing import Any
@@ -156,7 +157,18 @@ def make_routes(service: Any) -> list[Route]:
         except _Bad as e:
             return bad_data(str(e))
         match = request.query_params.get("match") or ALL_SERIES
-        return await run(request, what_changed, at, window, match, 120, top)
+        answer = await run(request, what_changed, at, window, match, 120, top)
+        if answer.status_code != 200 or service.engine is None:
+            return answer
+        # the events of the window beside the series (alerts, health, restarts, reloads,
+        # new error groups): a sibling of "data", so clients reading "data" are unchanged
+        from watchkeeper.analysis.events import events_between
+
+        events = await asyncio.to_thread(events_between, service.engine, at - window,
+                                         at + window)
+        body = json.loads(answer.body)
+        body["events"] = _finite(events)
+        return JSONResponse(body)
 
     async def capacity(request: Request) -> JSONResponse:
         from watchkeeper.analysis.views import capacity as capacity_of
