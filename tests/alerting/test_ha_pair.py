@@ -12,64 +12,25 @@ two-node Alertmanager cluster and remote-writing into one VictoriaMetrics that d
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 from am_cluster import AlertmanagerCluster
 from receiver_server import WebhookReceiver
+from trigger_target import ALERTS, Target, alert_rules
 
 from victoria import VictoriaMetrics
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 from serve_process import ServeProcess
 
-ALERTS = [f"HaAlert{i:02d}" for i in range(1, 11)]
 EVALUATION_S, GROUP_WAIT_S = 1.0, 1.0
 PEER_TIMEOUT_S = 2.0  # how long the second Alertmanager waits for the first's notification log
 DROP_REPLICA = [{"regex": "replica", "action": "labeldrop"}]
-
-
-class Target:
-    """A scrape target: ha_trigger{n} for each alert, and ha_failover, set by the test."""
-
-    def __init__(self) -> None:
-        self.failover = 0
-        target = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                lines = [f'ha_trigger{{n="{i:02d}"}} 1' for i in range(1, 11)]
-                lines.append(f"ha_failover {target.failover}")
-                body = ("# TYPE ha_trigger gauge\n" + "\n".join(lines) + "\n").encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _rules(path: Path) -> Path:
-    rules = [f'      - alert: {name}\n        expr: ha_trigger{{n="{name[-2:]}"}} > 0\n'
-             for name in ALERTS]
-    rules.append("      - alert: HaFailover\n        expr: ha_failover > 0\n")
-    path.write_text("groups:\n  - name: ha\n    rules:\n" + "".join(rules))
-    return path
 
 
 def _config(replica: str, target: Target, rules: Path, am: AlertmanagerCluster,
@@ -118,7 +79,7 @@ def test_ha_pair_with_alertmanager_cluster_and_victoriametrics(tmp_path) -> None
     hook = WebhookReceiver()
     target = Target()
     vm = VictoriaMetrics(tmp_path / "vm", ["-dedup.minScrapeInterval=1s"])
-    rules = _rules(tmp_path / "rules.yml")
+    rules = alert_rules(tmp_path / "rules.yml")
     am = AlertmanagerCluster(tmp_path / "am", _am_config(hook),
                              peer_timeout=f"{PEER_TIMEOUT_S:g}s")
     pair = [ServeProcess(tmp_path / r, _config(r, target, rules, am, vm)) for r in ("a", "b")]

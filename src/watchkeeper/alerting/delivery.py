@@ -58,7 +58,7 @@ class Delivery:
 
     def __init__(self, path: str | Path, integrations: list[Integration], *,
                  initial_backoff: float = 1.0, max_backoff: float = 60.0,
-                 max_age: float = 7 * 86400.0) -> None:
+                 max_age: float = 7 * 86400.0, shared: Any = None) -> None:
         self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
                                   timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -67,6 +67,9 @@ class Delivery:
         if "seq" not in {r[1] for r in self.db.execute("PRAGMA table_info(queue)")}:
             self.db.execute("ALTER TABLE queue ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
         self.lock = threading.Lock()
+        # several servers sharing state (shared_state.SharedState): only the leader queues
+        # and sends, and the notification log they read is the shared one
+        self.shared = shared
         self.interrupted = self.db.execute(  # "sending" when the process died: resent once
             "SELECT count(*) FROM notification_sends s JOIN queue q ON q.integration="
             "s.integration AND q.group_key=s.group_key AND q.seq=s.seq "
@@ -87,6 +90,8 @@ class Delivery:
     # ------------------------------------------------------------------ queue
     def last_sent(self, integration: str, group_key: str) -> tuple[set[str], set[str], float]:
         """Firing and resolved fingerprints last sent for a group, and when (0 if never)."""
+        if self.shared is not None:
+            return self.shared.last_sent(integration, group_key)
         with self.lock:
             row = self.db.execute("SELECT firing, resolved, sent_at FROM notification_log "
                                   "WHERE integration=? AND group_key=?",
@@ -112,7 +117,10 @@ class Delivery:
         return firing_set, resolved_set, sent_at
 
     def enqueue(self, integration: str, group_key: str, payload: Mapping[str, Any]) -> None:
-        """Durably queue one notification (committed before this returns)."""
+        """Durably queue one notification (committed before this returns); a server that
+        is not the leader of a shared-state group queues nothing."""
+        if self.shared is not None and not self.shared.is_leader:
+            return
         firing = sorted(a["fingerprint"] for a in payload["alerts"] if a["status"] == "firing")
         resolved = sorted(a["fingerprint"] for a in payload["alerts"]
                           if a["status"] == "resolved")
@@ -154,6 +162,8 @@ class Delivery:
         before the "firing" queued ahead of it."""
         integration = self.integrations[integration_id]
         while not self._stop.is_set():
+            if self.shared is not None and not self.shared.is_leader:
+                return time.time() + 1.0  # what is queued waits for this server to lead
             with self.lock:
                 row = self.db.execute(
                     "SELECT id, group_key, payload, digest, attempts, next_attempt, created, "
@@ -179,6 +189,8 @@ class Delivery:
                 return self._failed(integration_id, qid, attempts, created,
                                     DeliveryError(str(e)))
             firing, resolved = json.loads(digest)
+            if self.shared is not None:
+                self.shared.log_sent(integration_id, group_key, firing, resolved, time.time())
             with self.lock:
                 self.db.execute("BEGIN IMMEDIATE")
                 self.db.execute("INSERT OR REPLACE INTO notification_log VALUES (?, ?, ?, ?, ?)",

@@ -172,6 +172,16 @@ class Dispatcher:
                 "version": "4", "groupKey": group.key, "truncatedAlerts": 0}
 
     # ------------------------------------------------------------------ loop
+    def flush_all_soon(self, now_ms: int | None = None) -> None:
+        """Flush every group after at most its ``group_wait``: a server that has just become
+        the notification leader sends what the old one had not (the shared notification log
+        drops what it had)."""
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        with self.lock:
+            for group in self.groups.values():
+                group.next_flush_ms = min(group.next_flush_ms, now + group.route.group_wait_ms)
+        self._wake.set()
+
     def start(self) -> None:
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="alert-dispatcher", daemon=True)

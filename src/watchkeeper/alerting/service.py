@@ -37,11 +37,17 @@ from watchkeeper.alerting.notify import (
 from watchkeeper.alerting.receivers import build_integrations
 from watchkeeper.alerting.routing import Route, build_route
 from watchkeeper.alerting.rules import RuleGroup, load_rule_files, parse_duration_ms
+from watchkeeper.alerting.shared_state import shared_state_from
+from watchkeeper.alerting.shared_stores import (
+    SharedAckHistory,
+    SharedSilenceStore,
+    SharedThresholdStore,
+)
 from watchkeeper.alerting.silences import MaintenanceWindow, SilenceStore
 from watchkeeper.alerting.state import INACTIVE, Alert, AlertingRuleState, StateChange
 from watchkeeper.alerting.thresholds import ThresholdStore
 from watchkeeper.alerting.time_intervals import check_route_intervals, parse_time_intervals
-from watchkeeper.metrics.family import Metric
+from watchkeeper.metrics.family import GaugeMetricFamily, Metric
 from watchkeeper.promql.engine import Engine
 from watchkeeper.tsdb.api import TimeSeriesStore
 
@@ -114,6 +120,10 @@ def check_alerting_config(config: Mapping[str, Any], base_dir: str | Path = ".")
             MaintenanceWindow.from_config(window)
         for name in ("evaluation_interval", "resend_delay", "for_grace_period"):
             _ms(config, name, 0)
+        shared = config.get("shared_state")
+        if shared and not (isinstance(shared, Mapping) and str(shared.get("url", "")).startswith(
+                ("postgresql://", "postgres://"))):
+            problems.append("shared_state: needs url: postgresql://...")
     except (ValueError, TypeError, AttributeError) as e:
         problems.append(str(e))
     return problems
@@ -164,13 +174,15 @@ class AlertingService:
         self.time_intervals = parse_time_intervals(self.config)
         check_route_intervals(self.route, self.time_intervals)
         delivery_config = self.config.get("delivery") or {}
-        self.delivery = Delivery(db, integrations,
+        self.shared = shared_state_from(self.config.get("shared_state"))
+        self.delivery = Delivery(db, integrations, shared=self.shared,
                                  initial_backoff=_ms(delivery_config, "initial_backoff", 1000)
                                  / 1000,
                                  max_backoff=_ms(delivery_config, "max_backoff", 60_000) / 1000)
         windows = [MaintenanceWindow.from_config(w)
                    for w in self.config.get("maintenance_windows") or []]
-        self.silences = SilenceStore(db, windows)
+        self.silences = (SilenceStore(db, windows) if self.shared is None
+                         else SharedSilenceStore(self.shared, windows))
         self.dispatcher = Dispatcher(
             self.route, self.delivery, self.silences,
             [InhibitRule.from_config(r) for r in self.config.get("inhibit_rules") or []],
@@ -180,10 +192,12 @@ class AlertingService:
                           path="{}/forward")] if forward else [])
             + ([notify_route()] if notify else []), self.time_intervals)
         self.extra_groups = list(extra_groups or [])
-        self.history = AlertHistory(db)
+        self.history = (AlertHistory(db) if self.shared is None
+                        else SharedAckHistory(db, self.shared))
         self.pack_groups = pack_groups(self.config)
         self.file_groups = load_rule_files(self.rule_files)
-        self.thresholds = ThresholdStore(db)
+        self.thresholds = (ThresholdStore(db) if self.shared is None
+                           else SharedThresholdStore(self.shared))
         self.evaluator = RuleEvaluator(
             store, engine, self._all_groups(),
             default_interval_ms=_ms(self.config, "evaluation_interval", 60_000),
@@ -277,6 +291,10 @@ class AlertingService:
             log.info("every alert is also notified through Apprise (%s)", NOTIFY_ENV)
         elif not self.receiver_names:
             log.warning("%s", RECEIVER_HINT)
+        if self.shared is not None:
+            self.shared.on_change["thresholds"] = self.thresholds_changed
+            self.shared.on_lead = self.dispatcher.flush_all_soon
+            self.shared.start()
         self.delivery.start()
         self.dispatcher.start()
         self.evaluator.start()
@@ -288,8 +306,16 @@ class AlertingService:
         self.silences.close()
         self.history.close()
         self.thresholds.close()
+        if self.shared is not None:
+            self.shared.close()
 
     def collect(self) -> Iterator[Metric]:
         yield from self.evaluator.collect()
         yield from self.delivery.collect()
         yield from self.history.collect()
+        if self.shared is not None:
+            leader = GaugeMetricFamily("watchkeeper_notification_leader",
+                                       "Whether this server is the one of its shared-state "
+                                       "group that sends the notifications.")
+            leader.add_metric([], 1.0 if self.shared.is_leader else 0.0)
+            yield leader

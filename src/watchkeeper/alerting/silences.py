@@ -151,11 +151,15 @@ class SilenceStore:
         return Silence(d["id"], [Matcher(*m) for m in d["matchers"]], d["starts"], d["ends"],
                        d["by"], d["comment"], d["updated"])
 
-    def put(self, silence: Silence) -> str:
-        body = json.dumps({"id": silence.id, "starts": silence.starts_at_ms,
+    @staticmethod
+    def _dump(silence: Silence) -> str:
+        return json.dumps({"id": silence.id, "starts": silence.starts_at_ms,
                            "ends": silence.ends_at_ms, "by": silence.created_by,
                            "comment": silence.comment, "updated": silence.updated_at_ms,
                            "matchers": [[m.name, m.op, m.value] for m in silence.matchers]})
+
+    def put(self, silence: Silence) -> str:
+        body = self._dump(silence)
         with self.lock:
             self.db.execute("INSERT OR REPLACE INTO silences VALUES (?, ?)", (silence.id, body))
             self._cache = [s for s in self._cache if s.id != silence.id] + [silence]
