@@ -6,7 +6,7 @@ function scaled(v, base, names, suffix = '') {
   let i = 0;
   let x = Math.abs(v);
   while (x >= base && i < names.length - 1) { x /= base; i++; }
-  return `${v < 0 ? '-' : ''}${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)} ${names[i]}${suffix}`.trim();
+  return `${v < 0 ? '-' : ''}${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)} ${`${names[i]}${suffix}`.trim()}`.trim();
 }
 
 export function formatValue(v, unit) {

@@ -4,6 +4,7 @@ import { drawChart, thresholdColor } from './chart.js';
 import { h, replace } from './dom.js';
 import { formatValue, RANGES } from './format.js';
 import { fetchPanelData } from './panel-data.js';
+import { drawTable } from './table.js';
 
 export { loadDashboards } from './panel-data.js';
 
@@ -12,6 +13,7 @@ function panelResult(panel, answer, got) {
   if (!answer || answer.status !== 'success') {
     return { error: new Error((answer && answer.error) || 'no answer for this panel') };
   }
+  if (panel.kind === 'table') return { columns: answer.data.columns || [] };
   if (panel.kind === 'stat') {
     const { resultType, result } = answer.data;
     if (resultType === 'scalar') return { value: Number(result[1]) };
@@ -23,6 +25,10 @@ function panelResult(panel, answer, got) {
 function drawPanel(box, panel, got, width) {
   if (got.error) {
     if (got.error.name !== 'AbortError') replace(box, h('p', { class: 'error' }, String(got.error.message || got.error)));
+    return;
+  }
+  if (panel.kind === 'table') {
+    drawTable(box, panel, got.columns);
     return;
   }
   if (panel.kind === 'stat') {
@@ -45,8 +51,9 @@ export function renderDashboard(container, dashboard, seconds, ctx) {
   for (const row of dashboard.rows) {
     const grid = h('div', { class: 'grid' });
     for (const panel of row.panels) {
-      const box = h('div', { class: 'chart', 'data-panel': panel.title });
-      grid.append(h('figure', { class: 'panel' }, h('figcaption', { title: panel.expr }, panel.title), box));
+      const box = h('div', { class: panel.kind === 'table' ? 'chart table-panel' : 'chart', 'data-panel': panel.title });
+      grid.append(h('figure', { class: panel.kind === 'table' ? 'panel wide' : 'panel' },
+        h('figcaption', { title: panel.kind === 'table' ? panel.columns.map((c) => c.expr).join('\n') : panel.expr }, panel.title), box));
       boxes.push([box, panel]);
     }
     container.append(h('section', { class: 'row' }, row.title ? h('h2', null, row.title) : null, grid));

@@ -99,8 +99,17 @@ def seed_panels(store: Any, dashboards: list[Any], end_s: int, hours: float = 2,
     fixed: dict[str, float] = {}
     for dashboard in dashboards:
         for panel in dashboard.panels():
-            wanted.update(panel_series(panel.expr, panel.legend))
-            fixed.update(constants(parse(panel.expr)))
+            for expr in [panel.expr, *(c.expr for c in panel.columns)]:  # a table's columns
+                wanted.update(panel_series(expr, panel.legend))
+                fixed.update(constants(parse(expr)))
+    # every series of a metric carries every label some panel groups it by (as real data
+    # does: a request series has both its route and its status), so no panel sums a
+    # series that lacks its legend's label
+    names: dict[str, set[str]] = {}
+    for labels, name in wanted.items():
+        names.setdefault(name, set()).update(k for k, _ in labels)
+    wanted = {tuple(sorted({**{k: f"{k}-1" for k in names[name]}, **dict(labels)}.items())):
+              name for labels, name in wanted.items()}
     seeded = 0
     for labels, name in wanted.items():
         if name in known:

@@ -89,3 +89,32 @@ def test_without_a_query_api_every_panel_says_so():
     body = client.get("/dashboards/mine/query", params={"start": 1, "end": 2, "step": 1}).json()
     assert [p["errorType"] for p in body["data"]] == ["not_found"] * 4
     assert "/api/v1/query_range is not served here" in body["data"][0]["error"]
+
+
+def test_a_table_answers_each_column_as_an_instant_query_at_the_end(tmp_path):
+    from seed import seed_host
+
+    from watchkeeper.dashboard.preview import preview_app
+    from watchkeeper.tsdb import Store
+
+    [table] = parse_dashboards([{"id": "t", "rows": [{"panels": [
+        {"title": "modes", "kind": "table", "legend": "{{mode}}", "columns": [
+            {"title": "rate", "expr": "sum by (mode) (rate(node_cpu_seconds_total[5m]))"},
+            {"title": "broken", "expr": "sum by (mode) (rate(node_cpu_seconds_total"}]},
+    ]}]}])
+    store = Store.open(tmp_path / "tsdb")
+    end = int(time.time())
+    seed_host(store, end, hours=1)
+    try:
+        client = TestClient(preview_app(store, dashboards=[table]))
+        body = client.get("/dashboards/t/query",
+                          params={"start": end - 3600, "end": end, "step": 60}).json()
+        [answer] = body["data"]
+        assert answer["status"] == "success" and answer["data"]["resultType"] == "table"
+        rate, broken = answer["data"]["columns"]
+        assert rate == client.get("/api/v1/query", params={
+            "query": table.panels()[0].columns[0].expr, "time": end}).json()
+        assert rate["data"]["result"]
+        assert broken["status"] == "error"  # that column's error, not the table's
+    finally:
+        store.close()

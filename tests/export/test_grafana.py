@@ -29,11 +29,47 @@ def test_every_panel_keeps_its_query_unit_and_thresholds(dashboard):
     for ours, theirs in zip(dashboard.panels(), charts, strict=True):
         assert theirs["title"] == ours.title
         assert theirs["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        if ours.kind == "table":
+            _check_table(ours, theirs)
+            continue
         [target] = theirs["targets"]
         assert (target["expr"], target["legendFormat"]) == (ours.expr, ours.legend)
         steps = theirs["fieldConfig"]["defaults"]["thresholds"]["steps"]
         assert steps[0]["value"] is None  # Grafana's base step
         assert [s["value"] for s in steps[1:]] == [t.value for t in ours.thresholds]
+
+
+def _check_table(ours, theirs) -> None:
+    """A table: one instant query per column, merged, each value renamed to its column's
+    title with its unit and thresholds."""
+    assert theirs["type"] == "table"
+    targets = theirs["targets"]
+    assert [(t["expr"], t["legendFormat"], t["instant"], t["format"]) for t in targets] == [
+        (c.expr, ours.legend, True, "table") for c in ours.columns]
+    organize = next(t for t in theirs["transformations"] if t["id"] == "organize")
+    renamed = organize["options"]["renameByName"]
+    assert [renamed[f"Value #{t['refId']}"] for t in targets] == [c.title for c in ours.columns]
+    assert theirs["transformations"][0]["id"] == "merge"
+    for column, override in zip(ours.columns, theirs["fieldConfig"]["overrides"],
+                                strict=True):
+        props = {p["id"]: p["value"] for p in override["properties"]}
+        assert [s["value"] for s in props["thresholds"]["steps"][1:]] == [
+            t.value for t in column.thresholds]
+
+
+def test_a_table_panel_exports_as_a_grafana_table():
+    [d] = parse_dashboards([{"id": "t", "rows": [{"title": "r", "panels": [
+        {"title": "Routes", "kind": "table", "legend": "{{http_route}}", "columns": [
+            {"title": "Requests/s", "expr": "sum by (http_route) (rate(x[5m]))",
+             "unit": "reqps"},
+            {"title": "p95", "expr": "histogram_quantile(0.95, sum by (http_route, le) "
+                                     "(rate(x_bucket[5m])))", "unit": "seconds",
+             "thresholds": [{"value": 1, "color": "red"}]}]}]}]}])
+    [table] = [p for p in grafana_dashboard(d)["panels"] if p["type"] != "row"]
+    _check_table(d.panels()[0], table)
+    units = [o["properties"][0]["value"] for o in table["fieldConfig"]["overrides"]]
+    assert units == ["reqps", "s"]
+    assert table["gridPos"]["w"] == 24  # alone in its row: the full width
 
 
 @pytest.mark.parametrize("dashboard", builtin_dashboards(), ids=lambda d: d.id)

@@ -24,6 +24,7 @@ from typing import Any
 
 from .panel_data import query_route
 from .panels import (
+    Column,
     Dashboard,
     DashboardError,
     Panel,
@@ -54,6 +55,7 @@ _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 
 __all__ = [
     "STATIC_DIR",
+    "Column",
     "Dashboard",
     "DashboardError",
     "Panel",

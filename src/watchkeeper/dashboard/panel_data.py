@@ -2,7 +2,8 @@
 
 A browser opens at most six connections to a server, so twelve charts asking one query each
 wait on each other and on a request parser per query. Here each panel's query is handed to
-the server's own ``/api/v1/query_range`` (``/api/v1/query`` at ``end`` for stat panels)
+the server's own ``/api/v1/query_range`` (``/api/v1/query`` at ``end`` for stat panels and
+for each column of a table)
 in-process and all of them run at once, so every answer is exactly what that endpoint says,
 errors included, and the page pays one round trip. The body is
 ``{"status": "success", "data": [<each panel's Prometheus response>, ...]}`` in panel order
@@ -29,8 +30,9 @@ def _error(message: str, error_type: str = "bad_data") -> bytes:
 
 
 def panel_request(panel: Panel, start: str, end: str, step: str) -> tuple[str, bytes]:
-    """The Prometheus API path and query string that answer one panel."""
-    if panel.kind == "stat":
+    """The Prometheus API path and query string that answer one panel (a table's first
+    column; :func:`panel_answer` asks for the others)."""
+    if panel.kind in ("stat", "table"):
         return "/api/v1/query", urlencode({"query": panel.expr, "time": end}).encode()
     return "/api/v1/query_range", urlencode(
         {"query": panel.expr, "start": start, "end": end, "step": step}).encode()
@@ -72,6 +74,20 @@ async def _dispatch(router: Any, parent: dict[str, Any], path: str, query: bytes
     return body
 
 
+async def panel_answer(panel: Panel, router: Any, parent: dict[str, Any], start: str,
+                       end: str, step: str) -> bytes:
+    """One panel's answer. A table's is ``{"status": "success", "data": {"resultType":
+    "table", "columns": [<each column's /api/v1/query response at end>, ...]}}``."""
+    if panel.kind != "table":
+        return await _dispatch(router, parent, *panel_request(panel, start, end, step))
+    bodies = await asyncio.gather(*(
+        _dispatch(router, parent, "/api/v1/query",
+                  urlencode({"query": column.expr, "time": end}).encode())
+        for column in panel.columns))
+    return (b'{"status":"success","data":{"resultType":"table","columns":['
+            + b",".join(bodies) + b"]}}")
+
+
 async def dashboard_query(dashboard: Dashboard, router: Any, parent: dict[str, Any],
                           params: dict[str, str]) -> tuple[int, bytes]:
     """(status, JSON body) for all of ``dashboard``'s panels over one time range."""
@@ -79,9 +95,8 @@ async def dashboard_query(dashboard: Dashboard, router: Any, parent: dict[str, A
     if missing:
         return 400, _error(f"missing parameter(s): {', '.join(missing)}")
     start, end, step = params["start"], params["end"], params["step"]
-    bodies = await asyncio.gather(*(
-        _dispatch(router, parent, *panel_request(panel, start, end, step))
-        for panel in dashboard.panels()))
+    bodies = await asyncio.gather(*(panel_answer(panel, router, parent, start, end, step)
+                                    for panel in dashboard.panels()))
     # each body is already JSON: joined, not decoded and encoded again
     return 200, b'{"status":"success","data":[' + b",".join(bodies) + b"]}"
 

@@ -15,6 +15,17 @@ targets); a config file adds more or replaces a built-in one by reusing its ``id
                 unit: reqps
                 legend: "{{code}}"
                 thresholds: [{value: 100, color: orange}, {value: 500, color: red}]
+
+A ``kind: table`` panel shows one row per series and one column per instant query, rows
+named by ``legend`` and matched across columns by that name (a per-route table: rate,
+error ratio, percentiles)::
+
+              - title: Routes
+                kind: table
+                legend: "{{http_route}}"
+                columns:
+                  - {title: Requests/s, expr: "sum by (http_route) (rate(...[5m]))", unit: reqps}
+                  - {title: p95, expr: "histogram_quantile(0.95, ...)", unit: seconds}
 """
 
 from __future__ import annotations
@@ -39,15 +50,26 @@ class Threshold:
 
 
 @dataclass(frozen=True)
-class Panel:
+class Column:
+    """One column of a table panel: an instant query, its unit and thresholds."""
+
     title: str
     expr: str
     unit: str = ""
+    thresholds: tuple[Threshold, ...] = ()
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    expr: str  # a table's first column
+    unit: str = ""
     legend: str = ""
-    kind: str = "timeseries"  # or "stat"
+    kind: str = "timeseries"  # or "stat", "table"
     min: float | None = None
     max: float | None = None
     thresholds: tuple[Threshold, ...] = ()
+    columns: tuple[Column, ...] = ()  # a table's columns
 
 
 @dataclass(frozen=True)
@@ -108,28 +130,61 @@ def _threshold(data: Any, where: str) -> Threshold:
     return Threshold(_number(data.get("value"), f"{where}.value"), color)
 
 
-def _panel(data: Any, where: str) -> Panel:
-    data = _mapping(data, where)
-    unknown = set(data) - {"title", "expr", "unit", "legend", "kind", "min", "max",
-                           "thresholds"}
-    if unknown:
-        raise DashboardError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+def _unit(data: dict[str, Any], where: str) -> str:
     unit = _text(data, "unit", where, "")
     if unit not in UNITS:
         raise DashboardError(f"{where}.unit: {unit!r} is not one of {', '.join(UNITS[1:])}")
-    kind = _text(data, "kind", where, "timeseries")
-    if kind not in ("timeseries", "stat"):
-        raise DashboardError(f"{where}.kind: {kind!r} is not timeseries or stat")
+    return unit
+
+
+def _expr(data: dict[str, Any], where: str) -> str:
     expr = _text(data, "expr", where).strip()
     if not expr:
         raise DashboardError(f"{where}.expr: empty query")
+    return expr
+
+
+def _thresholds(data: dict[str, Any], where: str) -> tuple[Threshold, ...]:
+    thresholds = (_threshold(t, f"{where}.thresholds[{i}]") for i, t in
+                  enumerate(_list(data.get("thresholds", []), f"{where}.thresholds")))
+    return tuple(sorted(thresholds, key=lambda t: t.value))
+
+
+def _column(data: Any, where: str) -> Column:
+    data = _mapping(data, where)
+    unknown = set(data) - {"title", "expr", "unit", "thresholds"}
+    if unknown:
+        raise DashboardError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    return Column(_text(data, "title", where), _expr(data, where), _unit(data, where),
+                  _thresholds(data, where))
+
+
+def _panel(data: Any, where: str) -> Panel:
+    data = _mapping(data, where)
+    unknown = set(data) - {"title", "expr", "unit", "legend", "kind", "min", "max",
+                           "thresholds", "columns"}
+    if unknown:
+        raise DashboardError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    kind = _text(data, "kind", where, "timeseries")
+    if kind not in ("timeseries", "stat", "table"):
+        raise DashboardError(f"{where}.kind: {kind!r} is not timeseries, stat or table")
+    columns: tuple[Column, ...] = ()
+    if kind == "table":
+        columns = tuple(_column(c, f"{where}.columns[{i}]") for i, c in
+                        enumerate(_list(data.get("columns"), f"{where}.columns")))
+        if not columns:
+            raise DashboardError(f"{where}.columns: a table needs at least one column")
+        if not _text(data, "legend", where, "").strip():
+            raise DashboardError(f"{where}.legend: a table names its rows by a legend "
+                                 "such as \"{{http_route}}\"")
+        data = {"expr": columns[0].expr, "unit": columns[0].unit, **data}
+    elif "columns" in data:
+        raise DashboardError(f"{where}.columns: only a table panel has columns")
     bounds = {k: _number(data[k], f"{where}.{k}") for k in ("min", "max") if
               data.get(k) is not None}
-    thresholds = tuple(_threshold(t, f"{where}.thresholds[{i}]") for i, t in
-                       enumerate(_list(data.get("thresholds", []), f"{where}.thresholds")))
-    return Panel(_text(data, "title", where), expr, unit, _text(data, "legend", where, ""),
-                 kind, bounds.get("min"), bounds.get("max"),
-                 tuple(sorted(thresholds, key=lambda t: t.value)))
+    return Panel(_text(data, "title", where), _expr(data, where), _unit(data, where),
+                 _text(data, "legend", where, ""), kind, bounds.get("min"), bounds.get("max"),
+                 _thresholds(data, where), columns)
 
 
 def parse_dashboard(data: Any, where: str = "dashboard") -> Dashboard:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from watchkeeper.dashboard.panels import Dashboard, Panel
+from watchkeeper.dashboard.panels import Column, Dashboard, Panel
 
 SCHEMA_VERSION = 39
 GRID_WIDTH = 24
@@ -30,15 +30,47 @@ def _datasource(uid: str | None) -> dict[str, str]:
     return {"type": "prometheus", "uid": uid or "${datasource}"}
 
 
-def _thresholds(panel: Panel) -> dict[str, Any]:
+def _thresholds(panel: Panel | Column) -> dict[str, Any]:
     steps: list[dict[str, Any]] = [{"color": "green", "value": None}]
     steps += [{"color": t.color, "value": t.value} for t in panel.thresholds]
     return {"mode": "absolute", "steps": steps}
 
 
+def _table_panel(panel: Panel, panel_id: int, grid: dict[str, int],
+                 datasource_uid: str | None) -> dict[str, Any]:
+    """A table: one instant query per column, merged on their labels (Grafana's ``merge``
+    transformation), each value column renamed to its title with its own unit."""
+    refs = [chr(ord("A") + i) for i in range(len(panel.columns))]
+    names = {f"Value #{ref}": column.title for ref, column in zip(refs, panel.columns,
+                                                                    strict=True)}
+    overrides = [{"matcher": {"id": "byName", "options": f"Value #{ref}"},
+                  "properties": [{"id": "unit", "value": UNITS.get(column.unit, "none")},
+                                 {"id": "thresholds", "value": _thresholds(column)},
+                                 {"id": "custom.cellOptions",
+                                  "value": {"type": "color-text"}}]}
+                 for ref, column in zip(refs, panel.columns, strict=True)]
+    return {
+        "id": panel_id, "type": "table", "title": panel.title,
+        "datasource": _datasource(datasource_uid), "gridPos": grid,
+        "targets": [{"refId": ref, "expr": column.expr, "legendFormat": panel.legend,
+                     "instant": True, "range": False, "format": "table",
+                     "datasource": _datasource(datasource_uid)}
+                    for ref, column in zip(refs, panel.columns, strict=True)],
+        "transformations": [{"id": "merge", "options": {}},
+                            {"id": "organize", "options": {
+                                "excludeByName": {"Time": True}, "renameByName": names}}],
+        "fieldConfig": {"defaults": {"unit": "none"}, "overrides": overrides},
+        "options": {"showHeader": True, "cellHeight": "sm",
+                    "sortBy": [{"displayName": panel.columns[0].title, "desc": True}]},
+    }
+
+
 def grafana_panel(panel: Panel, panel_id: int, grid: dict[str, int],
                   datasource_uid: str | None = None) -> dict[str, Any]:
-    """One Grafana panel (timeseries or stat) with the same query, unit and thresholds."""
+    """One Grafana panel (timeseries, stat or table) with the same queries, units and
+    thresholds."""
+    if panel.kind == "table":
+        return _table_panel(panel, panel_id, grid, datasource_uid)
     defaults: dict[str, Any] = {"unit": UNITS.get(panel.unit, "none"),
                                 "thresholds": _thresholds(panel)}
     if panel.min is not None:
