@@ -9,8 +9,9 @@
 - breaker: a closed-state call (sync, and an ``await``) through ``@circuit_breaker``,
   pybreaker and circuitbreaker; the added cost of each over the bare call.
 
-Times are minima of repeated runs, ours and the anchors timed alternately so that load
-from other processes weighs on both alike. Ratios (ours / anchor) are printed last.
+Times are minima of many short rounds, ours and the anchors timed alternately so that load
+from other processes weighs on both alike and the least disturbed round of each is kept.
+Ratios (ours / anchor) are printed last.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ REPEAT = 5 if QUICK else 21
 RATIOS: list[tuple[str, float, str]] = []
 
 
-def timed(fns: dict[str, Callable[[], object]], number: int) -> dict[str, float]:
+def timed(fns: dict[str, Callable[[], object]], number: int, rounds: int = 0
+          ) -> dict[str, float]:
     """The least seconds per call of each, timed in turn, ``REPEAT`` rounds (the minimum is
     the run least disturbed by other processes)."""
     timers = {k: timeit.Timer(f) for k, f in fns.items()}
     samples: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(REPEAT):
+    for _ in range(rounds or REPEAT):
         for k, t in timers.items():
             samples[k].append(t.timeit(number) / number)
     return {k: min(v) for k, v in samples.items()}
@@ -75,8 +77,8 @@ def pool() -> None:
         pool_connect = e.pool.connect
         return lambda: pool_connect().close()
 
-    got = timed({"bare": cycle(bare), "ours": cycle(ours), "otel": cycle(otel)},
-                2000 if QUICK else 10000)
+    got = timed({"bare": cycle(bare), "ours": cycle(ours), "otel": cycle(otel)}, 1000,
+                rounds=REPEAT * 4)
     ours_add, otel_add = got["ours"] - got["bare"], got["otel"] - got["bare"]
     print(f"pool checkout+checkin  bare {ns(got['bare'])}  ours {ns(got['ours'])}  "
           f"otel {ns(got['otel'])}")
@@ -102,7 +104,7 @@ def cache() -> None:
 
     bare(1), ours(1), ours_ttl(1)
     got = timed({"bare": lambda: bare(1), "ours": lambda: ours(1),
-                 "ttl": lambda: ours_ttl(1)}, 20000 if QUICK else 200000)
+                 "ttl": lambda: ours_ttl(1)}, 20000, rounds=REPEAT * 4)
     print(f"cache hit  lru_cache {ns(got['bare'])}  cached {ns(got['ours'])}  "
           f"cached(ttl) {ns(got['ttl'])}")
     print(f"  added: cached {ns(got['ours'] - got['bare'])} (goal <= 120 ns)  "
@@ -122,8 +124,8 @@ def breaker() -> None:
     ours = watchkeeper.circuit_breaker(name="bench")(f)
     pyb = pybreaker.CircuitBreaker(fail_max=5)(f)
     cb = circuitbreaker.CircuitBreaker(name="bench_cb")(f)
-    got = timed({"bare": f, "ours": ours, "pybreaker": pyb, "circuitbreaker": cb},
-                20000 if QUICK else 200000)
+    got = timed({"bare": f, "ours": ours, "pybreaker": pyb, "circuitbreaker": cb}, 20000,
+                rounds=REPEAT * 4)
     add = {k: got[k] - got["bare"] for k in ("ours", "pybreaker", "circuitbreaker")}
     print(f"breaker sync call  bare {ns(got['bare'])}  ours {ns(got['ours'])}  "
           f"pybreaker {ns(got['pybreaker'])}  circuitbreaker {ns(got['circuitbreaker'])}")
@@ -139,7 +141,7 @@ def breaker() -> None:
 
     ours_a = watchkeeper.circuit_breaker(name="bench_async")(g)
     cb_a = circuitbreaker.CircuitBreaker(name="bench_cb_async")(g)
-    n = 20000 if QUICK else 100000
+    n = 10000  # short rounds, many of them: the least disturbed one is kept
 
     def loop(fn: Callable[[], object]) -> Callable[[], object]:
         async def many() -> None:
@@ -148,7 +150,8 @@ def breaker() -> None:
 
         return lambda: asyncio.run(many())
 
-    got = timed({"bare": loop(g), "ours": loop(ours_a), "circuitbreaker": loop(cb_a)}, 1)
+    got = timed({"bare": loop(g), "ours": loop(ours_a), "circuitbreaker": loop(cb_a)}, 1,
+                rounds=REPEAT * 4)
     got = {k: v / n for k, v in got.items()}
     add = {k: got[k] - got["bare"] for k in ("ours", "circuitbreaker")}
     print(f"breaker await  bare {ns(got['bare'])}  ours {ns(got['ours'])}  "
