@@ -98,6 +98,25 @@ def test_one_leader_and_state_every_server_sees(database, tmp_path) -> None:
         b.close()
 
 
+def test_broken_connections_are_opened_again(database) -> None:
+    """The database restarting (here: both sessions terminated) costs one poll, not the
+    shared state: queries reconnect, and the lock is taken again."""
+    url, key = database
+    state = SharedState(url, key, poll=0.2)
+    try:
+        state.start()
+        assert state.is_leader
+        pids = (state.db.info.backend_pid, state._leader_conn.info.backend_pid)
+        with psycopg.connect(BASE.format(*require_service("postgres")),
+                             autocommit=True) as admin:
+            for pid in pids:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert state.execute("SELECT 1") == [(1,)]
+        _wait(lambda: state.transitions >= 3 and state.is_leader)  # lost, then led again
+    finally:
+        state.close()
+
+
 LEADER = """
 import sys, time
 from watchkeeper.alerting.shared_state import SharedState

@@ -69,10 +69,21 @@ class SharedState:
 
     # ------------------------------------------------------------------ queries
     def execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement; the rows it returns (none for writes)."""
+        """Run one statement; the rows it returns (none for writes). A connection that broke
+        (the database restarted) is opened again once before giving up."""
+        psycopg = self._psycopg
         with self.lock:
-            cursor = self.db.execute(sql, args)
-            return cursor.fetchall() if cursor.description else []
+            for attempt in (1, 2):
+                try:
+                    if self.db.closed:
+                        self.db = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+                    cursor = self.db.execute(sql, args)
+                    return cursor.fetchall() if cursor.description else []
+                except psycopg.OperationalError:
+                    self.db.close()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
 
     def bump(self, name: str) -> None:
         """Tell the other servers that ``name`` (silences, thresholds) changed."""
