@@ -18,7 +18,8 @@ TOKEN = "mcp-test-token-1234"
 def served(tmp_path_factory):
     config = {"checks": [{"type": "tcp", "name": "ledger", "critical": True,
                           "parameters": {"host": "127.0.0.1", "port": 1}}],
-              "web": {"auth": {"bearer_tokens": [TOKEN]}}}
+              "web": {"auth": {"bearer_tokens": [TOKEN]}},
+              "global": {"collect_interval": "1s"}}
     with ServeProcess(tmp_path_factory.mktemp("mcphttp"), config,
                       headers={"Authorization": f"Bearer {TOKEN}"}) as server:
         yield server
@@ -80,3 +81,27 @@ def test_no_mcp_beyond_localhost_without_auth(caplog):
     assert asyncio.run(endpoint("web: {listen_address: '0.0.0.0:9797'}\n")) is None
     assert "reachable beyond localhost" in caplog.text
     assert asyncio.run(endpoint("web: {mcp: {enabled: false}}\n")) is None
+
+
+def test_tool_calls_are_counted_on_the_servers_metrics(served):
+    _call(served.url, TOKEN, "query", {"expr": "rate(up[5m"})
+    counted = 'watchkeeper_mcp_tool_calls_total{tool="query",outcome="error"}'
+    text = served.wait_until(lambda: (lambda t: t if counted in t else None)(
+        served.client.get("/metrics").text), 30, "the calls to reach /metrics")
+    assert 'watchkeeper_mcp_tool_calls_total{tool="health",outcome="ok"}' in text
+    assert 'watchkeeper_mcp_tool_calls_total{tool="query",outcome="error"}' in text
+    assert 'watchkeeper_mcp_result_bytes_bucket{tool="health",le="2048.0"}' in text
+    assert "watchkeeper_mcp_tool_duration_seconds_count" in text
+
+
+def test_the_sdk_is_imported_only_by_the_server():
+    import subprocess
+    import sys
+
+    code = ("import sys, watchkeeper, watchkeeper.metrics, watchkeeper.health, "
+            "watchkeeper.exposition, watchkeeper.mcp.tools, watchkeeper.mcp.status, "
+            "watchkeeper.cli.mcp; print(sorted(m for m in sys.modules "
+            "if m == 'mcp' or m.startswith('mcp.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env={"PYTHONPATH": ":".join(sys.path)})
+    assert out.stdout.strip() == "[]", out.stderr

@@ -130,7 +130,11 @@ def test_diagnose_prints_the_overview_for_a_person(served):
     assert "billing" in res.output
     res = CliRunner().invoke(cli, ["diagnose", "--url", served.url, "--token", TOKEN,
                                    "--json"])
-    assert json.loads(res.output)["health"]["failing"] >= 1
+    overview = json.loads(res.output)
+    assert overview["health"]["failing"] >= 1
+    # what changed around the first problem's start: its time, and a list (maybe empty)
+    assert overview["changed_around"]["at"] and isinstance(
+        overview["changed_around"]["changes"], list)
 
 
 async def _resources_and_prompts(s) -> dict:  # type: ignore[no-untyped-def]
@@ -176,6 +180,7 @@ def test_acknowledge_through_mcp(served, written):
     listed, (ack, firing, again, neither), _, _ = written
     tools = {t["name"]: t for t in listed["tools"]}
     assert tools["acknowledge"]["annotations"]["destructiveHint"] is True
+    assert len(json.dumps(listed)) <= 10 * 1024  # with the write tools too
     assert not ack.is_error, ack.content[0].text
     done = ack.structured_content["acknowledged"]
     assert done and all(d["acked_by"] == "mcp" for d in done)

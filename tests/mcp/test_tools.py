@@ -134,3 +134,18 @@ def test_range_queries_in_process_answer_as_the_api_does(backend):
             assert ours == api, (expr, args)
     with pytest.raises(tools.ToolError, match="parse error"):
         tools.query(backend, "rate(x[5m", start="now-1h")
+
+
+def test_diagnose_names_what_changed_when_the_problem_began(backend):
+    from datetime import UTC, datetime
+
+    from watchkeeper.cli.mcp import _likely_cause
+
+    began = datetime.fromtimestamp((NOW - 99 * 5 * MIN) / 1000, UTC).isoformat()
+    overview = {"health": {"failing_checks": [{"check": "api", "since": began}]},
+                "alerts": {"top": [{"alert": "Later", "since": "2999-01-01T00:00:00Z"}]}}
+    cause = _likely_cause(backend, overview)
+    assert cause["at"] == began  # the earliest start
+    assert cause["changes"][0]["series"] == 'request_latency_seconds{route="/api"}'
+    assert _likely_cause(backend, {"health": {"failing_checks": []},
+                                   "alerts": {"top": []}}) is None

@@ -86,12 +86,31 @@ def diagnose(url: str | None, token: str | None, data: Path, as_json: bool) -> N
     backend = _backend(url, token, data)
     try:
         overview = status(backend)
+        overview["changed_around"] = _likely_cause(backend, overview)
     finally:
         backend.close()
     if as_json:
         click.echo(json.dumps(overview, indent=2, default=str))
         return
     _render(overview)
+
+
+def _likely_cause(backend: Any, overview: dict[str, Any]) -> Any:
+    """What changed most around the time the first problem began (the series whose level
+    or spread moved then): where a person looks first for the cause."""
+    from watchkeeper.mcp.shapes import ToolError
+    from watchkeeper.mcp.tools import what_changed
+
+    starts = [c.get("since") for c in overview["health"]["failing_checks"]]
+    starts += [a.get("since") for a in overview["alerts"]["top"]]
+    starts = sorted(str(s) for s in starts if s)
+    if not starts:
+        return None
+    try:
+        changes = what_changed(backend, at=starts[0], window="15m", top=3)
+    except ToolError as e:
+        return f"not available: {e}"
+    return {"at": starts[0], "changes": changes["changes"]}
 
 
 def _render(o: dict[str, Any]) -> None:
@@ -116,6 +135,14 @@ def _render(o: dict[str, Any]) -> None:
         for d in t["down_targets"]:
             c.print(f"  [red]↓[/] {e(str(d['job']))} {e(str(d['instance']))}: "
                     f"{e(d['error'])}")
+    cause = o.get("changed_around")
+    if isinstance(cause, dict) and cause["changes"]:
+        c.print(f"[bold]Changed around {e(cause['at'])}[/] (the likely cause first):")
+        for x in cause["changes"]:
+            c.print(f"  ~ {x['series']}: {x['before']} → {x['after']} at "
+                    f"{_when(x['changed_at'])}", markup=False)
+    elif isinstance(cause, str):
+        c.print(f"[bold]Changed around then[/]: {e(cause)}")
     cap = o["capacity"]
     c.print("[bold]Runs out first[/]:")
     if isinstance(cap, list):
@@ -126,3 +153,12 @@ def _render(o: dict[str, Any]) -> None:
         c.print(f"  {cap}", markup=False)
     if o.get("store"):
         c.print(f"[bold]Store[/]: {o['store'].get('series')} series")
+
+
+def _when(seconds: Any) -> str:
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromtimestamp(float(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError, OverflowError):
+        return str(seconds)
