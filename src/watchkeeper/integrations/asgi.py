@@ -5,10 +5,10 @@
     app = HTTPMetricsMiddleware(app)                   # any other ASGI app
 
 The route label is the template the framework already resolved (``scope["route"]``, with
-Mount prefixes and FastAPI router prefixes), read after the app routed the request: the
-cost does not grow with the number of routes. The request's end is its last body chunk,
-so background tasks that run afterwards are not request time. WebSockets get their own
-metrics and never enter HTTP latency.
+Mount prefixes and FastAPI router prefixes; Litestar's ``scope["path_template"]``), read
+after the app routed the request: the cost does not grow with the number of routes. The
+request's end is its last body chunk, so background tasks that run afterwards are not
+request time. WebSockets get their own metrics and never enter HTTP latency.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def scope_route(scope: dict[str, Any], root: str = "") -> str | None:
     """
     route = scope.get("route")
     if route is None:
+        template = scope.get("path_template")  # Litestar: the matched handler's template
+        if template.__class__ is str:
+            return template
         mounted = scope.get("root_path", "")
         if mounted != root and "endpoint" in scope:  # a mounted app that is not a router
             return mounted[len(root):] + "/{path:path}"

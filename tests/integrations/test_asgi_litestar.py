@@ -1,0 +1,62 @@
+"""Litestar: the route label is the template Litestar matched (``scope["path_template"]``,
+router prefixes included), whether the middleware is Litestar's own or wraps the app."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from watchkeeper.integrations.asgi import HTTPMetricsMiddleware
+from watchkeeper.metrics import CollectorRegistry
+
+litestar = pytest.importorskip("litestar")
+
+
+def run(app, *paths):
+    async def go():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return [await client.get(p) for p in paths]
+    return asyncio.run(go())
+
+
+def routes_of(reg):
+    out = {}
+    for fam in reg.collect():
+        for s in fam.samples:
+            if s.name == "http_server_request_duration_seconds_count":
+                key = (s.labels["http_route"], s.labels["http_response_status_code"])
+                out[key] = out.get(key, 0) + s.value
+    return out
+
+
+def make_app(reg, inside: bool):
+    from litestar import Litestar, Router, get
+    from litestar.middleware import DefineMiddleware
+
+    @get("/orders/{order_id:int}")
+    async def order(order_id: int) -> dict[str, int]:
+        return {"id": order_id}
+
+    @get("/health", sync_to_thread=False)
+    def health() -> str:
+        return "ok"
+
+    api = Router(path="/api/v1", route_handlers=[order])
+    middleware = [DefineMiddleware(HTTPMetricsMiddleware, registry=reg)] if inside else []
+    app = Litestar(route_handlers=[api, health], middleware=middleware)
+    return app if inside else HTTPMetricsMiddleware(app, registry=reg)
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["litestar-middleware", "wrapping"])
+def test_litestar_routes_are_their_templates(inside):
+    reg = CollectorRegistry()
+    answers = run(make_app(reg, inside), "/api/v1/orders/1", "/api/v1/orders/2", "/health",
+                  *(f"/wp-{i}.php" for i in range(20)))
+    assert [a.status_code for a in answers[:3]] == [200, 200, 200]
+    expected = {("/api/v1/orders/{order_id}", "200"): 2, ("/health", "200"): 1}
+    if not inside:  # Litestar runs its own middleware only for a route it matched
+        expected[("_unmatched", "404")] = 20
+    assert routes_of(reg) == expected
