@@ -63,6 +63,26 @@ def test_cached_with_ttl_expires_and_evicts(monkeypatch) -> None:
     assert _req(name) == (1, 4)
 
 
+def test_ttl_caches_of_one_name_add_up_across_scrapes() -> None:
+    name = _name()
+
+    @cached(name=name, maxsize=8, ttl=60)
+    def a(x: int) -> int:
+        return x
+
+    @cached(name=name, maxsize=8, ttl=60)
+    def b(x: int) -> int:
+        return -x
+
+    for x in (1, 1, 1, 2):
+        a(x)
+    assert _req(name) == (2, 2)  # read once: the counts move into the stats
+    for x in (1, 1):
+        b(x)
+    assert a.cache.get((2,)) == 2  # a lookup through the store counts as well
+    assert _req(name) == (4, 3)
+
+
 def test_cached_async() -> None:
     name = _name()
 

@@ -55,18 +55,30 @@ class TTLCache:
     def __init__(self, maxsize: int, ttl: float, stats: CacheStats, tier: str = "l1") -> None:
         self.maxsize, self.ttl, self.stats, self.tier = maxsize, ttl, stats, tier
         self.data: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        #: hits and misses, counted here (a list item is the cheapest counter) and added
+        #: to the stats when they are read
+        self.counts = [0, 0]
+        self._pulled = [0, 0]
+        stats.pullers.append(self._pull)
         stats.gauge(tier, "size", lambda: len(self.data))
         stats.gauge(tier, "max_size", lambda: self.maxsize)
+
+    def _pull(self) -> None:
+        hits, misses = self.counts
+        h0, m0 = self._pulled
+        self._pulled = [hits, misses]
+        self.stats.hit(self.tier, hits - h0)
+        self.stats.miss(self.tier, misses - m0)
 
     def get(self, key: Any, default: Any = _MISSING) -> Any:
         found = self.data.get(key)
         if found is not None and found[0] > monotonic():
             self.data.move_to_end(key)
-            self.stats.hit(self.tier)
+            self.counts[0] += 1
             return found[1]
         if found is not None:
             self.data.pop(key, None)
-        self.stats.miss(self.tier)
+        self.counts[1] += 1
         return default
 
     def set(self, key: Any, value: Any) -> None:
@@ -79,10 +91,6 @@ class TTLCache:
 
     def clear(self) -> None:
         self.data.clear()
-
-
-def _key(args: tuple, kwargs: dict) -> Any:
-    return (args, tuple(sorted(kwargs.items()))) if kwargs else args
 
 
 def cached(func: Callable[..., Any] | None = None, *, name: str | None = None,
@@ -98,15 +106,20 @@ def cached(func: Callable[..., Any] | None = None, *, name: str | None = None,
             return watch_lru(functools.lru_cache(maxsize=maxsize)(f), label)
         store = TTLCache(maxsize or 2 ** 31, ttl if ttl is not None else float("inf"),
                          CACHES.stats(label))
-        get, put = store.get, store.set
+        # the hit path is inlined (TTLCache.get's lines): one Python call per hit
+        put, data, move, counts = store.set, store.data, store.data.move_to_end, store.counts
         if iscoroutinefunction(f):
             @functools.wraps(f)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                key = _key(args, kwargs)
-                value = get(key)
-                if value is _MISSING:
-                    value = await f(*args, **kwargs)
-                    put(key, value)
+                key = (args, tuple(sorted(kwargs.items()))) if kwargs else args
+                found = data.get(key)
+                if found is not None and found[0] > monotonic():
+                    move(key)
+                    counts[0] += 1
+                    return found[1]
+                counts[1] += 1
+                value = await f(*args, **kwargs)
+                put(key, value)
                 return value
 
             run_async.cache = store  # type: ignore[attr-defined]
@@ -114,11 +127,15 @@ def cached(func: Callable[..., Any] | None = None, *, name: str | None = None,
 
         @functools.wraps(f)
         def run(*args: Any, **kwargs: Any) -> Any:
-            key = _key(args, kwargs)
-            value = get(key)
-            if value is _MISSING:
-                value = f(*args, **kwargs)
-                put(key, value)
+            key = (args, tuple(sorted(kwargs.items()))) if kwargs else args
+            found = data.get(key)
+            if found is not None and found[0] > monotonic():
+                move(key)
+                counts[0] += 1
+                return found[1]
+            counts[1] += 1
+            value = f(*args, **kwargs)
+            put(key, value)
             return value
 
         run.cache = store  # type: ignore[attr-defined]
