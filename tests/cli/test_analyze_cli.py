@@ -112,3 +112,39 @@ def test_changes_and_capacity_read_the_local_store(tmp_path):
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, ["analyze", "capacity", "--data", str(tmp_path / "nope")])
     assert res.exit_code == 1 and "no store" in res.output
+
+
+def test_plan_prints_resources_hot_spots_and_hints(tmp_path):
+    import json
+    import time
+
+    from watchkeeper.tsdb.store import Store
+
+    now = int(time.time()) * 1000
+    ts = np.arange(now - 2 * 86_400_000, now, 300_000, dtype=np.int64)
+    k = np.arange(len(ts))
+    days = (ts - ts[0]) / 86_400_000
+    with Store.open(tmp_path / "d", background=False) as store:
+        disk = {"mountpoint": "/data", "fstype": "xfs", "device": "sdb"}
+        store.append_array({"__name__": "node_filesystem_size_bytes", **disk}, ts,
+                           np.full(len(ts), 1e12))
+        store.append_array({"__name__": "node_filesystem_avail_bytes", **disk}, ts,
+                           1e12 - (5e11 + 5e10 * days))
+        store.append_array({"__name__": "http_server_request_duration_seconds_sum",
+                            "http_route": "/report"}, ts, 3.0 * k)
+        store.append_array({"__name__": "http_server_request_duration_seconds_count",
+                            "http_route": "/report"}, ts, 2.0 * k)
+        for result, n in (("hit", 10), ("miss", 40)):
+            store.append_array({"__name__": "cache_requests_total", "cache": "users",
+                                "tier": "l2", "result": result}, ts, n * k.astype(float))
+    res = CliRunner().invoke(cli, ["analyze", "plan", "--data", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    assert "disk" in res.output and "reaches 80 %" in res.output and "/report" in res.output
+    assert "cache users (l2) hit 20 % of" in res.output
+    res = CliRunner().invoke(cli, ["analyze", "plan", "--data", str(tmp_path / "d"), "--json",
+                                   "--target", "0.9"])
+    [disk] = json.loads(res.output)["resources"]
+    assert disk["target"] == 0.9 and disk["growth_per_day"] > 4e10
+    res = CliRunner().invoke(cli, ["analyze", "plan", "--data", str(tmp_path / "d"),
+                                   "--target", "1.5"])
+    assert res.exit_code == 2

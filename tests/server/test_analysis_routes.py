@@ -87,6 +87,9 @@ def test_anomalies_scores_each_series(client):
     ("/api/v1/analysis/forecast", {"query": "x", "method": "magic"}, "'method'"),
     ("/api/v1/analysis/forecast", {"query": "x", "threshold": "high"}, "'threshold'"),
     ("/api/v1/analysis/anomalies", {"query": "x", "window": "30d", "step": "1s"}, "11,000"),
+    ("/api/v1/analysis/plan", {"target": "2"}, "'target'"),
+    ("/api/v1/analysis/plan", {"target": "most"}, "'target'"),
+    ("/api/v1/analysis/plan", {"window": "1d) or up[5m"}, "'window'"),
 ])
 def test_bad_parameters_are_400s_naming_them(client, path, params, names):
     r = client.get(path, params=params)
@@ -95,10 +98,11 @@ def test_bad_parameters_are_400s_naming_them(client, path, params, names):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-@given(route=st.sampled_from(["changes", "capacity", "forecast", "anomalies"]),
+@given(route=st.sampled_from(["changes", "capacity", "forecast", "anomalies", "plan",
+                              "scores"]),
        params=st.dictionaries(
            st.sampled_from(["at", "window", "top", "match", "query", "method", "threshold",
-                            "time", "lookback", "horizon", "end", "step"]),
+                            "time", "lookback", "horizon", "end", "step", "target"]),
            st.one_of(st.text(max_size=30), st.sampled_from(
                ["1h", "0", "-5m", "1e308", "nan", "latency", "{", "99999999999999999999",
                 "2026-12-01T00:00:00Z", "holt_winters", "sum(latency)"])),
@@ -120,3 +124,12 @@ def test_scores_lists_the_servers_latest_top_series(client):
     body = client.get("/api/v1/analysis/scores").json()
     top = body["data"][0]
     assert top["labels"]["route"] == "/r4" and top["score"] >= 0.5 and top["expr"] == "latency"
+
+
+def test_plan_gives_growth_headroom_and_the_target_date(client):
+    body = client.get("/api/v1/analysis/plan", params={"target": "0.5"}).json()
+    [disk] = [r for r in body["data"]["resources"] if r["resource"] == "disk"]
+    assert disk["growth_per_day"] == pytest.approx(10e9, rel=0.05)
+    assert disk["target_crossed_at"] is not None  # 50 GB used of 100: at the target now
+    assert set(body["data"]["hot_spots"]) == {"routes", "queries", "caches"}
+    assert body["data"]["hints"] == []

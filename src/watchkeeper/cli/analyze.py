@@ -212,6 +212,64 @@ def capacity(data: Path, lookback: str, as_json: bool) -> None:
          f"{_days(r['seconds'])} (80 %: {_days(r['lower'])} to {_days(r['upper'])})")])
 
 
+@analyze.command()
+@click.option("--data", type=click.Path(path_type=Path), default=Path("watchkeeper-data"),
+              show_default=True, help="The embedded store's folder.")
+@click.option("--window", default="1d", show_default=True, help="Hot spots and hints over.")
+@click.option("--lookback", default="7d", show_default=True, help="Growth fitted over.")
+@click.option("--target", default=0.8, show_default=True, type=click.FloatRange(0, 1,
+              min_open=True), help="The utilisation whose crossing date is shown.")
+@click.option("--json", "as_json", is_flag=True)
+def plan(data: Path, window: str, lookback: str, target: float, as_json: bool) -> None:
+    """Capacity planning: growth, headroom and target dates; hot spots; optimisation hints."""
+    import json
+    import time
+
+    from watchkeeper.analysis.planning import plan as plan_of
+
+    span = _duration(window)
+    store, engine = _open_engine(data)
+    try:
+        answer = plan_of(engine, int(time.time() * 1000), f"{max(1, span // 1000)}s",
+                         _duration(lookback), target)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(answer, indent=2, default=str))
+        return
+    _show(answer["resources"], False, [
+        ("resource", lambda r: f"{r['resource']} {_series(r['labels'])}"),
+        ("used", lambda r: f"{100 * r['utilisation']:.0f} %"),
+        ("growth/day", lambda r: "-" if r["growth_per_day"] is None
+         else f"{r['growth_per_day']:.4g}"),
+        ("headroom", lambda r: f"{r['headroom']:.4g}"),
+        (f"reaches {100 * target:.0f} %", lambda r: "not growing" if r["target_crossed_at"]
+         is None else _iso(r["target_crossed_at"]))])
+    spots = answer["hot_spots"]
+    for title, rows, name in (("slowest routes (total time)", spots["routes"], "http_route"),
+                              ("busiest queries (total time)", spots["queries"],
+                               "db_operation_name")):
+        if rows:
+            click.echo(f"\n{title}:")
+            _show(rows, False, [(name, lambda r, n=name: r.get(n, "?")),
+                                ("total s", lambda r: f"{r['total_seconds']:.4g}"),
+                                ("calls", lambda r: f"{r['count']:.0f}"),
+                                ("mean s", lambda r: "-" if r["mean_seconds"] is None
+                                 else f"{r['mean_seconds']:.3g}")])
+    if spots["caches"]:
+        click.echo("\ncaches by miss cost:")
+        _show(spots["caches"], False, [
+            ("cache", lambda r: f"{r.get('cache', '?')} ({r.get('tier', '?')})"),
+            ("misses", lambda r: f"{r['misses']:.0f}"),
+            ("hit ratio", lambda r: "-" if r["hit_ratio"] is None else f"{r['hit_ratio']:.2f}"),
+            ("miss cost s", lambda r: "-" if r["miss_cost_seconds"] is None
+             else f"{r['miss_cost_seconds']:.3g}")])
+    if answer["hints"]:
+        click.echo("\nhints:")
+        for h in answer["hints"]:
+            click.echo(f"  - {h['hint']}")
+
+
 def _iso(seconds: float) -> str:
     import datetime as dt
 

@@ -214,6 +214,25 @@ def make_routes(service: Any) -> list[Route]:
             return bad_data("window/step gives more than 11,000 points: raise 'step'")
         return await run(request, _anomalies, query, end - window, end, step)
 
+    async def plan_route(request: Request) -> JSONResponse:
+        from watchkeeper.analysis.planning import plan
+
+        try:
+            at = _param_time(request, "time", now())
+            window = _param_duration(request, "window", "1d")
+            lookback = _param_duration(request, "lookback", "7d")
+            top = _param_int(request, "top", 10, 100)
+            text = request.query_params.get("target") or "0.8"
+            target = float(text)
+        except _Bad as e:
+            return bad_data(str(e))
+        except ValueError:
+            return bad_data("invalid parameter 'target': not a number")
+        if not 0 < target <= 1:
+            return bad_data("invalid parameter 'target': a utilisation above 0 and at most 1")
+        span = f"{max(1, window // 1000)}s"  # rebuilt from the parsed value, never the text
+        return await run(request, plan, at, span, lookback, target, top)
+
     async def scores(request: Request) -> JSONResponse:
         """The server's latest anomaly scores, highest first (the recorded top series)."""
         watch = getattr(service, "analysis", None)
@@ -224,6 +243,7 @@ def make_routes(service: Any) -> list[Route]:
 
     return [
         Route("/api/v1/analysis/scores", scores),
+        Route("/api/v1/analysis/plan", plan_route),
         Route("/api/v1/analysis/changes", changes),
         Route("/api/v1/analysis/capacity", capacity),
         Route("/api/v1/analysis/forecast", forecast_route),
