@@ -226,11 +226,13 @@ def plan(data: Path, window: str, lookback: str, target: float, as_json: bool) -
     import time
 
     from watchkeeper.analysis.planning import plan as plan_of
+    from watchkeeper.promql.durations import format_duration
 
     span = _duration(window)
     store, engine = _open_engine(data)
     try:
-        answer = plan_of(engine, int(time.time() * 1000), f"{max(1, span // 1000)}s",
+        answer = plan_of(engine, int(time.time() * 1000),
+                         format_duration(max(1000, span // 1000 * 1000)),
                          _duration(lookback), target)
     finally:
         store.close()

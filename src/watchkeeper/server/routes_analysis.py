@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from watchkeeper.promql.durations import parse_duration, parse_time
+from watchkeeper.promql.durations import format_duration, parse_duration, parse_time
 from watchkeeper.promql.errors import PromQLError
 
 from .routes_status import bad_data, ok
@@ -230,7 +230,7 @@ def make_routes(service: Any) -> list[Route]:
             return bad_data("invalid parameter 'target': not a number")
         if not 0 < target <= 1:
             return bad_data("invalid parameter 'target': a utilisation above 0 and at most 1")
-        span = f"{max(1, window // 1000)}s"  # rebuilt from the parsed value, never the text
+        span = format_duration(max(1000, window // 1000 * 1000))  # never the text itself
         return await run(request, plan, at, span, lookback, target, top)
 
     async def scores(request: Request) -> JSONResponse:
