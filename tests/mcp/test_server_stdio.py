@@ -162,6 +162,8 @@ SECRET_CALLS = [
     ("capacity", {}),
     ("forecast", {"expr": "planted_secret_info", "horizon": "1h", "lookback": "5m"})]
 WRITE_CALLS = [("acknowledge", {"alert": "HealthCheckFailing", "comment": "on it"}),
+               ("silence", {"matchers": {"alertname": "HealthCheckFailing"},
+                            "duration": "10m", "comment": "deploying"}),
                ("alerts", {"state": "firing"}),
                ("acknowledge", {"alert": "HealthCheckFailing"}),
                ("acknowledge", {})]
@@ -177,7 +179,7 @@ def written(served):
 
 
 def test_acknowledge_through_mcp(served, written):
-    listed, (ack, firing, again, neither), _, _ = written
+    listed, (ack, silenced, firing, again, neither), _, _ = written
     tools = {t["name"]: t for t in listed["tools"]}
     assert tools["acknowledge"]["annotations"]["destructiveHint"] is True
     assert len(json.dumps(listed)) <= 10 * 1024  # with the write tools too
@@ -189,6 +191,8 @@ def test_acknowledge_through_mcp(served, written):
     alert = next(a for a in firing.structured_content["alerts"]
                  if a["alert"] == "HealthCheckFailing")
     assert alert["incident"] == done[0]["incident"] and alert["acked_by"] == "mcp"
+    assert not silenced.is_error, silenced.content[0].text
+    assert alert["silenced_by"] == [str(silenced.structured_content["silence"]["silenceID"])]
     assert again.is_error and "no open unacknowledged incident" in again.content[0].text
     assert neither.is_error and "exactly one" in neither.content[0].text
 
