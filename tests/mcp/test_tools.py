@@ -37,10 +37,11 @@ def backend(tmp_path_factory):
                            100e9 - (40e9 + 10e9 * days))  # 30 GB left at 10 GB/day: 3 days
         store.append_array({"__name__": "watchkeeper_health_status", "check": "db"}, ts,
                            np.zeros(len(ts)))
-        store.append_array({"__name__": "watchkeeper:anomaly_score",
-                            "series": "request_latency_seconds"}, ts, np.full(len(ts), 0.93))
-        store.append_array({"__name__": "watchkeeper:anomaly_score", "series": "calm"}, ts,
-                           np.full(len(ts), 0.1))
+        store.append_array({"__name__": "watchkeeper:anomaly_score",  # as the server writes
+                            "expr": "request_latency_seconds", "route": "/api",
+                            "metric": "request_latency_seconds"}, ts, np.full(len(ts), 0.93))
+        store.append_array({"__name__": "watchkeeper:anomaly_score", "expr": "up",
+                            "metric": "up", "job": "calm"}, ts, np.full(len(ts), 0.1))
         store.append_array({"__name__": "ALERTS", "alertname": "DiskFilling",
                             "alertstate": "firing", "severity": "warning"}, ts,
                            np.ones(len(ts)))
@@ -111,7 +112,8 @@ def test_status_on_a_bare_store_uses_the_recorded_series(backend):
     assert out["health"]["failing_checks"][0]["check"] == "db"
     assert out["alerts"]["firing"] == 1 and out["alerts"]["top"][0]["alert"] == "DiskFilling"
     assert out["capacity"][0]["filesystem"] == "/var"
-    assert out["anomalies"] == [{"series": '{series="request_latency_seconds"}',
+    assert out["anomalies"] == [{"series": 'request_latency_seconds{route="/api"}',
+                                 "expr": "request_latency_seconds",
                                  "score": 0.93}]  # recorded scores at or over 0.5 only
     assert size(out) <= 2048
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .backend import Backend, BackendError
-from .shapes import human, num, series_name, size
+from .shapes import human, num, series_name, short, size
 from .tools import _checks, alerts, capacity
 
 STATUS_BUDGET = 2048
@@ -27,9 +27,15 @@ def _anomalies_now(backend: Backend) -> Any:
     if not rows:
         return ("none recorded at or over 0.5; call anomalies with an expression to "
                 "score it")
-    return [{"series": series_name({k: v for k, v in r["metric"].items()
-                                    if k != "__name__"}), "score": num(r["value"][1])}
-            for r in rows]
+    out = []
+    for r in rows:  # labels: the scored query (expr), the series' name (metric), its own
+        m = r["metric"]
+        own = {k: v for k, v in m.items() if k not in ("__name__", "expr", "metric")}
+        if m.get("metric"):
+            own["__name__"] = m["metric"]
+        out.append({"series": short(series_name(own), 120), "expr": short(m.get("expr"), 80),
+                    "score": num(r["value"][1])})
+    return out
 
 
 def status(backend: Backend) -> dict[str, Any]:
