@@ -60,3 +60,38 @@ def test_litestar_routes_are_their_templates(inside):
     if not inside:  # Litestar runs its own middleware only for a route it matched
         expected[("_unmatched", "404")] = 20
     assert routes_of(reg) == expected
+
+
+def test_a_litestar_handler_error_keeps_its_type_and_is_captured_once():
+    from litestar import Litestar, get
+    from litestar.exceptions import NotFoundException
+
+    from watchkeeper.integrations.asgi import litestar_after_exception
+    from watchkeeper.integrations.hooks import EXCEPTION_HOOKS
+
+    @get("/pay/{order_id:int}")
+    async def pay(order_id: int) -> None:
+        if order_id == 0:
+            raise NotFoundException("no such order")
+        raise ZeroDivisionError("card declined")
+
+    reg = CollectorRegistry()
+    seen = []
+
+    def hook(exc, work):
+        seen.append((type(exc).__name__, work.name))
+
+    app = HTTPMetricsMiddleware(Litestar(route_handlers=[pay],
+                                         after_exception=[litestar_after_exception]),
+                                registry=reg)
+    EXCEPTION_HOOKS.insert(0, hook)
+    try:
+        answers = run(app, "/pay/1", "/pay/0")
+    finally:
+        EXCEPTION_HOOKS.remove(hook)
+    assert [a.status_code for a in answers] == [500, 404]
+    assert seen == [("ZeroDivisionError", "/pay/{order_id}")]  # a 404 is not an error
+    errors = {(s.labels["http_response_status_code"], s.labels["error_type"])
+              for f in reg.collect() for s in f.samples
+              if s.name == "http_server_request_duration_seconds_count"}
+    assert errors == {("500", "ZeroDivisionError"), ("404", "")}

@@ -36,6 +36,8 @@ from .httpmetrics import (
 DISCONNECTS = frozenset(("CancelledError", "ClientDisconnect", "ClientDisconnected",
                          "BrokenPipeError", "ConnectionResetError"))
 _DEFAULT: Any = object()
+#: Where a framework hook leaves an exception it turned into a 500 response.
+EXC_KEY = "watchkeeper.exception"
 #: Methods whose requests carry no body worth a size histogram: no header scan for them.
 _NO_BODY = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
 
@@ -212,7 +214,8 @@ class HTTPMetricsMiddleware:
                 if not error and status != 500:
                     status = 499  # the app gave up on a response the client left
             elif not error and status >= 500:
-                error = status_label(status)
+                caught = scope.get(EXC_KEY)  # a framework turned it into this response
+                error = error_type(caught) if caught is not None else status_label(status)
             label = request._name or request.route() or self.unmatched
             if user is not None:
                 self.activity.see_route(label or UNMATCHED, user)
@@ -285,3 +288,14 @@ def _content_length(scope: dict[str, Any]) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def litestar_after_exception(exc: BaseException, scope: dict[str, Any]) -> None:
+    """Litestar turns a handler's exception into a 500 response itself; this
+    ``after_exception`` hook keeps its type for ``error_type`` and hands it to the error
+    capture (``Litestar(..., after_exception=[litestar_after_exception])``)."""
+    if getattr(exc, "status_code", 500) < 500:  # NotFound, validation...: not errors
+        return
+    scope[EXC_KEY] = exc
+    if EXCEPTION_HOOKS:
+        run_exception_hooks(exc, _WORK.get())
