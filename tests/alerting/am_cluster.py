@@ -26,7 +26,7 @@ class AlertmanagerCluster:
         self.peer_timeout = peer_timeout
         self.procs: list[subprocess.Popen] = []
 
-    def start(self, timeout: float = 30.0) -> AlertmanagerCluster:
+    def start(self, timeout: float = 60.0) -> AlertmanagerCluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "alertmanager.yml"
         config.write_text(self.config)

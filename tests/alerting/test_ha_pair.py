@@ -39,6 +39,7 @@ def _config(replica: str, target: Target, rules: Path, am: AlertmanagerCluster,
         "global": {"scrape_interval": "1s", "evaluation_interval": f"{EVALUATION_S:g}s",
                    "external_labels": {"replica": replica}},
         "collect_host": False,
+        "web": {"mcp": {"enabled": False}},  # not needed here: a faster start
         "default_rules": {"enabled": False},
         "scrape_configs": [{"job_name": "app", "static_configs": [
             {"targets": [target.address]}]}],
@@ -86,7 +87,7 @@ def test_ha_pair_with_alertmanager_cluster_and_victoriametrics(tmp_path) -> None
     try:
         with ThreadPoolExecutor(4) as pool:  # all five processes start side by side
             started = [pool.submit(vm.start), pool.submit(am.start),
-                       *[pool.submit(a.start) for a in pair]]
+                       *[pool.submit(a.start, 120) for a in pair]]  # slow when loaded
             for future in started:
                 future.result()
         deadline = time.monotonic() + 60

@@ -49,16 +49,36 @@ class ServeProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.client.is_closed:
             self.client = httpx.Client(base_url=self.url, timeout=10, headers=self.headers)
-        if not self.config_path.exists():
+        ours = not self.config_path.exists()  # a config this object wrote may change port
+        if ours:
             self.write_config(self.config)
+        for attempt in range(3):
+            log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+            self._spawn()
+            try:
+                self.wait_until(self._live, timeout, "the server to answer /health/live")
+                return self
+            except AssertionError:
+                lost_port = "address already in use" in self.log()[log_start:]
+                if not (ours and lost_port and attempt < 2):
+                    raise
+            # another process took the free port between choosing and binding: a new one
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            self.config.setdefault("web", {})["listen_address"] = f"127.0.0.1:{self.port}"
+            self.write_config(self.config)
+            self.client.close()
+            self.client = httpx.Client(base_url=self.url, timeout=10, headers=self.headers)
+        return self
+
+    def _spawn(self) -> None:
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.proc = subprocess.Popen(
             [*self.launcher, "serve", "--config",
              str(self.config_path), "--data", str(self.data), *self.args],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
-        self.wait_until(self._live, timeout, "the server to answer /health/live")
-        return self
+        log.close()
 
     def _live(self) -> bool:
         try:
