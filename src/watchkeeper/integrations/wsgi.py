@@ -15,15 +15,49 @@ from time import perf_counter
 from typing import Any
 
 from ..metrics.registry import REGISTRY, CollectorRegistry
-from .context import UNMATCHED, Work, reset_work, set_work
+from .context import UNMATCHED, Work
+from .context import _current as _WORK
 from .hooks import EXCEPTION_HOOKS, run_exception_hooks
-from .httpmetrics import DEFAULT_MAX_SERIES, InFlight, error_type, method_label, server_metrics
+from .httpmetrics import DEFAULT_MAX_SERIES, METHODS, InFlight, error_type, server_metrics
 
 RouteOf = Callable[[dict[str, Any]], "str | None"]
 #: Where a framework hook leaves an exception it turned into a 500 response.
 EXC_KEY = "watchkeeper.exception"
 _USER_KEY = "watchkeeper.user_hash"
 _DEFAULT: Any = object()
+
+
+class _Request(Work):
+    """A running request: the current :class:`Work` (named by the route the framework
+    left in the environ) and its entry among the requests in flight."""
+
+    __slots__ = ("child", "environ", "method", "route_of")
+
+    def __init__(self, environ: dict[str, Any], method: str, route_of: RouteOf) -> None:
+        self.kind = "http"
+        self.system = ""
+        self._name = None
+        self._resolve = None
+        self.environ = environ
+        self.method = method
+        self.route_of = route_of
+        self.child: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.route() or UNMATCHED
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    def route(self) -> str | None:
+        name = self._name
+        if name is None:
+            name = self._name = self.route_of(self.environ)
+        return name
+
+    settle = InFlight.settle
 
 
 class WSGIMetricsMiddleware:
@@ -45,33 +79,25 @@ class WSGIMetricsMiddleware:
         if self.exclude and environ.get("PATH_INFO", "").startswith(self.exclude):
             return self.app(environ, start_response)
         start = perf_counter()
-        metrics = self.metrics
-        method = method_label(environ.get("REQUEST_METHOD", "GET"))
-        route_of = self.route_of
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in METHODS:
+            method = "_OTHER"
+        # One object is the request's Work, its in-flight entry and its route.
+        entry = _Request(environ, method, self.route_of)
         status = [0, -1]  # status code, Content-Length (-1: unknown, count the body)
-        found: list[str | None] = [None]
-
-        def resolve() -> str | None:
-            route = found[0]
-            if route is None:
-                route = found[0] = route_of(environ)
-            return route
 
         def start_wrapper(line: str, headers: Any, exc_info: Any = None) -> Any:
             status[0] = int(line[:3])
             for name, value in headers:
                 if name.lower() == "content-length" and value.isdigit():
                     status[1] = int(value)
-            if found[0] is None:  # while the framework still holds its request
-                found[0] = route_of(environ)
+            if entry._name is None:  # while the framework still holds its request
+                entry._name = entry.route_of(environ)
             return start_response(line, headers, exc_info) if exc_info else \
                 start_response(line, headers)
 
-        entry = InFlight(method, resolve)
-        inflight = metrics.inflight
-        inflight[id(entry)] = entry
-        work = Work("http", resolve=resolve)
-        token = set_work(work)
+        self.metrics.inflight[id(entry)] = entry
+        token = _WORK.set(entry)
         if self.activity is not None:
             environ[_USER_KEY] = self.activity.see_environ(environ)
         try:
@@ -79,16 +105,16 @@ class WSGIMetricsMiddleware:
         except BaseException as exc:
             self._finish(entry, environ, start, 500, error_type(exc), 0)
             if EXCEPTION_HOOKS and environ.get(EXC_KEY) is not exc:
-                run_exception_hooks(exc, work)
+                run_exception_hooks(exc, entry)
             raise
         finally:
-            reset_work(token)
+            _WORK.reset(token)
         if result.__class__ is list:
             self._finish(entry, environ, start, status[0], None, sum(map(len, result)))
             return result
         return _Body(self, entry, environ, start, status, result)
 
-    def _finish(self, entry: InFlight, environ: dict[str, Any], start: float, status: int,
+    def _finish(self, entry: _Request, environ: dict[str, Any], start: float, status: int,
                 error: str | None, size: int) -> None:
         end = perf_counter()
         metrics = self.metrics
@@ -116,7 +142,7 @@ class _Body:
 
     __slots__ = ("_entry", "_environ", "_mw", "_result", "_size", "_start", "_status")
 
-    def __init__(self, mw: WSGIMetricsMiddleware, entry: InFlight, environ: dict[str, Any],
+    def __init__(self, mw: WSGIMetricsMiddleware, entry: _Request, environ: dict[str, Any],
                  start: float, status: list[int], result: Any) -> None:
         self._mw, self._entry, self._environ = mw, entry, environ
         self._start, self._status, self._result, self._size = start, status, result, 0
