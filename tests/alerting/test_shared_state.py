@@ -32,6 +32,7 @@ from watchkeeper.tsdb.matchers import Matcher
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 from serve_process import ServeProcess
 
+pytestmark = pytest.mark.peer
 BASE = "postgresql://postgres@{}:{}/test"
 
 

@@ -38,6 +38,7 @@ def _by_job(targets: list[dict]) -> dict[str, set[str]]:
     return out
 
 
+@pytest.mark.peer
 def test_shards_equal_prometheus_targets(tmp_path) -> None:
     jobs = _shard_jobs()
     config = {"global": {"scrape_interval": "1h"}, "scrape_configs": jobs}

@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from victoria import VictoriaMetrics
 from watchkeeper.scrape.relabel import hashmod
 
@@ -48,6 +50,7 @@ def _shard_config(shard: int, targets: list[str], vm: VictoriaMetrics) -> dict:
     }
 
 
+@pytest.mark.peer
 def test_sharded_scrapers_into_one_victoriametrics(tmp_path) -> None:
     servers = [ThreadingHTTPServer(("127.0.0.1", 0), Handler) for _ in range(8)]
     for server in servers:
