@@ -40,7 +40,29 @@ function cssVar(name) {
 }
 export function themeChanged() { colors = null; }
 
+// The anomaly band: the stretches the server scored a series of this panel anomalous
+// (score >= 0.5), shaded across the plot with a strip along its top.
+const BAND_FILL = 'rgba(239, 68, 68, 0.12)';
+const BAND_STRIP = '#ef4444';
+
+function drawBands(u, bands, step) {
+  const { ctx } = u;
+  const { left, top, width, height } = u.bbox;
+  ctx.save();
+  for (const b of bands) {
+    const x0 = Math.max(left, u.valToPos(b.from - step / 2, 'x', true));
+    const x1 = Math.min(left + width, u.valToPos(b.to + step / 2, 'x', true));
+    if (x1 <= x0) continue;
+    ctx.fillStyle = BAND_FILL;
+    ctx.fillRect(x0, top, x1 - x0, height);
+    ctx.fillStyle = BAND_STRIP;
+    ctx.fillRect(x0, top, x1 - x0, 3 * (window.devicePixelRatio || 1));
+  }
+  ctx.restore();
+}
+
 export function drawChart(box, panel, result, start, end, step, knownWidth) {
+  let bands = [];
   const data = alignMatrix(result, start, end, step);
   const labels = result.slice(0, MAX_SERIES).map((s) => legendOf(panel.legend, s.metric || {}, panel.expr));
   const width = Math.max(200, knownWidth || box.clientWidth || 300);
@@ -55,6 +77,7 @@ export function drawChart(box, panel, result, start, end, step, knownWidth) {
     axes: [{ ...axis }, { ...axis, size: 64, values: (u, vals) => vals.map((v) => formatValue(v, panel.unit)) }],
     series: [{}, ...labels.map((label, i) => ({ label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, points: { show: false } }))],
     hooks: {
+      drawClear: [(u) => { if (bands.length) drawBands(u, bands, step); }],
       draw: [(u) => {
         const { ctx } = u;
         for (const t of thresholds) {
@@ -86,7 +109,15 @@ export function drawChart(box, panel, result, start, end, step, knownWidth) {
     if (Math.abs(w - plot.width) > 8) plot.setSize({ width: w, height: 170 });
   });
   resize.observe(box);
-  return { destroy() { resize.disconnect(); plot.destroy(); } };
+  return {
+    destroy() { resize.disconnect(); plot.destroy(); },
+    // The band arrives after the chart (a second, cheaper request): shade and redraw.
+    setBands(next) {
+      bands = next || [];
+      box.dataset.anomalies = String(bands.length);
+      plot.redraw(false, false);
+    },
+  };
 }
 
 export function thresholdColor(panel, value) {

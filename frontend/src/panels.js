@@ -1,5 +1,6 @@
 // Rows of panels from a dashboard definition, each a PromQL query drawn by uPlot; all of a
 // dashboard's panels come from one request.
+import { get } from './api.js';
 import { drawChart, thresholdColor } from './chart.js';
 import { h, replace } from './dom.js';
 import { formatValue, RANGES } from './format.js';
@@ -46,6 +47,18 @@ function drawPanel(box, panel, got, width) {
   box.chart = drawChart(box, panel, got.result, got.start, got.end, got.step, width);
 }
 
+// The anomaly band of every chart, once the charts are drawn; a failure leaves them plain.
+async function shadeAnomalies(id, got, boxes, signal) {
+  let answer;
+  try {
+    answer = await get(`dashboards/${encodeURIComponent(id)}/anomalies?start=${got.start}&end=${got.end}&step=${got.step}`, null, signal);
+  } catch {
+    return;
+  }
+  if (signal.aborted || !answer || !Array.isArray(answer.data)) return;
+  boxes.forEach(([box], i) => { if (box.chart) box.chart.setBands(answer.data[i] || []); });
+}
+
 export function renderDashboard(container, dashboard, seconds, ctx) {
   const boxes = [];
   for (const row of dashboard.rows) {
@@ -74,6 +87,7 @@ export function renderDashboard(container, dashboard, seconds, ctx) {
     boxes.forEach(([box, panel], i) => drawPanel(box, panel,
       got.error ? { error: got.error } : panelResult(panel, got.panels[i], got), widths[i]));
     performance.mark('panels:drawn');
+    if (!got.error) shadeAnomalies(dashboard.id, got, boxes, ctx.signal);
   };
   refresh();
   ctx.every(Math.max(5000, seconds * 1000 / 300), refresh);

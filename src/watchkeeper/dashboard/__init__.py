@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .anomaly_band import anomalies_route
 from .panel_data import query_route
 from .panels import (
     Column,
@@ -141,5 +142,6 @@ def dashboard_app(dashboards: list[Dashboard] | None = None,
         Route("/dashboards.json", dashboards_json, methods=["GET", "HEAD"]),
         Route("/assets/{name}", asset, methods=["GET", "HEAD"]),
         query_route(shown),
+        anomalies_route(shown),
     ]
     return Starlette(routes=routes)
