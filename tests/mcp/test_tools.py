@@ -123,19 +123,30 @@ def test_a_missing_store_is_a_clear_error(tmp_path):
         Backend.local(tmp_path / "none")
 
 
-def test_range_queries_in_process_answer_as_the_api_does(backend):
+def _answer(b, expr, **args):  # type: ignore[no-untyped-def]
+    try:
+        return tools.query(b, expr, **args)
+    except tools.ToolError as e:
+        return f"error: {e}"
+
+
+def test_queries_in_process_answer_as_the_api_does(backend):
     through_api = Backend(backend._client)  # the same routes, no engine: the JSON round trip
     assert backend.engine is not None and through_api.engine is None
     ago = lambda h: str(NOW / 1000 - h * 3600)  # noqa: E731 - the same times for both
     for args in ({"start": ago(1)}, {"start": ago(3), "shape": "points"},
-                 {"start": ago(2), "shape": "table", "cursor": 7}, {"start": ago(1.3)}):
+                 {"start": ago(2), "shape": "table", "cursor": 7}, {"start": ago(1.3)},
+                 {}, {"shape": "table", "cursor": 3}, {"shape": "points"}):
         for expr in ("http_requests_total", 'rate(http_requests_total{route=~"/r1.*"}[10m])',
-                     "request_latency_seconds * 2"):
-            ours = tools.query(backend, expr, end=str(NOW / 1000), **args)
-            api = tools.query(through_api, expr, end=str(NOW / 1000), **args)
+                     "request_latency_seconds * 2", "sort_desc(http_requests_total)",
+                     "sort(rate(http_requests_total[1h]))", "scalar(vector(3))",
+                     "http_requests_total[10m]", "nothing_here"):
+            ours, api = (_answer(b, expr, end=str(NOW / 1000), **args)
+                         for b in (backend, through_api))
             assert ours == api, (expr, args)
-    with pytest.raises(tools.ToolError, match="parse error"):
-        tools.query(backend, "rate(x[5m", start="now-1h")
+    for start in ("now-1h", None):
+        with pytest.raises(tools.ToolError, match="parse error"):
+            tools.query(backend, "rate(x[5m", start=start)
 
 
 def test_diagnose_names_what_changed_when_the_problem_began(backend):

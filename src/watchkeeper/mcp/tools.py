@@ -10,7 +10,7 @@ from typing import Any
 
 from .backend import Backend, BackendError
 from .checks import FLAPPING, _checks, alerts, health
-from .engine_rows import EngineRows, range_rows
+from .engine_rows import EngineRows, InstantRows, instant_rows, range_rows
 from .shapes import (
     BUDGET,
     ToolError,
@@ -122,7 +122,10 @@ def query(backend: Backend, expr: str, start: str | None = None, end: str | None
         t_end = parse_when(end)
         data = None
         if start is None:
-            data = backend.get("/api/v1/query", {"query": expr, "time": t_end})
+            engine = backend.engine
+            found = instant_rows(engine, expr, t_end) if engine is not None else None
+            data = ({"resultType": "vector", "result": found} if found is not None else
+                    backend.get("/api/v1/query", {"query": expr, "time": t_end}))
         else:
             t_start = parse_when(start)
             step_s = parse_span(step, "0s") if step else max(1.0, (t_end - t_start) / 120)
@@ -149,7 +152,7 @@ def query(backend: Backend, expr: str, start: str | None = None, end: str | None
         head["empty"] = True
         head["hints"] = _hints(backend, expr)
         return head
-    metrics = (results.metrics if isinstance(results, EngineRows)
+    metrics = (results.metrics if isinstance(results, EngineRows | InstantRows)
                else [r.get("metric", {}) for r in results])
     unit = unit_of(metrics[0].get("__name__", "") or expr.split("(")[-1])
 
