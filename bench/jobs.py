@@ -228,7 +228,7 @@ def bench_celery_worker(tasks: int = 2_000) -> None:
 
     broker = "amqp://guest:guest@127.0.0.1:5672//"
     times: dict[str, list[float]] = {"hooks": [], "bare": []}
-    for round_ in range(1 if QUICK else 3):
+    for round_ in range(1 if QUICK else 5):
         for mode in ("hooks", "bare"):
             queue = f"wk_bench_{uuid.uuid4().hex[:8]}"
             done = Path(tempfile.gettempdir()) / f"{queue}.done"
