@@ -48,10 +48,10 @@ N = 20_000
 RATIOS: list[tuple[str, float, str]] = []
 
 
-def paired(ours: Callable[[], object], anchor: Callable[[], object], number: int
-           ) -> tuple[float, float]:
+def paired(ours: Callable[[], object], anchor: Callable[[], object], number: int,
+           rounds: int = ROUNDS) -> tuple[float, float]:
     samples: tuple[list[float], list[float]] = ([], [])
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for fn, out in zip((ours, anchor), samples, strict=True):
             out.append(timeit.Timer(fn).timeit(number) / number)
     return min(samples[0]), min(samples[1])
@@ -121,7 +121,7 @@ def bench_eta() -> None:
 
 
 def bench_locks() -> None:
-    number = 20_000
+    number = 2_000  # a round of a millisecond or so: many escape preemption entirely
     for name, bare, ours in (("Lock", threading.Lock(), tracked_lock("bench")),
                              ("RLock", threading.RLock(),
                               tracked_lock("bench_r", reentrant=True))):
@@ -133,7 +133,7 @@ def bench_locks() -> None:
             with lock:
                 pass
 
-        t_ours, t_bare = paired(with_ours, with_bare, number)
+        t_ours, t_bare = paired(with_ours, with_bare, number, rounds=ROUNDS * 4)
         added = t_ours - t_bare
         print(f"with {name:<5} tracked {ns(t_ours)}   bare {ns(t_bare)}   added {ns(added)}")
         RATIOS.append((f"tracked {name} / bare {name} (added {added * 1e9:.0f} ns)",
@@ -155,7 +155,7 @@ def bench_celery_in_process() -> None:
         return None
 
     hooks = CeleryHooks(JobMetrics(CollectorRegistry()))
-    number = 200
+    number = 100
 
     def with_hooks(fn: Callable[[], object]) -> Callable[[], object]:
         def run() -> None:
@@ -173,7 +173,7 @@ def bench_celery_in_process() -> None:
                 fn()
         return run
 
-    ours, anchor = paired(with_hooks(noop.apply), bare(noop.apply), 1)
+    ours, anchor = paired(with_hooks(noop.apply), bare(noop.apply), 1, rounds=ROUNDS * 4)
     added = (ours - anchor) / number
     print(f"celery task run (apply)   hooks {ours / number * 1e6:8.2f} us   bare "
           f"{anchor / number * 1e6:8.2f} us   added {added * 1e6:6.2f} us")

@@ -77,8 +77,8 @@ def pool() -> None:
         pool_connect = e.pool.connect
         return lambda: pool_connect().close()
 
-    got = timed({"bare": cycle(bare), "ours": cycle(ours), "otel": cycle(otel)}, 1000,
-                rounds=REPEAT * 4)
+    got = timed({"bare": cycle(bare), "ours": cycle(ours), "otel": cycle(otel)}, 200,
+                rounds=REPEAT * 12)
     ours_add, otel_add = got["ours"] - got["bare"], got["otel"] - got["bare"]
     print(f"pool checkout+checkin  bare {ns(got['bare'])}  ours {ns(got['ours'])}  "
           f"otel {ns(got['otel'])}")
@@ -104,7 +104,7 @@ def cache() -> None:
 
     bare(1), ours(1), ours_ttl(1)
     got = timed({"bare": lambda: bare(1), "ours": lambda: ours(1),
-                 "ttl": lambda: ours_ttl(1)}, 20000, rounds=REPEAT * 4)
+                 "ttl": lambda: ours_ttl(1)}, 2000, rounds=REPEAT * 12)
     print(f"cache hit  lru_cache {ns(got['bare'])}  cached {ns(got['ours'])}  "
           f"cached(ttl) {ns(got['ttl'])}")
     print(f"  added: cached {ns(got['ours'] - got['bare'])} (goal <= 120 ns)  "
@@ -124,8 +124,8 @@ def breaker() -> None:
     ours = watchkeeper.circuit_breaker(name="bench")(f)
     pyb = pybreaker.CircuitBreaker(fail_max=5)(f)
     cb = circuitbreaker.CircuitBreaker(name="bench_cb")(f)
-    got = timed({"bare": f, "ours": ours, "pybreaker": pyb, "circuitbreaker": cb}, 20000,
-                rounds=REPEAT * 4)
+    got = timed({"bare": f, "ours": ours, "pybreaker": pyb, "circuitbreaker": cb}, 2000,
+                rounds=REPEAT * 12)
     add = {k: got[k] - got["bare"] for k in ("ours", "pybreaker", "circuitbreaker")}
     print(f"breaker sync call  bare {ns(got['bare'])}  ours {ns(got['ours'])}  "
           f"pybreaker {ns(got['pybreaker'])}  circuitbreaker {ns(got['circuitbreaker'])}")
@@ -141,7 +141,7 @@ def breaker() -> None:
 
     ours_a = watchkeeper.circuit_breaker(name="bench_async")(g)
     cb_a = circuitbreaker.CircuitBreaker(name="bench_cb_async")(g)
-    n = 10000  # short rounds, many of them: the least disturbed one is kept
+    n = 2000  # short rounds, many of them: the least disturbed one is kept
 
     def loop(fn: Callable[[], object]) -> Callable[[], object]:
         async def many() -> None:
@@ -151,7 +151,7 @@ def breaker() -> None:
         return lambda: asyncio.run(many())
 
     got = timed({"bare": loop(g), "ours": loop(ours_a), "circuitbreaker": loop(cb_a)}, 1,
-                rounds=REPEAT * 4)
+                rounds=REPEAT * 12)
     got = {k: v / n for k, v in got.items()}
     add = {k: got[k] - got["bare"] for k in ("ours", "circuitbreaker")}
     print(f"breaker await  bare {ns(got['bare'])}  ours {ns(got['ours'])}  "
