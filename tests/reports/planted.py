@@ -16,7 +16,8 @@ SLOW = 2.0  # this week's latencies are twice last week's
 ERRORS = {"api": 0.01, "web": 0.0}  # share of 5xx, this week (last week: none)
 OUTAGE = (3 * DAY, 3 * DAY + 2 * 3600)  # the db check is down 2 h, three days in
 FIRING = [(2 * DAY, 2 * DAY + 3600), (5 * DAY, 5 * DAY + 1800)]  # HighLatency, this week
-SHIFT_AT = 6 * DAY  # queue_depth steps from 10 to 60, a day before the end
+SHIFT_AT = 6 * DAY  # memory used steps from 25 % to 75 %, a day before the end
+MEMORY = 16e9
 FS_SIZE = 100e9
 
 
@@ -64,8 +65,9 @@ def plant(data: Path, end: float) -> None:
                                 "alertstate": "firing", "severity": "warning"},
                                ms[inside], np.ones(int(inside.sum())))
         rng = np.random.default_rng(1)
-        put({"__name__": "queue_depth"}, np.where(rel >= SHIFT_AT, 60.0, 10.0)
-            + rng.normal(0, 1, len(t)))
+        put({"__name__": "node_memory_MemTotal_bytes"}, np.full(len(t), MEMORY))
+        put({"__name__": "node_memory_MemAvailable_bytes"},
+            np.where(rel >= SHIFT_AT, 0.25, 0.75) * MEMORY + rng.normal(0, 1e7, len(t)))
         used = 20e9 + 2e9 * (t - t[0]) / DAY  # 2 GB a day
         for name, value in (("node_filesystem_size_bytes", np.full(len(t), FS_SIZE)),
                             ("node_filesystem_avail_bytes", FS_SIZE - used),

@@ -68,10 +68,12 @@ def test_golden_signals_compare_with_the_week_before(report):
 
 def test_the_level_shift_leads_what_changed_and_is_scored_anomalous(report):
     changes, anomalies = report.section("changes").tables
-    assert changes.rows[0][0] == "queue_depth"
-    assert changes.rows[0][1] == pytest.approx(10, abs=1)
-    assert changes.rows[0][2] == pytest.approx(60, abs=1)
-    assert anomalies.rows and anomalies.rows[0][0] == "queue_depth"
+    top = changes.rows[0]
+    assert top[0] == "Host: Memory used"  # the dashboard panel's line
+    assert top[1].value == pytest.approx(25, abs=1) and top[2].value == pytest.approx(75, abs=1)
+    assert top[1].query.startswith("100 * (1 - node_memory_MemAvailable_bytes")
+    assert all(r[5] >= 1 for r in changes.rows)  # flat lines are not listed
+    assert anomalies.rows and anomalies.rows[0][0] == "Host: Memory used"
     assert anomalies.rows[0][1] >= 0.5
 
 

@@ -67,3 +67,10 @@ def test_kept_reports_are_listed_and_served_by_exact_name_only(served):
 def test_fuzzed_parameters_never_break_the_server(served, period, fmt, end):
     r = served[0].get("/api/v1/report", params={"period": period, "format": fmt, "end": end})
     assert r.status_code in (200, 400), (r.status_code, r.text[:200])
+
+
+def test_the_report_routes_are_in_the_openapi_document(served):
+    paths = served[0].get("/api/v1/openapi.json").json()["paths"]
+    params = {p["name"] for p in paths["/api/v1/report"]["get"]["parameters"]}
+    assert params == {"period", "format", "end", "title"}
+    assert "post" in paths["/api/v1/reports/{name}/send"]

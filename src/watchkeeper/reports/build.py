@@ -9,7 +9,7 @@ from .findings import capacity_section, changes_section
 from .model import Report
 from .operations import errors_section, store_section
 from .period import Period, parse_period
-from .signals import P95, RATE, _expr, signals_section
+from .signals import SIGNALS, _expr, signals_section
 from .source import Source
 
 
@@ -18,14 +18,20 @@ def build_report(source: Source, period: str = "7d", end: float | None = None,
     """The report of the ``period`` ending at ``end`` (now by default)."""
     clock = time.perf_counter()
     seconds, text = parse_period(period)
-    end = time.time() if end is None else end
+    end = float(int(time.time()) // 60 * 60) if end is None else end  # whole minutes
     p = Period(end - seconds, end, text)
     report = Report(title or f"watchkeeper report, last {text}", p.start, p.end, text,
                     time.time())
-    scored = [_expr(t, "", p.window, "") for t in (P95, RATE)]
-    report.sections = [health_section(source, p), alerts_section(source, p),
-                       signals_section(source, p), changes_section(source, p, scored),
-                       capacity_section(source, p), store_section(source, p),
-                       errors_section(source, p)]
+    scored = [(f"Golden signals: {name}", _expr(t, "", p.window, ""), unit)
+              for name, unit, t in SIGNALS]
+    source._ranges = {}  # answers are shared within one report, never between two
+    for make in (health_section, alerts_section, signals_section,
+                 lambda s, q: changes_section(s, q, scored), capacity_section, store_section,
+                 errors_section):
+        started = time.perf_counter()
+        section = make(source, p)
+        section.seconds = time.perf_counter() - started
+        report.sections.append(section)
+    source._ranges = {}
     report.seconds = time.perf_counter() - clock
     return report

@@ -30,7 +30,7 @@ def headline(report: Report) -> list[str]:
     if checks:
         name, uptime, outages = checks[0][:3]
         out.append(f"lowest availability: {name} {fmt.value(uptime, 'percent')} "
-                   f"({fmt.value(outages, 'count')} outages)")
+                   f"({fmt.value(outages, 'count')} outage{'' if outages == 1 else 's'})")
     rules = report.section("alerts").tables[0].rows
     if rules:
         out.append(f"noisiest rule: {rules[0][0]}, fired {fmt.value(rules[0][1], 'count')} "

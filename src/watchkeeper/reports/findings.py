@@ -1,103 +1,168 @@
-"""What stood out: the series whose level or spread changed most, the most anomalous
-points, and the filesystems closest to full, through the analysis room's functions."""
+"""What stood out: the dashboard lines whose level or spread changed most, the most
+anomalous points, and the filesystems closest to full, through the analysis room's
+functions.
+
+Changes are ranked over what the dashboards draw (every panel of the built-in and the
+configured dashboards, and the golden signals first), not over every raw series: those are
+the lines someone looks at, they come aggregated, and a week of them is a few hundred rows
+where a week of 10,000 raw series is tens of millions of samples to decode.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from watchkeeper.analysis.views import capacity, what_changed
+from watchkeeper.analysis.views import capacity
 
 from . import fmt
 from .common import guarded
 from .model import Column, Num, Section, Table
-from .period import Period, duration_text
+from .period import Period
 from .source import Source
 
 TOP = 10
 RECORDED = "watchkeeper:anomaly_score"
-SCORED_SERIES = 6  # series scored here when the server records no anomaly scores
-#: Gauges only: a counter's level always grows, and a histogram's parts follow its count.
-GAUGES = '{__name__=~".+", __name__!~".+(_total|_count|_sum|_bucket|_created)"}'
+MAX_ROWS = 400  # series ranked: the dashboards' panels, at most this many lines in all
+PER_PANEL = 12
+SCORED_SERIES = 8  # series scored here when the server records no anomaly scores
+HISTORY = 0.5  # the detector first learns on this share of a period before it
 CAPACITY_EXPR = "node_filesystem_size_bytes - node_filesystem_avail_bytes"
 
 
-def changes_section(source: Source, period: Period, extra: list[str]) -> Section:
-    """``extra``: expressions worth scoring for anomalies (the golden signals' charts)."""
+@dataclass
+class _Rows:
+    """The lines of every dashboard panel over the period, one row each, with the
+    expression that drew it."""
+
+    names: list[str] = field(default_factory=list)
+    exprs: list[str] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+    values: list[np.ndarray] = field(default_factory=list)
+    labels: list[dict[str, str]] = field(default_factory=list)
+    times: np.ndarray | None = None
+
+
+def _panel_rows(source: Source, period: Period, extra: list[tuple[str, str, str]],
+                section: Section) -> _Rows:
+    from watchkeeper.dashboard.panels import all_dashboards
+
+    panels = [(f"{d.title}: {p.title}", p.expr, p.unit, p.legend)
+              for d in all_dashboards(source.dashboards) for p in d.panels()]
+    panels = [(t, e, u, "") for t, e, u in extra] + panels
+    out = _Rows()
+    for title, expr, unit, legend in panels:
+        if len(out.names) >= MAX_ROWS:
+            break
+        try:
+            labels, times, values = source.range(expr, period.start, period.end,
+                                                 period.step)
+        except Exception as e:  # one broken panel never hides the others
+            section.problems.append(f"{title}: {e}")
+            continue
+        if out.times is None:
+            out.times = times
+        for lbl, row in list(zip(labels, values, strict=True))[:PER_PANEL]:
+            line = fmt.series_name(lbl, legend) if lbl else ""
+            out.names.append(f"{title}: {line}" if line else title)
+            out.exprs.append(expr)
+            out.units.append(unit)
+            out.values.append(row)
+            out.labels.append(lbl)
+    return out
+
+
+def changes_section(source: Source, period: Period, extra: list[tuple[str, str, str]],
+                    ) -> Section:
+    """``extra``: (title, expr, unit) of lines worth ranking first (the golden signals)."""
+    from watchkeeper.analysis.changes import rank_changes
+
     section = Section("changes", "Top anomalies and changes")
-    window = period.seconds / 5
+    points = max(3, int(period.seconds / 5 // period.step))
+    window = points * period.step
     at = period.end - window
-    w = duration_text(window)
-    section.intro = (f"Changes: every gauge, its last {fmt.duration(window)} against the "
-                     f"{fmt.duration(4 * window)} before (medians; the spread is the ratio "
-                     "of interquartile ranges; the time is CUSUM's change point).")
-    grid = f"analysis at a {fmt.duration(window / 120)} step; in PromQL about"
-    cols = [Column("series"),
-            Column("before", "", f"quantile_over_time(0.5, SERIES[{duration_text(4 * window)}]"
-                                 f" offset {w})", grid),
-            Column("after", "", f"quantile_over_time(0.5, SERIES[{w}])", grid),
-            Column("spread x", "", "IQR after / IQR before", "analysis"),
-            Column("changed at"),
+    section.intro = (f"Every line of the dashboards' panels at a {fmt.duration(period.step)} "
+                     f"step: its last {fmt.duration(window)} against the "
+                     f"{fmt.duration(4 * window)} before (medians; the spread is the ratio of "
+                     "interquartile ranges; the time is CUSUM's change point).")
+    cols = [Column("line"), Column("before"), Column("after"),
+            Column("spread x", "", "IQR after / IQR before", "analysis"), Column("changed at"),
             Column("score", "", "level move in robust sigmas + 3 |log2 spread x|",
                    "analysis")]
-    table = Table("What changed", cols, empty="no series changed")
+    table = Table("What changed", cols, empty="no line changed")
     section.tables.append(table)
-    changed: list[str] = []
+    rows = _Rows()
+    changed: list[int] = []
     with guarded(section, "what changed"):
-        rows = what_changed(source.engine, int(at * 1000), int(window * 1000), GAUGES,
-                            top=TOP)
-        for r in rows:
-            name = fmt.series_name(r["labels"])
-            changed.append(name)
-            table.rows.append([name, r["before"], r["after"], r["spread_ratio"],
-                               fmt.when(r["changed_at"]), r["score"]])
-    section.tables.append(_anomalies(source, period, [*extra, *changed], section))
+        rows = _panel_rows(source, period, extra, section)
+        if rows.names and rows.times is not None:
+            grid = np.vstack(rows.values)
+            for c in rank_changes(rows.times, grid, at, window, top=TOP):
+                if c.score < 1:  # less than a robust sigma: noise, not a change
+                    continue
+                changed.append(c.row)
+                expr, unit = rows.exprs[c.row], rows.units[c.row]
+                table.rows.append([rows.names[c.row], Num(c.level_before, unit, expr),
+                                   Num(c.level_after, unit, expr), c.spread_ratio,
+                                   fmt.when(c.at), c.score])
+    section.tables.append(_anomalies(source, period, rows, changed, section))
     return section
 
 
-def _anomalies(source: Source, period: Period, candidates: list[str],
+def _anomalies(source: Source, period: Period, rows: _Rows, changed: list[int],
                section: Section) -> Table:
-    p = period.text
-    recorded = f"topk({TOP}, max_over_time({RECORDED}[{p}]))"
-    table = Table("Most anomalous", [Column("series"), Column("peak score", "", ""),
+    recorded = f"topk({TOP}, max_over_time({RECORDED}[{period.text}]))"
+    table = Table("Most anomalous", [Column("line"), Column("peak score", "", ""),
                                      Column("at"), Column("value there")],
                   empty="no point scored 0.5 or more")
     with guarded(section, "anomalies"):
-        rows = source.instant(recorded, period.end)
-        if rows:  # the server scores series as it runs: read its figures
+        found = source.instant(recorded, period.end)
+        if found:  # the server scores series as it runs: read its figures
             table.columns[1].query = recorded
-            for lbl, score in sorted(rows, key=lambda r: -r[1]):
+            for lbl, score in sorted(found, key=lambda r: -r[1]):
                 table.rows.append([fmt.series_name(lbl), score, None, None])
             return table
         from watchkeeper.analysis.anomaly import ANOMALY_THRESHOLD, anomaly_scores
 
-        table.note = (f"Scored here at a {fmt.duration(period.step)} step by the streaming "
-                      f"detector (each point from the ones before it, with half a period of "
-                      f"history first), over {SCORED_SERIES} series: the golden signals and "
-                      "the largest changes.")
+        picked = list(dict.fromkeys([*range(min(3, len(rows.names))), *changed]))
+        picked = picked[:SCORED_SERIES]
+        table.note = (f"Scored here by the streaming detector at a "
+                      f"{fmt.duration(period.step)} step (each point from the ones before "
+                      f"it, after half a period of history) over {len(picked)} lines: the "
+                      "golden signals and the largest changes.")
         table.columns[1].source = "analysis"
-        table.columns[1].query = "anomaly score of SERIES (streaming detector)"
-        warm = period.start - period.seconds / 2
-        found = []
-        for expr in list(dict.fromkeys(candidates))[:SCORED_SERIES]:
-            labels, times, values = source.range(expr, warm, period.end, period.step)
-            for lbl, row in zip(labels[:2], values[:2], strict=False):
-                ok = np.isfinite(row)
-                if ok.sum() < 10:
-                    continue
-                scores = anomaly_scores(row[ok])
-                t, v = times[ok], row[ok]
-                inside = t >= period.start
-                if not inside.any():
-                    continue
-                i = int(np.argmax(np.where(inside, scores, -1.0)))
-                if scores[i] >= ANOMALY_THRESHOLD:
-                    name = fmt.series_name(lbl) if lbl else expr
-                    found.append([name, float(scores[i]), fmt.when(float(t[i])),
-                                  Num(float(v[i]), "", expr)])
-        table.rows = sorted(found, key=lambda r: -r[1])[:TOP]
+        table.columns[1].query = "anomaly score of the line (streaming detector)"
+        out = []
+        for i in picked:
+            t, row = _with_history(source, period, rows, i)
+            ok = np.isfinite(row)
+            if ok.sum() < 10:
+                continue
+            scores = anomaly_scores(row[ok], step_s=period.step)
+            inside = t[ok] >= period.start
+            if not inside.any():
+                continue
+            j = int(np.argmax(np.where(inside, scores, -1.0)))
+            if scores[j] >= ANOMALY_THRESHOLD:
+                out.append([rows.names[i], float(scores[j]), fmt.when(float(t[ok][j])),
+                            Num(float(row[ok][j]), rows.units[i], rows.exprs[i])])
+        table.rows = sorted(out, key=lambda r: -r[1])[:TOP]
     return table
+
+
+def _with_history(source: Source, period: Period, rows: _Rows, i: int,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Row ``i``'s times and values, preceded by ``HISTORY`` of a period for the detector
+    to learn on (read for the scored lines only)."""
+    assert rows.times is not None
+    labels, times, values = source.range(rows.exprs[i], period.start - HISTORY * period.seconds,
+                                         period.start - period.step, period.step)
+    for lbl, before in zip(labels, values, strict=True):
+        if lbl == rows.labels[i]:
+            return np.concatenate([times, rows.times]), np.concatenate([before, rows.values[i]])
+    return rows.times, rows.values[i]
 
 
 def capacity_section(source: Source, period: Period) -> Section:

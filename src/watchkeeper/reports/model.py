@@ -63,6 +63,7 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what could not be read, and why
+    seconds: float = 0.0  # how long building it took
 
 
 @dataclass

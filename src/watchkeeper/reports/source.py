@@ -5,7 +5,7 @@ analysis routes do."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ class Source:
     engine: Any  # a PromQL Engine over the store
     history: Any = None  # alerting.history.AlertHistory, when alerting ever ran
     errors: Any = None  # errorstore.ErrorStore, when errors were ever stored
+    dashboards: Any = None  # configured dashboards (the built-in ones are always read)
+    _ranges: dict = field(default_factory=dict, repr=False)
 
     def instant(self, expr: str, at: float) -> list[tuple[Labels, float]]:
         """The result of ``expr`` at ``at`` (unix seconds): labels and value, finite ones."""
@@ -35,8 +37,14 @@ class Source:
 
     def range(self, expr: str, start: float, end: float, step: float,
               ) -> tuple[list[Labels], np.ndarray, np.ndarray]:
-        """Labels per row, times (s) and values (NaN where a row has no point)."""
-        return grid(self.engine, expr, int(start * 1000), int(end * 1000), int(step * 1000))
+        """Labels per row, times (s) and values (NaN where a row has no point). One report
+        draws some lines twice (a golden signal's chart is also ranked for changes): the
+        answer is kept for the source's life, which is one report's."""
+        key = (expr, int(start * 1000), int(end * 1000), int(step * 1000))
+        found = self._ranges.get(key)
+        if found is None:
+            found = self._ranges[key] = grid(self.engine, expr, *key[1:])
+        return found
 
 
 def open_local(data: str | Path) -> tuple[Source, Any]:

@@ -59,6 +59,22 @@ def document(version: str) -> dict[str, Any]:
         "/-/reload": _op("Reload the config file; a bad file keeps the running config.",
                          "post", responses={"200": {"description": "reloaded"},
                                             "500": {"description": "kept the old config"}}),
+        "/api/v1/report": _op(
+            "Build a report of a period now: availability, alerts, golden signals, changes, "
+            "capacity, store health, error groups; HTML (inline SVG, no script) or Markdown.",
+            params=[("period", "a PromQL duration, 1h to 90d (default 7d)"),
+                    ("format", "html (default) or md"),
+                    ("end", "the period's end: unix seconds or RFC 3339 (default now)"),
+                    ("title", "the report's title")]),
+        "/api/v1/reports": _op("The scheduled reports kept: file, report, bytes, time."),
+        "/api/v1/reports/{name}/send": _op(
+            "Build and send a scheduled report now, as its schedule would.", "post",
+            path_params=[("name", "the report's name in the config")],
+            responses={"200": {"description": "the file, its link and each delivery"},
+                       "404": _ERR}),
+        "/reports/{file}": _op("A kept report's page.", path_params=[("file", "its file")],
+                               responses={"200": {"description": "text/html"},
+                                          "404": {"description": "no such report"}}),
         "/-/healthy": _op("Prometheus-style health probe."),
         "/-/ready": _op("Prometheus-style readiness probe."),
     }

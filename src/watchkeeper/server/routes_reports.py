@@ -34,7 +34,8 @@ def report_source(service: Any, errors: Callable[[], Any] | None = None) -> Any:
     from watchkeeper.reports.source import Source
 
     history = service.alerting.history if service.alerting is not None else None
-    return Source(service.engine, history, errors() if errors is not None else None)
+    return Source(service.engine, history, errors() if errors is not None else None,
+                  service.loaded.dashboards)
 
 
 def make_routes(service: Any, errors: Callable[[], Any] | None = None) -> list[Route]:
