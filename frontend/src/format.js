@@ -9,6 +9,16 @@ function scaled(v, base, names, suffix = '') {
   return `${v < 0 ? '-' : ''}${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)} ${`${names[i]}${suffix}`.trim()}`.trim();
 }
 
+// Durations in the unit a person reads them in: 120 ms, 4.20 s, 12 min, 5.5 h, 3.2 d.
+function seconds(v) {
+  const x = Math.abs(v);
+  if (x < 1) return `${(v * 1000).toFixed(x < 0.01 ? 2 : 0)} ms`;
+  if (x < 120) return `${v.toFixed(2)} s`;
+  if (x < 7200) return `${(v / 60).toFixed(0)} min`;
+  if (x < 2 * 86400) return `${(v / 3600).toFixed(1)} h`;
+  return `${(v / 86400).toFixed(1)} d`;
+}
+
 export function formatValue(v, unit) {
   if (v == null || Number.isNaN(v)) return '–';
   if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
@@ -18,7 +28,7 @@ export function formatValue(v, unit) {
     case 'bytes': return scaled(v, 1024, BIN);
     case 'Bps': return `${scaled(v, 1024, BIN)}/s`;
     case 'bps': return scaled(v, 1000, SI, 'b/s');
-    case 'seconds': return v < 1 ? `${(v * 1000).toFixed(v < 0.01 ? 2 : 0)} ms` : `${v.toFixed(2)} s`;
+    case 'seconds': return seconds(v);
     case 'ms': return `${v.toFixed(1)} ms`;
     case 'reqps': return scaled(v, 1000, SI, ' req/s');
     case 'ops': return scaled(v, 1000, SI, ' ops/s');

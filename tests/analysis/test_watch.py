@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from watchkeeper.analysis.capacity import DAY
 from watchkeeper.analysis.streaming import WARMUP
-from watchkeeper.analysis.watch import FULL_METRIC, SCORE_METRIC, AnalysisWatch
+from watchkeeper.analysis.watch import FULL_METRIC, GROWTH_METRIC, SCORE_METRIC, AnalysisWatch
 from watchkeeper.promql.engine import Engine
 from watchkeeper.tsdb import Store
 
@@ -67,5 +68,10 @@ def test_a_growing_disk_is_recorded_with_its_time_until_full(tmp_path: Path) -> 
         assert [dict(lbl)["mountpoint"] for lbl in res.labels] == ["/"]
         assert abs(res.values[0, 0] / DAY - 6.0) < 6.0 * 0.15  # 60 GB left at 10 GB a day
         assert {r["labels"]["mountpoint"] for r in watch.capacity} == {"/", "/srv"}
+        growth = Engine(store).instant(GROWTH_METRIC, now).value  # the capacity table's column
+        per_day = {dict(lbl)["mountpoint"]: v for lbl, v in zip(growth.labels,
+                                                                 growth.values[:, 0],
+                                                                 strict=True)}
+        assert per_day["/"] == pytest.approx(10e9, rel=0.05) and abs(per_day["/srv"]) < 1e6
     finally:
         store.close()

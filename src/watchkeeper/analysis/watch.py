@@ -4,7 +4,9 @@ Every ``interval`` (30 s) each selected query is evaluated at now, every series 
 is scored by the streaming scorer, and the top ones are written to the store as
 ``watchkeeper:anomaly_score{expr="<query>", <the series' labels>}`` (the series' own name,
 if it had one, in ``metric``). Every ``capacity_interval`` (5 min) the time until full of
-each disk is written as ``watchkeeper:time_until_full_seconds{<the filesystem's labels>}``.
+each disk is written as ``watchkeeper:time_until_full_seconds{<the filesystem's labels>}``
+(growing ones) and ``watchkeeper:disk_growth_bytes_per_day`` (all): the dashboard's
+capacity table.
 A series that leaves either set gets a stale marker, as a recording rule's would.
 
 The server's default queries are the panels of the built-in dashboards: what a user looks at
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 STALE_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
 SCORE_METRIC = "watchkeeper:anomaly_score"
 FULL_METRIC = "watchkeeper:time_until_full_seconds"
+GROWTH_METRIC = "watchkeeper:disk_growth_bytes_per_day"
 
 
 @dataclass
@@ -61,7 +64,8 @@ class AnalysisWatch:
 
     def __post_init__(self) -> None:
         self.scorer = StreamScorer(self.max_series)
-        self._written: dict[str, set[Any]] = {SCORE_METRIC: set(), FULL_METRIC: set()}
+        self._written: dict[str, set[Any]] = {name: set() for name in (
+            SCORE_METRIC, FULL_METRIC, GROWTH_METRIC)}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -109,12 +113,14 @@ class AnalysisWatch:
         from .views import capacity
 
         rows = capacity(self.engine, ts_ms)
-        samples = []
+        samples, growth = [], []
         for row in rows:
+            labels = {k: v for k, v in row["labels"].items() if k != "__name__"}
+            growth.append(({**labels, "__name__": GROWTH_METRIC}, row["growth_per_day"]))
             if row["seconds"] is not None:
-                labels = {k: v for k, v in row["labels"].items() if k != "__name__"}
                 samples.append(({**labels, "__name__": FULL_METRIC}, row["seconds"]))
         self._write(FULL_METRIC, samples, ts_ms)
+        self._write(GROWTH_METRIC, growth, ts_ms)
         with self._lock:
             self.capacity = rows
         return rows

@@ -1,4 +1,5 @@
-"""The anomaly band: the stretches each chart's series were scored anomalous, per panel."""
+"""The analysis on the dashboard: the anomaly band (the stretches each chart's series were
+scored anomalous, per panel) and the host dashboard's capacity table."""
 
 from __future__ import annotations
 
@@ -110,6 +111,41 @@ def test_the_band_is_shaded_on_the_chart_in_the_browser(tmp_path, page):
         # (a bare preview app has no /health, alerts or stream: their refusals are not the
         # band's)
         assert [e for e in page.errors if "uncaught" in e] == []
+    finally:
+        server.should_exit = True
+        time.sleep(0.3)
+        store.close()
+
+
+def test_the_host_dashboard_shows_the_capacity_table(tmp_path, page):
+    from seed import seed_host
+
+    from peers import free_port
+    from watchkeeper.analysis.watch import AnalysisWatch
+    from watchkeeper.dashboard.preview import preview_app, run_in_thread
+    from watchkeeper.promql.engine import Engine
+    from watchkeeper.tsdb import Store
+
+    store = Store.open(tmp_path / "tsdb")
+    now = int(time.time())
+    seed_host(store, now, hours=1)
+    disk = {"mountpoint": "/data", "fstype": "ext4", "device": "sdb"}
+    for ts in range(now - 2 * 86400, now + 1, 600):  # 60 GB used, 10 GB a day more
+        used = 40e9 + 10e9 * (ts - now + 2 * 86400) / 86400
+        store.append({"__name__": "node_filesystem_size_bytes", **disk}, ts * 1000, 100e9)
+        store.append({"__name__": "node_filesystem_avail_bytes", **disk}, ts * 1000,
+                     100e9 - used)
+    store.commit()
+    AnalysisWatch(store, Engine(store), []).capacity_tick(now * 1000)  # the server's timer
+    server, url = run_in_thread(preview_app(store), free_port())
+    try:
+        pg = page.page
+        pg.goto(f"{url}/#/dashboards/host")
+        row = '.chart[data-panel="Capacity"] tr[data-row="/data"]'
+        pg.wait_for_selector(row, timeout=20_000)
+        cells = pg.eval_on_selector_all(f"{row} td", "(tds) => tds.map((t) => t.textContent)")
+        assert cells[0] == "/data" and cells[1] == "60.0%"
+        assert cells[2].endswith("GiB") and cells[3] == "4.0 d"  # 40 GB left at 10 GB a day
     finally:
         server.should_exit = True
         time.sleep(0.3)
