@@ -50,7 +50,29 @@ def test_secrets_are_hidden_in_the_config_document_and_logs():
     "remote_write: [{url: 'http://a', queue_config: {max_samples_per_send: 0}}]",
     "remote_write: [{url: 'http://a', basic_auth: {username: u}, "
     "authorization: {credentials: c}}]",
+    "remote_write: [{url: 'http://a', queue_config: {min_shards: 4, max_shards: 2}}]",
+    "remote_write: [{url: 'http://a', metadata_config: {send_interval: 0s}}]",
+    "storage: {mode: agent}",  # agent mode forwards: it needs somewhere to forward to
 ])
 def test_bad_entries_are_refused(bad):
     with pytest.raises(ConfigError):
         parse_config(bad)
+
+
+def test_tls_metadata_shards_and_agent_mode_parse_like_prometheus():
+    config = parse_config("""
+storage: {mode: agent}
+remote_write:
+  - url: https://vm.example/api/v1/write
+    tls_config: {ca_file: ca.pem, cert_file: c.pem, key_file: k.pem, server_name: vm}
+    queue_config: {min_shards: 2, max_shards: 8}
+    metadata_config: {send: false, send_interval: 30s, max_samples_per_send: 100}
+""").config
+    rw = config.remote_write[0]
+    assert config.storage.mode == "agent"
+    assert rw.tls_config.server_name == "vm" and rw.tls_config.ca_file == "ca.pem"
+    assert (rw.queue_config.min_shards, rw.queue_config.max_shards) == (2, 8)
+    assert not rw.metadata_config.send and rw.metadata_config.send_interval == 30
+    default = parse_config("remote_write: [{url: 'http://a'}]").config
+    assert default.storage.mode == "tsdb"
+    assert default.remote_write[0].metadata_config.send  # Prometheus sends it by default

@@ -18,6 +18,9 @@ import click
 @click.option("--data", "data_path", help="Data directory (overrides storage.path).")
 @click.option("--collect-interval", type=float,
               help="Seconds between host and self collections (>= 1).")
+@click.option("--agent", is_flag=True,
+              help="Agent mode: scrape, collect and forward to remote_write only (no local "
+                   "history, rules or alerts), as storage.mode: agent.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
@@ -25,7 +28,7 @@ import click
 @click.option("--hash-password", is_flag=True,
               help="Read a password on stdin, print its hash for web.auth.basic_auth_users.")
 def serve(config_file: str | None, listen: str | None, data_path: str | None,
-          collect_interval: float | None, log_format: str, log_level: str,
+          collect_interval: float | None, agent: bool, log_format: str, log_level: str,
           hash_password: bool) -> None:
     """Run the monitoring server (Ctrl-C or SIGTERM stops it after flushing the store)."""
     if hash_password:
@@ -48,9 +51,14 @@ def serve(config_file: str | None, listen: str | None, data_path: str | None,
         config = loaded.config
         if listen:
             config.web = config.web.model_validate({**config.web.model_dump(), **updates})
-        if data_path:
-            config.storage = config.storage.model_validate(
-                {**config.storage.model_dump(), "path": data_path})
+        if data_path or agent:
+            storage = config.storage.model_dump()
+            storage.update({"path": data_path} if data_path else {})
+            storage.update({"mode": "agent"} if agent else {})
+            config.storage = config.storage.model_validate(storage)
+            if agent and not config.remote_write:
+                raise ConfigError("--agent forwards everything: the config needs at least "
+                                  "one remote_write entry")
         if collect_interval is not None:
             config.global_ = config.global_.model_validate(
                 {**config.global_.model_dump(), "collect_interval": collect_interval})

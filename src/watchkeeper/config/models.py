@@ -180,11 +180,28 @@ class QueueConfig(_Model):
     backlog itself waits on disk)."""
 
     capacity: int = Field(10000, ge=1)
+    min_shards: int = Field(1, ge=1)
+    max_shards: int = Field(50, ge=1)
     max_samples_per_send: int = Field(2000, ge=1)
     batch_send_deadline: Duration = 5.0
     min_backoff: Duration = 0.03
     max_backoff: Duration = 5.0
     retry_on_http_429: bool = False
+
+    @model_validator(mode="after")
+    def _shard_range(self) -> QueueConfig:
+        if self.min_shards > self.max_shards:
+            raise ValueError("queue_config min_shards must not exceed max_shards")
+        return self
+
+
+class MetadataConfig(_Model):
+    """Prometheus's metadata_config: each family's type, help and unit, sent on its own
+    every ``send_interval``."""
+
+    send: bool = True
+    send_interval: Duration = Field(60.0, gt=0)
+    max_samples_per_send: int = Field(2000, ge=1)
 
 
 class RemoteWriteConfig(_Model):
@@ -195,7 +212,9 @@ class RemoteWriteConfig(_Model):
     basic_auth: BasicAuth | None = None
     authorization: Authorization | None = None
     write_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
     queue_config: QueueConfig = Field(default_factory=QueueConfig)
+    metadata_config: MetadataConfig = Field(default_factory=MetadataConfig)
 
     @field_validator("url")
     @classmethod
@@ -223,6 +242,9 @@ class StorageConfig(_Model):
     retention: Duration = 30 * 86400.0
     max_bytes: Size | None = None
     sync: Literal["always", "interval", "never"] = "interval"
+    # agent: scrape, collect and forward only (Prometheus's agent mode): no local history,
+    # the remote-write queues are the write-ahead log
+    mode: Literal["tsdb", "agent"] = "tsdb"
 
 
 class QueryConfig(_Model):
@@ -449,6 +471,9 @@ class Config(_Model):
             if unknown:
                 raise ValueError(f"report {r.name!r}: no receiver named "
                                  f"{', '.join(map(repr, unknown))} in alerting.receivers")
+        if self.storage.mode == "agent" and not self.remote_write:
+            raise ValueError("storage.mode agent forwards everything: it needs at least one "
+                             "remote_write entry")
         return self
 
     def interval_of(self, sc: ScrapeConfig) -> float:

@@ -15,6 +15,7 @@ from typing import Any
 
 from watchkeeper.config.models import RemoteWriteConfig
 
+from .meta import MetadataSender, MetadataSource
 from .metrics import RemoteMetrics
 from .queue import QueueLog
 from .sender import Sender
@@ -31,10 +32,11 @@ class RemoteWrite:
     """The remote-write side of one store: queues in ``directory/NAME``, one sender each."""
 
     def __init__(self, store: Any, configs: Sequence[RemoteWriteConfig],
-                 directory: Path) -> None:
+                 directory: Path, metadata_source: MetadataSource | None = None) -> None:
         self.store = store
         self.metrics = RemoteMetrics()
         self.senders: list[Sender] = []
+        self.metadata: list[MetadataSender] = []
         by_id = store.head.by_id
 
         def labels_of(sid: int) -> Any:
@@ -45,7 +47,11 @@ class RemoteWrite:
             name = remote_name(cfg)
             path = Path(directory) / name
             queue = QueueLog(path, labels_of)
-            self.senders.append(Sender(cfg, path, queue, self.metrics, name))
+            sender = Sender(cfg, path, queue, self.metrics, name)
+            self.senders.append(sender)
+            if metadata_source is not None and cfg.metadata_config.send:
+                self.metadata.append(MetadataSender(cfg, metadata_source, self.metrics,
+                                                    sender.labels, name))
         self.metrics.senders = self.senders
 
     def start(self) -> None:
@@ -54,8 +60,12 @@ class RemoteWrite:
             s.start()
             log.info("remote write %s to %s: resuming at %s", s.name, s.cfg.url,
                      s.queue.position)
+        for m in self.metadata:
+            m.start()
 
     def stop(self) -> None:
+        for m in self.metadata:
+            m.stop()
         for s in self.senders:
             if s.queue.tap in self.store.taps:
                 self.store.taps.remove(s.queue.tap)

@@ -52,6 +52,25 @@ def encode_request(series: Mapping[bytes, tuple[list[int], list[float]]]) -> byt
     return b"".join(encode_series(block, ts, vals) for block, (ts, vals) in series.items())
 
 
+# prompb.MetricMetadata.MetricType
+METRIC_TYPES = {"unknown": 0, "counter": 1, "gauge": 2, "histogram": 3, "gaugehistogram": 4,
+                "summary": 5, "info": 6, "stateset": 7}
+
+
+def encode_metadata(items: Iterable[tuple[str, str, str, str]]) -> bytes:
+    """A ``WriteRequest`` of ``metadata`` only (name, type, help, unit), as Prometheus sends
+    it beside the samples."""
+    out = []
+    for name, typ, help_text, unit in items:
+        body = b"\x08" + varint(METRIC_TYPES.get(typ, 0)) + _field(2, name.encode())
+        if help_text:
+            body += _field(4, help_text.encode())
+        if unit:
+            body += _field(5, unit.encode())
+        out.append(_field(3, body))
+    return b"".join(out)
+
+
 def snappy(body: bytes) -> bytes:
     """Block (not framed) snappy, as remote write sends it."""
     import cramjam
@@ -59,4 +78,5 @@ def snappy(body: bytes) -> bytes:
     return bytes(cramjam.snappy.compress_raw(body))
 
 
-__all__ = ["encode_labels", "encode_request", "encode_series", "snappy", "varint"]
+__all__ = ["METRIC_TYPES", "encode_labels", "encode_metadata", "encode_request", "encode_series",
+           "snappy", "varint"]

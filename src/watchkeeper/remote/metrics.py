@@ -31,6 +31,13 @@ class RemoteMetrics:
         self.dropped = counter("samples_dropped_total",
                                "Samples dropped by write relabelling before sending.")
         self.bytes = counter("bytes_total", "Compressed bytes sent (each attempt).")
+        self.metadata = counter("metadata_total", "Metadata entries sent (each attempt).")
+        self.metadata_failed = counter("metadata_failed_total",
+                                       "Metadata entries refused by remote storage.")
+        self.metadata_retried = counter("metadata_retried_total",
+                                        "Metadata entries resent after a recoverable error.")
+        self.metadata_bytes = counter("metadata_bytes_total",
+                                      "Compressed metadata bytes sent (each attempt).")
         self.pending = gauge("samples_pending", "Samples queued and not yet settled.")
         self.shards = gauge("shards", "Shards sending in parallel.")
         self.highest_sent = gauge("queue_highest_sent_timestamp_seconds",

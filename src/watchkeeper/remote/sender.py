@@ -9,41 +9,23 @@ is delivered or definitively refused, so a restart never resends what the sink t
 
 from __future__ import annotations
 
-import base64
-import email.utils
-import http.client
 import logging
 import random
-import ssl
 import threading
 import time
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from watchkeeper.config.models import RemoteWriteConfig
 from watchkeeper.scrape.relabel import relabel
 
+from .client import Client, Refused, Retry
 from .encode import encode_labels, encode_request, snappy
 from .metrics import RemoteMetrics
 from .queue import Batch, QueueLog
 
 log = logging.getLogger("watchkeeper.remote")
 
-USER_AGENT = "watchkeeper-remote-write"
 _DROPPED = b""  # a series write relabelling dropped
-
-
-class Refused(Exception):
-    """The sink refused the batch for good (a 4xx)."""
-
-
-class Retry(Exception):
-    """Send again after ``delay`` seconds (None: the backoff decides)."""
-
-    def __init__(self, reason: str, delay: float | None = None) -> None:
-        super().__init__(reason)
-        self.delay = delay
 
 
 class Sender:
@@ -56,10 +38,9 @@ class Sender:
         self.queue = log_
         self.metrics = metrics
         self.name = remote_name
-        self.url = urlsplit(cfg.url)
         self.labels = (remote_name, cfg.url)
         self._blocks: dict[int, bytes] = {}
-        self._conn: http.client.HTTPConnection | None = None
+        self.client = Client(cfg)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.settled = 0  # samples delivered, refused or dropped since start
@@ -76,8 +57,7 @@ class Sender:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._conn is not None:
-            self._conn.close()
+        self.client.close()
 
     @property
     def pending(self) -> int:
@@ -150,7 +130,7 @@ class Sender:
             m.bytes.labels(*labels).inc(len(body))
             start = time.monotonic()
             try:
-                self._post(body)
+                self.client.post(body)
                 m.duration.labels(*labels).observe(time.monotonic() - start)
                 return True
             except Refused as e:
@@ -166,80 +146,3 @@ class Sender:
                 backoff = min(backoff * 2, q.max_backoff)
             if self._stop.wait(delay):
                 return False
-
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            timeout = self.cfg.remote_timeout
-            host, port = self.url.hostname or "", self.url.port
-            if self.url.scheme == "https":
-                self._conn = http.client.HTTPSConnection(
-                    host, port, timeout=timeout, context=ssl.create_default_context())
-            else:
-                self._conn = http.client.HTTPConnection(host, port, timeout=timeout)
-        return self._conn
-
-    def headers(self) -> dict[str, str]:
-        cfg = self.cfg
-        out = {**cfg.headers, "Content-Encoding": "snappy",
-               "Content-Type": "application/x-protobuf", "User-Agent": USER_AGENT,
-               "X-Prometheus-Remote-Write-Version": "0.1.0"}
-        if cfg.basic_auth is not None:
-            password = _secret_or_file(cfg.basic_auth.password, cfg.basic_auth.password_file)
-            token = base64.b64encode(f"{cfg.basic_auth.username}:{password}".encode()).decode()
-            out["Authorization"] = f"Basic {token}"
-        elif cfg.authorization is not None:
-            auth = cfg.authorization
-            creds = _secret_or_file(auth.credentials, auth.credentials_file)
-            out["Authorization"] = f"{auth.type} {creds}"
-        return out
-
-    def _post(self, body: bytes) -> None:
-        path = self.url.path or "/"
-        if self.url.query:
-            path += "?" + self.url.query
-        try:
-            conn = self._connection()
-            conn.request("POST", path, body=body, headers=self.headers())
-            resp = conn.getresponse()
-            text = resp.read(512).decode("utf-8", "replace").strip()
-            if resp.will_close:
-                resp.read()
-                conn.close()
-                self._conn = None
-        except (OSError, http.client.HTTPException) as e:
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = None
-            raise Retry(f"connection error: {e}") from None
-        status = resp.status
-        if 200 <= status < 300:
-            return
-        reason = f"HTTP {status}: {text[:200]}"
-        if status == 429 and self.cfg.queue_config.retry_on_http_429:
-            raise Retry(reason, _retry_after(resp.getheader("Retry-After")))
-        if 400 <= status < 500:
-            raise Refused(reason)
-        raise Retry(reason)
-
-
-def _secret_or_file(value: Any, path: str | None) -> str:
-    if value is not None:
-        return value.get_secret_value()
-    if path:
-        return Path(path).read_text().strip()
-    return ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds (a number or an HTTP date), None when absent or bad."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

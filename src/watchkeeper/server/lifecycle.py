@@ -92,6 +92,11 @@ class Service:
         return data.parent / f"{data.name}-alerting"
 
     @property
+    def agent(self) -> bool:
+        """Agent mode: scrape, collect and forward only (no history, rules or alerts)."""
+        return self.config.storage.mode == "agent"
+
+    @property
     def instance(self) -> str:
         return self.config.web.listen_address
 
@@ -99,6 +104,10 @@ class Service:
     def open_store(self) -> Store:
         """Open the store now (before listening), so a locked or foreign data directory is
         a clean error at startup; raises the store's ``TSDBError``."""
+        if self.store is None and self.agent:
+            from watchkeeper.tsdb.agent import AgentStore
+
+            self.store = AgentStore.open(Path(self.data_path))
         if self.store is None:
             storage = self.config.storage
             self.store = Store.open(Path(self.data_path), sync=storage.sync,
@@ -118,9 +127,10 @@ class Service:
         from watchkeeper.promql.engine import Engine
 
         self.engine = Engine(self.store, limits=self.query_limits())
-        self.alerting = await asyncio.to_thread(self._start_alerting)
-        self._start_reports()
-        self.analysis = self._start_analysis()
+        if not self.agent:  # agent mode: no rules, reports or analysis (no history)
+            self.alerting = await asyncio.to_thread(self._start_alerting)
+            self._start_reports()
+            self.analysis = self._start_analysis()
         self.registry.register(_Forward(REGISTRY))
         self.registry.register(HealthCollector(self.runner))
         self.registry.register(ServerCollector(self))
@@ -131,8 +141,9 @@ class Service:
         self.scraper = ScrapeManager(self.ingester.write)
         await self.scraper.apply(self.config)
         self._collect_task = asyncio.create_task(self._collect_loop(), name="collect")
-        log.info("watchkeeper serving on %s, data in %s, %d scrape jobs, %d checks",
-                 self.instance, self.data_path, len(self.config.scrape_configs),
+        log.info("watchkeeper %s on %s, data in %s, %d scrape jobs, %d checks",
+                 "forwarding (agent mode)" if self.agent else "serving", self.instance,
+                 self.data_path, len(self.config.scrape_configs),
                  len(self.runner.checks()))
 
     def _start_reports(self) -> None:
@@ -166,7 +177,8 @@ class Service:
 
         data = Path(self.data_path)
         remote = RemoteWrite(self.store, self.config.remote_write,
-                             data.parent / f"{data.name}-remote_write")
+                             data.parent / f"{data.name}-remote_write",
+                             metadata_source=self._metadata_items)
         remote.start()
         self.registry.register(remote)
         return remote
@@ -214,6 +226,12 @@ class Service:
                               capacity_interval_s=cfg.capacity_interval)
         watch.start()
         return watch
+
+    def _metadata_items(self) -> list[tuple[str, str, str, str]]:
+        """Every family's (name, type, help, unit): scraped targets, own, pushed."""
+        from .metadata import all_metadata
+
+        return all_metadata(self)
 
     def _start_alerting(self) -> Any:
         from watchkeeper.alerting.service import AlertingService

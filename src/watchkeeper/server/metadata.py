@@ -53,6 +53,16 @@ def _sources(service: Any) -> list[tuple[dict[str, str], dict[str, Entry]]]:
     return out
 
 
+def all_metadata(service: Any) -> list[tuple[str, str, str, str]]:
+    """(name, type, help, unit) of every family known, first source winning (what remote
+    write's metadata requests carry)."""
+    found: dict[str, tuple[str, str, str, str]] = {}
+    for meta in [m for _labels, m in _sources(service)] + [dict(service.metadata.pushed)]:
+        for name, (typ, help_text, unit) in list(meta.items()):
+            found.setdefault(name, (name, typ, help_text, unit))
+    return list(found.values())
+
+
 def _int(request: Request, name: str) -> int:
     text = request.query_params.get(name, "")
     if not text:
