@@ -125,13 +125,27 @@ class Endpoint:
     junk: bool = False
     jitter: float = 0.0
     error_body: int = 64
+    delay: float = 0.0  # every answer waits this long
     requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    inflight: int = 0
+    max_inflight: int = 0  # requests being answered at once, at most
 
     def answer(self, req: Request) -> tuple[int, dict[str, str], bytes]:
         with self.lock:
             first = not any(r.samples for r in self.requests)
             self.requests.append(req)
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            return self._answer(req, first)
+        finally:
+            with self.lock:
+                self.inflight -= 1
+
+    def _answer(self, req: Request, first: bool) -> tuple[int, dict[str, str], bytes]:
+        if self.delay:
+            time.sleep(self.delay)
         if self.first_delay and first:
             time.sleep(self.first_delay)
         if self.jitter:

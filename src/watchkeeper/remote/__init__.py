@@ -32,9 +32,12 @@ class RemoteWrite:
     """The remote-write side of one store: queues in ``directory/NAME``, one sender each."""
 
     def __init__(self, store: Any, configs: Sequence[RemoteWriteConfig],
-                 directory: Path, metadata_source: MetadataSource | None = None) -> None:
+                 directory: Path, metadata_source: MetadataSource | None = None,
+                 metrics: RemoteMetrics | None = None) -> None:
         self.store = store
-        self.metrics = RemoteMetrics()
+        self.directory = Path(directory)
+        self.metadata_source = metadata_source
+        self.metrics = metrics or RemoteMetrics()  # kept across reloads
         self.senders: list[Sender] = []
         self.metadata: list[MetadataSender] = []
         by_id = store.head.by_id
@@ -57,6 +60,10 @@ class RemoteWrite:
     def start(self) -> None:
         for s in self.senders:
             self.store.taps.append(s.queue.tap)
+        self.start_sending()
+
+    def start_sending(self) -> None:
+        for s in self.senders:
             s.start()
             log.info("remote write %s to %s: resuming at %s", s.name, s.cfg.url,
                      s.queue.position)
@@ -64,13 +71,36 @@ class RemoteWrite:
             m.start()
 
     def stop(self) -> None:
+        self.stop_sending()
+        self.detach()
+
+    def stop_sending(self) -> None:
         for m in self.metadata:
             m.stop()
         for s in self.senders:
+            s.stop()
+
+    def detach(self) -> None:
+        """Stop queueing (under the store's lock when others follow: none missed)."""
+        for s in self.senders:
             if s.queue.tap in self.store.taps:
                 self.store.taps.remove(s.queue.tap)
-            s.stop()
             s.queue.close()
+
+    def replace(self, configs: Sequence[RemoteWriteConfig]) -> RemoteWrite:
+        """A reload: the same directories under new settings. Every queue resumes from its
+        acknowledged position and the store's lock is held while the taps change hands,
+        so no sample is missed (entries dropped from the config keep their queue on disk,
+        and resume if they come back)."""
+        self.stop_sending()
+        with self.store._lock:
+            self.detach()
+            new = RemoteWrite(self.store, configs, self.directory, self.metadata_source,
+                              self.metrics)
+            for s in new.senders:
+                self.store.taps.append(s.queue.tap)
+        new.start_sending()
+        return new
 
     def collect(self) -> Any:
         return self.metrics.collect()

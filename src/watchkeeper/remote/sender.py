@@ -10,9 +10,12 @@ is delivered or definitively refused, so a restart never resends what the sink t
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from watchkeeper.config.models import RemoteWriteConfig
@@ -26,6 +29,8 @@ from .queue import Batch, QueueLog
 log = logging.getLogger("watchkeeper.remote")
 
 _DROPPED = b""  # a series write relabelling dropped
+RESHARD_EVERY = 5.0  # seconds between shard decisions
+RESHARD_TARGET = 10.0  # seconds a backlog should take to clear
 
 
 class Sender:
@@ -40,12 +45,18 @@ class Sender:
         self.name = remote_name
         self.labels = (remote_name, cfg.url)
         self._blocks: dict[int, bytes] = {}
-        self.client = Client(cfg)
+        self.clients: list[Client] = []  # one per shard
+        self.shards = cfg.queue_config.min_shards
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._rate_since = time.monotonic()
+        self._settled_then = self._written_then = 0
+        self._busy = 0.0  # seconds spent sending since the last shard decision
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.settled = 0  # samples delivered, refused or dropped since start
         self.highest_sent_ts = 0
-        metrics.shards.labels(*self.labels).set(1)
+        metrics.shards.labels(*self.labels).set(self.shards)
 
     # -- life ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -57,7 +68,10 @@ class Sender:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self.client.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        for c in self.clients:
+            c.close()
 
     @property
     def pending(self) -> int:
@@ -68,7 +82,7 @@ class Sender:
         first_seen: float | None = None
         while not self._stop.is_set():
             try:
-                batch = self.queue.read(q.max_samples_per_send)
+                batch = self.queue.read(q.max_samples_per_send * self.shards)
             except Exception:
                 log.exception("remote write %s: cannot read the queue", self.name)
                 self._stop.wait(1.0)
@@ -83,8 +97,11 @@ class Sender:
                 self._stop.wait(min(0.05, q.batch_send_deadline))
                 continue
             first_seen = None
+            began = time.monotonic()
             if self._deliver(batch):
                 self.queue.acknowledge(batch.end)
+            self._busy += time.monotonic() - began
+            self._reshard()
 
     # -- one batch -----------------------------------------------------------------------
     def _block(self, sid: int) -> bytes:
@@ -97,32 +114,85 @@ class Sender:
         return block
 
     def _deliver(self, batch: Batch) -> bool:
-        """Send ``batch`` until it is delivered or refused; False only when stopping."""
-        series: dict[bytes, tuple[list[int], list[float]]] = {}
+        """Send ``batch`` until it is delivered or refused; False only when stopping.
+
+        Each series goes to one shard (its id modulo the shards), and a shard sends its
+        requests one after another, so every series keeps its order; shards send at once.
+        """
+        shards = self.shards
+        groups: list[dict[bytes, tuple[list[int], list[float]]]] = [{} for _ in range(shards)]
         dropped = 0
         for sid, t, v in zip(batch.ids, batch.ts, batch.vals, strict=True):
             block = self._block(sid)
             if not block:
                 dropped += 1
                 continue
-            ts, vals = series.setdefault(block, ([], []))
+            ts, vals = groups[sid % shards].setdefault(block, ([], []))
             ts.append(t)
             vals.append(v)
-        m, labels = self.metrics, self.labels
         if dropped:
-            m.dropped.labels(*labels).inc(dropped)
-        count = len(batch) - dropped
-        if count:
-            body = snappy(encode_request(series))
-            highest = max(t for ts, _ in series.values() for t in ts)
-            if not self._send_with_backoff(body, count):
+            self.metrics.dropped.labels(*self.labels).inc(dropped)
+        per = self.cfg.queue_config.max_samples_per_send
+        work = [(i, list(_requests(g, per))) for i, g in enumerate(groups) if g]
+        if len(work) <= 1:
+            ok = all(self._send_shard(i, reqs) for i, reqs in work)
+        else:
+            ok = all(self._pool().map(lambda w: self._send_shard(*w), work))
+        if ok:
+            self.settled += len(batch)
+        return ok
+
+    def _send_shard(self, shard: int, requests: list[dict[bytes, tuple[list[int],
+                                                                         list[float]]]]) -> bool:
+        client = self._client(shard)
+        for series in requests:
+            count = sum(len(ts) for ts, _ in series.values())
+            if not self._send_with_backoff(client, snappy(encode_request(series)), count):
                 return False
-            self.highest_sent_ts = max(self.highest_sent_ts, highest)
-            m.highest_sent.labels(*labels).set(self.highest_sent_ts / 1000)
-        self.settled += len(batch)
+            highest = max(ts[-1] for ts, _ in series.values())
+            with self._lock:
+                if highest > self.highest_sent_ts:
+                    self.highest_sent_ts = highest
+                    self.metrics.highest_sent.labels(*self.labels).set(highest / 1000)
         return True
 
-    def _send_with_backoff(self, body: bytes, count: int) -> bool:
+    def _client(self, shard: int) -> Client:
+        while len(self.clients) <= shard:
+            self.clients.append(Client(self.cfg))
+        return self.clients[shard]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.cfg.queue_config.max_shards,
+                                                thread_name_prefix=f"remote-shard-{self.name}")
+        return self._executor
+
+    def _reshard(self) -> None:
+        """Every few seconds, as Prometheus: enough shards to keep up with what arrives and
+        to clear the backlog within ``RESHARD_TARGET`` seconds, between min and max."""
+        now = time.monotonic()
+        elapsed = now - self._rate_since
+        if elapsed < RESHARD_EVERY:
+            return
+        q = self.cfg.queue_config
+        delivered = self.settled - self._settled_then
+        incoming = (self.queue.written_samples - self._written_then) / elapsed
+        busy, self._busy = self._busy, 0.0
+        self._rate_since, self._settled_then = now, self.settled
+        self._written_then = self.queue.written_samples
+        if delivered <= 0 or busy <= 0:  # idle, or a sink that is down: shards won't help
+            return
+        per_shard = delivered / busy / self.shards  # samples/s one shard sends while busy
+        wanted = (incoming + self.pending / RESHARD_TARGET) / per_shard
+        desired = max(q.min_shards, min(q.max_shards, math.ceil(wanted)))
+        if abs(desired - self.shards) > max(1, self.shards * 0.3) or (
+                desired < self.shards and self.pending < q.max_samples_per_send):
+            log.info("remote write %s: resharding from %d to %d", self.name, self.shards,
+                     desired)
+            self.shards = desired
+            self.metrics.shards.labels(*self.labels).set(desired)
+
+    def _send_with_backoff(self, client: Client, body: bytes, count: int) -> bool:
         q, m, labels = self.cfg.queue_config, self.metrics, self.labels
         backoff = q.min_backoff
         while True:
@@ -130,7 +200,7 @@ class Sender:
             m.bytes.labels(*labels).inc(len(body))
             start = time.monotonic()
             try:
-                self.client.post(body)
+                client.post(body)
                 m.duration.labels(*labels).observe(time.monotonic() - start)
                 return True
             except Refused as e:
@@ -146,3 +216,22 @@ class Sender:
                 backoff = min(backoff * 2, q.max_backoff)
             if self._stop.wait(delay):
                 return False
+
+
+def _requests(group: dict[bytes, tuple[list[int], list[float]]], limit: int
+              ) -> Iterator[dict[bytes, tuple[list[int], list[float]]]]:
+    """``group`` cut into requests of at most ``limit`` samples, each series in order."""
+    out: dict[bytes, tuple[list[int], list[float]]] = {}
+    room = limit
+    for block, (ts, vals) in group.items():
+        start = 0
+        while start < len(ts):
+            take = min(room, len(ts) - start)
+            out[block] = (ts[start:start + take], vals[start:start + take])
+            start += take
+            room -= take
+            if room == 0:
+                yield out
+                out, room = {}, limit
+    if out:
+        yield out

@@ -344,6 +344,8 @@ class Service:
                 self.runner.remove(check.name)
             for check in checks:
                 self.runner.add(check)
+            if _dumped(loaded.config.remote_write) != _dumped(old.remote_write):
+                await asyncio.to_thread(self._reload_remote_write)
             if self.scraper is not None:
                 await self.scraper.apply(loaded.config)
             if self.alerting is not None:
@@ -365,11 +367,25 @@ class Service:
             log.info("config reloaded from %s", path)
             return True, "config reloaded"
 
+    def _reload_remote_write(self) -> None:
+        old = self.remote
+        if old is None:
+            self.remote = self._start_remote_write()
+        else:
+            self.remote = old.replace(self.config.remote_write)
+            self.registry.unregister(old)
+            self.registry.register(self.remote)
+        log.info("remote write reloaded: %d endpoints", len(self.config.remote_write))
+
     def _reload_failed(self, reason: str) -> tuple[bool, str]:
         reason = self.redactor.text(reason)
         self.last_reload_ok, self.last_reload_error = False, reason
         log.error("config reload failed, keeping the running config: %s", reason)
         return False, reason
+
+
+def _dumped(entries: list[Any]) -> list[dict[str, Any]]:
+    return [e.model_dump() for e in entries]  # (secrets compare by value)
 
 
 class _Forward:
