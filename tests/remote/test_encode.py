@@ -44,3 +44,28 @@ def test_labels_are_sorted_by_name():
                            ([5], [1.0])})
     (labels, ts, value), = decode_snappy_write_request(snappy(body))
     assert list(labels) == ["__name__", "a", "z"] and (ts, value) == (5, 1.0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(series, st.integers(1, 2**62),
+                          st.floats(allow_nan=False, allow_infinity=True)),
+                min_size=1, max_size=20))
+def test_one_series_per_sample_decodes_with_the_protobuf_runtime(data):
+    import numpy as np
+    from rwcapture import Request, decode
+
+    from watchkeeper.remote.encode import encode_one_each, series_header, varint_size
+
+    ts = np.array([t for _l, t, _v in data], dtype=np.int64)
+    size = varint_size(ts)
+    if not size:  # timestamps of different varint sizes take the grouped path
+        ts = ts - ts + int(ts.max())
+        size = varint_size(ts)
+    heads = [series_header(encode_labels(labels.items()), size) for labels, _t, _v in data]
+    vals = np.array([v for _l, _t, v in data], dtype=np.float64)
+    req = Request(0.0, "POST", {}, snappy(encode_one_each(heads, ts, vals, size)))
+    decode(req)
+    assert not req.error and req.unknown == 0
+    got = [(s.map, s.ts, s.value) for s in req.samples]
+    assert got == [(dict(sorted(labels.items())), int(t), float(v))
+                   for (labels, _t, _v), t, v in zip(data, ts, vals, strict=True)]

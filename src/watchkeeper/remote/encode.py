@@ -9,6 +9,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
+
 _DOUBLE = struct.Struct("<d")
 _SAMPLE_VALUE_TAG = b"\x09"  # field 1, wire type 1 (fixed64)
 _SAMPLE_TS_TAG = b"\x10"  # field 2, wire type 0 (varint)
@@ -47,6 +49,46 @@ def encode_series(label_block: bytes, ts: Sequence[int], vals: Sequence[float]) 
     return _field(1, b"".join(parts))
 
 
+def varint_size(ts: np.ndarray) -> int:
+    """Bytes of every timestamp's varint when they all need the same number, else 0."""
+    if not ts.size or int(ts.min()) <= 0:
+        return 0
+    lo, hi = (int(ts.min()).bit_length() + 6) // 7, (int(ts.max()).bit_length() + 6) // 7
+    return lo if lo == hi else 0
+
+
+def series_header(label_block: bytes, ts_size: int) -> bytes:
+    """What precedes one sample in a ``TimeSeries`` of one sample (see ``encode_one_each``)."""
+    return b"\x0a" + varint(len(label_block) + 12 + ts_size) + label_block
+
+
+def encode_one_each(headers: Sequence[bytes], ts: np.ndarray, vals: np.ndarray,
+                    ts_size: int) -> bytes:
+    """A ``WriteRequest`` with one ``TimeSeries`` per sample, as Prometheus sends them:
+    ``headers[i]`` (from ``series_header``) then sample i. The samples' bytes are built in
+    one go; every timestamp's varint must take ``ts_size`` bytes."""
+    n, k = ts.size, 12 + ts_size
+    rec = np.empty((n, k), dtype=np.uint8)
+    rec[:, 0] = 0x12  # TimeSeries.samples
+    rec[:, 1] = 10 + ts_size
+    rec[:, 2] = 0x09  # Sample.value, fixed64
+    rec[:, 3:11] = np.ascontiguousarray(vals, dtype="<f8").view(np.uint8).reshape(n, 8)
+    rec[:, 11] = 0x10  # Sample.timestamp, varint
+    u = ts.astype(np.uint64)
+    for j in range(ts_size):
+        byte = (u >> np.uint64(7 * j)) & np.uint64(0x7F)
+        if j < ts_size - 1:
+            byte |= np.uint64(0x80)
+        rec[:, 12 + j] = byte
+    raw = memoryview(rec.tobytes())
+    parts: list[bytes | memoryview] = []
+    add = parts.append
+    for i, header in enumerate(headers):
+        add(header)
+        add(raw[i * k:(i + 1) * k])
+    return b"".join(parts)
+
+
 def encode_request(series: Mapping[bytes, tuple[list[int], list[float]]]) -> bytes:
     """A ``WriteRequest`` from label blocks (see ``encode_labels``) to their samples."""
     return b"".join(encode_series(block, ts, vals) for block, (ts, vals) in series.items())
@@ -78,5 +120,6 @@ def snappy(body: bytes) -> bytes:
     return bytes(cramjam.snappy.compress_raw(body))
 
 
-__all__ = ["METRIC_TYPES", "encode_labels", "encode_metadata", "encode_request", "encode_series",
-           "snappy", "varint"]
+__all__ = ["METRIC_TYPES", "encode_labels", "encode_metadata", "encode_one_each",
+           "encode_request", "encode_series", "series_header", "snappy", "varint",
+           "varint_size"]

@@ -17,6 +17,7 @@ import logging
 import os
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ FRAME = struct.Struct("<IIB")  # the WAL's frame: payload length, crc32, record 
 SEGMENT_BYTES = 8 << 20
 READ_BYTES = 1 << 20
 POSITION_FILE = "position.json"
+POSITION_BYTES = 128  # the record, padded with spaces (JSON ignores them)
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,26 @@ class Position:
 
 @dataclass
 class Batch:
-    """Samples read from the log, and where the log stands once they are acknowledged."""
+    """Samples read from the log (int64 ids and timestamps, float64 values), and where the
+    log stands once they are acknowledged."""
 
-    ids: list[int]
-    ts: list[int]
-    vals: list[float]
+    ids: np.ndarray
+    ts: np.ndarray
+    vals: np.ndarray
     end: Position
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return int(self.ids.size)
+
+    @classmethod
+    def of(cls, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], end: Position
+           ) -> Batch:
+        if not parts:
+            empty = np.empty(0, dtype=np.int64)
+            return cls(empty, empty, np.empty(0, dtype=np.float64), end)
+        return cls(np.concatenate([p[0] for p in parts]).astype(np.int64, copy=False),
+                   np.concatenate([p[1] for p in parts]).astype(np.int64, copy=False),
+                   np.concatenate([p[2] for p in parts]).astype(np.float64, copy=False), end)
 
 
 class QueueLog:
@@ -72,6 +85,8 @@ class QueueLog:
         self.errors = 0
         self._lock = threading.Lock()
         self.labels: dict[int, Labels] = {}  # the reader's series, from the log's own records
+        self._synced = 0.0
+        self._position_fd = -1
         self.position = self._load_position(existing)
 
     # -------------------------------------------------------------------------- writer
@@ -118,6 +133,10 @@ class QueueLog:
     def close(self) -> None:
         with self._lock:
             self.wal.close()
+        if self._position_fd >= 0:
+            os.fsync(self._position_fd)
+            os.close(self._position_fd)
+            self._position_fd = -1
 
     # -------------------------------------------------------------------------- reader
     def _load_position(self, existing: list[int]) -> Position:
@@ -134,13 +153,22 @@ class QueueLog:
         return pos
 
     def acknowledge(self, pos: Position) -> None:
-        """Persist ``pos`` (atomically) and delete the segments wholly before it."""
-        tmp = self.dir / (POSITION_FILE + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump({"segment": pos.segment, "offset": pos.offset, "skip": pos.skip}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.dir / POSITION_FILE)
+        """Persist ``pos`` and delete the segments wholly before it.
+
+        One small in-place write per batch (a process killed at any point leaves either
+        the old or the new record: the kernel has it), synced to disk at most once a
+        second: after a power cut the position may be a second old, which resends, never
+        loses."""
+        record = json.dumps({"segment": pos.segment, "offset": pos.offset,
+                             "skip": pos.skip}).encode().ljust(POSITION_BYTES)
+        if self._position_fd < 0:
+            self._position_fd = os.open(self.dir / POSITION_FILE, os.O_RDWR | os.O_CREAT,
+                                        0o644)
+        os.pwrite(self._position_fd, record, 0)
+        now = time.monotonic()
+        if now - self._synced >= 1.0:
+            os.fsync(self._position_fd)
+            self._synced = now
         if pos.segment != self.position.segment:
             for seg in list_segments(self.dir):
                 if seg < pos.segment:
@@ -159,11 +187,10 @@ class QueueLog:
 
     def read(self, max_samples: int) -> Batch:
         """Up to ``max_samples`` from the acknowledged position (nothing is consumed)."""
-        ids: list[int] = []
-        ts: list[int] = []
-        vals: list[float] = []
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        count = 0
         segment, offset, skip = self.position.segment, self.position.offset, self.position.skip
-        while len(ids) < max_samples:
+        while count < max_samples:
             path = self.dir / segment_name(segment)
             base, advanced = offset, False
             for kind, payload, end in _frames(_read_chunk(path, base), 0):
@@ -177,15 +204,15 @@ class QueueLog:
                     else:
                         r_ts, r_vals = rec[2], rec[3]
                         r_ids = np.full(r_ts.size, rec[1], dtype=np.int64)
-                    take = min(max_samples - len(ids), r_ts.size - skip)
-                    ids += r_ids[skip:skip + take].tolist()
-                    ts += r_ts[skip:skip + take].tolist()
-                    vals += r_vals[skip:skip + take].tolist()
+                    take = min(max_samples - count, r_ts.size - skip)
+                    parts.append((r_ids[skip:skip + take], r_ts[skip:skip + take],
+                                  r_vals[skip:skip + take]))
+                    count += take
                     if skip + take < r_ts.size:
-                        return Batch(ids, ts, vals, Position(segment, offset, skip + take))
+                        return Batch.of(parts, Position(segment, offset, skip + take))
                     skip = 0
                 offset = base + end
-                if len(ids) >= max_samples:
+                if count >= max_samples:
                     break
             if advanced:
                 continue
@@ -196,7 +223,7 @@ class QueueLog:
             if next(_frames(_read_chunk(path, offset), 0), None) is not None:
                 continue
             segment, offset, skip = segment + 1, 0, 0
-        return Batch(ids, ts, vals, Position(segment, offset, skip))
+        return Batch.of(parts, Position(segment, offset, skip))
 
 
 def _read_chunk(path: Path, offset: int) -> bytes:

@@ -14,15 +14,23 @@ import math
 import random
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import numpy as np
 
 from watchkeeper.config.models import RemoteWriteConfig
 from watchkeeper.scrape.relabel import relabel
 
 from .client import Client, Refused, Retry
-from .encode import encode_labels, encode_request, snappy
+from .encode import (
+    encode_labels,
+    encode_one_each,
+    encode_request,
+    series_header,
+    snappy,
+    varint_size,
+)
 from .metrics import RemoteMetrics
 from .queue import Batch, QueueLog
 
@@ -45,6 +53,8 @@ class Sender:
         self.name = remote_name
         self.labels = (remote_name, cfg.url)
         self._blocks: dict[int, bytes] = {}
+        self._headers: dict[int, bytes] = {}
+        self._ts_size = -1
         self.clients: list[Client] = []  # one per shard
         self.shards = cfg.queue_config.min_shards
         self._executor: ThreadPoolExecutor | None = None
@@ -113,43 +123,57 @@ class Sender:
             self._blocks[sid] = block
         return block
 
+    def _heads(self, ids: list[int], ts_size: int) -> list[bytes]:
+        """Each sample's series header for ``ts_size``-byte timestamps (its label block when
+        0), empty for a series write relabelling drops."""
+        if ts_size != self._ts_size:
+            self._headers, self._ts_size = {}, ts_size
+        cache, out = self._headers, []
+        for sid in ids:
+            head = cache.get(sid)
+            if head is None:
+                block = self._block(sid)
+                head = series_header(block, ts_size) if block and ts_size else block
+                cache[sid] = head
+            out.append(head)
+        return out
+
     def _deliver(self, batch: Batch) -> bool:
         """Send ``batch`` until it is delivered or refused; False only when stopping.
 
         Each series goes to one shard (its id modulo the shards), and a shard sends its
         requests one after another, so every series keeps its order; shards send at once.
         """
-        shards = self.shards
-        groups: list[dict[bytes, tuple[list[int], list[float]]]] = [{} for _ in range(shards)]
-        dropped = 0
-        for sid, t, v in zip(batch.ids, batch.ts, batch.vals, strict=True):
-            block = self._block(sid)
-            if not block:
-                dropped += 1
-                continue
-            ts, vals = groups[sid % shards].setdefault(block, ([], []))
-            ts.append(t)
-            vals.append(v)
+        ts_size = varint_size(batch.ts)
+        heads = self._heads(batch.ids.tolist(), ts_size)
+        kept = np.fromiter(map(bool, heads), dtype=bool, count=len(heads))
+        idx_all = np.flatnonzero(kept)
+        dropped = len(batch) - idx_all.size
         if dropped:
             self.metrics.dropped.labels(*self.labels).inc(dropped)
-        per = self.cfg.queue_config.max_samples_per_send
-        work = [(i, list(_requests(g, per))) for i, g in enumerate(groups) if g]
-        if len(work) <= 1:
-            ok = all(self._send_shard(i, reqs) for i, reqs in work)
-        else:
-            ok = all(self._pool().map(lambda w: self._send_shard(*w), work))
+        shards, per = self.shards, self.cfg.queue_config.max_samples_per_send
+        shard_of = batch.ids[idx_all] % shards
+        work = []
+        for k in range(shards):
+            idx = idx_all[shard_of == k] if shards > 1 else idx_all
+            if idx.size:
+                work.append((k, [idx[i:i + per] for i in range(0, idx.size, per)]))
+        def send(w: tuple[int, list[np.ndarray]]) -> bool:
+            return self._send_shard(w[0], w[1], batch, heads, ts_size)
+
+        ok = all(map(send, work)) if len(work) <= 1 else all(self._pool().map(send, work))
         if ok:
             self.settled += len(batch)
         return ok
 
-    def _send_shard(self, shard: int, requests: list[dict[bytes, tuple[list[int],
-                                                                         list[float]]]]) -> bool:
+    def _send_shard(self, shard: int, chunks: list[np.ndarray], batch: Batch,
+                    heads: list[bytes], ts_size: int) -> bool:
         client = self._client(shard)
-        for series in requests:
-            count = sum(len(ts) for ts, _ in series.values())
-            if not self._send_with_backoff(client, snappy(encode_request(series)), count):
+        for idx in chunks:
+            body = snappy(_body(idx, batch, heads, ts_size))
+            if not self._send_with_backoff(client, body, int(idx.size)):
                 return False
-            highest = max(ts[-1] for ts, _ in series.values())
+            highest = int(batch.ts[idx].max())
             with self._lock:
                 if highest > self.highest_sent_ts:
                     self.highest_sent_ts = highest
@@ -218,20 +242,16 @@ class Sender:
                 return False
 
 
-def _requests(group: dict[bytes, tuple[list[int], list[float]]], limit: int
-              ) -> Iterator[dict[bytes, tuple[list[int], list[float]]]]:
-    """``group`` cut into requests of at most ``limit`` samples, each series in order."""
-    out: dict[bytes, tuple[list[int], list[float]]] = {}
-    room = limit
-    for block, (ts, vals) in group.items():
-        start = 0
-        while start < len(ts):
-            take = min(room, len(ts) - start)
-            out[block] = (ts[start:start + take], vals[start:start + take])
-            start += take
-            room -= take
-            if room == 0:
-                yield out
-                out, room = {}, limit
-    if out:
-        yield out
+def _body(idx: np.ndarray, batch: Batch, heads: list[bytes], ts_size: int) -> bytes:
+    """The ``WriteRequest`` of the samples at ``idx``: one ``TimeSeries`` per sample (the
+    fast path), or grouped by series when timestamps vary in varint size."""
+    if ts_size:
+        return encode_one_each([heads[i] for i in idx.tolist()], batch.ts[idx],
+                               batch.vals[idx], ts_size)
+    series: dict[bytes, tuple[list[int], list[float]]] = {}
+    for i, t, v in zip(idx.tolist(), batch.ts[idx].tolist(), batch.vals[idx].tolist(),
+                       strict=True):
+        ts, vals = series.setdefault(heads[i], ([], []))
+        ts.append(t)
+        vals.append(v)
+    return encode_request(series)
