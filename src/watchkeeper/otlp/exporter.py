@@ -171,7 +171,8 @@ class OTLPSender:
         """Send ``batch`` until delivered or refused; False only when stopping."""
         series: dict[int, tuple[list[int], list[float]]] = {}
         dropped = 0
-        for sid, t, v in zip(batch.ids, batch.ts, batch.vals, strict=True):
+        for sid, t, v in zip(batch.ids.tolist(), batch.ts.tolist(), batch.vals.tolist(),
+                             strict=True):
             if self._labels(sid) is None:
                 dropped += 1
                 continue
