@@ -17,7 +17,7 @@ import pytest
 from receiver_server import WebhookReceiver
 from trigger_target import ALERTS, Target, alert_rules
 
-from peers import require_service
+from peers import free_port, require_service
 from watchkeeper.alerting.shared_state import SharedState
 from watchkeeper.alerting.shared_stores import (
     SharedAckHistory,
@@ -69,6 +69,8 @@ def test_one_leader_and_state_every_server_sees(database, tmp_path) -> None:
         a.start()
         b.start()
         assert (a.is_leader, b.is_leader) == (True, False)
+        assert changed == ["thresholds"]  # the first answer reloads everything
+        changed.clear()
 
         silences_a, silences_b = SharedSilenceStore(a), SharedSilenceStore(b)
         now = int(time.time() * 1000)
@@ -116,6 +118,26 @@ def test_broken_connections_are_opened_again(database) -> None:
         _wait(lambda: state.transitions >= 3 and state.is_leader)  # lost, then led again
     finally:
         state.close()
+
+
+def test_a_database_down_at_start_delays_notifying_not_alerting(tmp_path) -> None:
+    """Unreachable at start: the alerting service still evaluates and serves its API; it
+    only does not lead (so sends nothing) until the database answers."""
+    from watchkeeper.alerting.service import AlertingService
+    from watchkeeper.promql.engine import Engine
+    from watchkeeper.tsdb import Store
+
+    store = Store.open(tmp_path / "data", background=False)
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/test?connect_timeout=1"
+    service = AlertingService(store, Engine(store), {
+        "shared_state": {"url": closed, "poll": 0.2}}, tmp_path / "alerting")
+    try:
+        service.start()
+        assert not service.shared.is_leader
+        assert service.silences.list() == [] and service.thresholds.rule_group().rules == []
+    finally:
+        service.stop()
+        store.close()
 
 
 LEADER = """

@@ -5,6 +5,7 @@ Every wait is bounded; the process is always stopped (SIGTERM, then SIGKILL).
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
@@ -28,7 +29,7 @@ class ServeProcess:
         self.workdir = Path(workdir)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config = dict(config or {})
+        self.config = copy.deepcopy(config or {})  # one dict may configure several servers
         self.config.setdefault("web", {})["listen_address"] = f"127.0.0.1:{self.port}"
         self.config_path = self.workdir / "watchkeeper.yml"
         self.data = self.workdir / "data"

@@ -50,12 +50,14 @@ class SharedState:
 
         self.url, self.lock_key, self.poll = url, int(lock_key), poll
         self._psycopg = psycopg
-        self.db = psycopg.connect(url, autocommit=True, connect_timeout=5)
+        self.db: Any = None
         self.lock = threading.Lock()
-        with self.lock, self.db.transaction():  # servers starting together: one at a time
-            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key + 1,))
-            for statement in _SCHEMA:
-                self.db.execute(statement)
+        try:
+            with self.lock:
+                self._connect()
+        except psycopg.Error as e:  # evaluate anyway; notify once the database is there
+            log.warning("shared state database unreachable (%s); not notifying until it "
+                        "answers", " ".join(str(e).split())[:200])
         self._leader_conn: Any = None
         self.is_leader = False
         self.leader_since = 0.0
@@ -68,6 +70,16 @@ class SharedState:
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ queries
+    def _connect(self) -> None:
+        """Open the query connection and create the tables (one server at a time)."""
+        if self.db is not None:
+            self.db.close()
+        self.db = self._psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        with self.db.transaction():
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key + 1,))
+            for statement in _SCHEMA:
+                self.db.execute(statement)
+
     def execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run one statement; the rows it returns (none for writes). A connection that broke
         (the database restarted) is opened again once before giving up."""
@@ -75,12 +87,13 @@ class SharedState:
         with self.lock:
             for attempt in (1, 2):
                 try:
-                    if self.db.closed:
-                        self.db = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+                    if self.db is None or self.db.closed:
+                        self._connect()
                     cursor = self.db.execute(sql, args)
                     return cursor.fetchall() if cursor.description else []
                 except psycopg.OperationalError:
-                    self.db.close()
+                    if self.db is not None:
+                        self.db.close()
                     if attempt == 2:
                         raise
         raise AssertionError("unreachable")
@@ -170,15 +183,17 @@ class SharedState:
             return
         first = self._versions_read is False
         self._versions_read = True
-        for name, version in rows:
-            if not first and self._versions.get(name) != version:
-                callback = self.on_change.get(name)
-                if callback is not None:
-                    try:
-                        callback()
-                    except Exception:
-                        log.exception("reloading shared %s failed", name)
-            self._versions[name] = version
+        changed = {name for name, version in rows if self._versions.get(name) != version}
+        if first:  # the first answer (maybe after a start without the database): reload all
+            changed = set(self.on_change)
+        for name in sorted(changed):
+            callback = self.on_change.get(name)
+            if callback is not None:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("reloading shared %s failed", name)
+        self._versions.update(rows)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -11,9 +11,10 @@ from dataclasses import asdict
 from typing import Any
 
 from watchkeeper.alerting.history import AlertHistory, IncidentError
+from watchkeeper.alerting.rules import RuleGroup
 from watchkeeper.alerting.shared_state import SharedState
 from watchkeeper.alerting.silences import MaintenanceWindow, Silence, SilenceStore
-from watchkeeper.alerting.thresholds import Threshold, ThresholdStore
+from watchkeeper.alerting.thresholds import GROUP_NAME, Threshold, ThresholdStore
 
 ACK_SLACK_MS = 60_000  # servers open the same incident up to an evaluation apart
 
@@ -28,8 +29,11 @@ class SharedSilenceStore(SilenceStore):
         shared.on_change["silences"] = self.reload
 
     def _read(self) -> list[Silence]:
-        return [self._load(body) for (body,) in
-                self.shared.execute("SELECT body FROM wk_silences")]
+        try:
+            rows = self.shared.execute("SELECT body FROM wk_silences")
+        except self.shared._psycopg.Error:  # read again once the database answers
+            return getattr(self, "_cache", [])
+        return [self._load(body) for (body,) in rows]
 
     def reload(self) -> None:
         self._cache = self._read()
@@ -83,6 +87,14 @@ class SharedThresholdStore(ThresholdStore):
         rows = self.shared.execute("SELECT at, who, action FROM wk_threshold_changes WHERE "
                                    "name=%s ORDER BY at", (name,))
         return [{"at": at, "who": who, "action": action} for at, who, action in rows]
+
+    def rule_group(self, interval_ms: int | None = None) -> RuleGroup:
+        """The thresholds as rules; none while the database does not answer (they are
+        compiled in when it does: the first answer reloads everything)."""
+        try:
+            return super().rule_group(interval_ms)
+        except self.shared._psycopg.Error:
+            return RuleGroup(GROUP_NAME, [], interval_ms, 0, "thresholds")
 
     def close(self) -> None:
         pass
