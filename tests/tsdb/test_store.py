@@ -192,3 +192,52 @@ def test_concurrent_writers_with_background_sync_lose_nothing(tmp_path):
 def test_stats_of_an_empty_store(open_store):
     stats = open_store().stats()
     assert stats["series"] == 0 and stats["samples"] == 0 and stats["bytes_per_sample"] is None
+
+
+def test_append_many_keeps_what_append_would_and_refuses_the_same(open_store, tmp_path):
+    one, many = open_store(tmp_path / "one"), open_store(tmp_path / "many")
+    samples = [({"__name__": "m", "i": str(i % 7)}, T0 + (i // 7) * 1000, float(i))
+               for i in range(3_000)]
+    samples += [({"__name__": "m", "i": "0"}, T0, 9.0),  # duplicate time: refused
+                ({"__name__": "m", "i": "1"}, T0 - 10 ** 9, 9.0)]  # far too old: refused
+    kept_one = sum(1 for s in samples if one.append(*s))
+    assert many.append_many(iter(samples)) == kept_one == 3_000
+    one.commit()
+    many.commit()
+    assert all_samples(many) == all_samples(one)
+    assert one.stats()["rejected"] == many.stats()["rejected"]
+
+
+def test_append_many_beside_readers_and_commits_loses_nothing(tmp_path):
+    import threading
+
+    from watchkeeper.tsdb.store import Store
+
+    store = Store.open(tmp_path / "d", sync_interval=0.01, checkpoint_interval=0.05,
+                       maintenance_interval=0.1, head_max_samples=5_000)
+    done = threading.Event()
+
+    def writer(k: int) -> None:
+        for step in range(30):  # a "scrape" of 500 series at a time, then its commit
+            store.append_many(({"__name__": "scr", "k": str(k), "s": str(j)}, T0 + step, 1.0)
+                              for j in range(500))
+            store.commit()
+
+    def reader() -> None:
+        while not done.is_set():
+            list(store.select(parse_selector('{__name__="scr"}')))
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    writers = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+    for t in readers + writers:
+        t.start()
+    for t in writers:
+        t.join()
+    done.set()
+    for t in readers:
+        t.join()
+    store.close()
+    with Store.open(tmp_path / "d", background=False) as again:
+        got = list(again.select([]))
+        assert len(got) == 3 * 500
+        assert all(len(d.values) == 30 for d in got)

@@ -75,20 +75,14 @@ class Ingester:
 
     def write(self, samples: Iterable[Sample]) -> int:
         """Append and commit; returns how many were kept (out-of-order ones are refused)."""
-        kept = refused = 0
         extra = self.external_labels
-        append = self.store.append
+        batch = list(samples) if not extra else [({**extra, **labels}, ts, value)
+                                                  for labels, ts, value in samples]
         with self._lock:
-            for labels, ts, value in samples:
-                if extra:
-                    labels = {**extra, **labels}
-                if append(labels, ts, value):
-                    kept += 1
-                else:
-                    refused += 1
+            kept = self.store.append_many(batch)
             self.store.commit()
             self.appended += kept
-            self.rejected += refused
+            self.rejected += len(batch) - kept
         return kept
 
 

@@ -8,7 +8,7 @@ embedded one without touching them. Timestamps are int milliseconds, values floa
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -65,6 +65,12 @@ class TimeSeriesStore(ABC):
     @abstractmethod
     def append(self, labels: LabelsLike, ts_ms: int, value: float) -> bool:
         """Add one sample; False if rejected (out of order, duplicate), counted in stats()."""
+
+    def append_many(self, samples: Iterable[tuple[LabelsLike, int, float]]) -> int:
+        """Add a batch of samples of any series (a scrape, a remote write); returns how many
+        were kept. A store may take its lock once per part of the batch instead of per
+        sample: writers then cost busy readers a few hand-offs, not one per sample."""
+        return sum(1 for labels, ts, value in samples if self.append(labels, ts, value))
 
     @abstractmethod
     def append_array(self, labels: LabelsLike, ts_ms: np.ndarray, values: np.ndarray) -> int:
