@@ -40,7 +40,9 @@ def test_a_full_pool_failing_runs_and_long_waits_lose_points(pool) -> None:
     assert got.contributors["saturation"] == pytest.approx(20)
     assert got.contributors["failures"] == 0
     assert got.contributors["queue_wait"] == pytest.approx(10, abs=0.5)
-    for run, outcome in zip(runs, ["success", "success", "success", "failure"], strict=True):
+    # last started, first finished: each run restores the work context it found
+    for run, outcome in zip(reversed(runs), ["success", "success", "success", "failure"],
+                            strict=True):
         metrics.job_finished(run, outcome)
     got = score()  # idle again; a quarter of the runs ended in failure; no new waits
     assert got.contributors == {"down": 0, "saturation": 0, "failures": 20, "queue_wait": 0}
@@ -48,6 +50,9 @@ def test_a_full_pool_failing_runs_and_long_waits_lose_points(pool) -> None:
     for _ in range(10):
         metrics.job_finished(metrics.job_started("celery", queue, "t"), "success")
     assert score().value == 100  # the failures were in the previous window
+    from watchkeeper.integrations.context import current_work
+
+    assert current_work() is None
 
 
 def test_a_pool_with_no_worker_up_loses_60(pool) -> None:
