@@ -53,6 +53,20 @@ CASES = [
     _case({'job_queue_depth{system="celery",queue="q"}': "5x20",
            'job_queue_consumers{system="celery",queue="q"}': "2x20"},
           "JobQueueNoWorkers", "10m", []),
+    _case({'jobs_in_progress{system="celery",queue="q",task="a"}': "3x30",
+           'jobs_in_progress{system="celery",queue="q",task="b"}': "1x30",
+           'job_worker_slots{system="celery",queue="q"}': "4x30",
+           'job_queue_depth{system="celery",queue="q"}': "50x30"},
+          "JobWorkerPoolSaturated", "20m",
+          [{"severity": "warning", "system": "celery", "queue": "q"}]),
+    _case({'jobs_in_progress{system="celery",queue="q",task="a"}': "4x30",
+           'job_worker_slots{system="celery",queue="q"}': "4x30",
+           'job_queue_depth{system="celery",queue="q"}': "0x30"},
+          "JobWorkerPoolSaturated", "20m", []),
+    _case({'jobs_in_progress{system="celery",queue="q",task="a"}': "2x30",
+           'job_worker_slots{system="celery",queue="q"}': "4x30",
+           'job_queue_depth{system="celery",queue="q"}': "50x30"},
+          "JobWorkerPoolSaturated", "20m", []),
 ]
 
 
@@ -62,7 +76,8 @@ def test_the_pack_passes_promtool_and_loads() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     names = {r.name for g in load_pack("jobs") for r in g.rules}
     assert names == {"BulkOperationStalled", "BulkOperationErrorRatioHigh",
-                     "JobFailureRatioHigh", "JobQueueGrowing", "JobQueueNoWorkers"}
+                     "JobFailureRatioHigh", "JobQueueGrowing", "JobQueueNoWorkers",
+                     "JobWorkerPoolSaturated"}
 
 
 def test_each_alert_fires_on_what_the_monitors_export(tmp_path) -> None:
