@@ -22,7 +22,7 @@ def test_serve_answers_every_host_panel_in_one_request_and_the_page_draws(tmp_pa
                                     params={"start": end - 300, "end": end, "step": 1}).json()
             answered = [p for p in body["data"] if p["status"] == "success"]
             cpu_busy = body["data"][0]["data"]["result"]  # needs two host samples for a rate
-            return body if len(answered) == 12 and cpu_busy else None
+            return body if len(answered) == 13 and cpu_busy else None
 
         body = serve.wait_until(every_panel_answered, 30, "host metrics in every panel")
         assert body["status"] == "success"

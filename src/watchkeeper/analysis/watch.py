@@ -161,6 +161,8 @@ class AnalysisWatch:
             self._thread = None
 
     def _loop(self) -> None:
+        # the first tick at the next boundary, not at start-up, when everything else starts
+        self._stop.wait(self.interval_s - time.time() % self.interval_s)
         while not self._stop.is_set():
             now = time.time()
             try:
