@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from .availability import alerts_section, health_section
@@ -9,6 +10,7 @@ from .findings import capacity_section, changes_section
 from .model import Report
 from .operations import errors_section, store_section
 from .period import Period, parse_period
+from .readonce import report_engine
 from .signals import SIGNALS, _expr, signals_section
 from .source import Source
 
@@ -24,7 +26,7 @@ def build_report(source: Source, period: str = "7d", end: float | None = None,
                     time.time())
     scored = [(f"Golden signals: {name}", _expr(t, "", p.window, ""), unit)
               for name, unit, t in SIGNALS]
-    source._ranges = {}  # answers are shared within one report, never between two
+    source = dataclasses.replace(source, engine=report_engine(source.engine), _ranges={})
     for make in (health_section, alerts_section, signals_section,
                  lambda s, q: changes_section(s, q, scored), capacity_section, store_section,
                  errors_section):
@@ -32,6 +34,5 @@ def build_report(source: Source, period: str = "7d", end: float | None = None,
         section = make(source, p)
         section.seconds = time.perf_counter() - started
         report.sections.append(section)
-    source._ranges = {}
     report.seconds = time.perf_counter() - clock
     return report

@@ -51,8 +51,14 @@ def signals_section(source: Source, period: Period) -> Section:
                         "watchkeeper's HTTP middleware and scrape it)")
     section.tables.append(table)
     with guarded(section, "golden signals"):
-        figures = [source.by(c.query, period.end, "job") for c in cols[1:]
-                   if c.source == "PromQL"]
+        # each chart line just before its table figure: the figure's read is inside the
+        # line's, so it is a slice of it (see readonce)
+        queries = [c.query for c in cols[1:] if c.source == "PromQL"]
+        charts, figures = [], []
+        for i, (name, unit, template) in enumerate(SIGNALS):
+            chart, found = _chart(source, period, name, unit, template, queries[2 * i:2 * i + 2])
+            charts.append(chart)
+            figures += found
         jobs = sorted(set(figures[4]) | set(figures[5]), key=lambda j: -figures[4].get(j, 0.0))
         for job in jobs[:TOP_JOBS]:
             row: list = [job or "(no job)"]
@@ -65,20 +71,24 @@ def signals_section(source: Source, period: Period) -> Section:
         if len(jobs) > TOP_JOBS:
             table.note = f"{len(jobs) - TOP_JOBS} smaller jobs left out."
         if jobs:
-            for name, unit, template in SIGNALS:
-                section.charts.append(_chart(source, period, name, unit, template))
+            section.charts += charts
     return section
 
 
-def _chart(source: Source, period: Period, name: str, unit: str, template: str) -> Chart:
-    """All jobs together, this period solid and the one before dashed, on one time axis."""
+def _chart(source: Source, period: Period, name: str, unit: str, template: str,
+           figures: list[str]) -> tuple[Chart, list[dict[str, float]]]:
+    """All jobs together, this period solid and the one before dashed, on one time axis;
+    and the table's ``figures`` (this period's, the one before's) by job."""
     now = _expr(template, "", period.window, "")
     chart = Chart(f"{name[0].upper()}{name[1:]}, all jobs", unit, now)
-    for expr, dashed in ((now, False), (_expr(template, "", period.window,
-                                              f" offset {period.text}"), True)):
+    found = []
+    for expr, dashed, figure in ((now, False, figures[0]),
+                                 (_expr(template, "", period.window, f" offset {period.text}"),
+                                  True, figures[1])):
         _, times, values = source.range(expr, period.start, period.end, period.step)
+        found.append(source.by(figure, period.end, "job"))
         for row in values:
             chart.lines.append(Line("the period before" if dashed else "this period",
                                     times.tolist(), row.tolist(), dashed=dashed,
                                     color="#9ca3af" if dashed else ""))
-    return chart
+    return chart, found
