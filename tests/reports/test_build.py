@@ -110,3 +110,31 @@ def test_a_bad_period_is_refused_by_name():
                      ("1y", "longer than 90d")):
         with pytest.raises(ValueError, match=why):
             parse_period(bad)
+
+
+def test_anomalies_come_from_the_scores_the_server_recorded(tmp_path):
+    """Where ``serve`` records ``watchkeeper:anomaly_score``, the report lists its peaks."""
+    import numpy as np
+
+    from watchkeeper.tsdb.store import Store
+
+    end = 1_796_371_200.0
+    t = np.arange(end - 7 * 86400, end + 1, 300.0)
+    peak = end - 2 * 86400
+    with Store.open(tmp_path / "d", background=False) as store:
+        for route, top in (("/a", 0.9), ("/b", 0.3)):
+            v = np.full(len(t), 0.1)
+            v[np.argmin(abs(t - peak))] = top
+            store.append_array({"__name__": "watchkeeper:anomaly_score", "route": route,
+                                "expr": "sum by (route) (rate(x[5m]))", "metric": "x"},
+                               (t * 1000).astype(np.int64), v)
+    source, close = open_local(tmp_path / "d")
+    try:
+        report = build_report(source, "7d", end)
+    finally:
+        close()
+    table = report.section("changes").tables[1]
+    assert table.columns[1].query.startswith("topk(10, max_over_time(watchkeeper:anomaly_score")
+    first, second = table.rows
+    assert first[0] == 'sum by (route) (rate(x[5m])): x{route="/a"}' and first[1] == 0.9
+    assert first[2] == "2026-12-02 08:00" and second[1] == 0.3

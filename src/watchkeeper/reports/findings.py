@@ -120,9 +120,7 @@ def _anomalies(source: Source, period: Period, rows: _Rows, changed: list[int],
     with guarded(section, "anomalies"):
         found = source.instant(recorded, period.end)
         if found:  # the server scores series as it runs: read its figures
-            table.columns[1].query = recorded
-            for lbl, score in sorted(found, key=lambda r: -r[1]):
-                table.rows.append([fmt.series_name(lbl), score, None, None])
+            _recorded(source, period, table, recorded, found)
             return table
         from watchkeeper.analysis.anomaly import ANOMALY_THRESHOLD, anomaly_scores
 
@@ -150,6 +148,27 @@ def _anomalies(source: Source, period: Period, rows: _Rows, changed: list[int],
                             Num(float(row[ok][j]), rows.units[i], rows.exprs[i])])
         table.rows = sorted(out, key=lambda r: -r[1])[:TOP]
     return table
+
+
+def _recorded(source: Source, period: Period, table: Table, query: str,
+              found: list[tuple[dict[str, str], float]]) -> None:
+    """The peaks of the scores the server recorded, with when each was reached."""
+    table.columns[1].query = query
+    peaks = f"max_over_time({RECORDED}[{period.window}])"
+    table.columns[2].query, table.columns[2].source = f"the step where {peaks} peaks", "PromQL"
+    labels, times, values = source.range(peaks, period.start, period.end, period.step)
+    when = {tuple(sorted(lbl.items())): times[int(np.nanargmax(row))]
+            for lbl, row in zip(labels, values, strict=True) if np.isfinite(row).any()}
+    for lbl, score in sorted(found, key=lambda r: -r[1]):
+        rest = {k: v for k, v in lbl.items() if k not in ("expr", "metric")}
+        if lbl.get("metric"):
+            rest["__name__"] = lbl["metric"]
+        name = lbl.get("expr", "")
+        if rest:
+            name = f"{name}: {fmt.series_name(rest)}" if name else fmt.series_name(rest)
+        at = when.get(tuple(sorted(lbl.items())))
+        table.rows.append([name, score, fmt.when(float(at)) if at is not None else None,
+                           None])
 
 
 def _with_history(source: Source, period: Period, rows: _Rows, i: int,
