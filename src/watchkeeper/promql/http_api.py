@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from watchkeeper.promql import ast
@@ -28,7 +28,7 @@ from watchkeeper.promql.errors import (
     PromQLParseError,
     PromQLTimeout,
 )
-from watchkeeper.promql.formatting import result_to_api
+from watchkeeper.promql.json_out import result_json
 from watchkeeper.promql.limits import MAX_POINTS, RESOLUTION_ERROR, SWITCH_INTERVAL_S, Budget
 from watchkeeper.promql.parser import parse
 from watchkeeper.tsdb.api import TimeSeriesStore
@@ -43,6 +43,14 @@ def success(data: Any, warnings: Sequence[str] = ()) -> JSONResponse:
     if warnings:
         body["warnings"] = list(warnings)
     return JSONResponse(body)
+
+
+def _answered(fn: Callable[..., Any]) -> Callable[..., bytes]:
+    """fn's Result as the success body's bytes, written on the query's thread: a large
+    answer's text takes as long as its evaluation and must not stall the event loop."""
+    def run(*args: Any, budget: Budget) -> bytes:
+        return result_json(fn(*args, budget=budget))
+    return run
 
 
 def failure(error_type: str, message: str) -> JSONResponse:
@@ -140,7 +148,7 @@ def create_app(store: TimeSeriesStore, engine: Engine | None = None,
             budget.cancelled = True  # answered, timed out or the client left: stop
 
     def handler(fn):  # type: ignore[no-untyped-def]
-        async def endpoint(request: Request) -> JSONResponse:
+        async def endpoint(request: Request) -> Response:
             try:
                 params = await _params(request)
                 return await fn(request, params)
@@ -148,15 +156,15 @@ def create_app(store: TimeSeriesStore, engine: Engine | None = None,
                 return failure(e.error_type, str(e))
         return endpoint
 
-    async def query(request: Request, params: dict[str, list[str]]) -> JSONResponse:
+    async def query(request: Request, params: dict[str, list[str]]) -> Response:
         text = _one(params, "query")
         if not text:
             raise PromQLBadArgument('invalid parameter "query": no query given')
         at = _time(params, "time", int(time.time() * 1000))
-        result = await run_query(params, engine.instant, text, at)
-        return success(result_to_api(result))
+        body = await run_query(params, _answered(engine.instant), text, at)
+        return Response(body, media_type="application/json")
 
-    async def query_range(request: Request, params: dict[str, list[str]]) -> JSONResponse:
+    async def query_range(request: Request, params: dict[str, list[str]]) -> Response:
         text = _one(params, "query")
         if not text:
             raise PromQLBadArgument('invalid parameter "query": no query given')
@@ -178,8 +186,8 @@ def create_app(store: TimeSeriesStore, engine: Engine | None = None,
                                     "integer")
         if (end - start) // step > MAX_POINTS:
             raise PromQLBadArgument(RESOLUTION_ERROR)
-        result = await run_query(params, engine.range, text, start, end, step)
-        return success(result_to_api(result))
+        body = await run_query(params, _answered(engine.range), text, start, end, step)
+        return Response(body, media_type="application/json")
 
     # The series and label routes run as queries do: on the query threads, within the
     # concurrency limit and the timeout (a broad match[] over many series is a long read)
