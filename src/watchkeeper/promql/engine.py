@@ -164,8 +164,12 @@ class _Evaluator:
         steps = len(times)
         labels, rows_v, rows_m, rows_t = [], [], [], []
         lo_t, hi_t = int(ends.min()) - self.lookback, int(ends.max())
+        seen = counted = 0
         for series in self.store.select(node.matchers, lo_t, hi_t):
-            self.budget.add_samples(steps)
+            seen += 1
+            if seen - counted == 1024:  # a check per batch of series, not per series
+                self.budget.add_samples(steps * (seen - counted))
+                counted = seen
             ts, vals = series.timestamps, series.values
             idx = np.searchsorted(ts, ends, "right") - 1
             safe = np.maximum(idx, 0)
@@ -176,6 +180,7 @@ class _Evaluator:
             rows_v.append(vals[safe])
             rows_m.append(ok)
             rows_t.append(ts[safe])
+        self.budget.add_samples(steps * (seen - counted))
         if not labels:
             return Vector.empty(steps)
         return Vector(labels, np.array(rows_v), np.array(rows_m, dtype=bool),
@@ -184,11 +189,15 @@ class _Evaluator:
     def select_range(self, node: ast.MatrixSelector, times: np.ndarray) -> RangeData:
         sel = node.vector
         ends = self._window_ends(times, sel.offset_ms, sel.at)
-        found = []
+        found, loaded = [], 0
         for series in self.store.select(sel.matchers, int(ends.min()) - node.range_ms,
                                         int(ends.max())):
-            self.budget.add_samples(len(series.timestamps))
             found.append(series)
+            loaded += len(series.timestamps)
+            if len(found) % 1024 == 0:  # a check per batch of series, not per series
+                self.budget.add_samples(loaded)
+                loaded = 0
+        self.budget.add_samples(loaded)
         out, batch = series_windows(found, ends, node.range_ms)
         self.budget.add_samples(len(found) * len(times))  # a window per series and step
         return RangeData(out, node.range_ms, ends, times, batch)

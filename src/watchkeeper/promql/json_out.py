@@ -60,10 +60,20 @@ def _timestamps(times_ms: np.ndarray) -> list[str]:
     return [dumps(format_timestamp(t)) for t in times_ms.tolist()]
 
 
+_LABELS_TEXT: dict[Labels, str] = {}  # a dashboard asks for the same series again and again
+_LABELS_TEXT_MAX = 200_000
+
+
 def labels_json(labels: Labels) -> str:
     """``{"name":"value",...}`` as json.dumps writes labels.to_dict()."""
-    return "{" + ",".join([f"{encode_basestring(k)}:{encode_basestring(v)}"
-                           for k, v in labels]) + "}"
+    text = _LABELS_TEXT.get(labels)
+    if text is None:
+        text = "{" + ",".join([f"{encode_basestring(k)}:{encode_basestring(v)}"
+                               for k, v in labels]) + "}"
+        if len(_LABELS_TEXT) >= _LABELS_TEXT_MAX:
+            _LABELS_TEXT.clear()
+        _LABELS_TEXT[labels] = text
+    return text
 
 
 def _matrix(vec: Vector, times: np.ndarray) -> str:
