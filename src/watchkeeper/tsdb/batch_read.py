@@ -22,8 +22,28 @@ from watchkeeper.tsdb.labels import Labels
 READ_ALONE = 4  # batches this small read each series on its own
 
 
+Decoded = tuple[np.ndarray, np.ndarray]
+
+
+def decode_missing(rowids: list[int], blobs: dict[int, bytes]) -> dict[int, Decoded]:
+    """The chunks of rowids decoded, together when there are many: read-only arrays, as
+    they are shared by every later read that finds them cached."""
+    rowids = [r for r in rowids if r in blobs]
+    if len(rowids) <= READ_ALONE:
+        out = {r: decode_chunk(blobs[r]) for r in rowids}
+    else:
+        ts, vals, counts = decode_chunks([blobs[r] for r in rowids])
+        ends = np.cumsum(counts).tolist()
+        starts = [0, *ends[:-1]]
+        out = {r: (ts[a:b], vals[a:b]) for r, a, b in zip(rowids, starts, ends, strict=True)}
+        ts.flags.writeable = vals.flags.writeable = False
+    for chunk_ts, chunk_vals in out.values():
+        chunk_ts.flags.writeable = chunk_vals.flags.writeable = False
+    return out
+
+
 def read_batch(ids: list[int], labels: list[Labels], in_order: np.ndarray,
-               blobs: list[list[bytes]], heads: tuple[np.ndarray, ...],
+               chunks: list[list[Decoded]], heads: tuple[np.ndarray, ...],
                unsorted_heads: dict[int, tuple[np.ndarray, np.ndarray]], start_ms: int,
                end_ms: int) -> Iterator[SeriesData]:
     """Most series are in-order chunks, then an in-order head newer than them: copied
@@ -31,15 +51,18 @@ def read_batch(ids: list[int], labels: list[Labels], in_order: np.ndarray,
     deduplicated as a single series is (the first sample of a timestamp wins)."""
     head_ts, head_vals, h_from, h_to = heads
     if len(ids) <= READ_ALONE:
-        for i, (series_labels, chunks) in enumerate(zip(labels, blobs, strict=True)):
+        for i, (series_labels, parts) in enumerate(zip(labels, chunks, strict=True)):
             head = unsorted_heads.get(ids[i]) or (head_ts[h_from[i] : h_to[i]],
                                                   head_vals[h_from[i] : h_to[i]])
-            ts, vals = _read_alone(chunks, head, start_ms, end_ms)
+            ts, vals = _read_alone(parts, head, start_ms, end_ms)
             if ts.size:
                 yield SeriesData(series_labels, ts, vals)
         return
-    n_chunks = np.fromiter(map(len, blobs), np.int64, len(blobs))
-    ts, vals, counts = decode_chunks([b for series in blobs for b in series])
+    n_chunks = np.fromiter(map(len, chunks), np.int64, len(chunks))
+    flat = [c for series in chunks for c in series]
+    counts = np.fromiter((c[0].size for c in flat), np.int64, len(flat))
+    ts = np.concatenate([c[0] for c in flat]) if flat else np.empty(0, np.int64)
+    vals = np.concatenate([c[1] for c in flat]) if flat else np.empty(0, np.float64)
     c_first, c_last, c_lo, c_hi, c_in_order, c_newest = _chunk_spans(
         n_chunks, counts, ts, start_ms, end_ms)
     h_first = head_ts[np.minimum(h_from, head_ts.size - 1)] if head_ts.size else h_from
@@ -65,19 +88,19 @@ def read_batch(ids: list[int], labels: list[Labels], in_order: np.ndarray,
             continue
         head = unsorted_heads.get(sid) or (head_ts[h_from[i] : h_to[i]],
                                            head_vals[h_from[i] : h_to[i]])
-        chunks = slice(c_first[i], c_last[i])
-        merged = sort_dedupe(np.concatenate((ts[chunks], head[0])),
-                             np.concatenate((vals[chunks], head[1])))
+        span = slice(c_first[i], c_last[i])
+        merged = sort_dedupe(np.concatenate((ts[span], head[0])),
+                             np.concatenate((vals[span], head[1])))
         merged = clip(*merged, start_ms, end_ms)
         if merged[0].size:
             yield SeriesData(series_labels, *merged)
 
 
-def _read_alone(chunks: list[bytes], head: tuple[np.ndarray, np.ndarray],
+def _read_alone(chunks: list[Decoded], head: tuple[np.ndarray, np.ndarray],
                 start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
-    """One series: its chunks decoded one by one (big ones have fast paths of their
-    own), joined with its head, sorted and deduplicated only when they overlap."""
-    parts = [decode_chunk(b) for b in chunks]
+    """One series: its decoded chunks joined with its head, sorted and deduplicated
+    only when they overlap."""
+    parts = list(chunks)
     if head[0].size:
         parts.append(head)
     if not parts:

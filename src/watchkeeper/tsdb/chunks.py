@@ -128,6 +128,33 @@ class ChunkDB:
                 (*part, start, end),
             )
 
+    def chunk_ids(
+        self, series_ids: Sequence[int], start: int, end: int
+    ) -> list[tuple[int, int]]:
+        """(rowid, series_id) of chunks overlapping [start, end], by series then time."""
+        ids = sorted(series_ids)
+        out: list[tuple[int, int]] = []
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            out += self.conn.execute(
+                f"SELECT rowid, series_id FROM chunks WHERE series_id IN ({marks}) "
+                "AND max_t >= ? AND min_t <= ? ORDER BY series_id, min_t",
+                (*part, start, end),
+            ).fetchall()
+        return out
+
+    def chunk_data(self, rowids: Sequence[int]) -> dict[int, bytes]:
+        """The encoded chunk of each rowid still present."""
+        out: dict[int, bytes] = {}
+        for i in range(0, len(rowids), 500):
+            part = rowids[i : i + 500]
+            out.update(self.conn.execute(
+                f"SELECT rowid, data FROM chunks WHERE rowid IN ({','.join('?' * len(part))})",
+                part,
+            ))
+        return out
+
     def series_with_data(self, start: int, end: int) -> set[int]:
         return {
             r[0]

@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from watchkeeper.tsdb import batch_read, checkpoint, compaction, datadir, retention, rollups
+from watchkeeper.tsdb import (
+    batch_read,
+    checkpoint,
+    chunk_cache,
+    compaction,
+    datadir,
+    retention,
+    rollups,
+)
 from watchkeeper.tsdb.api import (
     MAX_TIME,
     MIN_TIME,
@@ -392,9 +400,11 @@ class Store(TimeSeriesStore):
 
     def _read(self, ids: list[int], start_ms: int, end_ms: int) -> Iterator[SeriesData]:
         with self._lock:
-            blobs: dict[int, list[bytes]] = {}
-            for sid, _min_t, data in self.db.chunks(ids, start_ms, end_ms):
-                blobs.setdefault(sid, []).append(data)
+            cache = chunk_cache.cache_for(self.db, self.db.conn)
+            generation = cache.sync()
+            refs = self.db.chunk_ids(ids, start_ms, end_ms)
+            decoded = cache.get_many(rowid for rowid, _ in refs)
+            blobs = self.db.chunk_data([rowid for rowid, _ in refs if rowid not in decoded])
             by_id = self.head.by_id
             labels = [by_id[i].labels for i in ids]
             in_order = np.fromiter((by_id[i].sorted for i in ids), bool, len(ids))
@@ -405,10 +415,19 @@ class Store(TimeSeriesStore):
             }
         # decoded outside the lock (the blobs are ours), a batch of series at a time: a
         # reader that stops early (too many samples) never decodes the rest
+        chunks: dict[int, list[int]] = {}
+        for rowid, sid in refs:
+            chunks.setdefault(sid, []).append(rowid)
         for at in range(0, len(ids), self._READ_BATCH):
             part = slice(at, at + self._READ_BATCH)
+            rows = [chunks.get(i, []) for i in ids[part]]
+            fresh = batch_read.decode_missing([r for series in rows for r in series
+                                               if r not in decoded], blobs)
+            cache.put_many(fresh.items(), generation)
+            decoded.update(fresh)
             yield from batch_read.read_batch(
-                ids[part], labels[part], in_order[part], [blobs.get(i, []) for i in ids[part]],
+                ids[part], labels[part], in_order[part],
+                [[decoded[r] for r in series if r in decoded] for series in rows],
                 (heads[0], heads[1], heads[2][part], heads[3][part]), unsorted_heads,
                 start_ms, end_ms)
 

@@ -1,0 +1,102 @@
+"""Decoded chunks kept in memory between reads, dropped the moment their row changes.
+
+Why: a dashboard asks for the same day of the same series at every refresh, and reading
+the blobs back from SQLite and decoding them is most of a query's time. A chunk's row
+never changes in place except through compaction, deletion and retention; as the rollup
+cache does, temporary SQLite triggers record each deleted or rewritten row in a
+per-connection table, and every read evicts those rows first (a rolled-back write rolls
+back its records too). Bounded by bytes, least recently used first out.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable
+
+import numpy as np
+
+DEFAULT_BUDGET_BYTES = 128 << 20
+Decoded = tuple[np.ndarray, np.ndarray]  # timestamps, values
+
+_TRIGGERS = (
+    "CREATE TEMP TABLE IF NOT EXISTS chunk_changed(id INTEGER)",
+    "CREATE TEMP TRIGGER IF NOT EXISTS chunk_changed_upd AFTER UPDATE OF series_id, min_t, "
+    "max_t, n, data ON main.chunks BEGIN INSERT INTO chunk_changed VALUES(OLD.rowid); END",
+    "CREATE TEMP TRIGGER IF NOT EXISTS chunk_changed_del AFTER DELETE ON main.chunks BEGIN "
+    "INSERT INTO chunk_changed VALUES(OLD.rowid); END",
+)
+
+
+class ChunkCache:
+    """LRU of decoded chunks (by rowid) of one database connection, kept honest by triggers.
+
+    ``sync`` runs where the connection is used (under the store's lock); ``get`` and
+    ``put`` may run on any thread."""
+
+    def __init__(self, conn: sqlite3.Connection, budget_bytes: int = DEFAULT_BUDGET_BYTES):
+        self.conn = conn
+        self.budget = budget_bytes
+        self.used = 0
+        self.generation = 0  # counts syncs that evicted: a put from before one is dropped
+        self.chunks: OrderedDict[int, Decoded] = OrderedDict()
+        self._lock = threading.Lock()
+        for statement in _TRIGGERS:  # one by one: a script would commit a transaction
+            conn.execute(statement)
+
+    def sync(self) -> int:
+        """Evict every chunk rewritten or deleted since the last read; returns the
+        generation to hand to ``put_many`` for what this read decodes."""
+        changed = self.conn.execute("SELECT DISTINCT id FROM chunk_changed").fetchall()
+        with self._lock:
+            if changed:
+                self.conn.execute("DELETE FROM chunk_changed")
+                self.generation += 1
+                for (rowid,) in changed:
+                    self._evict(rowid)
+            return self.generation
+
+    def _evict(self, rowid: int) -> None:
+        old = self.chunks.pop(rowid, None)
+        if old is not None:
+            self.used -= old[0].nbytes + old[1].nbytes
+
+    def get_many(self, rowids: Iterable[int]) -> dict[int, Decoded]:
+        with self._lock:
+            found = {}
+            for rowid in rowids:
+                hit = self.chunks.get(rowid)
+                if hit is not None:
+                    self.chunks.move_to_end(rowid)
+                    found[rowid] = hit
+            return found
+
+    def put_many(self, items: Iterable[tuple[int, Decoded]], generation: int) -> None:
+        """Keep chunks decoded from rows read at ``generation`` (see ``sync``): a row
+        changed since may be one of them, and then none is kept."""
+        with self._lock:
+            if generation != self.generation:
+                return
+            for rowid, decoded in items:
+                size = decoded[0].nbytes + decoded[1].nbytes
+                if size > self.budget // 8:  # one huge chunk must not flush everything
+                    continue
+                self._evict(rowid)
+                self.chunks[rowid] = decoded
+                self.used += size
+            while self.used > self.budget:
+                _, old = self.chunks.popitem(last=False)
+                self.used -= old[0].nbytes + old[1].nbytes
+
+
+_CACHES: weakref.WeakKeyDictionary[object, ChunkCache] = weakref.WeakKeyDictionary()
+
+
+def cache_for(db: object, conn: sqlite3.Connection) -> ChunkCache:
+    """The cache of this database handle, created (with its triggers) on first use."""
+    cache = _CACHES.get(db)
+    if cache is None or cache.conn is not conn:
+        cache = _CACHES[db] = ChunkCache(conn)
+    return cache
