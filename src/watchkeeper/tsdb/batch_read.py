@@ -99,15 +99,18 @@ def read_batch(ids: list[int], labels: list[Labels], in_order: np.ndarray,
 def _read_alone(chunks: list[Decoded], head: tuple[np.ndarray, np.ndarray],
                 start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
     """One series: its decoded chunks joined with its head, sorted and deduplicated
-    only when they overlap."""
+    only when they overlap. The arrays are the reader's own (cached chunks are shared)."""
     parts = list(chunks)
     if head[0].size:
         parts.append(head)
     if not parts:
         return head
-    ts = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
-    vals = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
-    if len(parts) > 1 and np.any(ts[1:] <= ts[:-1]):
+    if len(parts) == 1:
+        ts, vals = clip(*parts[0], start_ms, end_ms)
+        return (ts.copy(), vals.copy()) if chunks else (ts, vals)
+    ts = np.concatenate([p[0] for p in parts])
+    vals = np.concatenate([p[1] for p in parts])
+    if np.any(ts[1:] <= ts[:-1]):
         ts, vals = sort_dedupe(ts, vals)
     return clip(ts, vals, start_ms, end_ms)
 
