@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import compress
 
 import numpy as np
 
@@ -32,11 +33,12 @@ def _range_vector(rd: RangeData, steps: int, keep_name: bool, compute) -> Vector
     Windows never cross a series' edges, so one concatenated array answers for every
     series at once; ``tile`` repeats a per-step argument for each series.
     """
-    series = [s for s in rd.series if len(s.ts)]
-    if not series:
+    labels_in = rd.labels_with_samples()
+    if not labels_in:
         return Vector.empty(steps)
     batch = rd.batch
     if batch is None:
+        series = [s for s in rd.series if len(s.ts)]
         sizes = np.array([len(s.ts) for s in series])
         starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
         batch = RangeSeries(
@@ -49,15 +51,16 @@ def _range_vector(rd: RangeData, steps: int, keep_name: bool, compute) -> Vector
     # an empty window of series i sits at lo == hi == its start: harmless for every function
 
     def tile(per_step: np.ndarray) -> np.ndarray:
-        return np.tile(per_step, len(series))
+        return np.tile(per_step, len(labels_in))
 
     with np.errstate(all="ignore"):
         values, ok = compute(batch, tile)
-    values = np.asarray(values, dtype=np.float64).reshape(len(series), steps)
-    ok = np.asarray(ok, dtype=bool).reshape(len(series), steps)
+    values = np.asarray(values, dtype=np.float64).reshape(len(labels_in), steps)
+    ok = np.asarray(ok, dtype=bool).reshape(len(labels_in), steps)
     keep = ok.any(axis=1)
-    labels = [s.labels if keep_name else drop_name(s.labels)
-              for s, k in zip(series, keep, strict=True) if k]
+    labels = list(compress(labels_in, keep.tolist()))
+    if not keep_name:
+        labels = [drop_name(lab) for lab in labels]
     if not labels:
         return Vector.empty(steps)
     return merge_duplicates(labels, values[keep], ok[keep])

@@ -25,12 +25,14 @@ from watchkeeper.promql.values import (
     drop_name,
     is_stale,
 )
-from watchkeeper.promql.windows import series_windows, window_bounds
-from watchkeeper.tsdb.api import TimeSeriesStore
+from watchkeeper.promql.windows import block_windows, window_bounds
+from watchkeeper.tsdb.api import SeriesBlock, TimeSeriesStore
 from watchkeeper.tsdb.labels import Labels
 
 DEFAULT_LOOKBACK_MS = 300_000
 DEFAULT_SUBQUERY_STEP_MS = 60_000
+_NO_TS = np.empty(0, np.int64)
+_NO_VALUES = np.empty(0, np.float64)
 
 
 @dataclass
@@ -189,18 +191,21 @@ class _Evaluator:
     def select_range(self, node: ast.MatrixSelector, times: np.ndarray) -> RangeData:
         sel = node.vector
         ends = self._window_ends(times, sel.offset_ms, sel.at)
-        found, loaded = [], 0
-        for series in self.store.select(sel.matchers, int(ends.min()) - node.range_ms,
-                                        int(ends.max())):
-            found.append(series)
-            loaded += len(series.timestamps)
-            if len(found) % 1024 == 0:  # a check per batch of series, not per series
-                self.budget.add_samples(loaded)
-                loaded = 0
-        self.budget.add_samples(loaded)
-        out, batch = series_windows(found, ends, node.range_ms)
-        self.budget.add_samples(len(found) * len(times))  # a window per series and step
-        return RangeData(out, node.range_ms, ends, times, batch)
+        blocks = []
+        for block in self.store.select_blocks(sel.matchers, int(ends.min()) - node.range_ms,
+                                              int(ends.max())):
+            self.budget.add_samples(len(block.timestamps))
+            blocks.append(block)
+        if len(blocks) == 1:
+            block = blocks[0]
+        else:
+            block = SeriesBlock([lab for b in blocks for lab in b.labels],
+                                np.concatenate([b.timestamps for b in blocks] or [_NO_TS]),
+                                np.concatenate([b.values for b in blocks] or [_NO_VALUES]),
+                                np.concatenate([b.sizes for b in blocks] or [_NO_TS]))
+        columns, batch = block_windows(block, ends, node.range_ms)
+        self.budget.add_samples(len(block.labels) * len(times))  # a window per series and step
+        return RangeData(None, node.range_ms, ends, times, batch, columns)
 
     def subquery(self, node: ast.SubqueryExpr, times: np.ndarray) -> RangeData:
         step = node.step_ms or self.sub_step

@@ -8,6 +8,7 @@ An instant query is the one-step case.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import compress
 
 import numpy as np
 
@@ -80,15 +81,52 @@ class RangeSeries:
 
 
 @dataclass
-class RangeData:
-    """A range vector over the steps: each series with its per-step window bounds."""
+class Columns:
+    """Range data as arrays: series end to end (``sizes`` samples each, from ``first``),
+    windows as absolute indexes (series, steps)."""
 
-    series: list[RangeSeries]
-    range_ms: int
-    ends: np.ndarray  # per step, the window's end (eval time minus offset, or @)
-    eval_times: np.ndarray  # per step, the evaluation time itself
-    # the series with samples laid end to end (windows offset to match), when built so
-    batch: RangeSeries | None = None
+    labels: list[Labels]
+    ts: np.ndarray
+    values: np.ndarray
+    first: np.ndarray
+    sizes: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+class RangeData:
+    """A range vector over the steps: each series with its per-step window bounds.
+
+    Built either from RangeSeries or from Columns; the other form is made on demand
+    (a query over 50,000 series need not build 50,000 objects to count their samples)."""
+
+    def __init__(self, series: list[RangeSeries] | None, range_ms: int, ends: np.ndarray,
+                 eval_times: np.ndarray, batch: RangeSeries | None = None,
+                 columns: Columns | None = None) -> None:
+        self._series = series
+        self.range_ms = range_ms
+        self.ends = ends  # per step, the window's end (eval time minus offset, or @)
+        self.eval_times = eval_times  # per step, the evaluation time itself
+        # the series with samples laid end to end (windows offset to match), when built so
+        self.batch = batch
+        self.columns = columns
+
+    @property
+    def series(self) -> list[RangeSeries]:
+        if self._series is None:
+            c = self.columns
+            assert c is not None
+            self._series = [
+                RangeSeries(lab, c.ts[a : a + n], c.values[a : a + n], lo - a, hi - a)
+                for lab, a, n, lo, hi in zip(c.labels, c.first.tolist(), c.sizes.tolist(),
+                                             c.lo, c.hi, strict=True)]
+        return self._series
+
+    def labels_with_samples(self) -> list[Labels]:
+        """Labels of the series that have samples, in order (the rows of ``batch``)."""
+        if self.columns is not None:
+            return list(compress(self.columns.labels, (self.columns.sizes > 0).tolist()))
+        return [s.labels for s in self.series if len(s.ts)]
 
 
 def merge_duplicates(labels: list[Labels], values: np.ndarray, mask: np.ndarray) -> Vector:

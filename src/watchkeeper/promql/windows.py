@@ -11,8 +11,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from watchkeeper.promql.limits import checkpoint
-from watchkeeper.promql.values import STALE_NAN_BITS, RangeSeries
-from watchkeeper.tsdb.api import SeriesData
+from watchkeeper.promql.values import STALE_NAN_BITS, Columns, RangeData, RangeSeries
+from watchkeeper.tsdb.api import SeriesBlock, SeriesData
 from watchkeeper.tsdb.labels import Labels
 
 MAX_CELLS = 4_000_000
@@ -28,30 +28,38 @@ def window_bounds(ts: np.ndarray, ends: np.ndarray, range_ms: int) -> tuple[np.n
 def series_windows(found: Sequence[SeriesData], ends: np.ndarray, range_ms: int,
                    ) -> tuple[list[RangeSeries], RangeSeries | None]:
     """Every selected series without its stale markers, with its windows; and all of
-    them end to end (None when there are none), as functions over many series take them.
+    them end to end (None when there are none), as functions over many series take them."""
+    if not found:
+        return [], None
+    block = SeriesBlock([s.labels for s in found],
+                        np.concatenate([s.timestamps for s in found]),
+                        np.concatenate([s.values for s in found]),
+                        np.array([len(s.timestamps) for s in found], np.int64))
+    columns, batch = block_windows(block, ends, range_ms)
+    return RangeData(None, range_ms, ends, ends, batch, columns).series, batch
+
+
+def block_windows(block: SeriesBlock, ends: np.ndarray, range_ms: int,
+                  ) -> tuple[Columns, RangeSeries | None]:
+    """The block's series without their stale markers, with their windows; and those
+    with samples end to end (None when there are none), as functions take them.
 
     Why: bounds come from one search over all series (each series' times shifted into a
     span of its own), not two searches per series: with 50,000 series, per-series numpy
     calls cost more than the arithmetic."""
-    if not found:
-        return [], None
-    sizes = np.array([len(s.timestamps) for s in found], np.int64)
-    ts = np.concatenate([s.timestamps for s in found])
-    vals = np.concatenate([s.values for s in found])
+    sizes, ts, vals = block.sizes, block.timestamps, block.values
     real = vals.view(np.int64) != STALE_NAN_BITS
     if not real.all():
-        owner = np.repeat(np.arange(len(found)), sizes)
-        sizes = np.bincount(owner[real], minlength=len(found))
+        owner = np.repeat(np.arange(len(sizes)), sizes)
+        sizes = np.bincount(owner[real], minlength=len(sizes))
         ts, vals = ts[real], vals[real]
-    first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    first = (np.cumsum(sizes) - sizes).astype(np.int64)
     lo, hi = _all_bounds(ts, first, sizes, ends, range_ms)
-    own_lo, own_hi = lo - first[:, None], hi - first[:, None]
-    series = [RangeSeries(s.labels, ts[a : a + n], vals[a : a + n], lo_i, hi_i)
-              for s, a, n, lo_i, hi_i in zip(found, first.tolist(), sizes.tolist(), own_lo,
-                                             own_hi, strict=True)]
+    columns = Columns(block.labels, ts, vals, first, sizes, lo, hi)
     some = sizes > 0
-    batch = RangeSeries(Labels.of({}), ts, vals, lo[some].ravel(), hi[some].ravel())
-    return series, batch
+    if not some.any():
+        return columns, None
+    return columns, RangeSeries(Labels.of({}), ts, vals, lo[some].ravel(), hi[some].ravel())
 
 
 def _all_bounds(ts: np.ndarray, first: np.ndarray, sizes: np.ndarray, ends: np.ndarray,

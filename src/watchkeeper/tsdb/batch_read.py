@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from watchkeeper.tsdb.api import SeriesData
+from watchkeeper.tsdb.api import SeriesBlock, SeriesData
 from watchkeeper.tsdb.codec import decode_chunk, decode_chunks, ranges
 from watchkeeper.tsdb.head import sort_dedupe
 from watchkeeper.tsdb.labels import Labels
@@ -42,22 +42,32 @@ def decode_missing(rowids: list[int], blobs: dict[int, bytes]) -> dict[int, Deco
     return out
 
 
-def read_batch(ids: list[int], labels: list[Labels], in_order: np.ndarray,
-               chunks: list[list[Decoded]], heads: tuple[np.ndarray, ...],
-               unsorted_heads: dict[int, tuple[np.ndarray, np.ndarray]], start_ms: int,
-               end_ms: int) -> Iterator[SeriesData]:
-    """Most series are in-order chunks, then an in-order head newer than them: copied
-    in one go into one pair of arrays. The others are merged one by one, sorted and
+def split_block(block: SeriesBlock) -> Iterator[SeriesData]:
+    """The series of a block that have samples, each a view of the block's arrays."""
+    stop = 0
+    for series_labels, size in zip(block.labels, block.sizes.tolist(), strict=True):
+        if size:
+            yield SeriesData(series_labels, block.timestamps[stop : stop + size],
+                             block.values[stop : stop + size])
+            stop += size
+
+
+def read_columns(ids: list[int], labels: list[Labels], in_order: np.ndarray,
+                 chunks: list[list[Decoded]], heads: tuple[np.ndarray, ...],
+                 unsorted_heads: dict[int, tuple[np.ndarray, np.ndarray]], start_ms: int,
+                 end_ms: int) -> SeriesBlock:
+    """All of ids' samples within [start_ms, end_ms], end to end (a size per series).
+
+    Most series are in-order chunks, then an in-order head newer than them: copied in
+    one go into one pair of arrays. The others are merged one by one, sorted and
     deduplicated as a single series is (the first sample of a timestamp wins)."""
     head_ts, head_vals, h_from, h_to = heads
     if len(ids) <= READ_ALONE:
-        for i, (series_labels, parts) in enumerate(zip(labels, chunks, strict=True)):
-            head = unsorted_heads.get(ids[i]) or (head_ts[h_from[i] : h_to[i]],
-                                                  head_vals[h_from[i] : h_to[i]])
-            ts, vals = _read_alone(parts, head, start_ms, end_ms)
-            if ts.size:
-                yield SeriesData(series_labels, ts, vals)
-        return
+        return _block(labels, [
+            _read_alone(parts, unsorted_heads.get(ids[i]) or (
+                head_ts[h_from[i] : h_to[i]], head_vals[h_from[i] : h_to[i]]),
+                start_ms, end_ms)
+            for i, parts in enumerate(chunks)])
     n_chunks = np.fromiter(map(len, chunks), np.int64, len(chunks))
     flat = [c for series in chunks for c in series]
     counts = np.fromiter((c[0].size for c in flat), np.int64, len(flat))
@@ -79,21 +89,29 @@ def read_batch(ids: list[int], labels: list[Labels], in_order: np.ndarray,
             (ends - from_head, h_from, from_head, head_ts, head_vals)):
         to, frm = ranges(into, lengths), ranges(src, lengths)
         out_ts[to], out_vals[to] = src_ts[frm], src_vals[frm]
-    for i, (sid, series_labels, is_fast, size, stop) in enumerate(
-            zip(ids, labels, fast.tolist(), sizes.tolist(), ends.tolist(), strict=True)):
+    if fast.all():
+        return SeriesBlock(labels, out_ts, out_vals, sizes)
+    pieces = []
+    for i, (sid, is_fast, size, stop) in enumerate(
+            zip(ids, fast.tolist(), sizes.tolist(), ends.tolist(), strict=True)):
         if is_fast:
-            if size:
-                yield SeriesData(series_labels, out_ts[stop - size : stop],
-                                 out_vals[stop - size : stop])
+            pieces.append((out_ts[stop - size : stop], out_vals[stop - size : stop]))
             continue
         head = unsorted_heads.get(sid) or (head_ts[h_from[i] : h_to[i]],
                                            head_vals[h_from[i] : h_to[i]])
         span = slice(c_first[i], c_last[i])
         merged = sort_dedupe(np.concatenate((ts[span], head[0])),
                              np.concatenate((vals[span], head[1])))
-        merged = clip(*merged, start_ms, end_ms)
-        if merged[0].size:
-            yield SeriesData(series_labels, *merged)
+        pieces.append(clip(*merged, start_ms, end_ms))
+    return _block(labels, pieces)
+
+
+def _block(labels: list[Labels], pieces: list[tuple[np.ndarray, np.ndarray]]) -> SeriesBlock:
+    sizes = np.fromiter((p[0].size for p in pieces), np.int64, len(pieces))
+    if not pieces:
+        return SeriesBlock(labels, np.empty(0, np.int64), np.empty(0, np.float64), sizes)
+    return SeriesBlock(labels, np.concatenate([p[0] for p in pieces]),
+                       np.concatenate([p[1] for p in pieces]), sizes)
 
 
 def _read_alone(chunks: list[Decoded], head: tuple[np.ndarray, np.ndarray],

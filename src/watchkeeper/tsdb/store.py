@@ -33,6 +33,7 @@ from watchkeeper.tsdb.api import (
     Health,
     LabelsLike,
     RollupData,
+    SeriesBlock,
     SeriesData,
     TimeSeriesStore,
 )
@@ -396,9 +397,21 @@ class Store(TimeSeriesStore):
             ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
         return self._read(ids, start_ms, end_ms)
 
+    def select_blocks(
+        self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME, end_ms: int = MAX_TIME
+    ) -> Iterator[SeriesBlock]:
+        with self._lock:
+            ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
+        return self._read_blocks(ids, start_ms, end_ms)
+
     _READ_BATCH = 4096  # series a read decodes together
 
     def _read(self, ids: list[int], start_ms: int, end_ms: int) -> Iterator[SeriesData]:
+        for block in self._read_blocks(ids, start_ms, end_ms):
+            yield from batch_read.split_block(block)
+
+    def _read_blocks(self, ids: list[int], start_ms: int, end_ms: int,
+                     ) -> Iterator[SeriesBlock]:
         with self._lock:
             cache = chunk_cache.cache_for(self.db, self.db.conn)
             generation = cache.sync()
@@ -425,7 +438,7 @@ class Store(TimeSeriesStore):
                                                if r not in decoded], blobs)
             cache.put_many(fresh.items(), generation)
             decoded.update(fresh)
-            yield from batch_read.read_batch(
+            yield batch_read.read_columns(
                 ids[part], labels[part], in_order[part],
                 [[decoded[r] for r in series if r in decoded] for series in rows],
                 (heads[0], heads[1], heads[2][part], heads[3][part]), unsorted_heads,
