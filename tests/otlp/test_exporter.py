@@ -154,6 +154,24 @@ def test_requests_decode_and_carry_every_sample(tmp_path, collector) -> None:
         store.close()
 
 
+def test_credentials_from_the_config_or_a_file(tmp_path, collector) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    store, export = _export(tmp_path, collector.url,
+                            authorization={"credentials_file": str(token)})
+    try:
+        store.append({"__name__": "a"}, 1000, 1.0)
+        store.commit()
+        _wait(lambda: collector.requests)
+        assert collector.headers[0]["Authorization"] == "Bearer s3cret"
+    finally:
+        export.stop()
+        store.close()
+    with pytest.raises(ValueError, match="at most one"):
+        OTLPExportConfig(url=collector.url, basic_auth={"username": "u", "password": "p"},
+                         authorization={"credentials": "t"})
+
+
 def test_retries_only_on_429_502_503_504(tmp_path, collector) -> None:
     store, export = _export(tmp_path, collector.url, compression="none")
     try:

@@ -389,6 +389,8 @@ class OTLPExportConfig(_Model):
     name: str = ""
     timeout: Duration = 10.0
     headers: dict[str, str] = Field(default_factory=dict)
+    basic_auth: BasicAuth | None = None
+    authorization: Authorization | None = None
     compression: Literal["gzip", "none"] = "gzip"
     resource_attributes: dict[str, str] = Field(default_factory=dict)
     write_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
@@ -407,6 +409,12 @@ class OTLPExportConfig(_Model):
         if v and not re.match(r"^[A-Za-z0-9_.-]+$", v):
             raise ValueError("otlp_export name may hold only letters, digits, '_', '.', '-'")
         return v
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> OTLPExportConfig:
+        if self.basic_auth and self.authorization:
+            raise ValueError("at most one of basic_auth and authorization")
+        return self
 
 
 class AnomalyWatchConfig(_Model):

@@ -11,6 +11,7 @@ rejected in ``partial_success`` are counted as failed.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import gzip
 import hashlib
@@ -89,6 +90,14 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _secret(value: Any, path: str | None) -> str:
+    """A secret from the config, or read from its file (read at every send: rotated files
+    are picked up)."""
+    if value is not None:
+        return value.get_secret_value()
+    return Path(path).read_text().strip() if path else ""
 
 
 def _rejected(body: bytes) -> tuple[int, str]:
@@ -230,10 +239,17 @@ class OTLPSender:
         return self._conn
 
     def headers(self) -> dict[str, str]:
-        out = {**self.cfg.headers, "Content-Type": "application/x-protobuf",
-               "User-Agent": USER_AGENT}
-        if self.cfg.compression == "gzip":
+        cfg = self.cfg
+        out = {**cfg.headers, "Content-Type": "application/x-protobuf", "User-Agent": USER_AGENT}
+        if cfg.compression == "gzip":
             out["Content-Encoding"] = "gzip"
+        if cfg.basic_auth is not None:
+            password = _secret(cfg.basic_auth.password, cfg.basic_auth.password_file)
+            token = base64.b64encode(f"{cfg.basic_auth.username}:{password}".encode()).decode()
+            out["Authorization"] = f"Basic {token}"
+        elif cfg.authorization is not None:
+            auth = cfg.authorization
+            out["Authorization"] = f"{auth.type} {_secret(auth.credentials, auth.credentials_file)}"
         return out
 
     def _post(self, body: bytes) -> tuple[int, str]:
