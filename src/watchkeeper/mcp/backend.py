@@ -9,8 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 
 class BackendError(Exception):
     """The server answered with an error (its message is kept: it names the bad part)."""
@@ -29,6 +27,7 @@ class Backend:
         self._opener = opener  # builds (client, closer, engine) on first use
         self._engine = engine
         self._lock = threading.Lock()
+        self._errors: tuple[type[Exception], ...] = ()  # the client's transport errors
 
     @property
     def _client(self) -> Any:
@@ -46,9 +45,13 @@ class Backend:
 
     @classmethod
     def remote(cls, url: str, token: str | None = None, timeout: float = 30.0) -> Backend:
+        import httpx  # only here: a local store's and the server's own backends never need it
+
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         client = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
-        return cls(client, client.close)
+        backend = cls(client, client.close)
+        backend._errors = (httpx.HTTPError,)
+        return backend
 
     @classmethod
     def local(cls, data: str | Path) -> Backend:
@@ -74,7 +77,7 @@ class Backend:
         try:
             r = self._client.get(path, params={k: v for k, v in (params or {}).items()
                                                if v is not None})
-        except httpx.HTTPError as e:
+        except self._errors as e:
             raise BackendError(f"cannot reach the server: {e}") from None
         try:
             body = r.json()
@@ -94,7 +97,7 @@ class Backend:
         """A route's body as text (a Markdown report); BackendError with its reason."""
         try:
             r = self._client.get(path, params=params or {})
-        except httpx.HTTPError as e:
+        except self._errors as e:
             raise BackendError(f"cannot reach the server: {e}") from None
         if r.status_code == 404:
             raise BackendError(f"{path} is not available here")
@@ -107,7 +110,7 @@ class Backend:
         the server's reason."""
         try:
             r = self._client.post(path, json=body)
-        except httpx.HTTPError as e:
+        except self._errors as e:
             raise BackendError(f"cannot reach the server: {e}") from None
         try:
             answer = r.json()

@@ -6,6 +6,7 @@ naming it. Everything leaving passes the config's redactor: no secret reaches th
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,12 +26,17 @@ INSTRUCTIONS = (
 
 
 _METRICS: tuple[Any, Any, Any] | None = None
+_METRICS_LOCK = threading.Lock()
 
 
 def _calls() -> tuple[Any, Any, Any]:
     """The server's self-metrics on the default registry, created once per process."""
     global _METRICS
-    if _METRICS is None:
+    if _METRICS is not None:
+        return _METRICS
+    with _METRICS_LOCK:  # the SDK runs tools on worker threads: create them once
+        if _METRICS is not None:
+            return _METRICS
         from watchkeeper.metrics import Counter, Histogram
 
         _METRICS = (
@@ -66,7 +72,6 @@ def build(backend: Backend, write: bool = False, prefix: str = "",
 
     server = MCPServer("watchkeeper", instructions=INSTRUCTIONS, version="0.1.0",
                        log_level="WARNING", **settings)
-    calls, durations, sizes = _calls()
     redact = _redacting(redactor)
     read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
@@ -75,6 +80,7 @@ def build(backend: Backend, write: bool = False, prefix: str = "",
             return
 
         def run(**kwargs: Any) -> Any:
+            calls, durations, sizes = _calls()  # created on the first call, not at start
             t0 = time.perf_counter()
             outcome = "ok"
             try:
