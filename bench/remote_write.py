@@ -255,7 +255,9 @@ def throughput(work: Path, series: int, seconds: float) -> dict:
 
 
 # --------------------------------------------------------------------------------- outage
-def outage(work: Path, outage_seconds: float, series: int = 1000) -> dict:
+def outage(work: Path, outage_seconds: float, series: int = 1000, anchor: bool = True) -> dict:
+    """The outage run; ``anchor=False`` leaves Prometheus out (the test's counts-only run)."""
+    senders = ("wk", "prom") if anchor else ("wk",)
     targets = Targets(1, series)
     vm = VM(work, "vm-outage").start()
     cfg = sender_config([targets.addr], vm, "wk")
@@ -267,11 +269,13 @@ def outage(work: Path, outage_seconds: float, series: int = 1000) -> dict:
     sent = "prometheus_remote_storage_queue_highest_sent_timestamp_seconds"
     result: dict = {}
     checked_until = 0.0
+    urls = {"wk": wk_url, "prom": prom_url}
     try:
         wk.start()
-        prom.start()
-        for url in (wk_url, prom_url):
-            wait(lambda u=url: metric(u, sent) > 0, 120, f"first delivery by {url}")
+        if anchor:
+            prom.start()
+        for who in senders:
+            wait(lambda u=urls[who]: metric(u, sent) > 0, 120, f"first delivery by {who}")
         time.sleep(5)
         rss_before = wk.rss()
         vm.proc.stop()
@@ -293,10 +297,10 @@ def outage(work: Path, outage_seconds: float, series: int = 1000) -> dict:
             time.sleep(1)
         vm.start()
         back = time.time()
-        drained: dict[str, float | None] = {"wk": None, "prom": None}
+        drained: dict[str, float | None] = {who: None for who in senders}
         while time.time() - back < 600 and None in drained.values():
-            for who, url in (("wk", wk_url), ("prom", prom_url)):
-                if drained[who] is None and metric(url, sent) >= back - 2:
+            for who in senders:
+                if drained[who] is None and metric(urls[who], sent) >= back - 2:
                     drained[who] = time.time() - back
             rss_max = max(rss_max, wk.rss())
             time.sleep(1)
@@ -308,7 +312,7 @@ def outage(work: Path, outage_seconds: float, series: int = 1000) -> dict:
         wk.stop()
         prom.stop()
         targets.stop()
-    for who in ("wk", "prom"):
+    for who in senders:
         rows = vm.export(f'{{__name__="bench_value",replica="{who}"}}')
         served = [n for t, n in targets.served.get((who, 0), []) if t < checked_until]
         in_flight = {n for t, n in targets.served.get((who, 0), [])
