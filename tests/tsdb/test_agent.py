@@ -21,13 +21,15 @@ def test_forwards_series_and_samples_and_refuses_what_the_store_refuses(tmp_path
     assert not store.append({"__name__": "m", "s": "a"}, 1500, 9.0)  # out of order
     assert not store.append({"__name__": "m", "s": "a"}, 2000, 2.0)  # resend: ignored
     assert not store.append({"__name__": "m", "s": "a"}, 2000, 3.0)  # duplicate
+    assert store.append_many([({"__name__": "m", "s": "a"}, 3000, 4.0),
+                              ({"__name__": "m", "s": "a"}, 2500, 4.0)]) == 1
     store.commit()
     assert store.append_array({"__name__": "m", "s": "b"}, np.array([5, 6]),
                               np.array([1.0, 2.0])) == 2
     kinds = [r[0] for r in got]
     assert kinds == ["series", "samples", "series", "batch"]
-    assert got[1][2].tolist() == [1000, 2000] and got[1][3].tolist() == [1.0, 2.0]
-    assert store.stats()["rejected"] == {"out_of_order": 1, "duplicate": 1}
+    assert got[1][2].tolist() == [1000, 2000, 3000] and got[1][3].tolist() == [1.0, 2.0, 4.0]
+    assert store.stats()["rejected"] == {"out_of_order": 2, "duplicate": 1}
     assert list(store.select([Matcher.eq("__name__", "m")])) == []
     store.close()
 

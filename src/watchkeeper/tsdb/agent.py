@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,27 @@ class AgentStore(TimeSeriesStore):
             self._ts.append(ts_ms)
             self._vals.append(value)
             return True
+
+    def append_many(self, samples: Iterable[tuple[LabelsLike, int, float]]) -> int:
+        """A scrape's or a push's samples: series looked up first, then one hold of the
+        lock for all of them."""
+        part = []
+        for labels, ts_ms, value in samples:
+            if not -MAX_HEAD_TIME < ts_ms < MAX_HEAD_TIME:
+                raise ValueError(f"timestamp {ts_ms} ms is out of range")
+            part.append((self._series_for(labels), ts_ms, value))
+        kept = 0
+        with self._lock:
+            if self._closed:
+                raise StoreClosedError("store is closed")
+            accept, ids, stamps, vals = self._accept, self._ids, self._ts, self._vals
+            for s, ts_ms, value in part:
+                if accept(s, ts_ms, value):
+                    ids.append(s.id)
+                    stamps.append(ts_ms)
+                    vals.append(value)
+                    kept += 1
+        return kept
 
     def append_array(self, labels: LabelsLike, ts_ms: np.ndarray, values: np.ndarray) -> int:
         ts = np.ascontiguousarray(ts_ms, dtype=np.int64)
