@@ -35,7 +35,8 @@ def test_disk_thresholds_decide_the_status(tmp_path):
 def test_memory_and_cpu_load_report_figures():
     memory = run_one(create_check("memory", {"degraded_used": 1.0, "unhealthy_used": 1.0}))
     assert memory.status is Status.HEALTHY and "available" in memory.details
-    load = run_one(create_check("cpu_load", {"degraded_per_cpu": 0.0}))
+    # degraded at any load, unhealthy at none: the figure, whatever the machine is doing
+    load = run_one(create_check("cpu_load", {"degraded_per_cpu": 0.0, "unhealthy_per_cpu": None}))
     assert load.status is Status.DEGRADED and "per CPU" in load.details
 
 

@@ -72,14 +72,14 @@ def expected(error_types):
 
 def test_httpx_sync(server):
     reg = CollectorRegistry()
-    client = instrument_httpx(httpx.Client(timeout=0.2), registry=reg)
+    client = instrument_httpx(httpx.Client(timeout=30), registry=reg)
     client.get(server + "/ok")
     client.get(server + "/ok")
     pool = {"library": "httpx", "state": "idle"}
     assert reg.get_sample_value("http_client_pool_connections", pool) == 1
     client.get(server + "/fail")
     with pytest.raises(httpx.ReadTimeout):
-        client.get(server + "/slow")
+        client.get(server + "/slow", timeout=0.2)
     with pytest.raises(httpx.ConnectError):
         client.get(f"http://127.0.0.1:{free_port()}/")
     assert outcomes(reg) == expected(("httpx.ReadTimeout", "httpx.ConnectError"))
@@ -94,12 +94,12 @@ def test_httpx_async(server):
 
     async def go():
         transport = httpclient.AsyncHTTPXTransport(registry=reg)
-        async with httpx.AsyncClient(transport=transport, timeout=0.2) as client:
+        async with httpx.AsyncClient(transport=transport, timeout=30) as client:
             await client.get(server + "/ok")
             await client.get(server + "/ok")
             await client.get(server + "/fail")
             with pytest.raises(httpx.ReadTimeout):
-                await client.get(server + "/slow")
+                await client.get(server + "/slow", timeout=0.2)
             with pytest.raises(httpx.ConnectError):
                 await client.get(f"http://127.0.0.1:{free_port()}/")
     asyncio.run(go())
@@ -109,15 +109,15 @@ def test_httpx_async(server):
 def test_requests_adapter(server):
     reg = CollectorRegistry()
     session = instrument_requests(requests.Session(), registry=reg)
-    session.get(server + "/ok", timeout=0.2)
-    session.get(server + "/ok", timeout=0.2)
+    session.get(server + "/ok", timeout=30)
+    session.get(server + "/ok", timeout=30)
     assert reg.get_sample_value("http_client_pool_connections",
                                 {"library": "requests", "state": "idle"}) == 1
-    session.get(server + "/fail", timeout=0.2)
+    session.get(server + "/fail", timeout=30)
     with pytest.raises(requests.exceptions.ReadTimeout):
         session.get(server + "/slow", timeout=0.2)
     with pytest.raises(requests.exceptions.ConnectionError):
-        session.get(f"http://127.0.0.1:{free_port()}/", timeout=0.2)
+        session.get(f"http://127.0.0.1:{free_port()}/", timeout=30)
     assert outcomes(reg) == expected(("requests.exceptions.ReadTimeout",
                                       "requests.exceptions.ConnectionError"))
 
@@ -126,14 +126,15 @@ def test_aiohttp_trace_config(server):
     reg = CollectorRegistry()
 
     async def go():
-        timeout = aiohttp.ClientTimeout(total=0.2)
+        # only the slow request has a short timeout: a loaded machine may take longer than
+        # 0.2 s for the others, which must not time out
         async with aiohttp.ClientSession(trace_configs=[aiohttp_trace_config(reg)],
-                                         timeout=timeout) as session:
+                                         timeout=aiohttp.ClientTimeout(total=30)) as session:
             for path in ("/ok", "/ok", "/fail"):
                 async with session.get(server + path) as response:
                     await response.read()
             with pytest.raises(asyncio.TimeoutError):
-                await session.get(server + "/slow")
+                await session.get(server + "/slow", timeout=aiohttp.ClientTimeout(total=0.2))
             with pytest.raises(aiohttp.ClientConnectorError):
                 await session.get(f"http://127.0.0.1:{free_port()}/")
             return reg.get_sample_value("http_client_pool_connections",
