@@ -6,6 +6,8 @@ nothing is lost while the endpoint is down (the round trip into `watchkeeper ser
 from __future__ import annotations
 
 import gzip
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -170,6 +172,40 @@ def test_credentials_from_the_config_or_a_file(tmp_path, collector) -> None:
     with pytest.raises(ValueError, match="at most one"):
         OTLPExportConfig(url=collector.url, basic_auth={"username": "u", "password": "p"},
                          authorization={"credentials": "t"})
+
+
+def test_https_with_the_tls_config(tmp_path, collector) -> None:
+    """A certificate checked against tls_config's CA; without that CA the connection is
+    refused (and retried, never sent in clear)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", str(key), "-out", str(cert), "-days", "1",
+                           "-subj", "/CN=localhost",
+                           "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                          capture_output=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"openssl cannot make a certificate: {made.stderr[-200:]!r}")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    collector.server.socket = context.wrap_socket(collector.server.socket, server_side=True)
+    url = collector.url.replace("http://", "https://")
+    store, export = _export(tmp_path / "untrusted", url)
+    try:
+        store.append({"__name__": "a"}, 1000, 1.0)
+        store.commit()
+        _wait(lambda: _counter(export, "watchkeeper_otlp_export_samples_retried_total") > 0)
+        assert collector.requests == []
+    finally:
+        export.stop()
+        store.close()
+    store, export = _export(tmp_path / "trusted", url, tls_config={"ca_file": str(cert)})
+    try:
+        store.append({"__name__": "a"}, 1000, 1.0)
+        store.commit()
+        _wait(lambda: collector.requests)
+    finally:
+        export.stop()
+        store.close()
 
 
 def test_retries_only_on_429_502_503_504(tmp_path, collector) -> None:

@@ -391,6 +391,7 @@ class OTLPExportConfig(_Model):
     headers: dict[str, str] = Field(default_factory=dict)
     basic_auth: BasicAuth | None = None
     authorization: Authorization | None = None
+    tls_config: TLSConfig = Field(default_factory=TLSConfig)
     compression: Literal["gzip", "none"] = "gzip"
     resource_attributes: dict[str, str] = Field(default_factory=dict)
     write_relabel_configs: list[RelabelConfig] = Field(default_factory=list)

@@ -12,13 +12,11 @@ rejected in ``partial_success`` are counted as failed.
 from __future__ import annotations
 
 import base64
-import email.utils
 import gzip
 import hashlib
 import http.client
 import logging
 import random
-import ssl
 import threading
 import time
 from collections.abc import Sequence
@@ -28,6 +26,8 @@ from urllib.parse import urlsplit
 
 from watchkeeper.config.models import OTLPExportConfig
 from watchkeeper.metrics import CollectorRegistry, Counter, Gauge
+from watchkeeper.remote.client import _HTTPS, _retry_after, tls_context, user_agent
+from watchkeeper.remote.client import _secret_or_file as _secret
 from watchkeeper.remote.queue import Batch, QueueLog
 from watchkeeper.scrape.relabel import relabel
 
@@ -35,7 +35,6 @@ from .encode import encode_request
 
 log = logging.getLogger("watchkeeper.otlp")
 RETRYABLE = frozenset({429, 502, 503, 504})
-USER_AGENT = "watchkeeper-otlp-exporter"
 
 
 class Refused(Exception):
@@ -77,27 +76,6 @@ class ExportMetrics:
 
 def _name(cfg: OTLPExportConfig) -> str:
     return cfg.name or "otlp-" + hashlib.sha256(cfg.url.encode()).hexdigest()[:6]
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def _secret(value: Any, path: str | None) -> str:
-    """A secret from the config, or read from its file (read at every send: rotated files
-    are picked up)."""
-    if value is not None:
-        return value.get_secret_value()
-    return Path(path).read_text().strip() if path else ""
 
 
 def _rejected(body: bytes) -> tuple[int, str]:
@@ -231,16 +209,17 @@ class OTLPSender:
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
             host, port, timeout = self.url.hostname or "", self.url.port, self.cfg.timeout
-            if self.url.scheme == "https":
-                self._conn = http.client.HTTPSConnection(
-                    host, port, timeout=timeout, context=ssl.create_default_context())
+            if self.url.scheme == "https":  # tls_config as for remote_write
+                self._conn = _HTTPS(host, port, timeout=timeout, context=tls_context(self.cfg),
+                                    server_name=self.cfg.tls_config.server_name or host)
             else:
                 self._conn = http.client.HTTPConnection(host, port, timeout=timeout)
         return self._conn
 
     def headers(self) -> dict[str, str]:
         cfg = self.cfg
-        out = {**cfg.headers, "Content-Type": "application/x-protobuf", "User-Agent": USER_AGENT}
+        out = {**cfg.headers, "Content-Type": "application/x-protobuf",
+               "User-Agent": user_agent()}
         if cfg.compression == "gzip":
             out["Content-Encoding"] = "gzip"
         if cfg.basic_auth is not None:
