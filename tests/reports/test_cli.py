@@ -136,3 +136,13 @@ def test_pdf_is_printed_through_the_print_css(planted, tmp_path):
 def test_bad_arguments_are_named(args, message):
     result = CliRunner().invoke(cli, ["report", *args])
     assert result.exit_code != 0 and message in result.output
+
+
+def test_a_store_held_by_serve_sends_the_user_to_url(planted):
+    from watchkeeper.tsdb.store import Store
+
+    data, _ = planted
+    with Store.open(data, background=False):
+        result = CliRunner().invoke(cli, ["report", "--data", str(data)])
+    assert result.exit_code == 1
+    assert "is in use by another process" in result.output and "--url" in result.output
