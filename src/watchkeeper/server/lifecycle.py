@@ -149,23 +149,9 @@ class Service:
     def _start_reports(self) -> None:
         """The scheduler of the config's ``reports`` (idle without any; a reload may add
         some)."""
-        from watchkeeper.reports.archive import Archive
-        from watchkeeper.reports.schedule import ReportScheduler
+        from .routes_reports import report_scheduler
 
-        from .routes_reports import report_source, reports_folder
-
-        def receivers() -> dict[str, Any]:
-            return {str(r.get("name", "")): r for r in self.config.alerting.get("receivers")
-                    or [] if isinstance(r, dict)}
-
-        def base_url() -> str:
-            external = str(self.config.alerting.get("external_url") or "")
-            scheme = "https" if self.config.web.tls_cert_file else "http"
-            return external or f"{scheme}://{self.config.web.listen_address}"
-
-        self.reports = ReportScheduler(lambda: self.config.reports, receivers,
-                                       lambda: report_source(self, self.error_store),
-                                       Archive(reports_folder(self.data_path)), base_url)
+        self.reports = report_scheduler(self)
         self.registry.register(self.reports)
         self._reports_task = asyncio.create_task(self.reports.run(), name="reports")
 

@@ -38,6 +38,26 @@ def report_source(service: Any, errors: Callable[[], Any] | None = None) -> Any:
                   service.loaded.dashboards)
 
 
+def report_scheduler(service: Any) -> Any:
+    """The scheduler of ``service``'s config ``reports``: receivers, links and sources
+    read from the running config, so a reload takes effect at the next firing."""
+    from watchkeeper.reports.archive import Archive
+    from watchkeeper.reports.schedule import ReportScheduler
+
+    def receivers() -> dict[str, Any]:
+        return {str(r.get("name", "")): r for r in service.config.alerting.get("receivers")
+                or [] if isinstance(r, dict)}
+
+    def base_url() -> str:
+        external = str(service.config.alerting.get("external_url") or "")
+        scheme = "https" if service.config.web.tls_cert_file else "http"
+        return external or f"{scheme}://{service.config.web.listen_address}"
+
+    return ReportScheduler(lambda: service.config.reports, receivers,
+                           lambda: report_source(service, service.error_store),
+                           Archive(reports_folder(service.data_path)), base_url)
+
+
 def make_routes(service: Any, errors: Callable[[], Any] | None = None) -> list[Route]:
     from watchkeeper.reports.archive import Archive
 
