@@ -12,6 +12,12 @@ from watchkeeper.integrations.asgi import HTTPMetricsMiddleware
 from watchkeeper.metrics import CollectorRegistry
 
 litestar = pytest.importorskip("litestar")
+try:  # the explicit spelling of a path parameter (newer Litestar deprecates the inferred one)
+    from litestar.params import FromPath
+
+    OrderId = FromPath[int]
+except ImportError:
+    OrderId = int
 
 
 def run(app, *paths):
@@ -37,7 +43,7 @@ def make_app(reg, inside: bool):
     from litestar.middleware import DefineMiddleware
 
     @get("/orders/{order_id:int}")
-    async def order(order_id: int) -> dict[str, int]:
+    async def order(order_id: OrderId) -> dict[str, int]:
         return {"id": order_id}
 
     @get("/health", sync_to_thread=False)
@@ -70,7 +76,7 @@ def test_a_litestar_handler_error_keeps_its_type_and_is_captured_once():
     from watchkeeper.integrations.hooks import EXCEPTION_HOOKS
 
     @get("/pay/{order_id:int}")
-    async def pay(order_id: int) -> None:
+    async def pay(order_id: OrderId) -> None:
         if order_id == 0:
             raise NotFoundException("no such order")
         raise ZeroDivisionError("card declined")
