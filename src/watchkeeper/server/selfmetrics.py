@@ -75,6 +75,16 @@ def retention_families(store: Any) -> Iterator[Metric]:
         yield GaugeMetricFamily("watchkeeper_tsdb_highest_timestamp_seconds",
                                 "Time of the newest sample stored.",
                                 value=store.head.max_t / 1000)
+    db = getattr(store, "db", None)  # an agent's store keeps no chunks
+    if db is not None:
+        from watchkeeper.tsdb import chunk_cache, rollup_cache
+
+        caches = GaugeMetricFamily("watchkeeper_tsdb_cache_bytes", "Bytes of decoded data "
+                                   "kept between reads (each cache bounded by its budget).",
+                                   labels=["cache"])
+        caches.add_metric(["chunks"], chunk_cache.cached_bytes(db))
+        caches.add_metric(["rollups"], rollup_cache.cached_bytes(db))
+        yield caches
     yield GaugeMetricFamily("watchkeeper_tsdb_retention_limit_seconds",
                             "How long raw samples are kept (0: no time limit).",
                             value=(store.retention_ms or 0) / 1000)

@@ -100,3 +100,9 @@ def cache_for(db: object, conn: sqlite3.Connection) -> ChunkCache:
     if cache is None or cache.conn is not conn:
         cache = _CACHES[db] = ChunkCache(conn)
     return cache
+
+
+def cached_bytes(db: object) -> int:
+    """Bytes of decoded chunks held for this database handle (0 before its first read)."""
+    cache = _CACHES.get(db)
+    return cache.used if cache is not None else 0

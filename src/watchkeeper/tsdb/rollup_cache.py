@@ -82,3 +82,9 @@ def cache_for(db: object, conn: sqlite3.Connection) -> RollupCache:
     if cache is None or cache.conn is not conn:
         cache = _CACHES[db] = RollupCache(conn)
     return cache
+
+
+def cached_bytes(db: object) -> int:
+    """Bytes of decoded rollup blocks held for this database handle (0 before its first read)."""
+    cache = _CACHES.get(db)
+    return cache.used if cache is not None else 0
