@@ -97,3 +97,6 @@ def test_the_cache_stays_within_its_budget(open_store):
         cache.put_many([(rowid, (np.zeros(50, np.int64), np.zeros(50)))], generation)
     assert cache.used <= 16_000 and len(cache.chunks) == 20
     assert list(cache.get_many([99, 0])) == [99]  # the oldest went first
+    big = [(1000 + k, (np.zeros(50, np.int64), np.zeros(50))) for k in range(11)]
+    cache.put_many(big, generation)  # 8,800 bytes: more than half the budget
+    assert cache.get_many([r for r, _ in big]) == {}

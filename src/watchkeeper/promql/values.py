@@ -26,6 +26,8 @@ def is_stale(values: np.ndarray) -> np.ndarray:
 def drop_name(labels: Labels) -> Labels:
     """``labels`` without ``__name__``. Labels are sorted by name, so the search stops at
     the first name past it: for lowercase label names, at the first pair."""
+    if labels and labels[0][0] == METRIC_NAME:  # the usual case: lowercase names follow
+        return tuple.__new__(Labels, labels[1:])
     for i, (name, _) in enumerate(labels):
         if name == METRIC_NAME:
             return tuple.__new__(Labels, labels[:i] + labels[i + 1 :])
