@@ -6,19 +6,21 @@
 
 from watchkeeper.health.config import ConfigError
 
+from .fields import (
+    BasicAuth,
+    RelabelConfig,
+    TLSConfig,
+    parse_duration_seconds,
+    parse_size_bytes,
+)
 from .loader import LoadedConfig, default_config, load_config, parse_config
 from .models import (
-    BasicAuth,
     Config,
     FileSDConfig,
-    RelabelConfig,
     ScrapeConfig,
     StaticConfig,
     StorageConfig,
-    TLSConfig,
     WebConfig,
-    parse_duration_seconds,
-    parse_size_bytes,
 )
 
 __all__ = [
