@@ -141,11 +141,18 @@ class Load:
         app.router.add_post("/hook", hook)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        ports = [free_port() for _ in range(self.args.targets)]
-        hook_port = free_port()
-        for port in [*ports, hook_port]:
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-        return runner, ports, hook_port
+        bound = []
+        for _ in range(self.args.targets + 1):
+            for attempt in range(20):  # a free port may be taken before we bind it
+                port = free_port()
+                try:
+                    await web.TCPSite(runner, "127.0.0.1", port).start()
+                    break
+                except OSError:
+                    if attempt == 19:
+                        raise
+            bound.append(port)
+        return runner, bound[:-1], bound[-1]
 
     def config(self, ports: list[int], hook_port: int, listen: int) -> dict:
         (self.workdir / "rules.yml").write_text(RULES)
