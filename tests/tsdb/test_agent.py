@@ -47,3 +47,14 @@ def test_series_ids_are_never_reused_after_a_restart(tmp_path):
     again.commit()
     assert got[0][0] == "series" and got[0][1] != first
     again.close()
+
+
+def test_the_full_store_opens_a_directory_agent_mode_used(tmp_path):
+    from watchkeeper.tsdb import Store
+
+    agent = AgentStore.open(tmp_path)
+    agent.append({"__name__": "m"}, 1, 1.0)
+    agent.close()
+    store = Store.open(tmp_path, background=False)  # back from agent mode: no refusal
+    assert store.health().ok
+    store.close()

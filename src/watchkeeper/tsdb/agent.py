@@ -36,7 +36,7 @@ from watchkeeper.tsdb.labels import Labels
 from watchkeeper.tsdb.matchers import Matcher
 from watchkeeper.tsdb.wal import ReplayReport, encode_batch, encode_samples, encode_series
 
-IDS_FILE = "agent_series_ids"
+IDS_FILE = datadir.AGENT_IDS
 ID_BLOCK = 1 << 16
 
 

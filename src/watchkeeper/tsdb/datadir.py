@@ -16,7 +16,9 @@ from watchkeeper.tsdb.wal import SEGMENT_RE
 DB_NAME = "tsdb.sqlite3"
 LOCK_NAME = "LOCK"
 WAL_DIR = "wal"
-_OURS = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", LOCK_NAME, WAL_DIR}
+AGENT_IDS = "agent_series_ids"  # agent mode's reserved series ids (the same directory)
+_OURS = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", LOCK_NAME, WAL_DIR,
+         AGENT_IDS}
 
 
 def foreign_files(root: Path) -> list[str]:
