@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from watchkeeper.promql.formatting import format_timestamp, format_value, result_to_api
+from watchkeeper.promql.formatting import format_value, result_to_api
 from watchkeeper.promql.values import Vector
 from watchkeeper.tsdb.labels import Labels
 
@@ -57,7 +57,8 @@ def format_array(values: np.ndarray) -> np.ndarray:
 
 
 def _timestamps(times_ms: np.ndarray) -> list[str]:
-    return [dumps(format_timestamp(t)) for t in times_ms.tolist()]
+    """format_timestamp's JSON text (ints as str, floats as repr) of each time."""
+    return [str(t // 1000) if t % 1000 == 0 else repr(t / 1000) for t in times_ms.tolist()]
 
 
 _LABELS_TEXT: dict[Labels, str] = {}  # a dashboard asks for the same series again and again
