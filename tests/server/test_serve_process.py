@@ -237,9 +237,10 @@ def test_rules_evaluate_into_alerts_and_report_into_health(tmp_path):
               "checks": [{"type": "memory"}]}
     server = ServeProcess(tmp_path, config)
     with server:
-        alerts = server.wait_until(lambda: server.client.get(
-            "/api/v1/alerts").json()["data"]["alerts"])
-        assert alerts[0]["labels"]["alertname"] == "AlwaysFiring"
+        # the default rules run too (a loaded machine may fire HostLoadAboveCores)
+        assert server.wait_until(lambda: [a for a in server.client.get(
+            "/api/v1/alerts").json()["data"]["alerts"]
+            if a["labels"]["alertname"] == "AlwaysFiring"])
         assert server.wait_until(lambda: server.query("wk:one"))
         verbose = server.client.get("/health", params={"verbose": ""}).text
         assert "watchkeeper_rules ok" in verbose and "watchkeeper_storage ok" in verbose
