@@ -35,11 +35,13 @@ def run(request, runs):
     return runs[request.param]
 
 
-def main(run) -> list[Sample]:
+def main(run, stale: bool = False) -> list[Sample]:
     """What the well-behaved endpoint received, without the staleness markers a sender
-    writes for every series when it shuts down."""
+    writes for every series when it shuts down; and without any staleness marker unless
+    ``stale``: a scrape that fails (it times out on a loaded machine) marks every series of
+    its target stale, in both senders."""
     return [s for s in run.ep["main"].accepted_samples()
-            if not (s.stale and s.ts >= run.stopped - 1500)]
+            if not (s.stale and (s.ts >= run.stopped - 1500 or not stale))]
 
 
 def of(samples: list[Sample], name: str | None = None, **labels: str) -> list[Sample]:
@@ -52,12 +54,6 @@ def of(samples: list[Sample], name: str | None = None, **labels: str) -> list[Sa
         if all(m.get(k) == v for k, v in labels.items()):
             out.append(s)
     return out
-
-
-def live(samples: list[Sample]) -> list[Sample]:
-    """Without staleness markers: a scrape that fails (it times out on a loaded machine)
-    marks every series of its target stale, in both senders."""
-    return [s for s in samples if not s.stale]
 
 
 def values(samples: list[Sample]) -> list[float]:
@@ -86,7 +82,7 @@ def test_gauge_value_matches_its_scrape_time(run):
 
 
 def test_histogram_series_arrive_together(run):
-    got = live(main(run))
+    got = main(run)
     expect = {("histogram_bucket", "1"): 1.0, ("histogram_bucket", "2"): 2.0,
               ("histogram_bucket", "+Inf"): 2.0, ("histogram_sum", None): 3.0,
               ("histogram_count", None): 2.0}
@@ -99,7 +95,7 @@ def test_histogram_series_arrive_together(run):
 
 
 def test_summary_series_arrive_together(run):
-    got = live(main(run))
+    got = main(run)
     expect = {("summary", "0.5"): 2.0, ("summary", "0.9"): 3.0, ("summary", "0.99"): 3.0,
               ("summary_sum", None): 6.0, ("summary_count", None): 3.0}
     counts = set()
@@ -125,7 +121,7 @@ def test_invalid_exposition_gives_up_zero_and_no_samples(run):
 
 
 def test_job_label(run):
-    got = live(of(main(run), "gauge", job="gauge"))
+    got = of(main(run), "gauge", job="gauge")
     assert got and all(s.value == 42.0 for s in got)
 
 
@@ -178,8 +174,8 @@ def test_every_series_has_a_valid_name(run):
 
 
 def test_target_labels_win_and_clashing_ones_are_exported(run):
-    got = live(of(main(run), "test", job="honor_labels", exported_job="original",
-                  exported_instance="foo"))
+    got = of(main(run), "test", job="honor_labels", exported_job="original",
+             exported_instance="foo")
     assert got and all(s.value == 1.0 for s in got)
 
 
@@ -205,11 +201,12 @@ def test_special_float_values_arrive_exactly(run):
 
 
 def test_a_vanished_series_gets_a_staleness_marker(run):
-    stale = of(main(run), "stale", job="staleness")
+    got = main(run, stale=True)
+    stale = of(got, "stale", job="staleness")
     assert any(s.stale for s in stale)
     # a series still exposed is marked stale only by a failed scrape (a loaded machine)
-    failed = [s.ts for s in of(main(run), "up", job="staleness") if s.value == 0.0]
-    for s in of(main(run), "still", job="staleness"):
+    failed = [s.ts for s in of(got, "up", job="staleness") if s.value == 0.0]
+    for s in of(got, "still", job="staleness"):
         assert not s.stale or any(abs(s.ts - t) <= 1500 for t in failed), s
 
 

@@ -17,6 +17,7 @@ from watchkeeper.integrations.scores import SCOREBOARD
 @pytest.fixture
 def pool(monkeypatch):
     monkeypatch.setattr(workers, "CACHE_SECONDS", 0.0)  # every score reads afresh
+    monkeypatch.setattr(workers, "WINDOW_SECONDS", 0.0)  # each score's window: since the last
     metrics = JobMetrics(CollectorRegistry())
     queue = unique("pool")
     metrics.worker_up("celery", [queue], True, slots=4)
@@ -74,3 +75,24 @@ def test_the_worst_contributor_reaches_the_performance_summary(pool) -> None:
             if c["component"] == "workers" and c["name"] == f"celery/{queue}"]
     assert mine == [{"component": "workers", "name": f"celery/{queue}", "score": 40.0,
                      "worst": "down"}]
+
+
+def test_every_reader_sees_the_failures_of_the_window(monkeypatch) -> None:
+    # a scrape and /health/performance read the same pool: neither hides the other's
+    monkeypatch.setattr(workers, "CACHE_SECONDS", 0.0)
+    metrics = JobMetrics(CollectorRegistry())
+    queue = unique("window")
+    metrics.worker_up("celery", [queue], True, slots=4)
+    name = f"celery/{queue}"
+    try:
+        def score():
+            return next(s for s in SCOREBOARD.scores()
+                        if (s.component, s.name) == ("workers", name))
+
+        for outcome in ["success"] * 3 + ["failure"]:
+            metrics.job_finished(metrics.job_started("celery", queue, "t"), outcome)
+        first, second = score(), score()
+        assert first.contributors["failures"] == pytest.approx(20)  # a quarter failed
+        assert second.contributors["failures"] == pytest.approx(20)
+    finally:
+        SCOREBOARD.unregister("workers", name)

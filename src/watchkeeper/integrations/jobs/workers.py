@@ -9,22 +9,28 @@ name="SYSTEM/QUEUE"}``), 100 minus:
 - ``saturation`` up to 20: busy slots (``jobs_in_progress``) over the pool's slots
   (``job_worker_slots``: prefork processes, threads, ``max_jobs``) past 80 %, over the
   remaining 20 %; a pool that is always full leaves jobs waiting in the queue;
-- ``failures`` up to 20: 100 x the share of runs that ended in failure since the previous
-  score (a fifth failing costs the full 20);
-- ``queue_wait`` up to 20: the mean wait from enqueue to start of the runs started since the
-  previous score, full at 60 s.
+- ``failures`` up to 20: 100 x the share of runs that ended in failure over the last
+  ``WINDOW_SECONDS`` (a fifth failing costs the full 20);
+- ``queue_wait`` up to 20: the mean wait from enqueue to start of the runs started over the
+  last ``WINDOW_SECONDS``, full at 60 s.
+
+The window slides by the clock, not by reads: a scrape, ``/health/performance`` and any other
+reader see the same figures however often each reads.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..scores import Score, score_from_penalties
 
 WAIT_FULL = 60.0
+#: how far back failures and queue waits count
+WINDOW_SECONDS = 300.0
 #: samples read once serve every pool's score of one scrape
 CACHE_SECONDS = 1.0
 
@@ -57,12 +63,26 @@ class PoolScore:
 
     def __init__(self, system: str, queue: str, read: Callable[[], list[Any]]) -> None:
         self.system, self.queue, self.read = system, queue, read
-        # the first window starts when the pool came up, with its counters at 0
-        self._last: Figures | None = dict.fromkeys(("ended", "failed", "waits", "wait_sum"), 0.0)
+        # (monotonic time, totals) read so far within the window, and the newest one older
+        # than it; the first starts when the pool came up, with its counters at 0
+        zero: Figures = dict.fromkeys(("ended", "failed", "waits", "wait_sum"), 0.0)
+        self._seen: deque[tuple[float, Figures]] = deque([(time.monotonic(), zero)], maxlen=4096)
+        self._lock = threading.Lock()
+
+    def _base(self, at: float, now: Figures) -> Figures:
+        """The totals at the window's start: the newest read at least a window old (or the
+        oldest one kept, while the pool is younger than the window)."""
+        with self._lock:
+            seen = self._seen
+            while len(seen) > 1 and at - seen[1][0] >= WINDOW_SECONDS:
+                seen.popleft()
+            base = seen[0][1]
+            seen.append((at, now))
+            return base
 
     def __call__(self) -> Score:
         now = _figures(self.read(), self.system, self.queue)
-        last, self._last = self._last, now
+        last = self._base(time.monotonic(), now)
         penalties = {"down": 60.0 if now["up"] <= 0 else 0.0, "saturation": 0.0,
                      "failures": 0.0, "queue_wait": 0.0}
         if now["slots"] > 0:
