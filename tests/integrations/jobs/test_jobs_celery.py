@@ -121,12 +121,19 @@ def test_a_prefork_worker_counts_what_was_enqueued(broker: Broker, tmp_path) -> 
             assert not any("hostname" in dict(lab) for _, lab in found)
             assert total(found, "job_worker_slots", queue=queue) == 2  # prefork -c 2
             # the worker serves the children's sum and the pool's score: 3 of the 28 runs
-            # that ended failed, so about 10.7 of its points went to failures
-            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-            scores = {s.labels["name"]: s.value for fam in text_string_to_metric_families(text)
-                      for s in fam.samples if s.name == "watchkeeper_health_score"
-                      and s.labels.get("component") == "workers"}
-            assert 85 < scores[f"celery/{queue}"] <= 100 - 100 * 3 / 28 + 1e-9
+            # that ended failed, so about 10.7 of its points went to failures (the files
+            # behind a score are read at most once a second: a scrape may be that late)
+            def pool_score() -> float | None:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+                scores = {s.labels["name"]: s.value
+                          for fam in text_string_to_metric_families(text)
+                          for s in fam.samples if s.name == "watchkeeper_health_score"
+                          and s.labels.get("component") == "workers"}
+                got = scores[f"celery/{queue}"]
+                return got if got < 100 else None
+
+            got = wait_for(pool_score, 10, "the failures in the pool's score")
+            assert 85 < got <= 100 - 100 * 3 / 28 + 1e-9
             worker.stop()
             assert total(samples(mpdir), "job_workers_up", queue=queue) == 0
             assert worker.proc.returncode == 0, worker.log.read_text()[-2000:]
