@@ -314,7 +314,9 @@ def test_backoff_grows_and_stays_bounded(run):
     assert attempts >= 4
     times = [r.at for r in reqs if r.digest == digest]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert gaps[-1] >= 2 * gaps[0]  # exponential, not a fixed interval
+    # exponential, not a fixed interval (against the shortest gap: a loaded machine can
+    # delay any one retry, the first one included)
+    assert gaps[-1] >= 1.5 * min(gaps), gaps
     assert max(gaps) <= 2.0 + 1.5  # max_backoff (plus scheduling slack)
 
 

@@ -58,6 +58,15 @@ def by_series(rows: list[dict], lo: int, hi: int) -> dict[tuple, list[tuple[int,
     return out
 
 
+def _prometheus_scraped(port: int) -> bool:
+    """Whether the Prometheus agent on ``port`` has scraped its target once."""
+    try:
+        body = httpx.get(f"http://127.0.0.1:{port}/api/v1/targets", timeout=2).json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return any(t.get("health") == "up" for t in body["data"]["activeTargets"])
+
+
 def test_prometheus_and_watchkeeper_export_the_same_samples(tmp_path, victoria):
     server = target()
     addr = f"127.0.0.1:{server.server_address[1]}"
@@ -66,15 +75,21 @@ def test_prometheus_and_watchkeeper_export_the_same_samples(tmp_path, victoria):
     prom_cfg = {"global": {"external_labels": {"replica": "prom"}},
                 "scrape_configs": scrape(addr), "remote_write": rw}
     (tmp_path / "prom.yml").write_text(json.dumps(prom_cfg))
+    prom_port = free_port()
     prom = subprocess.Popen(
         [require_binary("prometheus"), "--enable-feature=agent",
          f"--config.file={tmp_path / 'prom.yml'}", f"--storage.agent.path={tmp_path / 'pa'}",
-         f"--web.listen-address=127.0.0.1:{free_port()}"],
+         f"--web.listen-address=127.0.0.1:{prom_port}"],
         stdout=(tmp_path / "prom.log").open("wb"), stderr=subprocess.STDOUT)
     wk_cfg = {"collect_host": False, "global": {"external_labels": {"replica": "wk"}},
               "scrape_configs": scrape(addr), "remote_write": rw}
     try:
         with ServeProcess(tmp_path / "wk", wk_cfg):
+            # the window opens once both scrape: a loaded machine starts Prometheus late
+            deadline = time.time() + 60
+            while not _prometheus_scraped(prom_port):
+                assert time.time() < deadline, (tmp_path / "prom.log").read_text()[-2000:]
+                time.sleep(0.2)
             start = int(time.time() * 1000)
             time.sleep(8)
             end = int(time.time() * 1000)
