@@ -217,7 +217,12 @@ class Store(StoreReads, TimeSeriesStore):
                 raise StoreClosedError("store is closed")
             # read under the lock: a commit replaces these lists
             ids, stamps, vals = self._pend_ids, self._pend_ts, self._pend_vals
+            by_id = self.head.by_id
             for s, ts_ms, value in part:
+                if by_id.get(s.id) is not s:  # forgotten while empty, before this part
+                    s, created = self.head.get_or_create(s.labels)
+                    if created:
+                        self._pending_records.append(encode_series(s.id, s.labels))
                 if accept(s, ts_ms, value):
                     ids.append(s.id)
                     stamps.append(ts_ms)
@@ -332,6 +337,8 @@ class Store(StoreReads, TimeSeriesStore):
         except _Closing:
             return {"interrupted": 1}
         with self._lock:
+            if self.head.max_t == NO_TIME:  # nothing stored yet: no age to keep to
+                return done
             done.update(
                 retention.apply_retention(
                     self.db,
