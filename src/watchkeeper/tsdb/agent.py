@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,20 +130,19 @@ class AgentStore(TimeSeriesStore):
             self._vals.append(value)
             return True
 
-    def append_many(self, samples: Iterable[tuple[LabelsLike, int, float]]) -> int:
-        """A scrape's or a push's samples: series looked up first, then one hold of the
-        lock for all of them."""
-        part = []
-        for labels, ts_ms, value in samples:
+    def _append_part(self, part: list[tuple[LabelsLike, int, float]]) -> int:
+        """A part of ``append_many``: series looked up first, then one hold of the lock."""
+        found = []
+        for labels, ts_ms, value in part:
             if not -MAX_HEAD_TIME < ts_ms < MAX_HEAD_TIME:
                 raise ValueError(f"timestamp {ts_ms} ms is out of range")
-            part.append((self._series_for(labels), ts_ms, value))
+            found.append((self._series_for(labels), ts_ms, value))
         kept = 0
         with self._lock:
             if self._closed:
                 raise StoreClosedError("store is closed")
             accept, ids, stamps, vals = self._accept, self._ids, self._ts, self._vals
-            for s, ts_ms, value in part:
+            for s, ts_ms, value in found:
                 if accept(s, ts_ms, value):
                     ids.append(s.id)
                     stamps.append(ts_ms)

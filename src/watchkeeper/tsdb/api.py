@@ -77,11 +77,24 @@ class TimeSeriesStore(ABC):
     def append(self, labels: LabelsLike, ts_ms: int, value: float) -> bool:
         """Add one sample; False if rejected (out of order, duplicate), counted in stats()."""
 
+    _APPEND_PART = 1024  # samples append_many hands to _append_part at a time
+
     def append_many(self, samples: Iterable[tuple[LabelsLike, int, float]]) -> int:
         """Add a batch of samples of any series (a scrape, a remote write); returns how many
-        were kept. A store may take its lock once per part of the batch instead of per
-        sample: writers then cost busy readers a few hand-offs, not one per sample."""
-        return sum(1 for labels, ts, value in samples if self.append(labels, ts, value))
+        were kept. It goes in parts of ``_APPEND_PART``: a store takes its lock once per
+        part, so writers cost busy readers a few hand-offs, not one per sample."""
+        kept = 0
+        part: list[tuple[LabelsLike, int, float]] = []
+        for sample in samples:
+            part.append(sample)
+            if len(part) == self._APPEND_PART:
+                kept += self._append_part(part)
+                part = []
+        return kept + (self._append_part(part) if part else 0)
+
+    def _append_part(self, part: list[tuple[LabelsLike, int, float]]) -> int:
+        """One part of ``append_many``; by default one ``append`` a sample."""
+        return sum(1 for labels, ts, value in part if self.append(labels, ts, value))
 
     @abstractmethod
     def append_array(self, labels: LabelsLike, ts_ms: np.ndarray, values: np.ndarray) -> int:

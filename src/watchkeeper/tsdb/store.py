@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,11 @@ from watchkeeper.tsdb.wal import (
 
 log = logging.getLogger("watchkeeper.tsdb")
 SYNC_POLICIES = ("always", "interval", "never")
+
+
+def _in_range(ts_ms: int) -> None:
+    if not -MAX_HEAD_TIME < ts_ms < MAX_HEAD_TIME:
+        raise ValueError(f"timestamp {ts_ms} ms is out of range")
 
 
 class _Closing(Exception):
@@ -180,8 +185,7 @@ class Store(StoreReads, TimeSeriesStore):
         return s
 
     def append(self, labels: LabelsLike, ts_ms: int, value: float) -> bool:
-        if not -MAX_HEAD_TIME < ts_ms < MAX_HEAD_TIME:
-            raise ValueError(f"timestamp {ts_ms} ms is out of range")
+        _in_range(ts_ms)
         s = self._series_for(labels)
         with self._lock:
             if self._closed:
@@ -193,23 +197,13 @@ class Store(StoreReads, TimeSeriesStore):
             self._pend_vals.append(value)
             return True
 
-    _APPEND_PART = 1024  # samples appended per hold of the lock in append_many
-
-    def append_many(self, samples: Iterable[tuple[LabelsLike, int, float]]) -> int:
+    def _append_part(self, part: list[tuple[LabelsLike, int, float]]) -> int:
         # the series are looked up outside the lock; a scrape of 10,000 series then takes
         # the lock 10 times, where 10,000 acquisitions queued behind every query's read
-        kept = 0
-        part: list[tuple[Series, int, float]] = []
-        for labels, ts_ms, value in samples:
-            if not -MAX_HEAD_TIME < ts_ms < MAX_HEAD_TIME:
-                raise ValueError(f"timestamp {ts_ms} ms is out of range")
-            part.append((self._series_for(labels), ts_ms, value))
-            if len(part) == self._APPEND_PART:
-                kept += self._append_part(part)
-                part = []
-        return kept + (self._append_part(part) if part else 0)
-
-    def _append_part(self, part: list[tuple[Series, int, float]]) -> int:
+        found = []
+        for labels, ts_ms, value in part:
+            _in_range(ts_ms)
+            found.append((self._series_for(labels), ts_ms, value))
         accept = self.head.accept
         kept = 0
         with self._lock:
@@ -218,7 +212,7 @@ class Store(StoreReads, TimeSeriesStore):
             # read under the lock: a commit replaces these lists
             ids, stamps, vals = self._pend_ids, self._pend_ts, self._pend_vals
             by_id = self.head.by_id
-            for s, ts_ms, value in part:
+            for s, ts_ms, value in found:
                 if by_id.get(s.id) is not s:  # forgotten while empty, before this part
                     s, created = self.head.get_or_create(s.labels)
                     if created:
