@@ -18,8 +18,9 @@ def test_builtins_cover_host_process_and_targets_with_valid_panels():
     host = dashboards["host"].panels()
     assert len(host) == 13
     [capacity] = [p for p in host if p.kind == "table"]  # the analysis room's records
-    assert [c.expr for c in capacity.columns][1:] == ["watchkeeper:disk_growth_bytes_per_day",
-                                                       "watchkeeper:time_until_full_seconds"]
+    assert [c.expr for c in capacity.columns][1:] == [
+        'watchkeeper:growth_per_day{resource="disk"}',
+        'watchkeeper:time_until_full_seconds{resource="disk"}']
     assert all(p.expr for p in host)
     assert any("node_cpu_seconds_total" in p.expr for p in host)
 

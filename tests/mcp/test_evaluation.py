@@ -105,9 +105,9 @@ QUESTIONS = [
     ("when is the disk full?", lambda b: tools.capacity(b)["capacity"][0]["full_in_seconds"]
      / 86400 == pytest.approx(_disk_truth_days(), rel=0.2)),
     ("how fast does it grow?", lambda b: tools.capacity(b)["capacity"][0][
-        "growth_per_day_bytes"] == pytest.approx(DISK_GB_PER_DAY * 1e9, rel=0.2)),
+        "growth_per_day_value"] == pytest.approx(DISK_GB_PER_DAY * 1e9, rel=0.2)),
     ("is /boot filling?", lambda b: next(c for c in tools.capacity(b)["capacity"]
-                                         if c["filesystem"] == "/boot")["full_in"] is None),
+                                         if c["what"] == "/boot")["full_in"] is None),
     ("what changed 90 minutes ago?", lambda b: _changed(b)["series"] ==
      'request_latency_seconds{route="/checkout"}'),
     ("exactly when?", lambda b: abs(_changed(b)["changed_at"] - STEP_AT / 1000) <= 60),

@@ -95,7 +95,7 @@ def test_find_and_describe_metrics(backend):
 
 def test_analysis_tools_find_the_planted_facts(backend):
     cap = tools.capacity(backend)["capacity"][0]
-    assert cap["filesystem"] == "/var"
+    assert cap["what"] == "/var" and cap["resource"] == "disk"
     assert cap["full_in_seconds"] / 86400 == pytest.approx(3, rel=0.2)
     step_at = (NOW - 99 * 5 * MIN) / 1000  # the first of the last 100 samples
     changed = tools.what_changed(backend, at=str(step_at), window="4h",
@@ -111,7 +111,7 @@ def test_status_on_a_bare_store_uses_the_recorded_series(backend):
     out = status(backend)
     assert out["health"]["failing_checks"][0]["check"] == "db"
     assert out["alerts"]["firing"] == 1 and out["alerts"]["top"][0]["alert"] == "DiskFilling"
-    assert out["capacity"][0]["filesystem"] == "/var"
+    assert out["capacity"][0]["what"] == "/var"
     assert out["anomalies"] == [{"series": 'request_latency_seconds{route="/api"}',
                                  "expr": "request_latency_seconds",
                                  "score": 0.93}]  # recorded scores at or over 0.5 only

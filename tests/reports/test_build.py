@@ -78,11 +78,13 @@ def test_the_level_shift_leads_what_changed_and_is_scored_anomalous(report):
 
 
 def test_capacity_and_store_figures(report):
-    (fs,) = report.section("capacity").tables[0].rows
-    assert fs[0] == "/data"
-    assert fs[2] == pytest.approx(2e9, rel=0.05)  # growth per day
+    rows = report.section("capacity").tables[0].rows
+    (fs,) = [r for r in rows if r[0] == "disk"]
+    assert fs[1] == "/data"
+    assert [r[1] for r in rows if r[0] == "memory"] == ["this host"]
+    assert fs[3].unit == "bytes" and fs[3].value == pytest.approx(2e9, rel=0.05)  # per day
     used_now = 20e9 + 2e9 * 14
-    assert fs[3] == pytest.approx((FS_SIZE - used_now) / 2e9 * DAY, rel=0.15)
+    assert fs[4] == pytest.approx((FS_SIZE - used_now) / 2e9 * DAY, rel=0.15)
     store = {r[0]: r[1] for r in report.section("store").tables[0].rows}
     assert isinstance(store["series in the store (most)"], Num)
     assert store["series in the store (most)"].value == 40

@@ -255,9 +255,9 @@ def _load_anomaly(walker: _Walker, node: yaml.Node, rule: Rule, where: str) -> N
 
 def _load_capacity(walker: _Walker, node: yaml.Node, rule: Rule, where: str) -> None:
     """Our extension: ``capacity: {within: 24h}`` (capacity_rule.py)."""
-    from watchkeeper.alerting.capacity_rule import CAPACITY_EXPR, CapacitySpec
+    from watchkeeper.alerting.capacity_rule import CAPACITY_EXPR, CapacitySpec, read_config
 
-    config = walker.string_map(node, "capacity")
+    config = read_config(walker, node)
     if not rule.alert or rule.anomaly is not None:
         walker.fail(node, f"{where}: capacity is only for alerting rules without anomaly")
         return

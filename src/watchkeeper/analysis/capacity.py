@@ -18,9 +18,6 @@ from .forecasting import theil_sen
 
 HOUR = 3600.0
 DAY = 86400.0
-#: Filesystems that never fill the way a disk does (or cannot be written).
-SKIPPED_FSTYPES = frozenset({"tmpfs", "ramfs", "overlay", "squashfs", "devtmpfs", "iso9660",
-                             "nsfs", "proc", "sysfs", "cgroup", "cgroup2", "autofs"})
 
 
 @dataclass(frozen=True)

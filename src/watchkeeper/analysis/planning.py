@@ -2,12 +2,9 @@
 and the date a utilisation target is crossed; the service's hot spots; and optimisation
 hints, each with the numbers behind it.
 
-Resources (each a used and a limit series, matched on their labels):
-
-- ``disk``: node_exporter's size minus available over size (tmpfs, overlay, read-only skipped);
-- ``memory``: ``MemTotal - MemAvailable`` over ``MemTotal``;
-- ``cpu``: non-idle CPU seconds per second over the number of CPUs;
-- ``pool``: connections in use over the pool's maximum.
+Resources are the analysis room's list (``resources.py``): disks and their inodes, memory,
+CPU, pools, file descriptors and the config's own gauges with a limit, each a used and a
+limit series matched on their labels.
 
 Growth is Theil-Sen's slope of hourly maxima (robust to a spike or a rotation), so a target
 crossing is a date, not a reaction to the last minute. Hot spots rank by total cost over the
@@ -24,20 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from .capacity import DAY, HOUR, SKIPPED_FSTYPES
+from .capacity import DAY, HOUR
 from .forecasting import theil_sen
+from .resources import SKIPPED_FSTYPES, all_resources
 from .views import grid
 
-RESOURCES = (
-    ("disk", "node_filesystem_size_bytes - node_filesystem_avail_bytes",
-     "node_filesystem_size_bytes"),
-    ("memory", "node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes",
-     "node_memory_MemTotal_bytes"),
-    ("cpu", 'sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))',
-     'count by (instance) (node_cpu_seconds_total{mode="idle"})'),
-    ("pool", 'sum by (pool_name) (db_client_connection_count{state="used"})',
-     "max by (pool_name) (db_client_connection_max)"),
-)
 POOL_PEAK = 0.3    # a pool whose peak use stays below this share of its maximum
 CACHE_HITS = 0.5   # a cache answering fewer hits than this share
 CACHE_MIN = 100    # ... over at least this many requests
@@ -70,12 +58,15 @@ def plan_resources(engine: Any, now_ms: int, lookback_ms: int = int(7 * DAY * 10
     growing toward it), soonest crossing first."""
     step = max(60_000, lookback_ms // 2000)
     out = []
-    for kind, used_expr, limit_expr in RESOURCES:
-        labels, times, used = grid(engine, used_expr, now_ms - lookback_ms, now_ms, step)
-        limit_labels, _, limits = grid(engine, limit_expr, now_ms - lookback_ms, now_ms, step)
+    for res in all_resources():
+        kind = res.name
+        labels, times, used = grid(engine, res.used, now_ms - lookback_ms, now_ms, step)
+        if not labels:
+            continue
+        limit_labels, _, limits = grid(engine, res.limit, now_ms - lookback_ms, now_ms, step)
         limit_of = {_key(lbl): row for lbl, row in zip(limit_labels, limits, strict=True)}
         for lbl, row in zip(labels, used, strict=True):
-            if kind == "disk" and lbl.get("fstype") in SKIPPED_FSTYPES:
+            if res.filesystem and lbl.get("fstype") in SKIPPED_FSTYPES:
                 continue
             limit_row = limit_of.get(_key(lbl))
             ok = np.isfinite(row)

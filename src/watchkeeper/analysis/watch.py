@@ -4,9 +4,10 @@ Every ``interval`` (30 s) each selected query is evaluated at now, every series 
 is scored by the streaming scorer, and the top ones are written to the store as
 ``watchkeeper:anomaly_score{expr="<query>", <the series' labels>}`` (the series' own name,
 if it had one, in ``metric``). Every ``capacity_interval`` (5 min) the time until full of
-each disk is written as ``watchkeeper:time_until_full_seconds{<the filesystem's labels>}``
-(growing ones) and ``watchkeeper:disk_growth_bytes_per_day`` (all): the dashboard's
-capacity table.
+everything that can run out (disks, inodes, memory, file descriptors, pools, the config's
+gauges with a limit) is written as ``watchkeeper:time_until_full_seconds{resource="disk",
+<the series' labels>}`` (growing ones) and ``watchkeeper:growth_per_day`` (all, in the
+resource's unit): the dashboard's capacity table.
 A series that leaves either set gets a stale marker, as a recording rule's would.
 
 The server's default queries are the panels of the built-in dashboards: what a user looks at
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 STALE_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
 SCORE_METRIC = "watchkeeper:anomaly_score"
 FULL_METRIC = "watchkeeper:time_until_full_seconds"
-GROWTH_METRIC = "watchkeeper:disk_growth_bytes_per_day"
+GROWTH_METRIC = "watchkeeper:growth_per_day"
 
 
 @dataclass
@@ -109,13 +110,13 @@ class AnalysisWatch:
 
     # ------------------------------------------------------------------ capacity
     def capacity_tick(self, ts_ms: int) -> list[dict[str, Any]]:
-        """Time until full of every disk now, recorded for those that grow."""
+        """Time until full of every resource now, recorded for those that grow."""
         from .views import capacity
 
         rows = capacity(self.engine, ts_ms)
         samples, growth = [], []
         for row in rows:
-            labels = {k: v for k, v in row["labels"].items() if k != "__name__"}
+            labels = row["labels"]  # its resource among them
             growth.append(({**labels, "__name__": GROWTH_METRIC}, row["growth_per_day"]))
             if row["seconds"] is not None:
                 samples.append(({**labels, "__name__": FULL_METRIC}, row["seconds"]))

@@ -236,9 +236,41 @@ class AnomalyWatchConfig(_Model):
     record_top: int = Field(20, ge=0)  # series written as watchkeeper:anomaly_score
 
 
+class CapacityResourceConfig(_Model):
+    """A gauge with a limit whose time until full the server tracks, beside the built-in
+    disks, inodes, memory, file descriptors and pools."""
+
+    name: str = Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+    used: str = Field(min_length=1)  # PromQL: what is used now
+    limit: str = Field(min_length=1)  # PromQL with the same labels: the most there can be
+    unit: str = "short"
+
+    @field_validator("used", "limit")
+    @classmethod
+    def _promql(cls, value: str) -> str:
+        from watchkeeper.promql.parser import parse
+
+        try:
+            parse(value)
+        except Exception as e:
+            raise ValueError(f"not PromQL: {e}") from None
+        return value
+
+
 class AnalysisConfig(_Model):
     anomaly: AnomalyWatchConfig = Field(default_factory=AnomalyWatchConfig)
     capacity_interval: Duration = Field(300.0, gt=0)  # watchkeeper:time_until_full_seconds
+    capacity_resources: list[CapacityResourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names(self) -> AnalysisConfig:
+        from watchkeeper.analysis.resources import BUILTIN
+
+        names = [r.name for r in BUILTIN] + [r.name for r in self.capacity_resources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"capacity_resources: name(s) used twice or built in: {dupes}")
+        return self
 
 
 class Config(_Model):

@@ -20,7 +20,7 @@ RESOURCES: dict[str, tuple[str, str, Callable[[Backend], Any]]] = {
     "watchkeeper://status": ("status", "The one-call overview (≤ 2 KB).", status),
     "watchkeeper://alerts": ("alerts", "Firing alerts with rule, value and incident.",
                              lambda b: alerts(b, "firing")),
-    "watchkeeper://capacity": ("capacity", "Time until each filesystem is full.", capacity),
+    "watchkeeper://capacity": ("capacity", "Time until each resource runs out.", capacity),
     "watchkeeper://report/day": ("daily report", "The last day: alerts, checks, jobs, "
                                  "capacity.", lambda b: report(b, "day")),
     "watchkeeper://report/week": ("weekly report", "The last week: alerts, checks, jobs, "
@@ -60,7 +60,7 @@ def investigate_alert(backend: Backend, alert: str) -> str:
 
 
 def capacity_review(backend: Backend) -> str:
-    return ("Review capacity. Filesystems, soonest full first: "
+    return ("Review capacity. What runs out, soonest first: "
             f"{_facts(capacity(backend))}\n"
             "For each one filling within 30 days: say when (with the interval), how fast it "
             "grows, and check with forecast whether the growth is steady. Then list what "

@@ -135,7 +135,8 @@ def build(backend: Backend, write: bool = False, prefix: str = "",
              "Series whose level or spread changed at a time, largest first.")
     register("anomalies", tools.anomalies,
              "Anomaly scores (0-1, anomalous at 0.5) of an expression's series.")
-    register("capacity", tools.capacity, "Time until each filesystem is full, soonest first.")
+    register("capacity", tools.capacity,
+             "Time until disks, inodes, memory, fds and pools run out, soonest first.")
     register("forecast", tools.forecast,
              "Forecast an expression: values, 80 % interval, backtest error, crossing time.")
     if write:

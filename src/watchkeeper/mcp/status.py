@@ -71,7 +71,7 @@ def status(backend: Backend) -> dict[str, Any]:
                                             "error": "up == 0"} for m in down]}
     try:
         soon = [c for c in capacity(backend)["capacity"] if c["full_in"] is not None]
-        out["capacity"] = soon[:3] or "no filesystem is growing toward full"
+        out["capacity"] = soon[:3] or "nothing is growing toward full"
     except Exception as e:  # analysis needs history; the overview must still answer
         out["capacity"] = f"not available: {e}"
     try:

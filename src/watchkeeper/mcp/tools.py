@@ -306,17 +306,23 @@ def anomalies(backend: Backend, expr: str, window: str = "1h", step: str = "1m",
 
 
 def capacity(backend: Backend) -> dict[str, Any]:
-    """Time until each filesystem is full (robust to log rotation), soonest first."""
+    """Time until each resource runs out (disks, inodes, memory, file descriptors, pools;
+    robust to log rotation), soonest first."""
     rows = _analysis(backend, "capacity", {})
-    out = [{"filesystem": r["labels"].get("mountpoint", series_name(r["labels"])),
-            "device": r["labels"].get("device"), "used": human(r.get("used_ratio"), "ratio"),
-            "growth_per_day": human(r["growth_per_day"], "bytes"),
-            "growth_per_day_bytes": num(r["growth_per_day"]),
-            "full_in": None if r["seconds"] is None else human(r["seconds"], "seconds"),
-            "full_in_seconds": num(r["seconds"]),
-            "interval_80": [human(r["lower"], "seconds"), human(r["upper"], "seconds")]
-            if r["seconds"] is not None else None} for r in rows]
-    return fit(out, {"filesystems": len(out)}, "capacity", BUDGET, "")
+    out = []
+    for r in rows:
+        lbl = {k: v for k, v in r["labels"].items() if k != "resource"}
+        unit = r.get("unit", "bytes")
+        out.append({"resource": r.get("resource", "disk"),
+                    "what": lbl.get("mountpoint") or (series_name(lbl) if lbl else "this host"),
+                    "device": lbl.get("device"), "used": human(r.get("used_ratio"), "ratio"),
+                    "growth_per_day": human(r["growth_per_day"], unit),
+                    "growth_per_day_value": num(r["growth_per_day"]),
+                    "full_in": None if r["seconds"] is None else human(r["seconds"], "seconds"),
+                    "full_in_seconds": num(r["seconds"]),
+                    "interval_80": [human(r["lower"], "seconds"), human(r["upper"], "seconds")]
+                    if r["seconds"] is not None else None})
+    return fit(out, {"resources": len(out)}, "capacity", BUDGET, "")
 
 
 def forecast(backend: Backend, expr: str, horizon: str = "1d", threshold: float | None = None,

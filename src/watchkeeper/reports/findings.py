@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from watchkeeper.analysis.resources import all_resources
 from watchkeeper.analysis.views import capacity
 
 from . import fmt
@@ -29,7 +30,6 @@ MAX_ROWS = 400  # series ranked: the dashboards' panels, at most this many lines
 PER_PANEL = 12
 SCORED_SERIES = 8  # series scored here when the server records no anomaly scores
 HISTORY = 0.5  # the detector first learns on this share of a period before it
-CAPACITY_EXPR = "node_filesystem_size_bytes - node_filesystem_avail_bytes"
 
 
 @dataclass
@@ -186,24 +186,24 @@ def _with_history(source: Source, period: Period, rows: _Rows, i: int,
 
 def capacity_section(source: Source, period: Period) -> Section:
     section = Section("capacity", "Capacity",
-                      "Time until each writable filesystem is full, fitted on the hourly "
-                      "maxima of the space used (robust to log rotation), with its 80 % "
-                      "interval; soonest first.")
-    cols = [Column("filesystem"), Column("used", "percentunit", "used / size at the end",
-                                         "analysis"),
-            Column("growth per day", "bytes",
-                   f"Theil-Sen slope of the hourly maxima of {CAPACITY_EXPR}", "analysis"),
+                      "Time until each writable disk, its inodes, memory, file descriptors "
+                      "and pools run out, fitted on the hourly maxima of what is used (robust "
+                      "to log rotation), with its 80 % interval; soonest first.")
+    cols = [Column("resource"), Column("what"),
+            Column("used", "percentunit", "used / limit at the end", "analysis"),
+            Column("growth per day", "", "Theil-Sen slope of the hourly maxima of the "
+                   "resource's use", "analysis"),
             Column("full in", "seconds", "time until full", "analysis"),
             Column("80 % interval")]
-    table = Table("Filesystems", cols, empty="no node_filesystem_* series with a week of "
-                                             "history")
+    table = Table("What runs out", cols, empty="no resource with a day of history")
     section.tables.append(table)
     with guarded(section, "capacity"):
         rows = capacity(source.engine, int(period.end * 1000),
                         int(max(period.seconds, 86400) * 1000))
+        used_expr = {r.name: r.used for r in all_resources()}
         for r in rows:
-            lbl = r["labels"]
-            name = lbl.get("mountpoint") or fmt.series_name(lbl)
+            lbl = {k: v for k, v in r["labels"].items() if k != "resource"}
+            name = lbl.get("mountpoint") or (fmt.series_name(lbl) if lbl else "this host")
             if lbl.get("instance"):
                 name += f" on {lbl['instance']}"
             upper = r["upper"]
@@ -212,5 +212,7 @@ def capacity_section(source: Source, period: Period) -> Section:
                 + (fmt.duration(upper) if upper is not None and math.isfinite(upper)
                    else "never"))
             full_in = r["seconds"] if r["seconds"] is not None else "not growing"
-            table.rows.append([name, r["used_ratio"], r["growth_per_day"], full_in, interval])
+            growth = Num(r["growth_per_day"], r["unit"], used_expr.get(r["resource"], ""))
+            table.rows.append([r["resource"], name, r["used_ratio"], growth, full_in,
+                               interval])
     return section

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from watchkeeper.analysis.resources import configure_from as configure_resources
 from watchkeeper.config import ConfigError, LoadedConfig, load_config
 from watchkeeper.config.secrets import Redactor, config_redactor
 from watchkeeper.health.config import build_checks, default_checks
@@ -127,6 +128,7 @@ class Service:
         from watchkeeper.promql.engine import Engine
 
         self.engine = Engine(self.store, limits=self.query_limits())
+        configure_resources(self.config)
         if not self.agent:  # agent mode: no rules, reports or analysis (no history)
             self.alerting = await asyncio.to_thread(self._start_alerting)
             self._start_reports()
@@ -351,6 +353,7 @@ class Service:
                                             alerting_section(loaded.config))
                 except Exception as e:
                     log.error("rule files not reloaded: %s", e)
+            configure_resources(loaded.config)
             if self.analysis is not None:
                 self.analysis.queries = self.analysis_queries()
                 self.analysis.interval_s = loaded.config.analysis.anomaly.interval
