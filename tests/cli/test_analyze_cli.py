@@ -148,3 +148,28 @@ def test_plan_prints_resources_hot_spots_and_hints(tmp_path):
     res = CliRunner().invoke(cli, ["analyze", "plan", "--data", str(tmp_path / "d"),
                                    "--target", "1.5"])
     assert res.exit_code == 2
+
+
+def test_capacity_names_each_resource(tmp_path):
+    import time
+
+    from watchkeeper.tsdb.store import Store
+
+    now = int(time.time()) * 1000
+    ts = np.arange(now - 2 * 86_400_000, now, 300_000, dtype=np.int64)
+    days = (ts - ts[0]) / 86_400_000
+    fs = {"mountpoint": "/srv", "fstype": "ext4", "device": "sdb"}
+    with Store.open(tmp_path / "d", background=False) as store:
+        store.append_array({"__name__": "node_memory_MemTotal_bytes"}, ts, np.full(len(ts), 16e9))
+        store.append_array({"__name__": "node_memory_MemAvailable_bytes"}, ts, 8e9 - 1e9 * days)
+        store.append_array({"__name__": "node_filesystem_files", **fs}, ts, np.full(len(ts), 1e6))
+        store.append_array({"__name__": "node_filesystem_files_free", **fs}, ts,
+                           5e5 - 1e5 * days)
+    res = CliRunner().invoke(cli, ["analyze", "capacity", "--data", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    inodes = next(line for line in lines if line.lstrip().startswith("inodes"))
+    memory = next(line for line in lines if line.lstrip().startswith("memory"))
+    assert "/srv" in inodes and "1e+05" in inodes  # inodes a day, not bytes
+    assert "this host" in memory and "953.7 MiB" in memory  # 1e9 bytes a day
+    assert lines.index(inodes) < lines.index(memory)  # three days left before six

@@ -162,3 +162,11 @@ def test_diagnose_names_what_changed_when_the_problem_began(backend):
     assert cause["changes"][0]["series"] == 'request_latency_seconds{route="/api"}'
     assert _likely_cause(backend, {"health": {"failing_checks": []},
                                    "alerts": {"top": []}}) is None
+
+
+def test_diagnose_prints_what_runs_out_first(backend, capsys):
+    from watchkeeper.cli.mcp import _render
+
+    _render({**status(backend), "changed_around": None})
+    out = capsys.readouterr().out
+    assert "disk /var full in " in out

@@ -7,6 +7,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -141,6 +142,12 @@ def _show(rows: list[dict], as_json: bool, columns: list[tuple[str, str]]) -> No
     Console().print(table)
 
 
+def _what(row: dict[str, Any]) -> str:
+    """A capacity row's series: the mountpoint, its labels, or the host itself."""
+    labels = {k: v for k, v in row["labels"].items() if k != "resource"}
+    return labels.get("mountpoint") or (_series(labels) if labels else "this host")
+
+
 def _series(labels: dict[str, str]) -> str:
     from watchkeeper.mcp.shapes import series_name
 
@@ -194,7 +201,8 @@ def changes(at: str, window: str, selector: str, top: int, data: Path, as_json: 
 @click.option("--lookback", default="7d", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def capacity(data: Path, lookback: str, as_json: bool) -> None:
-    """Time until each filesystem is full, robust to log rotation, soonest first."""
+    """Time until disks, inodes, memory, file descriptors and pools run out, robust to log
+    rotation, soonest first."""
     import time
 
     from watchkeeper.analysis.views import capacity as capacity_of
@@ -205,9 +213,11 @@ def capacity(data: Path, lookback: str, as_json: bool) -> None:
     finally:
         store.close()
     _show(rows, as_json, [
-        ("filesystem", lambda r: r["labels"].get("mountpoint", _series(r["labels"]))),
+        ("resource", lambda r: r["resource"]),
+        ("what", _what),
         ("used", lambda r: f"{100 * (r['used_ratio'] or 0):.0f} %"),
-        ("growth/day", lambda r: _bytes(r["growth_per_day"])),
+        ("growth/day", lambda r: _bytes(r["growth_per_day"]) if r["unit"] == "bytes"
+         else f"{r['growth_per_day']:.4g}"),
         ("full in", lambda r: "not growing" if r["seconds"] is None else
          f"{_days(r['seconds'])} (80 %: {_days(r['lower'])} to {_days(r['upper'])})")])
 

@@ -147,7 +147,7 @@ def _render(o: dict[str, Any]) -> None:
     c.print("[bold]Runs out first[/]:")
     if isinstance(cap, list):
         for x in cap:
-            c.print(f"  {x['filesystem']} full in {x['full_in']} (used {x['used']}, "
+            c.print(f"  {x['resource']} {x['what']} full in {x['full_in']} (used {x['used']}, "
                     f"+{x['growth_per_day']}/day)", markup=False)
     else:
         c.print(f"  {cap}", markup=False)
