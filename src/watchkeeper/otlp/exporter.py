@@ -11,23 +11,17 @@ rejected in ``partial_success`` are counted as failed.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
-import http.client
 import logging
-import random
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from watchkeeper.config.models import OTLPExportConfig
 from watchkeeper.metrics import CollectorRegistry, Counter, Gauge
-from watchkeeper.remote.client import _HTTPS, _retry_after, tls_context, user_agent
-from watchkeeper.remote.client import _secret_or_file as _secret
+from watchkeeper.remote.client import Client
+from watchkeeper.remote.loop import QueueSender
 from watchkeeper.remote.queue import Batch, QueueLog
 from watchkeeper.scrape.relabel import relabel
 
@@ -35,16 +29,6 @@ from .encode import encode_request
 
 log = logging.getLogger("watchkeeper.otlp")
 RETRYABLE = frozenset({429, 502, 503, 504})
-
-
-class Refused(Exception):
-    """The backend refused the batch for good."""
-
-
-class Retry(Exception):
-    def __init__(self, reason: str, delay: float | None = None) -> None:
-        super().__init__(reason)
-        self.delay = delay
 
 
 class ExportMetrics:
@@ -91,61 +75,26 @@ def _rejected(body: bytes) -> tuple[int, str]:
     return int(ps.rejected_data_points), ps.error_message
 
 
-class OTLPSender:
+class OTLPSender(QueueSender):
     """One ``otlp_export`` entry: its queue, its thread, its connection."""
 
+    kind = "otlp export"
+
     def __init__(self, cfg: OTLPExportConfig, queue: QueueLog, metrics: ExportMetrics) -> None:
-        self.cfg = cfg
-        self.name = _name(cfg)
-        self.queue = queue
+        super().__init__(cfg, queue, _name(cfg), log)
         self.metrics = metrics
         self.labels = (self.name, cfg.url)
-        self.url = urlsplit(cfg.url)
-        self.settled = 0
+        headers = {"Content-Type": "application/x-protobuf"}
+        if cfg.compression == "gzip":
+            headers["Content-Encoding"] = "gzip"
+        self.client = Client(cfg, timeout=cfg.timeout, headers=headers,
+                             retryable=RETRYABLE.__contains__, max_answer=1 << 20)
         self._kept: dict[int, dict[str, str] | None] = {}
         self._first_ms: dict[int, int] = {}
-        self._conn: http.client.HTTPConnection | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def pending(self) -> int:
-        return max(0, self.queue.written_samples - self.settled)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"otlp-{self.name}",
-                                        daemon=True)
-        self._thread.start()
 
     def stop(self, timeout: float = 1.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._conn is not None:
-            self._conn.close()
-
-    def _run(self) -> None:
-        q = self.cfg.queue_config
-        first_seen: float | None = None
-        while not self._stop.is_set():
-            try:
-                batch = self.queue.read(q.max_samples_per_send)
-            except Exception:
-                log.exception("otlp export %s: cannot read the queue", self.name)
-                self._stop.wait(1.0)
-                continue
-            if batch.end == self.queue.position:
-                first_seen = None
-                self._stop.wait(0.05)
-                continue
-            now = time.monotonic()
-            first_seen = first_seen or now
-            if len(batch) < q.max_samples_per_send and now - first_seen < q.batch_send_deadline:
-                self._stop.wait(min(0.05, q.batch_send_deadline))
-                continue
-            first_seen = None
-            if self._deliver(batch):
-                self.queue.acknowledge(batch.end)
+        super().stop(timeout)
+        self.client.close()
 
     def _labels(self, sid: int) -> dict[str, str] | None:
         if sid not in self._kept:
@@ -168,7 +117,7 @@ class OTLPSender:
             vals.append(v)
             self._first_ms.setdefault(sid, t)
         if dropped:
-            self.metrics.dropped.labels(*self.labels).inc(dropped)
+            self._drop(dropped)
         count = len(batch) - dropped
         if count:
             body = encode_request(
@@ -176,82 +125,32 @@ class OTLPSender:
                  for sid, (ts, vals) in series.items()], self.cfg.resource_attributes)
             if self.cfg.compression == "gzip":
                 body = gzip.compress(body, 6)
-            if not self._send_with_backoff(body, count):
+            if not self._send_with_backoff(self.client, body, count):
                 return False
-        self.settled += len(batch)
         return True
 
-    def _send_with_backoff(self, body: bytes, count: int) -> bool:
-        q, m = self.cfg.queue_config, self.metrics
-        backoff = q.min_backoff
-        while True:
-            m.sent.labels(*self.labels).inc(count)
-            try:
-                rejected, message = self._post(body)
-                if rejected:
-                    m.failed.labels(*self.labels).inc(min(rejected, count))
-                    log.warning("otlp export %s: %d points rejected: %s", self.name,
-                                rejected, message[:200])
-                return True
-            except Refused as e:
-                m.failed.labels(*self.labels).inc(count)
-                log.error("otlp export %s: %d samples refused, not resent: %s",
-                          self.name, count, e)
-                return True
-            except Retry as e:
-                m.retried.labels(*self.labels).inc(count)
-                delay = e.delay if e.delay is not None else backoff * random.uniform(0.5, 1.0)
-                log.warning("otlp export %s: %s; retrying in %.2fs", self.name, e, delay)
-                backoff = min(backoff * 2, q.max_backoff)
-            if self._stop.wait(delay):
-                return False
+    # -- counted in watchkeeper_otlp_export_* ----------------------------------------------
+    def _on_attempt(self, count: int, size: int) -> None:
+        self.metrics.sent.labels(*self.labels).inc(count)
 
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            host, port, timeout = self.url.hostname or "", self.url.port, self.cfg.timeout
-            if self.url.scheme == "https":  # tls_config as for remote_write
-                self._conn = _HTTPS(host, port, timeout=timeout, context=tls_context(self.cfg),
-                                    server_name=self.cfg.tls_config.server_name or host)
-            else:
-                self._conn = http.client.HTTPConnection(host, port, timeout=timeout)
-        return self._conn
+    def _on_success(self, count: int, answer: bytes, seconds: float) -> None:
+        rejected, message = _rejected(answer)
+        if rejected:
+            rejected = min(rejected, count)
+            self.failed += rejected
+            self._error(f"{rejected} points rejected: {message}")
+            self.metrics.failed.labels(*self.labels).inc(rejected)
+            log.warning("otlp export %s: %d points rejected: %s", self.name, rejected,
+                        message[:200])
 
-    def headers(self) -> dict[str, str]:
-        cfg = self.cfg
-        out = {**cfg.headers, "Content-Type": "application/x-protobuf",
-               "User-Agent": user_agent()}
-        if cfg.compression == "gzip":
-            out["Content-Encoding"] = "gzip"
-        if cfg.basic_auth is not None:
-            password = _secret(cfg.basic_auth.password, cfg.basic_auth.password_file)
-            token = base64.b64encode(f"{cfg.basic_auth.username}:{password}".encode()).decode()
-            out["Authorization"] = f"Basic {token}"
-        elif cfg.authorization is not None:
-            auth = cfg.authorization
-            out["Authorization"] = f"{auth.type} {_secret(auth.credentials, auth.credentials_file)}"
-        return out
+    def _on_refused(self, count: int) -> None:
+        self.metrics.failed.labels(*self.labels).inc(count)
 
-    def _post(self, body: bytes) -> tuple[int, str]:
-        path = (self.url.path or "/") + (f"?{self.url.query}" if self.url.query else "")
-        try:
-            conn = self._connection()
-            conn.request("POST", path, body=body, headers=self.headers())
-            resp = conn.getresponse()
-            answer = resp.read(1 << 20)
-            if resp.will_close:
-                conn.close()
-                self._conn = None
-        except (OSError, http.client.HTTPException) as e:
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = None
-            raise Retry(f"connection error: {e}") from None
-        if 200 <= resp.status < 300:
-            return _rejected(answer)
-        reason = f"HTTP {resp.status}: {answer[:200].decode('utf-8', 'replace').strip()}"
-        if resp.status in RETRYABLE:
-            raise Retry(reason, _retry_after(resp.getheader("Retry-After")))
-        raise Refused(reason)
+    def _on_retry(self, count: int, seconds: float) -> None:
+        self.metrics.retried.labels(*self.labels).inc(count)
+
+    def _on_dropped(self, count: int) -> None:
+        self.metrics.dropped.labels(*self.labels).inc(count)
 
 
 class OTLPExport:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ import numpy as np
 from watchkeeper.config.models import RemoteWriteConfig
 from watchkeeper.scrape.relabel import relabel
 
-from .client import Client, Refused, Retry
+from .client import Client
 from .encode import (
     encode_labels,
     encode_one_each,
@@ -31,6 +30,7 @@ from .encode import (
     snappy,
     varint_size,
 )
+from .loop import QueueSender
 from .metrics import RemoteMetrics
 from .queue import Batch, QueueLog
 
@@ -41,16 +41,14 @@ RESHARD_EVERY = 5.0  # seconds between shard decisions
 RESHARD_TARGET = 10.0  # seconds a backlog should take to clear
 
 
-class Sender:
-    """One ``remote_write`` entry: its queue log, its thread and its connection."""
+class Sender(QueueSender):
+    """One ``remote_write`` entry: its queue log, its shards and their connections."""
 
     def __init__(self, cfg: RemoteWriteConfig, directory: Path, log_: QueueLog,
                  metrics: RemoteMetrics, remote_name: str) -> None:
-        self.cfg = cfg
+        super().__init__(cfg, log_, remote_name, log)
         self.dir = directory
-        self.queue = log_
         self.metrics = metrics
-        self.name = remote_name
         self.labels = (remote_name, cfg.url)
         self._blocks: dict[int, bytes] = {}
         self._headers: dict[int, bytes] = {}
@@ -62,56 +60,22 @@ class Sender:
         self._rate_since = time.monotonic()
         self._settled_then = self._written_then = 0
         self._busy = 0.0  # seconds spent sending since the last shard decision
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.settled = 0  # samples delivered, refused or dropped since start
         self.highest_sent_ts = 0
         metrics.shards.labels(*self.labels).set(self.shards)
 
-    # -- life ----------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"remote-write-{self.name}",
-                                        daemon=True)
-        self._thread.start()
-
     def stop(self, timeout: float = 1.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         for c in self.clients:
             c.close()
 
-    @property
-    def pending(self) -> int:
-        return max(0, self.queue.written_samples - self.settled)
+    def _read_size(self) -> int:
+        return self.cfg.queue_config.max_samples_per_send * self.shards
 
-    def _run(self) -> None:
-        q = self.cfg.queue_config
-        first_seen: float | None = None
-        while not self._stop.is_set():
-            try:
-                batch = self.queue.read(q.max_samples_per_send * self.shards)
-            except Exception:
-                log.exception("remote write %s: cannot read the queue", self.name)
-                self._stop.wait(1.0)
-                continue
-            if batch.end == self.queue.position:  # nothing new
-                first_seen = None
-                self._stop.wait(0.05)
-                continue
-            now = time.monotonic()
-            first_seen = first_seen or now
-            if len(batch) < q.max_samples_per_send and now - first_seen < q.batch_send_deadline:
-                self._stop.wait(min(0.05, q.batch_send_deadline))
-                continue
-            first_seen = None
-            began = time.monotonic()
-            if self._deliver(batch):
-                self.queue.acknowledge(batch.end)
-            self._busy += time.monotonic() - began
-            self._reshard()
+    def _after_batch(self, seconds: float) -> None:
+        self._busy += seconds
+        self._reshard()
 
     # -- one batch -----------------------------------------------------------------------
     def _block(self, sid: int) -> bytes:
@@ -150,7 +114,7 @@ class Sender:
         idx_all = np.flatnonzero(kept)
         dropped = len(batch) - idx_all.size
         if dropped:
-            self.metrics.dropped.labels(*self.labels).inc(dropped)
+            self._drop(dropped)
         shards, per = self.shards, self.cfg.queue_config.max_samples_per_send
         shard_of = batch.ids[idx_all] % shards
         work = []
@@ -161,10 +125,7 @@ class Sender:
         def send(w: tuple[int, list[np.ndarray]]) -> bool:
             return self._send_shard(w[0], w[1], batch, heads, ts_size)
 
-        ok = all(map(send, work)) if len(work) <= 1 else all(self._pool().map(send, work))
-        if ok:
-            self.settled += len(batch)
-        return ok
+        return all(map(send, work)) if len(work) <= 1 else all(self._pool().map(send, work))
 
     def _send_shard(self, shard: int, chunks: list[np.ndarray], batch: Batch,
                     heads: list[bytes], ts_size: int) -> bool:
@@ -216,30 +177,23 @@ class Sender:
             self.shards = desired
             self.metrics.shards.labels(*self.labels).set(desired)
 
-    def _send_with_backoff(self, client: Client, body: bytes, count: int) -> bool:
-        q, m, labels = self.cfg.queue_config, self.metrics, self.labels
-        backoff = q.min_backoff
-        while True:
-            m.samples.labels(*labels).inc(count)
-            m.bytes.labels(*labels).inc(len(body))
-            start = time.monotonic()
-            try:
-                client.post(body)
-                m.duration.labels(*labels).observe(time.monotonic() - start)
-                return True
-            except Refused as e:
-                m.failed.labels(*labels).inc(count)
-                log.error("remote write %s: %d samples refused, not resent: %s",
-                          self.name, count, e)
-                return True
-            except Retry as e:
-                m.duration.labels(*labels).observe(time.monotonic() - start)
-                m.retried.labels(*labels).inc(count)
-                delay = e.delay if e.delay is not None else backoff * random.uniform(0.5, 1.0)
-                log.warning("remote write %s: %s; retrying in %.2fs", self.name, e, delay)
-                backoff = min(backoff * 2, q.max_backoff)
-            if self._stop.wait(delay):
-                return False
+    # -- counted in Prometheus's metrics -------------------------------------------------
+    def _on_attempt(self, count: int, size: int) -> None:
+        self.metrics.samples.labels(*self.labels).inc(count)
+        self.metrics.bytes.labels(*self.labels).inc(size)
+
+    def _on_success(self, count: int, answer: bytes, seconds: float) -> None:
+        self.metrics.duration.labels(*self.labels).observe(seconds)
+
+    def _on_refused(self, count: int) -> None:
+        self.metrics.failed.labels(*self.labels).inc(count)
+
+    def _on_retry(self, count: int, seconds: float) -> None:
+        self.metrics.duration.labels(*self.labels).observe(seconds)
+        self.metrics.retried.labels(*self.labels).inc(count)
+
+    def _on_dropped(self, count: int) -> None:
+        self.metrics.dropped.labels(*self.labels).inc(count)
 
 
 def _body(idx: np.ndarray, batch: Batch, heads: list[bytes], ts_size: int) -> bytes:
