@@ -170,3 +170,63 @@ def test_the_cron_loop_fires_on_its_minute(planted, tmp_path):
     assert fired_at % 60 < 5  # at the minute, by the scheduler's clock
     [(_, nxt)] = scheduler.next.items()
     assert nxt == pytest.approx((fired_at // 60 + 1) * 60)
+
+
+def test_a_failed_delivery_is_retried_with_backoff_then_given_up(planted, tmp_path):
+    """A webhook answering 500 gets the report again after 1 minute, 2, 4, ... (by the
+    scheduler's clock); once it answers, the retry is gone; failing for 12 hours gives up.
+    The next firing replaces a retry still owed."""
+    from types import SimpleNamespace
+
+    from watchkeeper.reports import open_local
+    from watchkeeper.reports.archive import Archive
+    from watchkeeper.reports.schedule import RETRY_FOR, ReportScheduler
+
+    data, _ = planted
+    source, close = open_local(data)
+    hook = WebhookReceiver(status=500)
+    t = [time.time()]
+    schedule = SimpleNamespace(name="daily", schedule="0 8 * * *", timezone="UTC",
+                               period="1d", receivers=["hook"], title="")
+    scheduler = ReportScheduler(lambda: [schedule],
+                                lambda: {"hook": {"name": "hook",
+                                                  "webhook_configs": [{"url": hook.url}]}},
+                                lambda: source, Archive(tmp_path / "kept"),
+                                lambda: "http://example.invalid", clock=lambda: t[0])
+
+    def pending() -> list[str]:
+        fam = [f for f in scheduler.collect() if f.name == "watchkeeper_reports_retry_pending"]
+        return [s.labels["report"] for s in fam[0].samples]
+
+    try:
+        first = asyncio.run(scheduler.fire(schedule))
+        [(key, result)] = first.delivered.items()
+        assert "500" in result and pending() == ["daily"]
+        assert asyncio.run(scheduler.retry_due()) == {}  # not yet: a minute first
+        t[0] += 61
+        [failed_again] = asyncio.run(scheduler.retry_due()).values()
+        assert "500" in failed_again
+        t[0] += 61  # the second retry waits two minutes
+        assert asyncio.run(scheduler.retry_due()) == {}
+        hook.status = 200
+        t[0] += 60
+        assert list(asyncio.run(scheduler.retry_due()).values()) == ["sent"]
+        [body] = hook.bodies
+        assert body["report"] == "daily" and body["file"] == first.file  # the same page
+        assert pending() == [] and scheduler.failed[("daily", key)] == 2
+        assert scheduler.sent[("daily", key)] == 1
+
+        hook.status = 500
+        asyncio.run(scheduler.fire(schedule))
+        second = asyncio.run(scheduler.fire(schedule))  # replaces the retry still owed
+        assert scheduler.retries[("daily", key)].message[4] == second.file
+        start = t[0]
+        while scheduler.retries and t[0] - start < 2 * RETRY_FOR:
+            t[0] = min(r.due for r in scheduler.retries.values())
+            asyncio.run(scheduler.retry_due())
+        assert not scheduler.retries and scheduler.given_up[("daily", key)] == 1
+        assert RETRY_FOR - 1800 <= t[0] - start <= RETRY_FOR
+        assert len(hook.bodies) == 1  # nothing recorded while failing
+    finally:
+        hook.close()
+        close()

@@ -5,8 +5,8 @@ link, a webhook with a JSON body carrying the link to the kept page.
 The receivers are the ones ``alerting.receivers`` configures, built by the alerting room's
 ``build_integrations`` (so a report reaches the same places, with the same settings, as an
 alert); only the message differs. An Alertmanager receiver takes alerts, not reports, and
-is skipped. There is no retry queue: a failed delivery is logged and counted, and the
-page stays kept, reachable by its link.
+is skipped. A failed delivery is logged and counted; the scheduler tries that one
+integration again later (``schedule.py``), and the page stays kept, reachable by its link.
 """
 
 from __future__ import annotations
@@ -97,32 +97,33 @@ def _apprise(integration: Any, report: Report, markdown: str, link: str) -> None
         raise DeliveryError("apprise: at least one service did not accept the report")
 
 
-def deliver(report: Report, name: str, receivers: list[Mapping[str, Any]], html: str,
-            markdown: str, link: str, file: str) -> dict[str, str]:
-    """Send to every integration of ``receivers``; integration id -> ``sent``,
-    ``skipped`` or the error. Blocking: run it in a worker thread."""
+def integrations_of(receivers: list[Mapping[str, Any]]) -> tuple[list[Any], dict[str, str]]:
+    """Every integration of ``receivers``, and the error of each receiver that cannot be
+    built (by its name)."""
     from watchkeeper.alerting.receivers import build_integrations
 
-    outcome: dict[str, str] = {}
+    out, bad = [], {}
     for receiver in receivers:
         try:
-            integrations = build_integrations(receiver)
+            out.extend(build_integrations(receiver))
         except (ValueError, KeyError, TypeError) as e:
-            outcome[str(receiver.get("name", ""))] = f"bad receiver: {e}"
-            continue
-        for integration in integrations:
-            try:
-                if integration.kind == "email":
-                    _email(integration, report, html, markdown, link)
-                elif integration.kind == "webhook":
-                    _webhook(integration, report, name, link, file)
-                elif integration.kind == "apprise":
-                    _apprise(integration, report, markdown, link)
-                else:
-                    outcome[integration.id] = "skipped"
-                    continue
-                outcome[integration.id] = "sent"
-            except Exception as e:  # one receiver's failure never stops the others
-                log.warning("report %s not delivered to %s: %s", name, integration.id, e)
-                outcome[integration.id] = str(e) or type(e).__name__
-    return outcome
+            bad[str(receiver.get("name", ""))] = f"bad receiver: {e}"
+    return out, bad
+
+
+def deliver_one(integration: Any, report: Report, name: str, html: str, markdown: str,
+                link: str, file: str) -> str:
+    """``sent``, ``skipped`` (a kind that takes no report) or the error. Blocking."""
+    try:
+        if integration.kind == "email":
+            _email(integration, report, html, markdown, link)
+        elif integration.kind == "webhook":
+            _webhook(integration, report, name, link, file)
+        elif integration.kind == "apprise":
+            _apprise(integration, report, markdown, link)
+        else:
+            return "skipped"
+        return "sent"
+    except Exception as e:  # one receiver's failure never stops the others
+        log.warning("report %s not delivered to %s: %s", name, integration.id, e)
+        return str(e) or type(e).__name__

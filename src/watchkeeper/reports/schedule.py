@@ -4,6 +4,11 @@ built when its cron expression fires, kept on disk, and sent to its receivers.
 The loop sleeps until the next firing (at most 30 s at a time, so a reload's new schedules
 are seen); a firing missed while the server was down is not made up. Building runs in a
 worker thread, one report at a time.
+
+A delivery that fails is tried again, to that one integration only, after 1 minute, then
+2, 4, ... up to 30 minutes apart, for 12 hours; the next firing of the same report to the
+same integration replaces a retry still pending (its page stays kept). Retries live in
+memory, as Alertmanager's do: a restart forgets them, and the next firing sends anew.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from .cron import parse_cron
 
 log = logging.getLogger("watchkeeper.reports")
 MAX_SLEEP = 30.0
+RETRY_FIRST = 60.0
+RETRY_MAX = 1800.0
+RETRY_FOR = 12 * 3600.0
 
 
 @dataclass
@@ -30,6 +38,19 @@ class Outcome:
     url: str
     seconds: float
     delivered: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Retry:
+    """One report still owed to one integration."""
+
+    report: str
+    integration: Any
+    message: tuple[Any, str, str, str, str]  # (report, html, markdown, link, file)
+    failed_at: float
+    due: float
+    attempts: int = 1
+    error: str = ""
 
 
 class ReportScheduler:
@@ -50,6 +71,8 @@ class ReportScheduler:
         self.next: dict[tuple[str, str, str], float] = {}
         self.sent: dict[tuple[str, str], int] = {}  # (report, integration) -> count
         self.failed: dict[tuple[str, str], int] = {}
+        self.given_up: dict[tuple[str, str], int] = {}
+        self.retries: dict[tuple[str, str], Retry] = {}  # (report, integration) -> owed
         self.last: dict[str, Outcome] = {}
         self._lock = asyncio.Lock()
 
@@ -80,7 +103,10 @@ class ReportScheduler:
                         await self.fire(s)
                     except Exception:
                         log.exception("scheduled report %s failed", s.name)
-            soonest = min((self.next[(s.name, s.schedule, s.timezone)] for _, s in plan),
+            if any(r.due <= self.clock() for r in list(self.retries.values())):
+                await self.retry_due()
+            soonest = min([*(self.next[(s.name, s.schedule, s.timezone)] for _, s in plan),
+                           *(r.due for r in list(self.retries.values()))],
                           default=now + MAX_SLEEP)
             await asyncio.sleep(min(MAX_SLEEP, max(0.05, soonest - self.clock())))
 
@@ -89,9 +115,48 @@ class ReportScheduler:
         async with self._lock:
             return await asyncio.to_thread(self._fire, schedule)
 
+    async def retry_due(self) -> dict[tuple[str, str], str]:
+        """Try every retry whose time has come; (report, integration) -> its outcome."""
+        async with self._lock:
+            return await asyncio.to_thread(self._retry_due)
+
+    def _retry_due(self) -> dict[tuple[str, str], str]:
+        from .deliver import deliver_one
+
+        out = {}
+        for key, r in list(self.retries.items()):
+            now = self.clock()
+            if r.due > now or self.retries.get(key) is not r:
+                continue
+            result = deliver_one(r.integration, r.message[0], r.report, *r.message[1:])
+            out[key] = result
+            self._count(r.report, r.integration.id, result)
+            if result in ("sent", "skipped"):
+                del self.retries[key]
+            elif now + self._backoff(r.attempts + 1) - r.failed_at > RETRY_FOR:
+                del self.retries[key]
+                self.given_up[key] = self.given_up.get(key, 0) + 1
+                log.error("report %s: gave up on %s after %d attempts over %.0f h: %s",
+                          r.report, r.integration.id, r.attempts + 1,
+                          (now - r.failed_at) / 3600, result)
+            else:
+                r.attempts += 1
+                r.error = result
+                r.due = now + self._backoff(r.attempts)
+        return out
+
+    @staticmethod
+    def _backoff(attempts: int) -> float:
+        """Seconds before attempt ``attempts + 1``: 1 min, doubling, at most 30 min."""
+        return min(RETRY_MAX, RETRY_FIRST * 2 ** (attempts - 1))
+
+    def _count(self, report: str, integration: str, result: str) -> None:
+        book = self.sent if result in ("sent", "skipped") else self.failed
+        book[(report, integration)] = book.get((report, integration), 0) + 1
+
     def _fire(self, schedule: Any) -> Outcome:
         from .build import build_report
-        from .deliver import deliver
+        from .deliver import deliver_one, integrations_of
         from .html import render_html
         from .markdown import render_markdown
 
@@ -103,12 +168,21 @@ class ReportScheduler:
         base = self.base_url().rstrip("/")
         url = f"{base}/reports/{file}" if base else ""
         known = self.receivers()
-        targets = [known[n] for n in schedule.receivers if n in known]
-        delivered = deliver(report, schedule.name, targets, html, render_markdown(report),
-                            url, file)
-        for integration, result in delivered.items():
-            book = self.sent if result in ("sent", "skipped") else self.failed
-            book[(schedule.name, integration)] = book.get((schedule.name, integration), 0) + 1
+        integrations, delivered = integrations_of(
+            [known[n] for n in schedule.receivers if n in known])
+        for receiver in delivered:
+            self._count(schedule.name, receiver, delivered[receiver])
+        message = (report, html, render_markdown(report), url, file)
+        for integration in integrations:
+            key = (schedule.name, integration.id)
+            result = deliver_one(integration, report, schedule.name, *message[1:])
+            delivered[integration.id] = result
+            self._count(*key, result)
+            self.retries.pop(key, None)  # this firing replaces an older one still owed
+            if result not in ("sent", "skipped"):
+                now = self.clock()
+                self.retries[key] = Retry(schedule.name, integration, message, now,
+                                          now + self._backoff(1), error=result)
         out = Outcome(schedule.name, file, url, time.perf_counter() - clock, delivered)
         self.last[schedule.name] = out
         log.info("report %s built in %.2f s, kept as %s, delivered: %s", schedule.name,
@@ -116,15 +190,23 @@ class ReportScheduler:
         return out
 
     def collect(self) -> Any:
-        """``watchkeeper_reports_sent_total`` and ``..._failed_total`` per report and
-        integration."""
-        from watchkeeper.metrics.family import CounterMetricFamily
+        """``watchkeeper_reports_sent_total``, ``..._failed_total`` (each failed attempt)
+        and ``..._given_up_total`` per report and integration, and the retries pending."""
+        from watchkeeper.metrics.family import CounterMetricFamily, GaugeMetricFamily
 
         for name, book, doc in (("watchkeeper_reports_sent", self.sent,
                                  "Scheduled reports delivered (or skipped by the receiver)."),
                                 ("watchkeeper_reports_failed", self.failed,
-                                 "Scheduled report deliveries that failed.")):
+                                 "Scheduled report delivery attempts that failed."),
+                                ("watchkeeper_reports_given_up", self.given_up,
+                                 "Scheduled reports never delivered after 12 h of retries.")):
             family = CounterMetricFamily(name, doc, labels=["report", "integration"])
             for (report, integration), n in sorted(book.items()):
                 family.add_metric([report, integration], n)
             yield family
+        pending = GaugeMetricFamily("watchkeeper_reports_retry_pending",
+                                    "Scheduled reports waiting to be sent again.",
+                                    labels=["report", "integration"])
+        for (report, integration) in sorted(list(self.retries)):
+            pending.add_metric([report, integration], 1)
+        yield pending
