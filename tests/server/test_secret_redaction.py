@@ -20,7 +20,8 @@ MARKERS = {name: f"mk{name.replace('_', '')}Q7z" for name in (
     "scrape_basic", "scrape_bearer", "web_token", "http_userinfo", "http_query",
     "http_header", "pg_dsn", "pg_password", "redis_url", "mysql_password", "rabbit_password",
     "mqtt_password", "nats_token", "nats_password", "webhook_query", "webhook_path",
-    "slack_path", "smtp_password", "apprise_token", "am_password", "am_query", "reload_url")}
+    "slack_path", "smtp_password", "apprise_token", "am_password", "am_query", "reload_url",
+    "rw_userinfo", "rw_query", "rw_password", "rw_header")}
 M = MARKERS
 
 
@@ -63,6 +64,12 @@ def _config(down: int, rules: str) -> dict:
                             "password": M["nats_password"]}},
         ],
         "web": {"auth": {"bearer_tokens": [M["web_token"]]}},
+        "remote_write": [
+            {"url": f"http://w:{M['rw_userinfo']}@{down_at}/api/v1/write?key={M['rw_query']}",
+             "name": "down", "queue_config": {"batch_send_deadline": "100ms"}},
+            {"url": f"http://{down_at}/api/v1/write", "name": "down2",
+             "basic_auth": {"username": "w", "password": M["rw_password"]},
+             "headers": {"X-Scope-Token": M["rw_header"]}}],
         "rule_files": [rules],
         "alerting": {
             "alertmanagers": [f"http://am:{M['am_password']}@{down_at}/?k={M['am_query']}"],
@@ -92,6 +99,7 @@ GET_PATHS = ["/metrics", "/health", "/health/live", "/health/ready", "/-/healthy
              "/api/v1/targets", "/api/v1/targets/metadata", "/api/v1/metadata",
              "/api/v1/status/config", "/api/v1/status/flags", "/api/v1/status/tsdb",
              "/api/v1/status/runtimeinfo", "/api/v1/status/buildinfo",
+             "/api/v1/status/remote_write",
              "/api/v1/operations", "/api/v1/openapi.json", "/api/v1/rules", "/api/v1/alerts",
              "/api/v2/silences", "/api/v1/thresholds", "/api/v1/incidents",
              "/api/v1/labels", "/api/v1/label/__name__/values", "/api/v1/label/check/values",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from watchkeeper.config.models import OTLPExportConfig
+from watchkeeper.config.secrets import redact_urls
 from watchkeeper.metrics import CollectorRegistry, Counter, Gauge
 from watchkeeper.remote.client import Client
 from watchkeeper.remote.loop import QueueSender
@@ -83,7 +84,7 @@ class OTLPSender(QueueSender):
     def __init__(self, cfg: OTLPExportConfig, queue: QueueLog, metrics: ExportMetrics) -> None:
         super().__init__(cfg, queue, _name(cfg), log)
         self.metrics = metrics
-        self.labels = (self.name, cfg.url)
+        self.labels = (self.name, redact_urls(cfg.url))  # the url label: credentials hidden
         headers = {"Content-Type": "application/x-protobuf"}
         if cfg.compression == "gzip":
             headers["Content-Encoding"] = "gzip"

@@ -35,6 +35,7 @@ class QueueSender:
         self.sent = self.failed = self.retried = self.dropped = 0  # samples, since start
         self.last_error: tuple[float, str] | None = None  # (unix time, message)
         self.last_success: float | None = None  # unix time of the last 2xx answer
+        self.last_acknowledged: float | None = None  # unix time the position last moved
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -77,6 +78,7 @@ class QueueSender:
             if self._deliver(batch):
                 self.settled += len(batch)
                 self.queue.acknowledge(batch.end)
+                self.last_acknowledged = time.time()
             self._after_batch(time.monotonic() - began)
 
     # -- what a subclass provides ----------------------------------------------------------

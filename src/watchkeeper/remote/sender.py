@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from watchkeeper.config.models import RemoteWriteConfig
+from watchkeeper.config.secrets import redact_urls
 from watchkeeper.scrape.relabel import relabel
 
 from .client import Client
@@ -49,7 +50,7 @@ class Sender(QueueSender):
         super().__init__(cfg, log_, remote_name, log)
         self.dir = directory
         self.metrics = metrics
-        self.labels = (remote_name, cfg.url)
+        self.labels = (remote_name, redact_urls(cfg.url))  # the url label: credentials hidden
         self._blocks: dict[int, bytes] = {}
         self._headers: dict[int, bytes] = {}
         self._ts_size = -1

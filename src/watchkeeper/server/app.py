@@ -78,6 +78,7 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
         Route("/api/v1/status/flags", status["status_flags"]),
         Route("/api/v1/status/tsdb", status["status_tsdb"]),
         Route("/api/v1/status/runtimeinfo", status["runtimeinfo"]),
+        Route("/api/v1/status/remote_write", status["status_remote_write"]),
         Route("/api/v1/status/host", routes_host.host_status),
         Route("/api/v1/operations", routes_operations.make_route(service)),
         *routes_analysis.make_routes(service),

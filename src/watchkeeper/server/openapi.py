@@ -53,6 +53,10 @@ def document(version: str) -> dict[str, Any]:
             "watchkeeper stats shows them; rates over two snapshots interval apart.",
             params=[("interval", "seconds between the snapshots, 0.05 to 60 (default 1)"),
                     ("top", "processes listed by CPU and by memory (default 5)")]),
+        "/api/v1/status/remote_write": _op(
+            "Each remote_write and otlp_export endpoint: URL (credentials hidden), pending "
+            "samples and on-disk backlog, last acknowledged position and time, samples "
+            "sent/failed/retried/dropped, shards, last error."),
         "/api/v1/notifications": _op(
             "Who is notified: receivers, WATCHKEEPER_NOTIFY, sent/failed/dropped/queued per "
             "integration, firing alerts, and a hint when nobody is (for the dashboard)."),

@@ -95,6 +95,11 @@ def make_routes(service: Any, config_path: str | None) -> dict[str, Any]:
                    "lastConfigError": service.last_reload_error,
                    "storageRetention": f"{service.config.storage.retention:g}s"})
 
+    async def status_remote_write(request: Request) -> JSONResponse:
+        from watchkeeper.remote.status import status_document
+
+        return ok(status_document(service.remote, service.otlp_export))
+
     async def reload(request: Request) -> PlainTextResponse:
         done, message = await service.reload(config_path)
         return PlainTextResponse(message + "\n", status_code=200 if done else 500)
@@ -109,4 +114,5 @@ def make_routes(service: Any, config_path: str | None) -> dict[str, Any]:
 
     return {"targets": targets, "status_config": status_config, "status_flags": status_flags,
             "status_tsdb": status_tsdb, "runtimeinfo": runtimeinfo, "reload": reload,
+            "status_remote_write": status_remote_write,
             "healthy": healthy, "ready": ready}
