@@ -226,3 +226,138 @@ def test_threads_hammering_one_lock_leave_exact_counts() -> None:
     assert f["locks_acquired_total"] == total and f["locks_released_total"] == total
     assert f["locks_waiters"] == 0 and f["locks_held"] == 0
     assert f["locks_wait_seconds_count"] == f["locks_contended_total"]
+
+
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_an_exception_leaving_a_block_releases_it_timed_or_not(reentrant) -> None:
+    name = unique("raises")
+    lock = tracked_lock(name, reentrant=reentrant)
+    for _ in range(HOLD_SAMPLE + 2):  # the 1st and the 17th leave through the timed exit
+        with pytest.raises(ValueError), lock:
+            raise ValueError("inside")
+        assert not lock.locked()
+    f = figures(name)
+    assert f["locks_acquired_total"] == HOLD_SAMPLE + 2
+    assert f["locks_released_total"] == HOLD_SAMPLE + 2
+    assert f["locks_hold_seconds_count"] == 2 and f["locks_held"] == 0
+
+
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_with_blocks_and_acquire_release_calls_mixed_keep_exact_counts(reentrant) -> None:
+    name = unique("mixed")
+    lock = tracked_lock(name, reentrant=reentrant)
+    n = 3 * HOLD_SAMPLE + 5
+    for i in range(n):
+        if i % 3 == 0:
+            assert lock.acquire()
+            lock.release()
+        else:
+            with lock:
+                pass
+    f = figures(name)
+    assert f["locks_acquired_total"] == n and f["locks_released_total"] == n
+    # a hold is timed only if it was sampled (one in HOLD_SAMPLE) and, for a with block,
+    # its exit was armed before the block began: never more than the samples
+    assert 1 <= f["locks_hold_seconds_count"] <= -(-n // HOLD_SAMPLE)
+
+
+def test_reentrant_lock_held_by_another_thread_shows_as_held() -> None:
+    name = unique("rheld")
+    lock = tracked_lock(name, reentrant=True)
+    inside, leave = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with lock, lock:
+            inside.set()
+            leave.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    inside.wait(10)
+    assert lock.locked()  # asked from a thread that does not own it
+    f = figures(name)
+    assert f["locks_acquired_total"] == 1 and f["locks_released_total"] == 0
+    assert f["locks_held"] == 1
+    leave.set()
+    t.join(10)
+    f = figures(name)
+    assert f["locks_released_total"] == 1 and f["locks_held"] == 0
+
+
+def test_a_wrapped_rlock_without_a_recursion_count_keeps_its_own_depth() -> None:
+    import multiprocessing
+
+    name = unique("mprlock")
+    lock = tracked_lock(name, multiprocessing.RLock(), reentrant=True)
+    for _ in range(HOLD_SAMPLE + 1):
+        with lock, lock:
+            assert lock.locked()
+    assert not lock.locked()
+    f = figures(name)
+    assert f["locks_acquired_total"] == HOLD_SAMPLE + 1
+    assert f["locks_released_total"] == HOLD_SAMPLE + 1
+    assert f["locks_hold_seconds_count"] == 2
+
+
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_threads_hammering_nested_and_timed_holds_leave_exact_counts(reentrant) -> None:
+    name = unique("hammer_r")
+    lock = tracked_lock(name, reentrant=reentrant)
+    per_thread, threads = 2000, 4
+
+    def work() -> None:
+        for i in range(per_thread):
+            with lock:
+                if reentrant and i % 2:
+                    with lock:
+                        pass
+
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(30)
+    f = figures(name)
+    total = per_thread * threads
+    assert f["locks_acquired_total"] == total and f["locks_released_total"] == total
+    assert f["locks_waiters"] == 0 and f["locks_held"] == 0 and not lock.locked()
+    assert 1 <= f["locks_hold_seconds_count"] <= total // HOLD_SAMPLE
+    assert f["locks_wait_seconds_count"] == f["locks_contended_total"]
+
+
+def test_a_sampled_hold_whose_block_began_before_the_exit_was_armed_is_not_timed() -> None:
+    """A with statement takes ``__exit__`` before it waits: two blocks waiting since before
+    the 16th acquisition armed the timed exit get the 16th and the sampled 17th, and the
+    17th leaves untimed; the next block's timed exit must not time from the 17th's start."""
+    name = unique("stale")
+    lock = tracked_lock(name)
+    for _ in range(HOLD_SAMPLE - 2):  # 1..14; the 1st is timed
+        with lock:
+            pass
+    assert lock.acquire()  # the 15th
+    done = []
+
+    def waiter() -> None:
+        with lock:
+            done.append(1)
+
+    pool = [threading.Thread(target=waiter) for _ in range(2)]
+    for t in pool:
+        t.start()
+    deadline = time.monotonic() + 10
+    while figures(name)["locks_waiters"] != 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert figures(name)["locks_waiters"] == 2
+    lock.release()
+    for t in pool:
+        t.join(10)
+    assert len(done) == 2
+    with lock:  # the 18th leaves through the armed exit, but it was not sampled
+        pass
+    f = figures(name)
+    assert f["locks_acquired_total"] == HOLD_SAMPLE + 2
+    assert f["locks_hold_seconds_count"] == 1
+    for _ in range(HOLD_SAMPLE):  # ..., the 33rd is sampled and timed again
+        with lock:
+            pass
+    assert figures(name)["locks_hold_seconds_count"] == 2

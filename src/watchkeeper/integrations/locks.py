@@ -14,19 +14,21 @@ every hold of an asyncio or remote lock, one in ``HOLD_SAMPLE`` of a thread lock
 mean is the mean hold), ``locks_timeouts_total``, ``locks_waiters`` and ``locks_held``.
 
 Why this shape: an uncontended acquire/release is the common case and must stay cheap, so
-for a thread lock it is a non-blocking try, one counter increment and a test; the clock
-is read for one hold in ``HOLD_SAMPLE`` (the 1st, 17th, ...). Releases are not counted on
+for a thread lock it is a non-blocking try, one counter increment and a test, and a
+``with`` block leaves through the wrapped lock's own ``__exit__`` (no Python call); the
+clock is read for one hold in ``HOLD_SAMPLE`` (the 1st, 17th, ...; a hold whose block
+began waiting before its exit was armed goes untimed). Releases are not counted on
 the hot path: every release ends a counted acquisition, so releases are acquisitions less
 the one holding the lock now, read when scraped (exact whenever nobody is mid-acquire, and
 never ahead of the truth, so the counter never goes back). The contended path, where the
 caller waits anyway, fills the histogram under the stats' own lock. Every lock of one name
 shares one set of figures (per-instance locks of a class add up under the class's name).
-The Redis and PostgreSQL advisory locks are in ``locks_remote``.
+The re-entrant lock is in ``locks_reentrant``, the asyncio one in ``locks_async``, the Redis
+and PostgreSQL advisory locks in ``locks_remote``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import weakref
 from bisect import bisect_left
@@ -179,10 +181,15 @@ class TrackedLock:
     ``locked()``) that counts.
 
     Its own counters are written only by the holder (after acquiring, before releasing),
-    so the lock itself serialises them; ``_since`` is non-zero while a timed hold runs."""
+    so the lock itself serialises them. A ``with`` block leaves through the wrapped lock's
+    own ``__exit__``, kept in the ``__exit__`` slot: no Python frame on the way out. The
+    ``with`` statement fetches ``__exit__`` before it calls ``__enter__``, so the exit that
+    times a hold is put in the slot one acquisition ahead (``_sample``), and it times only a
+    hold whose acquisition was sampled (``_since_n``, the acquisition number it timed)."""
 
-    __slots__ = ("__weakref__", "_acquire", "_lock", "_release", "_released", "_s", "_since",
-                 "acquired", "hold_count", "hold_sum")
+    __slots__ = ("__exit__", "__weakref__", "_acquire", "_lock", "_plain_exit", "_release",
+                 "_released", "_s", "_since", "_since_n", "acquired", "hold_count",
+                 "hold_sum")
 
     def __init__(self, name: str, lock: Any = None, *, kind: str = "thread") -> None:
         self._lock = threading.Lock() if lock is None else lock
@@ -190,10 +197,12 @@ class TrackedLock:
         self._release = self._lock.release
         self._s = LOCKS.stats(name, kind)
         self._since = 0.0
-        self.acquired = self.hold_count = self._released = 0
+        self.acquired = self.hold_count = self._released = self._since_n = 0
         self.hold_sum = 0.0
+        self._plain_exit = getattr(self._lock, "__exit__", None) or self._exit_release
         if type(self) is TrackedLock and not hasattr(self._lock, "locked"):
             self.__class__ = _CountedReleases  # who holds it cannot be asked: count them
+        self._init_exit()
         self._s.live.add(self)
 
     def __del__(self) -> None:
@@ -203,11 +212,23 @@ class TrackedLock:
         """1 while the lock is held (its release is not yet due), else 0."""
         return 1 if self._lock.locked() else 0
 
+    def _init_exit(self) -> None:
+        self.__exit__ = self._timed_exit  # the first hold is timed
+
+    def _sample(self, n: int, now: float = 0.0) -> None:
+        """Acquisition ``n`` (``n & _MASK`` is 0 or 1): arm the exit of the next block, or
+        time this hold."""
+        if n & _MASK:
+            self._since = now or perf_counter()
+            self._since_n = n
+        else:
+            self.__exit__ = self._timed_exit
+
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if self._acquire(False):
             n = self.acquired = self.acquired + 1
-            if n & _MASK == 1:
-                self._since = perf_counter()
+            if n & _MASK < 2:
+                self._sample(n)
             return True
         return self._wait(blocking, timeout)
 
@@ -231,14 +252,31 @@ class TrackedLock:
                 s.waited(now - start, got)
         if got:
             n = self.acquired = self.acquired + 1
-            if n & _MASK == 1:
-                self._since = now
+            if n & _MASK < 2:
+                self._sample(n, now)
         return got
 
     def _timed(self) -> None:
-        self.hold_sum += perf_counter() - self._since
-        self.hold_count += 1
-        self._since = 0.0
+        """End a sampled hold (``_since`` set): record it if it is the current one."""
+        since, self._since = self._since, 0.0
+        if self._since_n == self.acquired:
+            self.hold_sum += perf_counter() - since
+            self.hold_count += 1
+            self.__exit__ = self._plain_exit
+
+    def _timed_exit(self, etype: object = None, exc: object = None, tb: object = None) -> None:
+        since = self._since
+        if since:  # _timed, inlined: the one exit in HOLD_SAMPLE that is a Python call
+            self._since = 0.0
+            if self._since_n == self.acquired:
+                self.hold_sum += perf_counter() - since
+                self.hold_count += 1
+                self.__exit__ = self._plain_exit
+        self._release()
+
+    def _exit_release(self, etype: object = None, exc: object = None,
+                      tb: object = None) -> None:
+        self._release()  # a wrapped lock without __exit__
 
     def release(self) -> None:
         if self._since:
@@ -248,22 +286,35 @@ class TrackedLock:
     def locked(self) -> bool:
         return self._lock.locked()
 
-    # ``with`` repeats the fast paths: one Python call less on each side.
+    # ``with`` repeats the fast path: one Python call less on the way in.
     def __enter__(self) -> bool:
         if self._acquire(False):
             n = self.acquired = self.acquired + 1
-            if n & _MASK == 1:
-                self._since = perf_counter()
+            if n & _MASK < 2:
+                self._sample(n)
             return True
         return self._wait(True, -1)
 
-    def __exit__(self, etype: object, exc: object, tb: object) -> None:
-        if self._since:
-            self._timed()
-        self._release()
+
+class _OwnExit(TrackedLock):
+    """A lock whose every ``with`` block leaves through ``release()`` (a Python call)."""
+
+    __slots__ = ()
+
+    def _init_exit(self) -> None:
+        self.__exit__ = self._plain_exit = self._exit_release
+
+    def _exit_release(self, etype: object = None, exc: object = None,
+                      tb: object = None) -> None:
+        self.release()
+
+    def _sample(self, n: int, now: float = 0.0) -> None:
+        if n & _MASK:  # release() times it: no exit to arm
+            self._since = now or perf_counter()
+            self._since_n = n
 
 
-class _CountedReleases(TrackedLock):
+class _CountedReleases(_OwnExit):
     """For a lock without ``locked()``: releases are counted as they happen."""
 
     __slots__ = ()
@@ -275,125 +326,26 @@ class _CountedReleases(TrackedLock):
         self._released += 1
         TrackedLock.release(self)
 
-    def __exit__(self, etype: object, exc: object, tb: object) -> None:
-        self._released += 1
-        TrackedLock.release(self)
-
-
-class TrackedRLock(TrackedLock):
-    """A re-entrant lock: counts and times only the outermost acquire and release."""
-
-    __slots__ = ("_depth",)
-
-    def __init__(self, name: str, lock: Any = None, *, kind: str = "thread") -> None:
-        self._depth = 0
-        super().__init__(name, threading.RLock() if lock is None else lock, kind=kind)
-
-    def holding(self) -> int:
-        return 1 if self._depth > 0 else 0
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        if self._acquire(False):
-            d = self._depth = self._depth + 1  # only the owner gets here: never raced
-            if d == 1:
-                n = self.acquired = self.acquired + 1
-                if n & _MASK == 1:
-                    self._since = perf_counter()
-            return True
-        got = self._wait(blocking, timeout)
-        if got:
-            self._depth = 1
-        return got
-
-    def release(self) -> None:
-        d = self._depth = self._depth - 1
-        if not d and self._since:
-            self._timed()
-        self._release()
-
-    def locked(self) -> bool:
-        return self._depth > 0
-
-    def __enter__(self) -> bool:
-        if self._acquire(False):
-            d = self._depth = self._depth + 1
-            if d == 1:
-                n = self.acquired = self.acquired + 1
-                if n & _MASK == 1:
-                    self._since = perf_counter()
-            return True
-        got = self._wait(True, -1)
-        if got:
-            self._depth = 1
-        return got
-
-    def __exit__(self, etype: object, exc: object, tb: object) -> None:
-        d = self._depth = self._depth - 1
-        if not d and self._since:
-            self._timed()
-        self._release()
-
 
 def tracked_lock(name: str, lock: Any = None, *, reentrant: bool = False) -> TrackedLock:
     """A counting ``threading.Lock`` (``reentrant``: ``RLock``), or a wrapper of ``lock``."""
-    return (TrackedRLock if reentrant else TrackedLock)(name, lock)
+    if not reentrant:
+        return TrackedLock(name, lock)
+    from .locks_reentrant import tracked_rlock
+
+    return tracked_rlock(name, lock)
 
 
-class TrackedAsyncLock:
-    """An ``asyncio.Lock`` that counts; ``acquire(timeout=...)`` gives up after that long."""
+# the asyncio lock shares the stats above
+from .locks_async import TrackedAsyncLock, tracked_async_lock  # noqa: E402
 
-    __slots__ = ("_lock", "_s", "_since")
-
-    def __init__(self, name: str, lock: asyncio.Lock | None = None) -> None:
-        self._lock = asyncio.Lock() if lock is None else lock
-        self._s = LOCKS.stats(name, "asyncio")
-        self._since = 0.0
-
-    async def acquire(self, timeout: float | None = None) -> bool:
-        s = self._s
-        if not self._lock.locked():
-            await self._lock.acquire()  # free: returns without yielding
-            s.acquired += 1
-            self._since = perf_counter()
-            return True
-        s.contended += 1
-        s.waiters += 1
-        start = perf_counter()
-        got = False
-        try:
-            if timeout is None:
-                got = await self._lock.acquire()
-            else:
-                try:
-                    got = await asyncio.wait_for(self._lock.acquire(), timeout)
-                except TimeoutError:
-                    got = False
-        finally:
-            s.waiters -= 1
-            now = perf_counter()
-            s.waited(now - start, got)
-        if got:
-            s.acquired += 1
-        self._since = now
-        return got
-
-    def release(self) -> None:
-        s = self._s
-        s.hold_sum += perf_counter() - self._since
-        s.hold_count += 1
-        s.released += 1
-        self._lock.release()
-
-    def locked(self) -> bool:
-        return self._lock.locked()
-
-    async def __aenter__(self) -> None:
-        await self.acquire()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.release()
-
-
-def tracked_async_lock(name: str, lock: asyncio.Lock | None = None) -> TrackedAsyncLock:
-    """A counting ``asyncio.Lock`` (or a wrapper of ``lock``)."""
-    return TrackedAsyncLock(name, lock)
+__all__ = [
+    "HOLD_SAMPLE",
+    "LOCKS",
+    "LockRegistry",
+    "LockStats",
+    "TrackedAsyncLock",
+    "TrackedLock",
+    "tracked_async_lock",
+    "tracked_lock",
+]
