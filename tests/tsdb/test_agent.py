@@ -58,3 +58,69 @@ def test_the_full_store_opens_a_directory_agent_mode_used(tmp_path):
     store = Store.open(tmp_path, background=False)  # back from agent mode: no refusal
     assert store.health().ok
     store.close()
+
+
+def test_gc_forgets_series_that_stopped_and_a_returning_series_is_new(tmp_path):
+    store = AgentStore.open(tmp_path)
+    got = taps_of(store)
+    store.append({"__name__": "m", "s": "old"}, 1000, 1.0)
+    store.append({"__name__": "m", "s": "live"}, 5000, 1.0)
+    assert store.gc(2000) == 1
+    assert [s.labels.get("s") for s in store.head.by_id.values()] == ["live"]
+    assert store.stats()["removed_series"] == 1
+    assert got[-1][0] == "samples"  # what was appended went to the taps first
+    assert store.head.lookup({"__name__": "m", "s": "old"}) is None
+    old_id = got[0][1]
+    got.clear()
+    assert store.append({"__name__": "m", "s": "old"}, 1500, 2.0)  # back, older: a new series
+    store.commit()
+    assert got[0][0] == "series" and got[0][1] != old_id and got[0][2].get("s") == "old"
+    assert got[1][1].tolist() == [got[0][1]]
+    store.close()
+
+
+def _churn_round(store, r: int, per_round: int = 300) -> None:
+    """One round: 50 series that never stop and ``per_round`` that live one round only."""
+    t = (r + 1) * 10_000
+    store.append_many([({"__name__": "steady", "i": str(i)}, t, 1.0) for i in range(50)]
+                      + [({"__name__": "churn", "round": str(r), "i": str(i)}, t, 1.0)
+                         for i in range(per_round)])
+    store.commit()
+
+
+def test_memory_stays_bounded_while_series_come_and_go(tmp_path):
+    """Series that stop are forgotten: the series count and the memory the store holds
+    stay flat over many rounds of new series; without ``gc`` both grow every round."""
+    import gc as pygc
+    import tracemalloc
+
+    def held(store, rounds: int, forget: bool) -> list[int]:
+        sizes = []
+        for r in range(rounds):
+            _churn_round(store, r)
+            if forget:  # as the agent does: drop what is older than this round
+                store.gc((r + 1) * 10_000)
+            pygc.collect()
+            sizes.append(tracemalloc.get_traced_memory()[0])
+        return sizes
+
+    tracemalloc.start()
+    try:
+        kept = AgentStore.open(tmp_path / "gc")
+        with_gc = held(kept, 20, forget=True)
+        assert len(kept.head.by_id) == 350  # the steady 50 and this round's 300
+        assert kept.stats()["removed_series"] == 19 * 300
+        kept.close()
+        del kept
+        pygc.collect()
+        base = tracemalloc.get_traced_memory()[0]
+        grown = AgentStore.open(tmp_path / "nogc")
+        without = [m - base for m in held(grown, 20, forget=False)]
+        assert len(grown.head.by_id) == 50 + 20 * 300
+        grown.close()
+    finally:
+        tracemalloc.stop()
+    # with gc: what round 20 holds is what round 5 held (give or take allocator noise)
+    assert with_gc[-1] - with_gc[4] < 0.1 * (with_gc[4] - with_gc[0] + without[0])
+    # without: every round adds its series, so the last 15 rounds grew ~4 x the first 4's
+    assert without[-1] - without[4] > 2 * (without[4] - without[0])

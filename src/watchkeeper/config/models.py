@@ -82,6 +82,16 @@ class ScrapeConfig(_Model):
         return self
 
 
+class AgentStorageConfig(_Model):
+    """Prometheus's ``--storage.agent.*``: every ``truncate_frequency``, series whose newest
+    sample is older than the lowest timestamp every remote_write endpoint acknowledged
+    (less ``min_wal_time``), and in any case older than ``max_wal_time``, are forgotten."""
+
+    truncate_frequency: Duration = Field(2 * 3600.0, gt=0)
+    min_wal_time: Duration = Field(300.0, ge=0)
+    max_wal_time: Duration = Field(4 * 3600.0, gt=0)
+
+
 class StorageConfig(_Model):
     path: str = "./watchkeeper-data"
     retention: Duration = 30 * 86400.0
@@ -90,6 +100,7 @@ class StorageConfig(_Model):
     # agent: scrape, collect and forward only (Prometheus's agent mode): no local history,
     # the remote-write queues are the write-ahead log
     mode: Literal["tsdb", "agent"] = "tsdb"
+    agent: AgentStorageConfig = Field(default_factory=AgentStorageConfig)
 
 
 class QueryConfig(_Model):

@@ -85,6 +85,7 @@ class QueueLog:
         self.errors = 0
         self._lock = threading.Lock()
         self.labels: dict[int, Labels] = {}  # the reader's series, from the log's own records
+        self._label_segment: dict[int, int] = {}  # the segment that last described each
         self._synced = 0.0
         self._position_fd = -1
         self.position = self._load_position(existing)
@@ -173,7 +174,17 @@ class QueueLog:
             for seg in list_segments(self.dir):
                 if seg < pos.segment:
                     (self.dir / segment_name(seg)).unlink(missing_ok=True)
+            self._forget_before(pos.segment)
         self.position = pos
+
+    def _forget_before(self, segment: int) -> None:
+        """Drop the series that only segments before ``segment`` described: every segment
+        describes the series its samples use, so what is left to read never needs them
+        (and series that stopped, or that an agent store forgot, leave memory)."""
+        seen = self._label_segment
+        for sid in [sid for sid, seg in seen.items() if seg < segment]:
+            del seen[sid]
+            self.labels.pop(sid, None)
 
     def _scan_series(self, segment: int, upto: int) -> None:
         try:
@@ -184,6 +195,7 @@ class QueueLog:
             rec = decode(kind, payload)
             if rec[0] == "series":
                 self.labels[rec[1]] = rec[2]
+                self._label_segment[rec[1]] = segment
 
     def read(self, max_samples: int) -> Batch:
         """Up to ``max_samples`` from the acknowledged position (nothing is consumed)."""
@@ -198,6 +210,7 @@ class QueueLog:
                 rec = decode(kind, payload)
                 if rec[0] == "series":
                     self.labels[rec[1]] = rec[2]
+                    self._label_segment[rec[1]] = segment
                 elif rec[0] in ("samples", "batch"):
                     if rec[0] == "samples":
                         r_ids, r_ts, r_vals = rec[1], rec[2], rec[3]

@@ -82,11 +82,19 @@ class Sender(QueueSender):
     def _block(self, sid: int) -> bytes:
         block = self._blocks.get(sid)
         if block is None:
+            if len(self._blocks) > 2 * len(self.queue.labels) + 1024:
+                self._forget_gone()
             labels = self.queue.labels.get(sid)
             kept = relabel(dict(labels), self.cfg.write_relabel_configs) if labels else None
             block = encode_labels(kept.items()) if kept and kept.get("__name__") else _DROPPED
             self._blocks[sid] = block
         return block
+
+    def _forget_gone(self) -> None:
+        """Keep the caches to the series the queue still knows (stopped series leave)."""
+        live = self.queue.labels
+        self._blocks = {k: v for k, v in self._blocks.items() if k in live}
+        self._headers = {k: v for k, v in self._headers.items() if k in live}
 
     def _heads(self, ids: list[int], ts_size: int) -> list[bytes]:
         """Each sample's series header for ``ts_size``-byte timestamps (its label block when

@@ -109,12 +109,25 @@ class Service:
             from watchkeeper.tsdb.agent import AgentStore
 
             self.store = AgentStore.open(Path(self.data_path))
+            self.store.start_gc(self.config.storage.agent.truncate_frequency,
+                                self._agent_mint)
         if self.store is None:
             storage = self.config.storage
             self.store = Store.open(Path(self.data_path), sync=storage.sync,
                                     retention_ms=int(storage.retention * 1000),
                                     max_bytes=storage.max_bytes)
         return self.store
+
+    def _agent_mint(self) -> int:
+        """Prometheus's agent truncation point (ms): the lowest timestamp every remote_write
+        endpoint has sent, less ``min_wal_time``, and never older than ``max_wal_time``.
+        (The agent store reads the config through here, so a reload applies.)"""
+        agent = self.config.storage.agent
+        senders = self.remote.senders if self.remote is not None else []
+        lowest = min((s.highest_sent_ts for s in senders), default=0)
+        now = int(time.time() * 1000)
+        return max(lowest - int(agent.min_wal_time * 1000),
+                   now - int(agent.max_wal_time * 1000))
 
     async def start(self) -> None:
         if self.store is None:

@@ -8,13 +8,18 @@ nothing; rules and alerts belong to the central store.
 
 Series ids are never reused across restarts (a queue may still hold records written under
 old ids): they are handed out from blocks reserved on disk before use.
+
+Series that stop receiving samples are forgotten (``gc``), as Prometheus's agent drops them
+at each WAL truncation: memory holds the series of the last few hours, not every series
+ever seen. Forgetting loses nothing: each queue's log describes its own series.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +43,7 @@ from watchkeeper.tsdb.wal import ReplayReport, encode_batch, encode_samples, enc
 
 IDS_FILE = datadir.AGENT_IDS
 ID_BLOCK = 1 << 16
+log = logging.getLogger("watchkeeper.tsdb")
 
 
 class AgentStore(TimeSeriesStore):
@@ -56,6 +62,10 @@ class AgentStore(TimeSeriesStore):
         self.max_bytes = None
         self.retained = None
         self.forwarded = 0
+        self.removed = 0  # series forgotten by ``gc``
+        self._gc_epoch = 0  # moves at every forgetting: lookups made before it are redone
+        self._gc_stop = threading.Event()
+        self._gc_thread: threading.Thread | None = None
         self._closed = False
         self._records: list[tuple[int, bytes]] = []
         self._ids: list[int] = []
@@ -119,10 +129,13 @@ class AgentStore(TimeSeriesStore):
     def append(self, labels: LabelsLike, ts_ms: int, value: float) -> bool:
         if not -MAX_HEAD_TIME < ts_ms < MAX_HEAD_TIME:
             raise ValueError(f"timestamp {ts_ms} ms is out of range")
+        epoch = self._gc_epoch
         s = self._series_for(labels)
         with self._lock:
             if self._closed:
                 raise StoreClosedError("store is closed")
+            if epoch != self._gc_epoch:
+                s = self._series_for(labels)
             if not self._accept(s, ts_ms, value):
                 return False
             self._ids.append(s.id)
@@ -133,6 +146,7 @@ class AgentStore(TimeSeriesStore):
     def _append_part(self, part: list[tuple[LabelsLike, int, float]]) -> int:
         """A part of ``append_many``: series looked up first, then one hold of the lock."""
         found = []
+        epoch = self._gc_epoch
         for labels, ts_ms, value in part:
             if not -MAX_HEAD_TIME < ts_ms < MAX_HEAD_TIME:
                 raise ValueError(f"timestamp {ts_ms} ms is out of range")
@@ -141,6 +155,8 @@ class AgentStore(TimeSeriesStore):
         with self._lock:
             if self._closed:
                 raise StoreClosedError("store is closed")
+            if epoch != self._gc_epoch:  # ``gc`` may have forgotten a series looked up
+                found = [(self._series_for(labels), t, v) for labels, t, v in part]
             accept, ids, stamps, vals = self._accept, self._ids, self._ts, self._vals
             for s, ts_ms, value in found:
                 if accept(s, ts_ms, value):
@@ -155,10 +171,13 @@ class AgentStore(TimeSeriesStore):
         vals = np.ascontiguousarray(values, dtype=np.float64)
         if ts.shape != vals.shape or ts.ndim != 1:
             raise ValueError("timestamps and values must be 1-d arrays of equal length")
+        epoch = self._gc_epoch
         s = self._series_for(labels)
         with self._lock:
             if self._closed:
                 raise StoreClosedError("store is closed")
+            if epoch != self._gc_epoch:
+                s = self._series_for(labels)
             keep = [i for i, (t, v) in enumerate(zip(ts.tolist(), vals.tolist(), strict=True))
                     if self._accept(s, t, v)]
             if keep:
@@ -185,6 +204,40 @@ class AgentStore(TimeSeriesStore):
 
     def flush(self) -> None:
         self.commit()
+
+    # ------------------------------------------------------------------ forgetting series
+    def gc(self, mint_ms: int) -> int:
+        """Forget every series whose newest sample is older than ``mint_ms``; how many.
+
+        What was appended is committed to the taps first, so every sample of a forgotten
+        series is already in the queues, whose logs describe their own series. A series
+        that comes back is created again under a new id."""
+        with self._lock:
+            if self._closed:
+                return 0
+            self._commit_locked()
+            old = [s for s in self.head.by_id.values() if s.last_ts < mint_ms]
+            for s in old:
+                self.head.forget(s)
+            if old:
+                self._gc_epoch += 1
+                self.removed += len(old)
+            return len(old)
+
+    def start_gc(self, every: float, mint: Callable[[], int]) -> None:
+        """Every ``every`` seconds, forget the series older than ``mint()`` (Prometheus's
+        agent truncates its WAL and drops such series every two hours by default)."""
+        def run() -> None:
+            while not self._gc_stop.wait(every):
+                try:
+                    dropped = self.gc(mint())
+                    if dropped:
+                        log.info("agent store: forgot %d series that stopped", dropped)
+                except Exception:
+                    log.exception("agent store: forgetting old series failed")
+
+        self._gc_thread = threading.Thread(target=run, name="agent-gc", daemon=True)
+        self._gc_thread.start()
 
     # ---------------------------------------------------------------- nothing to read
     def select(self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME,
@@ -222,7 +275,8 @@ class AgentStore(TimeSeriesStore):
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {"mode": "agent", "series": len(self.head.by_id), "samples": 0,
-                    "head_samples": 0, "forwarded_samples": self.forwarded, "chunks": 0,
+                    "head_samples": 0, "forwarded_samples": self.forwarded,
+                    "removed_series": self.removed, "chunks": 0,
                     "chunk_bytes": 0, "rollup_blocks": 0, "rollup_bytes": 0,
                     "bytes_on_disk": 0, "bytes_per_sample": None, "min_time_ms": None,
                     "max_time_ms": None if self.head.max_t == NO_TIME else self.head.max_t,
@@ -233,6 +287,9 @@ class AgentStore(TimeSeriesStore):
         return Health("ok", [])
 
     def close(self) -> None:
+        self._gc_stop.set()
+        if self._gc_thread is not None:
+            self._gc_thread.join(5.0)
         with self._lock:
             if self._closed:
                 return
