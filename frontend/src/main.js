@@ -14,6 +14,7 @@ import { explorePage } from './pages/explore.js';
 import { healthPage } from './pages/health.js';
 import { operationsPage } from './pages/operations.js';
 import { overviewPage } from './pages/overview.js';
+import { remotePage } from './pages/remote.js';
 
 const PAGES = {
   overview: ['Overview', overviewPage],
@@ -23,6 +24,7 @@ const PAGES = {
   errors: ['Errors', errorsPage],
   dashboards: ['Dashboards', dashboardsPage],
   operations: ['Operations', operationsPage],
+  remote: ['Remote write', remotePage],
 };
 
 let current = null;

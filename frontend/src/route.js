@@ -3,7 +3,7 @@
 import { RANGES } from './format.js';
 
 // main.js's pages; listed here too so the boot script need not load any page's code
-export const PAGE_IDS = ['overview', 'explore', 'alerts', 'health', 'errors', 'dashboards', 'operations'];
+export const PAGE_IDS = ['overview', 'explore', 'alerts', 'health', 'errors', 'dashboards', 'operations', 'remote'];
 export const OVERVIEW_DASHBOARD = 'host';
 const DEFAULT_RANGE = '1h';
 
