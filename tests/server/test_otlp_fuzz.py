@@ -150,11 +150,16 @@ def test_json_request_answer_and_partial_success(app) -> None:
                                           "dataPoints": [{"asInt": "5", "timeUnixNano":
                                                           str(time.time_ns())}]}},
             {"name": "jobs.delta", "sum": {"aggregationTemporality": 1, "isMonotonic": True,
-                                           "dataPoints": [{"asInt": "1"}]}}]}]}]}
+                                           "dataPoints": [{"asInt": "1"}]}},
+            {"name": "jobs.gauge", "gauge": {"dataPoints": [{"asDouble": 1.5, "timeUnixNano":
+                                                             "1000"}, {"asDouble": 2.5,
+                                                             "timeUnixNano": "1000"}]}}]}]}]}
     answer = app.post("/v1/metrics", content=json.dumps(doc), headers=JSON_TYPE)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
-    partial = answer.json()["partialSuccess"]
-    assert partial["rejectedDataPoints"] == "1" and "delta" in partial["errorMessage"]
+    partial = answer.json()["partialSuccess"]  # the second gauge point: a duplicate time
+    assert partial["rejectedDataPoints"] == "1" and "out of order" in partial["errorMessage"]
+    delta = app.get("/api/v1/query", params={"query": 'jobs_delta_total{job="json-app"}'})
+    assert delta.json()["data"]["result"][0]["value"][1] == "1"  # a delta sum, now taken
     result = app.get("/api/v1/query", params={"query": 'jobs_done_total{job="json-app"}'})
     assert result.json()["data"]["result"][0]["value"][1] == "5"
 

@@ -9,8 +9,9 @@ specification maps them.
   histograms are ``_bucket{le}``/``_sum``/``_count``; exponential histograms become classic
   buckets at the bounds of their own scale (``base = 2^(2^-scale)``), merged to at most
   ``MAX_BUCKETS``; summaries are ``{quantile}``/``_sum``/``_count``.
-- Delta temporality cannot be stored as Prometheus stores counters: those points are refused
-  (counted, and named in the answer's ``partial_success``), the rest of the request is kept.
+- Delta temporality cannot be stored as Prometheus stores counters: the receiver makes it
+  cumulative first (``delta.DeltaToCumulative``); a delta point that reaches this module is
+  refused (counted, and named in the answer's ``partial_success``), the rest kept.
 - A point flagged "no recorded value" becomes a staleness marker.
 """
 
