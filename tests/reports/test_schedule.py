@@ -126,28 +126,34 @@ def test_the_cli_asks_the_server_with_url_and_token(server):
     assert result.exit_code != 0 and "needs credentials" in result.output
 
 
+def _scheduler(name, cron, source, receiver, tmp_path, clock):
+    """One schedule sending a 1-day report to one webhook, on the given clock."""
+    from types import SimpleNamespace
+
+    from watchkeeper.reports.archive import Archive
+    from watchkeeper.reports.schedule import ReportScheduler
+
+    schedule = SimpleNamespace(name=name, schedule=cron, timezone="UTC", period="1d",
+                               receivers=["hook"], title="")
+    return schedule, ReportScheduler(
+        lambda: [schedule],
+        lambda: {"hook": {"name": "hook", "webhook_configs": [{"url": receiver.url}]}},
+        lambda: source, Archive(tmp_path / "kept"), lambda: "http://example.invalid",
+        clock=clock)
+
+
 def test_the_cron_loop_fires_on_its_minute(planted, tmp_path):
     """The scheduler's own loop, with its clock set 1.5 s before a minute: the schedule
     `* * * * *` fires once, and the next firing is planned a minute later."""
-    from types import SimpleNamespace
-
     from watchkeeper.reports import open_local
-    from watchkeeper.reports.archive import Archive
-    from watchkeeper.reports.schedule import ReportScheduler
 
     data, _ = planted
     source, close = open_local(data)
     receiver = WebhookReceiver()
     now = time.time()
     offset = (now // 60 + 1) * 60 - 1.5 - now
-    schedule = SimpleNamespace(name="minutely", schedule="* * * * *", timezone="UTC",
-                               period="1d", receivers=["hook"], title="")
-    scheduler = ReportScheduler(lambda: [schedule],
-                                lambda: {"hook": {"name": "hook",
-                                                  "webhook_configs": [{"url": receiver.url}]}},
-                                lambda: source, Archive(tmp_path / "kept"),
-                                lambda: "http://example.invalid",
-                                clock=lambda: time.time() + offset)
+    _, scheduler = _scheduler("minutely", "* * * * *", source, receiver, tmp_path,
+                              clock=lambda: time.time() + offset)
 
     async def run_until_sent() -> None:
         task = asyncio.create_task(scheduler.run())
@@ -176,23 +182,16 @@ def test_a_failed_delivery_is_retried_with_backoff_then_given_up(planted, tmp_pa
     """A webhook answering 500 gets the report again after 1 minute, 2, 4, ... (by the
     scheduler's clock); once it answers, the retry is gone; failing for 12 hours gives up.
     The next firing replaces a retry still owed."""
-    from types import SimpleNamespace
 
     from watchkeeper.reports import open_local
-    from watchkeeper.reports.archive import Archive
-    from watchkeeper.reports.schedule import RETRY_FOR, ReportScheduler
+    from watchkeeper.reports.schedule import RETRY_FOR
 
     data, _ = planted
     source, close = open_local(data)
     hook = WebhookReceiver(status=500)
     t = [time.time()]
-    schedule = SimpleNamespace(name="daily", schedule="0 8 * * *", timezone="UTC",
-                               period="1d", receivers=["hook"], title="")
-    scheduler = ReportScheduler(lambda: [schedule],
-                                lambda: {"hook": {"name": "hook",
-                                                  "webhook_configs": [{"url": hook.url}]}},
-                                lambda: source, Archive(tmp_path / "kept"),
-                                lambda: "http://example.invalid", clock=lambda: t[0])
+    schedule, scheduler = _scheduler("daily", "0 8 * * *", source, hook, tmp_path,
+                                     clock=lambda: t[0])
 
     def pending() -> list[str]:
         fam = [f for f in scheduler.collect() if f.name == "watchkeeper_reports_retry_pending"]
