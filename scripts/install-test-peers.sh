@@ -14,6 +14,14 @@ if [ ! -d "$side/redis-py6" ]; then
   "$python" -m pip install -q --no-deps --target "$side/redis-py6" 'redis>=6.4,<9' \
     || echo "could not install redis-py >= 6.4 into $side/redis-py6" >&2
 fi
+# The OpenTelemetry Prometheus remote-write exporter pins protobuf < 7 (its generated code),
+# while the venv's opentelemetry-proto has protobuf 7: the exporter, protobuf 6 and
+# python-snappy go here; the SDK, requests and cramjam come from the venv.
+if [ ! -d "$side/otel-prw" ]; then
+  "$python" -m pip install -q --no-deps --target "$side/otel-prw" 'protobuf>=5.26,<7' \
+    'opentelemetry-exporter-prometheus-remote-write==0.66b1' 'python-snappy>=0.6,<0.8' \
+    || echo "could not install the OpenTelemetry remote-write exporter into $side/otel-prw" >&2
+fi
 want_bins=(promtool prometheus prometheus-alertmanager prometheus-node-exporter chromium wrk victoria-metrics vmagent memcached)
 want_pkgs=(prometheus prometheus prometheus-alertmanager prometheus-node-exporter chromium wrk victoria-metrics victoria-metrics memcached)
 missing=()
