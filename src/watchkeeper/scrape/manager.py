@@ -24,6 +24,7 @@ import httpx
 
 from watchkeeper.config import Config
 
+from .cache import ScrapeCache
 from .scraper import Sample, ScrapeResult, make_client, scrape
 from .targets import DroppedTarget, FileSD, Target, discover
 
@@ -49,6 +50,7 @@ class TargetState:
     scrapes: int = 0
     seen: set[tuple] = field(default_factory=set)
     metadata: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # latest good scrape
+    cache: ScrapeCache = field(default_factory=ScrapeCache)
 
     def to_api(self) -> dict[str, Any]:
         t = self.target
@@ -91,7 +93,13 @@ def report_samples(target: Target, result: ScrapeResult, added: int) -> list[Sam
 def _with_staleness_and_report(state: TargetState, result: ScrapeResult) -> list[Sample]:
     """The scrape's samples, staleness markers for series it no longer has and the report
     series. Runs in the writer thread, in scrape order: ``state.seen`` is the writer's,
-    and comparing a thousand series per scrape stays off the event loop."""
+    and comparing a thousand series per scrape stays off the event loop.
+
+    A result from the scrape cache has the series of the scrape that filled the cache, and
+    that scrape's write (earlier in this thread; a failure in between empties the cache)
+    made them ``seen``: nothing was added and nothing went stale."""
+    if result.cached:
+        return result.samples + report_samples(state.target, result, 0)
     current = {tuple(sorted(labels.items())) for labels, _, _ in result.samples}
     added = sum(1 for k in current if k not in state.seen)
     # series gone since the last scrape (all of them when the scrape failed) end now
@@ -207,7 +215,7 @@ class ScrapeManager:
             client = self._clients.get(target.job.job_name)
             if client is None:
                 return
-            result = await scrape(client, target, self._pool)
+            result = await scrape(client, target, self._pool, state.cache)
             await self._record(state, result)
             next_at += interval
             if next_at < time.time():  # overran: skip missed slots, never pile up

@@ -22,6 +22,7 @@ import httpx
 from watchkeeper.config import ScrapeConfig
 from watchkeeper.exposition.parse import ParseError, parse
 
+from .cache import ScrapeCache
 from .relabel import relabel
 from .targets import Target
 
@@ -44,6 +45,9 @@ class ScrapeResult:
     error: str | None = None
     started: float = 0.0
     metadata: dict[str, Entry] = field(default_factory=dict)
+    # the samples came from the target's scrape cache: the series are those of the scrape
+    # that filled it, in the same order
+    cached: bool = False
 
 
 class LimitExceeded(Exception):
@@ -121,16 +125,37 @@ def families_metadata(families: Iterable[Any], openmetrics: bool,
         yield name, (typ, family.documentation, family.unit)
 
 
-def _samples(body: bytes, content_type: str, target: Target, now_ms: int) -> ScrapeResult:
-    """Parse and label the body (runs in a worker thread: big bodies never block the loop)."""
+def _samples(body: bytes, content_type: str, target: Target, now_ms: int,
+             cache: ScrapeCache | None = None) -> ScrapeResult:
+    """Parse and label the body (runs in a worker thread: big bodies never block the loop).
+
+    With ``cache``, a body whose series lines are those of the last good scrape reuses
+    that scrape's labels and only reads the values (see ``cache``)."""
     job = target.job
     limit = job.sample_limit
     if limit and not job.metric_relabel_configs:
         upper = body.count(b"\n") + 1 - body.count(b"\n#") - body.startswith(b"#")
         if upper > limit * 2 + 1000:  # far over: refuse before parsing megabytes
             raise LimitExceeded(f"sample limit exceeded: about {upper} samples > {limit}")
+    if cache is not None:
+        hit = cache.replay(body, content_type, target)
+        if hit is not None:
+            last, values = hit
+            if last.whole:
+                out = [(labels, now_ms, value)
+                       for labels, value in zip(last.labelled, values, strict=True)]
+            else:
+                out = [(labels, now_ms, value)
+                       for labels, value in zip(last.labelled, values, strict=True)
+                       if labels is not None]
+            if limit and len(out) > limit:
+                raise LimitExceeded(f"sample limit exceeded: {len(out)} samples > {limit}")
+            return ScrapeResult(out, len(values), len(out), metadata=last.metadata,
+                                cached=True)
+        cache.clear()
     families = parse(body, content_type)
     out: list[Sample] = []
+    labelled: list[dict[str, str] | None] = []
     scraped = 0
     honor = job.honor_labels
     for family in families:
@@ -140,6 +165,7 @@ def _samples(body: bytes, content_type: str, target: Target, now_ms: int) -> Scr
             if job.metric_relabel_configs:
                 relabeled = relabel(labels, job.metric_relabel_configs)
                 if relabeled is None or not relabeled.get("__name__"):
+                    labelled.append(None)
                     continue
                 labels = relabeled
             for name, value in target.labels.items():
@@ -152,26 +178,33 @@ def _samples(body: bytes, content_type: str, target: Target, now_ms: int) -> Scr
             ts = now_ms
             if s.timestamp is not None and job.honor_timestamps and math.isfinite(s.timestamp):
                 ts = int(s.timestamp * 1000)
-            out.append(({k: v for k, v in labels.items() if v != ""}, ts, float(s.value)))
+            labels = {k: v for k, v in labels.items() if v != ""}
+            labelled.append(labels)
+            out.append((labels, ts, float(s.value)))
     if limit and len(out) > limit:
         raise LimitExceeded(f"sample limit exceeded: {len(out)} samples > {limit}")
     metadata = dict(families_metadata(families, "openmetrics" in content_type.lower(), body))
+    if cache is not None:
+        cache.fill(body, content_type, target, labelled,
+                   [s for family in families for s in family.samples], metadata)
     return ScrapeResult(out, scraped, len(out), metadata=metadata)
 
 
 async def scrape(client: httpx.AsyncClient, target: Target,
-                 executor: Executor | None = None) -> ScrapeResult:
+                 executor: Executor | None = None, cache: ScrapeCache | None = None
+                 ) -> ScrapeResult:
     """Scrape ``target`` once; a failure is a result with ``error`` set, never an exception.
 
     Parsing runs on ``executor`` (the loop's default if None): a pool of its own keeps slow
-    queries on the default pool from delaying scrapes."""
+    queries on the default pool from delaying scrapes. ``cache`` is the target's own (its
+    scrapes never overlap); a failed scrape leaves it empty."""
     started = time.time()
     clock = time.perf_counter()
     try:
         async with asyncio.timeout(target.timeout):
             body, content_type = await _fetch(client, target)
         result = await asyncio.get_running_loop().run_in_executor(
-            executor, _samples, body, content_type, target, int(started * 1000))
+            executor, _samples, body, content_type, target, int(started * 1000), cache)
     except TimeoutError:
         result = ScrapeResult(error=f"context deadline exceeded: no complete answer within "
                                     f"{target.timeout:g}s")
@@ -185,6 +218,8 @@ async def scrape(client: httpx.AsyncClient, target: Target,
         result = ScrapeResult(error=f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
     except (OSError, ValueError, UnicodeError) as e:
         result = ScrapeResult(error=f"{type(e).__name__}: {e}")
+    if result.error and cache is not None:
+        cache.clear()
     result.duration = time.perf_counter() - clock
     result.started = started
     return result

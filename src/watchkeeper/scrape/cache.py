@@ -1,0 +1,153 @@
+"""Per-target scrape cache: a body whose lines differ from the last good scrape's only in
+their values skips the parser and the labelling.
+
+Why: a target exposes the same series scrape after scrape, and parsing, relabelling and
+attaching the target's labels cost several microseconds a sample, far more than reading
+the values. Prometheus's scrape cache keeps each series line's text mapped to its series
+for the same reason. Here the whole body is the unit: the cache holds the text of every
+sample line up to its value (its *key*), every comment and blank line verbatim, and the
+labelled dict each sample line produced. A new body qualifies when it has the same lines
+in the same places with only the value tokens changed; then each sample is the cached
+labels with the freshly read value, exactly what the full path would have produced.
+Anything else (a series more or less, a changed comment, a timestamp, an odd value
+spelling, OpenMetrics) takes the full path, which refills the cache.
+
+Only text 0.0.4 bodies without escapes or control whitespace are cached, and only when
+every sample line ends in a single space and a value the full parser read as such, so a
+cached key always parses to the same labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from watchkeeper.exposition.parse import is_openmetrics
+from watchkeeper.exposition.parse_line import parse_float
+from watchkeeper.exposition.parse_text import text_is_clean
+
+Labelled = dict[str, str] | None  # a sample line's labels after relabelling; None: dropped
+
+
+class _Last(NamedTuple):
+    target: Any
+    content_type: str
+    lines: int
+    comments: list[tuple[int, str]]  # (index, text) of every comment and blank line
+    spans: list[tuple[int, int]]  # [start, end) of each run of sample lines
+    keys: list[str]
+    labelled: list[Labelled]
+    whole: bool  # no sample line dropped by relabelling
+    metadata: dict[str, Any]
+
+
+class ScrapeCache:
+    """The last good scrape of one target, as ``replay`` needs it. It is swapped whole, so
+    a late parse of a cancelled scrape can never mix two scrapes."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: _Last | None = None
+
+    def clear(self) -> None:
+        """Forget the last scrape (it failed, or the target changed)."""
+        self.last = None
+
+    def fill(self, body: bytes, content_type: str, target: Any, labelled: Sequence[Labelled],
+             samples: Sequence[Any], metadata: dict[str, Any]) -> None:
+        """Remember a scrape the full path parsed: ``samples`` are the parser's samples in
+        order and ``labelled`` what each became. Leaves the cache empty when the body does
+        not qualify."""
+        self.last = None
+        if is_openmetrics(content_type) or len(labelled) != len(samples):
+            return
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        if not text_is_clean(text):
+            return
+        lines = _lines(text)
+        comments, spans, keys = [], [], []
+        start = -1
+        k = 0
+        for i, line in enumerate(lines):
+            stripped = line.lstrip(" ")
+            if not stripped or stripped[0] == "#":
+                comments.append((i, line))
+                if start >= 0:
+                    spans.append((start, i))
+                    start = -1
+                continue
+            if start < 0:
+                start = i
+            if k >= len(samples):
+                return
+            key, _, token = line.rpartition(" ")
+            s = samples[k]
+            value = parse_float(token) if key else None
+            if (value is None or s.timestamp is not None
+                    or not (value == s.value or (value != value and s.value != s.value))):
+                return
+            keys.append(key)
+            k += 1
+        if k != len(samples) or not keys:
+            return
+        if start >= 0:
+            spans.append((start, len(lines)))
+        self.last = _Last(target, content_type, len(lines), comments, spans, keys,
+                          list(labelled), all(x is not None for x in labelled), metadata)
+
+    def replay(self, body: bytes, content_type: str, target: Any
+               ) -> tuple[_Last, list[float]] | None:
+        """(the cached scrape, the value of each sample line) when ``body`` qualifies."""
+        last = self.last
+        if last is None or target is not last.target or content_type != last.content_type:
+            return None
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if not text_is_clean(text):
+            return None
+        lines = _lines(text)
+        if len(lines) != last.lines:
+            return None
+        for i, line in last.comments:
+            if lines[i] != line:
+                return None
+        if len(last.spans) == 1:
+            a, b = last.spans[0]
+            picked = lines[a:b]
+        else:
+            picked = []
+            for a, b in last.spans:
+                picked += lines[a:b]
+        keys, _, tokens = zip(*[line.rpartition(" ") for line in picked], strict=True)
+        if list(keys) != last.keys:
+            return None
+        joined = "".join(tokens)
+        if not joined.isascii() or not joined.isprintable() or "_" in joined:
+            return None
+        try:
+            values = list(map(float, tokens))
+        except ValueError:
+            return None
+        total = sum(values)  # an overflow to infinity only costs the check below
+        if total - total != 0:  # a NaN or an infinity somewhere: spelled as Go reads it?
+            for i, value in enumerate(values):
+                if value - value != 0:
+                    checked = parse_float(tokens[i])
+                    if checked is None:
+                        return None
+                    values[i] = checked
+        return last, values
+
+
+def _lines(text: str) -> list[str]:
+    """The lines the parser reads: split at ``\\n``, no empty last line."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
