@@ -116,11 +116,13 @@ class Client:
     """POST bodies to one endpoint over a kept-alive connection.
 
     ``headers`` are the protocol's own (content type and encoding); ``retryable`` says
-    which non-2xx statuses are resent. The defaults are remote write's."""
+    which non-2xx statuses are resent, ``retry_after`` after which of them ``Retry-After``
+    is honoured (None: all). The defaults are remote write's."""
 
     def __init__(self, cfg: _Endpoint, *, timeout: float | None = None,
                  headers: Mapping[str, str] | None = None,
                  retryable: Callable[[int], bool] | None = None,
+                 retry_after: frozenset[int] | None = None,
                  max_answer: int = MAX_ANSWER) -> None:
         self.cfg = cfg
         self.url = urlsplit(cfg.url)
@@ -132,7 +134,10 @@ class Client:
         if retryable is None:
             assert isinstance(cfg, RemoteWriteConfig)
             retryable = remote_write_retries(cfg)
+            # Prometheus 2.42 reads Retry-After on a 429 only (a 5xx takes the backoff)
+            retry_after = frozenset({429}) if retry_after is None else retry_after
         self.retryable = retryable
+        self.retry_after = retry_after  # statuses whose Retry-After is honoured (None: all)
         self.max_answer = max_answer
         self._conn: http.client.HTTPConnection | None = None
 
@@ -182,5 +187,6 @@ class Client:
             return answer
         reason = f"HTTP {status}: {answer[:200].decode('utf-8', 'replace').strip()}"
         if self.retryable(status):
-            raise Retry(reason, retry_after(resp.getheader("Retry-After")))
+            honour = self.retry_after is None or status in self.retry_after
+            raise Retry(reason, retry_after(resp.getheader("Retry-After")) if honour else None)
         raise Refused(reason)
