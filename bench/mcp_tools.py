@@ -7,15 +7,22 @@ store's batch append), then times through the in-process backend: ``status``, ``
 to answer ``initialize`` after start (the minimum of ``--starts``, against a bare SDK
 server started alternately); and the per-call overhead of our tool over a bare SDK tool that
 returns the same dict (both through the real client over stdio). The issue's size is
-10,000 series x 7 days at 1 s; the defaults are smaller so the run takes minutes here.
+10,000 series x 7 days at 1 s (``--full``, 6 G samples, about 20 GB and half an hour to
+build); the defaults are smaller so the run takes minutes here. ``--store DIR`` keeps the
+store between runs (rebuilt only when its size differs). After the build the store's
+maintenance runs once, as a server's does every minute: closed days get their rollups.
+``what_changed`` is timed at a moment in the still-open day and, when the store spans one,
+in a closed day.
 
-Run: ``python bench/mcp_tools.py [--series 10000 --hours 24 --interval 15]``.
+Run: ``python bench/mcp_tools.py [--series 10000 --hours 24 --interval 15]``,
+``python bench/mcp_tools.py --full --store /var/tmp/wk-mcp-bench``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
@@ -35,20 +42,37 @@ s.run("stdio")
 '''
 
 
-def build_store(path: Path, series: int, hours: float, interval: float) -> None:
+def build_store(path: Path, series: int, hours: float, interval: float) -> float:
+    """The store at ``path`` (kept if a run before built it at this size); returns the
+    time of its last sample in seconds. Values have two decimals, as most gauges do."""
     from watchkeeper.tsdb.store import Store
 
+    size = {"series": series, "hours": hours, "interval": interval}
+    marker = path / "bench-size.json"
+    if marker.exists():
+        kept = json.loads(marker.read_text())
+        if {k: kept.get(k) for k in size} == size:
+            print(f"store: kept from an earlier run at {path}")
+            return float(kept["end"])
+        import shutil
+
+        shutil.rmtree(path)
     now = int(time.time() * 1000)
     ts = np.arange(now - int(hours * 3600_000), now, int(interval * 1000), dtype=np.int64)
     rng = np.random.default_rng(0)
     with Store.open(path, background=False) as store:
         for i in range(series):
-            v = 100 + rng.normal(0, 5, len(ts))
-            if i == 7:
+            v = np.round(100 + rng.normal(0, 5, len(ts)), 2)
+            if i == 7:  # a level step at the middle: what what_changed must find
                 v[len(ts) // 2:] += 50
             store.append_array({"__name__": f"bench_metric_{i % 50}", "shard": str(i)}, ts, v)
         store.append_array({"__name__": "watchkeeper_health_status", "check": "db"}, ts,
                            np.ones(len(ts)))
+        t0 = time.perf_counter()
+        done = store.maintain()  # what a server does every minute: rollups of closed days
+        print(f"maintenance after the import: {time.perf_counter() - t0:.1f} s {done}")
+    marker.write_text(json.dumps({**size, "end": ts[-1] / 1000}))
+    return ts[-1] / 1000
 
 
 CPU: dict[int, list[float]] = {}  # per timed list: the process's CPU seconds per round
@@ -137,6 +161,10 @@ async def wrapper_cost(b, rounds: int) -> tuple[float, float]:  # type: ignore[n
     return mine, theirs
 
 
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--series", type=int, default=2000)
@@ -145,17 +173,30 @@ def main() -> None:
     ap.add_argument("--query-series", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--starts", type=int, default=5, help="server starts timed, each kind")
+    ap.add_argument("--full", action="store_true",
+                    help="the issue's size: 10,000 series x 7 days at 1 s")
+    ap.add_argument("--store", type=Path, help="keep the store here between runs")
+    ap.add_argument("--build-only", action="store_true", help="build the store and stop")
     a = ap.parse_args()
+    if a.full:
+        a.series, a.hours, a.interval = 10_000, 7 * 24.0, 1.0
     from watchkeeper.mcp import tools
     from watchkeeper.mcp.backend import Backend
     from watchkeeper.mcp.status import status
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "data"
+        path = a.store or Path(tmp) / "data"
         t0 = time.perf_counter()
-        build_store(path, a.series, a.hours, a.interval)
+        end = build_store(path, a.series, a.hours, a.interval)
         print(f"store: {a.series} series x {a.hours} h at {a.interval} s "
-              f"built in {time.perf_counter() - t0:.1f} s")
+              f"({a.series * a.hours * 3600 / a.interval / 1e6:,.1f} M samples) ready in "
+              f"{time.perf_counter() - t0:.1f} s, {_size(path) / 2**30:.2f} GiB")
+        if a.build_only:
+            return
+        # moments relative to the store's last sample: a kept store was built earlier
+        open_at = end - min(a.hours / 2, 1.0) * 3600  # the tool's default, now-1h
+        day = 86400.0
+        closed_at = (end // day) * day - day / 2  # the middle of the day before the open one
         b = Backend.local(path)
         try:
             rows = {
@@ -164,15 +205,20 @@ def main() -> None:
                 "alerts": timed(lambda: tools.alerts(b), a.rounds),
                 f"query {a.query_series} series x 1h": timed(lambda: tools.query(
                     b, '{__name__=~"bench_metric_.*",shard=~"[0-9]{1,3}"}',
-                    start="now-1h"), max(3, a.rounds // 4)),
-                "what_changed (all)": timed(lambda: tools.what_changed(
-                    b, at=f"now-{a.hours / 2}h", window="30m"), 3),
+                    start=str(end - 3600), end=str(end)), max(3, a.rounds // 4)),
+                "what_changed (all, open day)": timed(lambda: tools.what_changed(
+                    b, at=str(open_at), window="30m"), 3),
+            }
+            if closed_at - 2.5 * 3600 > end - a.hours * 3600:
+                rows["what_changed (all, closed day)"] = timed(lambda: tools.what_changed(
+                    b, at=str(closed_at), window="30m"), 3)
+            rows.update({
                 # the analysis route scores at most 200 series a call
                 "anomalies (200 series, 1 h)": timed(lambda: tools.anomalies(
                     b, '{__name__=~"bench_metric_.*",shard=~"[0-9]{1,2}|1[0-9]{2}"}',
                     window="1h", step="1m"), 3),
                 "capacity": timed(lambda: tools.capacity(b), 3),
-            }
+            })
             wrapper = asyncio.run(wrapper_cost(b, a.rounds * 5))
         finally:
             b.close()

@@ -1,8 +1,10 @@
+import struct
+
 import numpy as np
 import pytest
 
 from watchkeeper.analysis.changes import rank_changes
-from watchkeeper.analysis.views import capacity, what_changed
+from watchkeeper.analysis.views import capacity, step_means, what_changed
 from watchkeeper.promql.engine import Engine
 from watchkeeper.tsdb.store import Store
 
@@ -52,7 +54,7 @@ def engine(tmp_path):
     store.close()
 
 
-def test_what_changed_reads_the_store_through_promql(engine):
+def test_what_changed_ranks_the_stores_series(engine):
     ts = (np.arange(600) * 60_000).astype(np.int64)
     rng = np.random.default_rng(2)
     for i in range(20):
@@ -63,6 +65,76 @@ def test_what_changed_reads_the_store_through_promql(engine):
     out = what_changed(engine, at_ms=400 * 60_000, window_ms=100 * 60_000, top=3)
     assert out[0]["labels"] == {"__name__": "latency", "route": "/r3"}
     assert out[0]["changed_at"] == pytest.approx(400 * 60, abs=60)
+
+
+STALE = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
+
+
+def reference_means(ts, vals, at, window, step):
+    """Per step counted from ``at``: the mean of the finite samples within it."""
+    before = -(-4 * window // step)
+    steps = before + -(-window // step)
+    out = np.full(steps, np.nan)
+    for k in range(steps):
+        lo = at + (k - before) * step
+        inside = (ts >= max(lo, at - 4 * window)) & (ts < min(lo + step, at + window))
+        inside &= np.isfinite(vals)
+        if inside.any():
+            out[k] = vals[inside].mean()
+    return out
+
+
+@pytest.mark.parametrize("step", [7_000, 60_000])
+def test_step_means_are_each_steps_mean_of_raw_samples(engine, step):
+    rng = np.random.default_rng(4)
+    want = {}
+    for i in range(5):
+        ts = np.sort(rng.choice(20_000, 3000, replace=False)).astype(np.int64) * 1000 + 3
+        vals = np.round(rng.normal(10 * i, 3, ts.size), 2)
+        vals[::11] = STALE  # staleness markers are not values
+        engine.store.append_array({"__name__": "m", "i": str(i)}, ts, vals)
+        want[str(i)] = (ts, vals)
+    at, window = 12_345_000, 1_800_000
+    labels, times, means = step_means(engine.store, "m", at, window, step)
+    assert times[0] == (at - (-(-4 * window // step)) * step) / 1000
+    for lbl, row in zip(labels, means, strict=True):
+        ref = reference_means(*want[lbl["i"]], at, window, step)
+        assert np.allclose(row, ref, equal_nan=True), lbl
+
+
+def test_step_means_read_rolled_up_days_from_the_rollups(engine):
+    day = 86_400_000
+    ts = np.arange(0, 3 * day, 10_000, dtype=np.int64)
+    rng = np.random.default_rng(5)
+    vals = np.round(rng.normal(50, 4, ts.size), 2)
+    engine.store.append_array({"__name__": "r"}, ts, vals)
+    engine.store.maintain()  # the first two days are closed: rolled up
+    assert engine.store.stats()["rollup_blocks"] > 0
+    at, window = day + day // 2, 3_600_000  # in a rolled-up day
+    reads = []
+    original = engine.store.select_blocks
+    engine.store.select_blocks = lambda *a: reads.append(a) or original(*a)
+    labels, _, means = step_means(engine.store, "r", at, window, 60_000)
+    assert reads == [] and labels == [{"__name__": "r"}]  # the rollups answered, no raw read
+    assert np.allclose(means[0], reference_means(ts, vals, at, window, 60_000))
+    # a range over the open day reads the raw samples of that part
+    at = 2 * day + 3_600_000
+    _, _, means = step_means(engine.store, "r", at, window, 60_000)
+    assert reads and reads[0][1] == 2 * day
+    assert np.allclose(means[0], reference_means(ts, vals, at, window, 60_000))
+
+
+def test_what_changed_evaluates_an_expression_through_promql(engine):
+    ts = (np.arange(600) * 60_000).astype(np.int64)
+    for i in range(5):
+        y = np.full(600, 10.0 + i)
+        if i == 2:
+            y[400:] += 40
+        engine.store.append_array({"__name__": "lat", "r": str(i)}, ts, y)
+    assert step_means(engine.store, "lat * 2", 400 * 60_000, 6_000_000, 60_000) is None
+    out = what_changed(engine, 400 * 60_000, 100 * 60_000, "lat * 2", top=1)
+    assert out[0]["labels"] == {"r": "2"}
+    assert out[0]["after"] == pytest.approx(2 * 52)
 
 
 def test_capacity_skips_tmpfs_and_read_only_and_sorts_soonest_first(engine):
