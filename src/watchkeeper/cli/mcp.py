@@ -45,17 +45,31 @@ def source(fn: Any) -> Any:
 def mcp(url: str | None, token: str | None, data: Path, write: bool, tool_prefix: str,
         allow: tuple[str, ...], config_file: str | None) -> None:
     """An MCP server on stdin/stdout for an LLM client (Claude Desktop, an IDE, an agent)."""
-    try:
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is None:  # pragma: no cover - the extra is missing
+        raise click.ClickException("the MCP server needs its extra: pip install "
+                                   "'watchkeeper[mcp]'")
+    from watchkeeper.mcp import early
+    from watchkeeper.mcp.server import INSTRUCTIONS, NAME, VERSION
+
+    if not url and not data.exists():  # said now, not after initialize was answered
+        raise click.ClickException(f"no store at {data}")
+    backends: list[Any] = []
+
+    def build() -> Any:  # on a thread, while initialize is answered (see mcp/early.py)
         from watchkeeper.mcp.server import build
-    except ImportError as e:  # pragma: no cover - the extra is missing
-        raise click.ClickException(f"the MCP server needs its extra: pip install "
-                                   f"'watchkeeper[mcp]' ({e})") from None
-    backend = _backend(url, token, data)
+
+        backends.append(_backend(url, token, data))
+        return build(backends[0], write=write, prefix=tool_prefix,
+                     allow=set(allow) if allow else None,
+                     redactor=_redactor(config_file, token))
+
     try:
-        build(backend, write=write, prefix=tool_prefix, allow=set(allow) if allow else None,
-              redactor=_redactor(config_file, token)).run("stdio")
+        early.run_stdio(build, NAME, VERSION, INSTRUCTIONS)
     finally:
-        backend.close()
+        for backend in backends:
+            backend.close()
 
 
 def _redactor(config_file: str | None, token: str | None) -> Any:

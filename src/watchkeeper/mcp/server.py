@@ -25,6 +25,8 @@ INSTRUCTIONS = (
 )
 
 
+NAME, VERSION = "watchkeeper", "0.1.0"  # what initialize names (early.py answers with them)
+
 _METRICS: tuple[Any, Any, Any] | None = None
 _METRICS_LOCK = threading.Lock()
 
@@ -70,7 +72,7 @@ def build(backend: Backend, write: bool = False, prefix: str = "",
 
     from . import resources
 
-    server = MCPServer("watchkeeper", instructions=INSTRUCTIONS, version="0.1.0",
+    server = MCPServer(NAME, instructions=INSTRUCTIONS, version=VERSION,
                        log_level="WARNING", **settings)
     redact = _redacting(redactor)
     read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)

@@ -1,0 +1,149 @@
+"""The stdio server answers the client's ``initialize`` while the SDK is still loading.
+
+Why: importing the ``mcp`` SDK (pydantic models of every protocol revision, anyio,
+starlette, its client) takes 0.7-1 s of CPU before any server can answer, and clients
+wait on ``initialize`` to show a server as started. The answer to ``initialize`` is fixed
+by what we register (name, version, instructions, capabilities) and by the version the
+client asks for, so it is written here with the standard library as soon as the request
+arrives, while the SDK imports on another thread. The request is then replayed to the
+SDK's session, which negotiates exactly as it always does; its own answer is compared
+with ours (a difference is reported on stderr) and dropped, so the client sees one.
+Everything after ``initialize`` (``tools/list``, calls) is the SDK's, once it is loaded.
+
+Only requests this module can answer exactly as the SDK would are answered early: a
+protocol version the SDK negotiates by echoing it, well-formed client info. Anything
+else waits for the SDK.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+# The SDK's HANDSHAKE_PROTOCOL_VERSIONS (mcp_types.version): a requested one is echoed.
+# A test fails when the SDK's list changes.
+HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+# What the SDK announces for a server with tools, resources and prompts (tested).
+CAPABILITIES = {"prompts": {"listChanged": False},
+                "resources": {"listChanged": False, "subscribe": False},
+                "tools": {"listChanged": False}}
+
+
+def answer(line: bytes | str, name: str, version: str, instructions: str,
+           ) -> tuple[dict[str, Any], Any] | None:
+    """(the initialize answer, the request's id) when ``line`` is an initialize request
+    the SDK would accept and answer with these facts; else None."""
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(msg, dict) or msg.get("jsonrpc") != "2.0" \
+            or msg.get("method") != "initialize" or type(msg.get("id")) not in (int, str):
+        return None
+    params = msg.get("params")
+    if not isinstance(params, dict) or params.get("protocolVersion") not in HANDSHAKE_VERSIONS:
+        return None
+    client = params.get("clientInfo")
+    if not isinstance(params.get("capabilities"), dict) or not isinstance(client, dict) \
+            or not isinstance(client.get("name"), str) \
+            or not isinstance(client.get("version"), str):
+        return None
+    result = {"capabilities": CAPABILITIES, "instructions": instructions,
+              "protocolVersion": params["protocolVersion"],
+              "serverInfo": {"name": name, "version": version}}
+    return {"jsonrpc": "2.0", "id": msg["id"], "result": result}, msg["id"]
+
+
+class _Replayed(io.TextIOBase):
+    """The wire's input with the line already read in front of it."""
+
+    def __init__(self, first: str, rest: io.TextIOBase) -> None:
+        self._first: str | None = first
+        self._rest = rest
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        if self._first is not None:
+            line, self._first = self._first, None
+            return line
+        return self._rest.readline()
+
+
+class _Dropping(io.TextIOBase):
+    """The wire's output without the SDK's answer to the initialize answered early."""
+
+    def __init__(self, out: io.TextIOBase, request_id: Any, sent: dict[str, Any]) -> None:
+        self._out = out
+        self._id = request_id
+        self._sent = sent
+        self._pending = request_id is not None
+
+    def write(self, text: str) -> int:  # type: ignore[override]
+        if self._pending:
+            try:
+                msg = json.loads(text)
+            except ValueError:
+                msg = None
+            if isinstance(msg, dict) and msg.get("id") == self._id and "method" not in msg:
+                self._pending = False
+                if msg.get("result") != self._sent.get("result"):
+                    print(f"watchkeeper mcp: the SDK's initialize answer differs from the "
+                          f"early one: {text.strip()[:500]}", file=sys.stderr)
+                return len(text)
+        return self._out.write(text)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
+def run_stdio(build: Callable[[], Any], name: str, version: str, instructions: str) -> None:
+    """Serve MCP on stdin/stdout: ``build()`` (run on a thread while the first request is
+    read and answered) returns the SDK's MCPServer.
+
+    As the SDK does, fd 0 then reads the null device and fd 1 writes to stderr, so stray
+    output of a handler or a child never reaches the wire."""
+    wire_in, wire_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    loaded: dict[str, Any] = {}
+
+    def load() -> None:
+        try:
+            loaded["server"] = build()
+        except BaseException as e:  # raised on the main thread below
+            loaded["error"] = e
+
+    loader = threading.Thread(target=load, name="mcp-sdk-import", daemon=True)
+    loader.start()
+    reader = open(wire_in, "rb", closefd=False)  # noqa: SIM115 - lives as long as the server
+    first = reader.readline()
+    early = answer(first, name, version, instructions) if first else None
+    if early is not None:
+        os.write(wire_out, json.dumps(early[0], separators=(",", ":"),
+                                      ensure_ascii=False).encode() + b"\n")
+    loader.join()
+    if "error" in loaded:
+        raise loaded["error"]
+    text_in = io.TextIOWrapper(reader, encoding="utf-8", errors="replace")
+    text_out = io.TextIOWrapper(open(wire_out, "wb", closefd=False), encoding="utf-8")  # noqa: SIM115
+    stdin = _Replayed(first.decode("utf-8", "replace"), text_in)
+    stdout = _Dropping(text_out, early[1] if early else None, early[0] if early else {})
+    _serve(loaded["server"], stdin, stdout)
+
+
+def _serve(server: Any, stdin: io.TextIOBase, stdout: io.TextIOBase) -> None:
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    async def main() -> None:
+        async with stdio_server(anyio.wrap_file(stdin), anyio.wrap_file(stdout)) as (r, w):
+            low = server._lowlevel_server  # what MCPServer.run_stdio_async runs
+            await low.run(r, w, low.create_initialization_options())
+
+    anyio.run(main)
