@@ -105,3 +105,32 @@ def test_the_sdk_is_imported_only_by_the_server():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, env={"PYTHONPATH": ":".join(sys.path)})
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_a_reload_rebuilds_mcp(tmp_path):
+    """Prefix, allowlist and on/off follow the config a reload brings, with no restart;
+    the first server's settings are gone once the reload is answered."""
+    config = {"web": {"auth": {"bearer_tokens": [TOKEN]},
+                      "mcp": {"allow": ["status", "health"]}}}
+    with ServeProcess(tmp_path, config, headers={"Authorization": f"Bearer {TOKEN}"}) as server:
+        names, _ = _call(server.url, TOKEN, "health", {})
+        assert sorted(names) == ["health", "status"]
+
+        def reload(mcp: dict) -> None:
+            server.config["web"]["mcp"] = mcp
+            server.write_config(server.config)
+            r = server.client.post("/-/reload")
+            assert r.status_code == 200, r.text
+
+        reload({"tool_prefix": "wk_"})
+        names, result = _call(server.url, TOKEN, "wk_health", {})
+        assert len(names) == 10 and all(n.startswith("wk_") for n in names)
+        assert not result.is_error
+        reload({"enabled": False})
+        off = server.client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                 headers={"Accept": "application/json, text/event-stream"})
+        assert off.status_code == 404
+        reload({"allow": ["status"]})
+        names, _ = _call(server.url, TOKEN, "status", {})
+        assert names == ["status"]
+        assert "Traceback" not in server.log()

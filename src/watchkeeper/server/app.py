@@ -32,6 +32,7 @@ from . import (
 )
 from .auth import AuthMiddleware, BodyLimitMiddleware
 from .lifecycle import Service
+from .mcp_mount import McpMount
 from .redaction import RedactResponses
 from .stream import Streamer
 
@@ -104,12 +105,12 @@ def create_app(service: Service, config_path: str | None = None) -> Any:
             app.router.routes.extend(service.alerting.routes())
         api = promql_app(service.store, engine, version=VERSION)
         app.router.routes.extend(api.routes)
-        mcp = await stack.enter_async_context(_mcp_endpoint(app, service))
-        if mcp is not None:
-            endpoint, extra = mcp
-            app.router.routes.extend(extra)
-            app.router.routes.append(Route("/mcp", _ASGI(endpoint),
-                                           methods=["GET", "POST", "DELETE"]))
+        mcp = McpMount(lambda: _mcp_endpoint(app, service), lambda: _mcp_settings(service))
+        await mcp.start(stack)  # rebuilt when a reload changes what it depends on
+        state["mcp"] = mcp
+        app.router.routes.append(Route("/.well-known/oauth-protected-resource{rest:path}",
+                                       _ASGI(mcp.extras)))
+        app.router.routes.append(Route("/mcp", _ASGI(mcp), methods=["GET", "POST", "DELETE"]))
         page = _DashboardPage(service)
         page.current()  # built now, not on the first visitor's request
         app.router.routes.append(Mount("/", app=page))
@@ -166,6 +167,12 @@ async def _mcp_endpoint(app: Any, service: Service) -> AsyncIterator[Any]:
                             allow=set(web.mcp.allow) if web.mcp.allow else None,
                             oauth=web.mcp.oauth, engine=lambda: service.engine) as served:
         yield served
+
+
+def _mcp_settings(service: Service) -> Any:
+    """What ``/mcp`` is built from: a reload that changes any of it rebuilds it."""
+    web = service.config.web
+    return (web.mcp.model_dump(), web.listen_address, web.auth.enabled)
 
 
 def _mcp_open_paths(service: Service) -> frozenset[str]:
