@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from watchkeeper.mcp import early
-from watchkeeper.mcp.server import INSTRUCTIONS, NAME, VERSION
+from watchkeeper.mcp.early import INSTRUCTIONS, NAME, VERSION
 
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 

@@ -50,8 +50,7 @@ def mcp(url: str | None, token: str | None, data: Path, write: bool, tool_prefix
     if importlib.util.find_spec("mcp") is None:  # pragma: no cover - the extra is missing
         raise click.ClickException("the MCP server needs its extra: pip install "
                                    "'watchkeeper[mcp]'")
-    from watchkeeper.mcp import early
-    from watchkeeper.mcp.server import INSTRUCTIONS, NAME, VERSION
+    from watchkeeper.mcp import early  # the tools and the SDK load on the thread below
 
     if not url and not data.exists():  # said now, not after initialize was answered
         raise click.ClickException(f"no store at {data}")
@@ -66,7 +65,7 @@ def mcp(url: str | None, token: str | None, data: Path, write: bool, tool_prefix
                      redactor=_redactor(config_file, token))
 
     try:
-        early.run_stdio(build, NAME, VERSION, INSTRUCTIONS)
+        early.run_stdio(build, early.NAME, early.VERSION, early.INSTRUCTIONS)
     finally:
         for backend in backends:
             backend.close()

@@ -25,6 +25,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+INSTRUCTIONS = (
+    "watchkeeper monitors this service and host. Start with status (one call: failing "
+    "checks, firing alerts, down targets, what runs out first). Then health, alerts, "
+    "query (PromQL), find_metrics/describe_metric to learn names, and what_changed, "
+    "anomalies, capacity, forecast for analysis. Times: now-1h, 1h, RFC 3339, unix seconds."
+)
+
+
+NAME, VERSION = "watchkeeper", "0.1.0"  # what initialize names (here: no import of the tools)
+
 # The SDK's HANDSHAKE_PROTOCOL_VERSIONS (mcp_types.version): a requested one is echoed.
 # A test fails when the SDK's list changes.
 HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")

@@ -14,18 +14,9 @@ from typing import Any
 from . import tools
 from . import write as writes
 from .backend import Backend, BackendError
+from .early import INSTRUCTIONS, NAME, VERSION
 from .shapes import ToolError
 from .status import status as status_tool
-
-INSTRUCTIONS = (
-    "watchkeeper monitors this service and host. Start with status (one call: failing "
-    "checks, firing alerts, down targets, what runs out first). Then health, alerts, "
-    "query (PromQL), find_metrics/describe_metric to learn names, and what_changed, "
-    "anomalies, capacity, forecast for analysis. Times: now-1h, 1h, RFC 3339, unix seconds."
-)
-
-
-NAME, VERSION = "watchkeeper", "0.1.0"  # what initialize names (early.py answers with them)
 
 _METRICS: tuple[Any, Any, Any] | None = None
 _METRICS_LOCK = threading.Lock()
