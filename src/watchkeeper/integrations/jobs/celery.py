@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import threading
 import time
+from time import perf_counter
 from typing import Any
 
+from ..context import Work
+from ..context import _current as _work
 from .schema import ENQUEUED_HEADER, JobMetrics, job_metrics
 
 SYSTEM = "celery"
@@ -27,6 +30,20 @@ def _queue(request: Any) -> str:
     return info.get("routing_key") or info.get("queue") or "celery"
 
 
+class _Series:
+    """One (queue, task)'s bound writers, and the work context its runs share (a job's work
+    is never renamed): a run's start and end are a few calls, no lookups by label."""
+
+    __slots__ = ("busy", "duration", "ended", "failed", "started", "wait", "work")
+
+    def __init__(self, metrics: JobMetrics, queue: str, task: str) -> None:
+        started, busy, duration, wait, by_outcome = metrics.children(SYSTEM, queue, task)
+        self.started, self.busy, self.duration, self.wait = started, busy, duration, wait
+        self.ended = {state: by_outcome[o] for state, o in _STATE_OUTCOME.items()}
+        self.failed = by_outcome["failure"]
+        self.work = Work("job", task, system=SYSTEM)
+
+
 class CeleryHooks:
     """The signal receivers; kept on an object so tests and apps can disconnect them."""
 
@@ -35,7 +52,9 @@ class CeleryHooks:
         self._metrics = metrics
         self.port = port
         self.addr = addr
-        self._runs: dict[str, Any] = {}
+        # task id -> (series, start, work token) of the runs in progress
+        self._runs: dict[str, tuple[_Series, float, Any]] = {}
+        self._series: dict[tuple[str, str], _Series] = {}
         self._queues: list[str] = []
         self._slots: int | None = None
         self._lock = threading.Lock()
@@ -55,15 +74,44 @@ class CeleryHooks:
             "routing_key") or "celery"
         self.metrics.job_enqueued(SYSTEM, queue, str(sender or headers.get("task", "")))
 
-    def prerun(self, task_id: str = "", task: Any = None, **_: Any) -> None:
-        request = task.request
-        run = self.metrics.job_started(SYSTEM, _queue(request), task.name,
-                                       getattr(request, ENQUEUED_HEADER, None))
-        self._runs[task_id] = run
+    def _new_series(self, queue: str, task: str) -> _Series:
+        series = _Series(self.metrics, queue, task)
+        with self._lock:
+            if len(self._series) < 10_000:
+                self._series[(queue, task)] = series
+        return series
 
-    def postrun(self, task_id: str = "", state: str | None = None, **_: Any) -> None:
+    # prerun and postrun run once per task in the worker: what JobMetrics.job_started and
+    # job_finished do, inlined on the series found by one dict lookup; the parameters
+    # Celery sends are named so that the call builds no dict of them
+    def prerun(self, signal: Any = None, sender: Any = None, task_id: str = "",
+               task: Any = None, args: Any = None, kwargs: Any = None, **_: Any) -> None:
+        request = task.request_stack.top or task.request  # the property, a call more
+        info = getattr(request, "delivery_info", None)
+        queue = (info and (info.get("routing_key") or info.get("queue"))) or "celery"
+        name = task.name
+        series = self._series.get((queue, name)) or self._new_series(queue, name)
+        series.started()
+        series.busy.inc()
+        enqueued = getattr(request, ENQUEUED_HEADER, None)
+        if enqueued:
+            series.wait(max(0.0, time.time() - float(enqueued)))
+        self._runs[task_id] = (series, perf_counter(), _work.set(series.work))
+
+    def postrun(self, signal: Any = None, sender: Any = None, task_id: str = "",
+                task: Any = None, args: Any = None, kwargs: Any = None, retval: Any = None,
+                state: str | None = None, **_: Any) -> None:
         run = self._runs.pop(task_id, None)
-        self.metrics.job_finished(run, _STATE_OUTCOME.get(state or "", "failure"))
+        if run is None:
+            return
+        series, started, token = run
+        series.duration(perf_counter() - started)
+        series.busy.dec()
+        series.ended.get(state, series.failed)()
+        try:
+            _work.reset(token)
+        except ValueError:  # finished in another context
+            pass
 
     def retry(self, sender: Any = None, request: Any = None, **_: Any) -> None:
         self.metrics.job_retried(SYSTEM, _queue(request), getattr(sender, "name", "") or "")
@@ -71,9 +119,8 @@ class CeleryHooks:
     def revoked(self, sender: Any = None, request: Any = None, **_: Any) -> None:
         """Revoked or expired: a run in progress ends revoked, one never started counts."""
         task_id = getattr(request, "id", None) or ""
-        run = self._runs.pop(task_id, None)
-        if run is not None:
-            self.metrics.job_finished(run, "revoked")
+        if task_id in self._runs:
+            self.postrun(task_id=task_id, state="REVOKED")
             return
         name = getattr(sender, "name", None) or getattr(request, "task", None) or ""
         self.metrics.completed.labels(SYSTEM, _queue(request), str(name), "revoked").inc()
