@@ -182,8 +182,10 @@ def bench_celery_in_process() -> None:
                    ours / anchor, "<= 20 us added"))
     # The hooks' own code for one task's life (publish, start, end), without Celery: what a
     # publish adds on top of Celery's signal dispatch.
-    task = SimpleNamespace(name="bench.noop", request=SimpleNamespace(
-        delivery_info={"routing_key": "celery"}, wk_enqueued_at=time.time()))
+    request = SimpleNamespace(delivery_info={"routing_key": "celery"},
+                              wk_enqueued_at=time.time())
+    task = SimpleNamespace(name="bench.noop", request=request,
+                           request_stack=SimpleNamespace(top=request))
 
     def lifecycle() -> None:
         hooks.before_publish(sender="bench.noop", headers={"task": "bench.noop"},
