@@ -280,3 +280,65 @@ def test_config_names_must_be_unique() -> None:
         parse_config("otlp_export:\n" + entry + entry)
     with pytest.raises(ConfigError, match="http"):
         parse_config("otlp_export:\n  - {url: collector:4318}\n")
+
+
+FAMILIES = [("http_requests_total", "counter", "Requests served.", ""),
+            ("room_temperature_celsius", "gauge", "Air in the room.", "celsius"),
+            ("latency_seconds", "histogram", "How long requests took.", "seconds"),
+            ("rpc_seconds", "summary", "RPC durations.", "seconds"),
+            ("jobs", "counter", "Jobs done (OpenMetrics family name).", ""),
+            ("legacy_total", "unknown", "", "")]
+
+
+def test_metric_metadata_types_the_exported_metrics(tmp_path, collector) -> None:
+    """Counters are monotonic cumulative sums, whatever their name; the rest are gauges;
+    help and unit (in UCUM) go along."""
+    store = Store.open(tmp_path / "data", background=False)
+    config = OTLPExportConfig(url=collector.url, queue_config={"batch_send_deadline": "50ms"})
+    export = OTLPExport(store, [config], tmp_path / "otlp", metadata_source=lambda: FAMILIES)
+    export.start()
+    series = {"http_requests_total": {}, "room_temperature_celsius": {},
+              "latency_seconds_bucket": {"le": "0.5"}, "latency_seconds_count": {},
+              "latency_seconds_sum": {}, "rpc_seconds": {"quantile": "0.9"},
+              "rpc_seconds_count": {}, "jobs_total": {}, "legacy_total": {},
+              "unknown_gauge": {}, "unknown_total": {}}
+    try:
+        now = int(time.time() * 1000)
+        for name, extra in series.items():
+            store.append({"__name__": name, "job": "svc", **extra}, now, 1.0)
+        store.commit()
+        _wait(lambda: len(collector.points()) >= len(series))
+        metrics = {m.name: m for req in collector.requests for rm in req.resource_metrics
+                   for sm in rm.scope_metrics for m in sm.metrics}
+    finally:
+        export.stop()
+        store.close()
+    sums = {n for n, m in metrics.items() if m.WhichOneof("data") == "sum"}
+    assert sums == {"http_requests_total", "jobs_total", "legacy_total", "unknown_total"}
+    assert all(metrics[n].sum.is_monotonic and metrics[n].sum.aggregation_temporality == 2
+               for n in sums)
+    assert metrics["room_temperature_celsius"].description == "Air in the room."
+    assert metrics["room_temperature_celsius"].unit == "Cel"
+    assert metrics["latency_seconds_bucket"].description == "How long requests took."
+    assert metrics["latency_seconds_count"].unit == "s"
+    assert metrics["rpc_seconds"].WhichOneof("data") == "gauge"
+    assert metrics["jobs_total"].description == "Jobs done (OpenMetrics family name)."
+    assert metrics["unknown_gauge"].description == ""
+
+
+def test_typed_metrics_come_back_under_the_same_names() -> None:
+    """What ``encode_request`` writes with metadata, OTLP in reads back unchanged: units in
+    UCUM map to the suffix the name already has, and only counters gain nothing either."""
+    from watchkeeper.otlp import PROTOBUF, decode_request, translate
+    from watchkeeper.otlp.encode import encode_request
+
+    names = ["http_requests_total", "room_temperature_celsius", "latency_seconds_bucket",
+             "latency_seconds_count", "latency_seconds_sum", "rpc_seconds", "jobs_total",
+             "legacy_total", "unknown_gauge"]
+    meta = {name: (typ, help_text, unit) for name, typ, help_text, unit in FAMILIES}
+    body = encode_request([({"__name__": n, "job": "svc", "k": "v"}, [1000], [2.0], 1000)
+                           for n in names], {}, meta)
+    out = translate(decode_request(body, PROTOBUF), 0)
+    assert sorted(s[0]["__name__"] for s in out.samples) == sorted(names)
+    assert all(s[0] == {"__name__": s[0]["__name__"], "job": "svc", "k": "v"}
+               for s in out.samples)

@@ -4,8 +4,12 @@ specification maps Prometheus data to OpenTelemetry:
 - ``job`` becomes ``service.name`` (``ns/name`` splits into ``service.namespace`` and
   ``service.name``), ``instance`` becomes ``service.instance.id``; one ResourceMetrics per
   (job, instance), plus the exporter's own ``resource_attributes``;
-- a ``*_total`` series is a monotonic cumulative Sum (its start time is when this process
-  first saw the series), every other series a Gauge; the other labels are attributes;
+- a counter (by its family's metadata from scrapes, pushes and our own metrics; without
+  metadata, a name ending in ``_total``) is a monotonic cumulative Sum, its start time when
+  this process first saw the series; every other series is a Gauge (a histogram's or
+  summary's series too, one metric per series, until they are sent as OTLP histograms);
+  the family's help is the description and its unit the UCUM unit (``seconds`` → ``s``);
+  the other labels are attributes;
 - a staleness marker is a point flagged "no recorded value".
 
 So OTLP in (``translate``) of what this writes gives back the same series.
@@ -17,6 +21,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .naming import UNITS
 from .translate import NO_RECORDED_VALUE
 
 STALE_BITS = 0x7FF0000000000002
@@ -48,11 +53,34 @@ def _attributes(target: Any, attrs: Iterable[tuple[str, str]]) -> None:
 
 
 Series = tuple[Mapping[str, str], list[int], list[float], int]  # labels, ts, values, start
+Metadata = Mapping[str, tuple[str, str, str]]  # family -> (type, help, unit)
+_PARTS = ("_bucket", "_count", "_sum")
+_UCUM = {words: code for code, words in UNITS.items()}  # Prometheus unit -> UCUM (seconds: s)
 
 
-def encode_request(series: Iterable[Series], resource_attributes: Mapping[str, str]) -> bytes:
+def describe(name: str, metadata: Metadata) -> tuple[bool, str, str]:
+    """(is a counter, description, UCUM unit) of the series called ``name``, from its
+    family's metadata: the family itself, a counter's ``_total``, or a histogram's or
+    summary's ``_bucket``/``_count``/``_sum``. Without metadata, ``_total`` means counter."""
+    meta = metadata.get(name)
+    if meta is not None and meta[0] not in ("unknown", "untyped", ""):
+        return meta[0] == "counter", meta[1], _UCUM.get(meta[2], meta[2])
+    if name.endswith("_total"):
+        meta = metadata.get(name[:-6])
+        if meta is not None and meta[0] == "counter":
+            return True, meta[1], _UCUM.get(meta[2], meta[2])
+    for part in _PARTS:
+        if name.endswith(part):
+            meta = metadata.get(name[:-len(part)])
+            if meta is not None and meta[0] in ("histogram", "summary", "gaugehistogram"):
+                return False, meta[1], _UCUM.get(meta[2], meta[2])
+    return name.endswith("_total"), "", ""
+
+
+def encode_request(series: Iterable[Series], resource_attributes: Mapping[str, str],
+                   metadata: Metadata | None = None) -> bytes:
     """A serialized request holding every point of ``series`` (labels, timestamps in ms,
-    values, first-seen ms for counters)."""
+    values, first-seen ms for counters), typed by ``metadata``."""
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
         ExportMetricsServiceRequest,
     )
@@ -75,7 +103,9 @@ def encode_request(series: Iterable[Series], resource_attributes: Mapping[str, s
         if metric is None:
             metric = scope.metrics.add()
             metric.name = name
-            if name.endswith("_total"):
+            cumulative, help_text, unit = describe(name, metadata or {})
+            metric.description, metric.unit = help_text, unit
+            if cumulative:
                 metric.sum.is_monotonic = True
                 metric.sum.aggregation_temporality = _CUMULATIVE
             metrics[(job, instance, name)] = metric

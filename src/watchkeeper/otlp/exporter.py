@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,14 @@ from watchkeeper.config.secrets import redact_urls
 from watchkeeper.metrics import CollectorRegistry, Counter, Gauge
 from watchkeeper.remote.client import Client
 from watchkeeper.remote.loop import QueueSender
+from watchkeeper.remote.meta import MetadataSource
 from watchkeeper.remote.queue import Batch, QueueLog
 from watchkeeper.scrape.relabel import relabel
 
 from .encode import encode_request
 
 log = logging.getLogger("watchkeeper.otlp")
+METADATA_EVERY = 60.0  # seconds between reads of the families' metadata
 RETRYABLE = frozenset({429, 502, 503, 504})
 
 
@@ -81,8 +84,12 @@ class OTLPSender(QueueSender):
 
     kind = "otlp export"
 
-    def __init__(self, cfg: OTLPExportConfig, queue: QueueLog, metrics: ExportMetrics) -> None:
+    def __init__(self, cfg: OTLPExportConfig, queue: QueueLog, metrics: ExportMetrics,
+                 metadata_source: MetadataSource | None = None) -> None:
         super().__init__(cfg, queue, _name(cfg), log)
+        self.metadata_source = metadata_source
+        self._metadata: dict[str, tuple[str, str, str]] = {}
+        self._metadata_at = -METADATA_EVERY
         self.metrics = metrics
         self.labels = (self.name, redact_urls(cfg.url))  # the url label: credentials hidden
         headers = {"Content-Type": "application/x-protobuf"}
@@ -108,6 +115,18 @@ class OTLPSender(QueueSender):
             self._kept[sid] = kept if kept and kept.get("__name__") else None
         return self._kept[sid]
 
+    def metadata(self) -> dict[str, tuple[str, str, str]]:
+        """Each family's (type, help, unit), read again at most every ``METADATA_EVERY``."""
+        now = time.monotonic()
+        if self.metadata_source is not None and now - self._metadata_at >= METADATA_EVERY:
+            self._metadata_at = now
+            try:
+                self._metadata = {name: (typ, help_text, unit)
+                                  for name, typ, help_text, unit in self.metadata_source()}
+            except Exception:
+                log.exception("otlp export %s: cannot read the metric metadata", self.name)
+        return self._metadata
+
     def _deliver(self, batch: Batch) -> bool:
         """Send ``batch`` until delivered or refused; False only when stopping."""
         series: dict[int, tuple[list[int], list[float]]] = {}
@@ -127,7 +146,8 @@ class OTLPSender(QueueSender):
         if count:
             body = encode_request(
                 [(self._labels(sid), ts, vals, self._first_ms[sid])  # type: ignore[misc]
-                 for sid, (ts, vals) in series.items()], self.cfg.resource_attributes)
+                 for sid, (ts, vals) in series.items()], self.cfg.resource_attributes,
+                self.metadata())
             if self.cfg.compression == "gzip":
                 body = gzip.compress(body, 6)
             if not self._send_with_backoff(self.client, body, count):
@@ -162,7 +182,7 @@ class OTLPExport:
     """The OTLP side of one store: queues in ``directory/NAME``, one sender each."""
 
     def __init__(self, store: Any, configs: Sequence[OTLPExportConfig],
-                 directory: Path) -> None:
+                 directory: Path, metadata_source: MetadataSource | None = None) -> None:
         self.store = store
         self.metrics = ExportMetrics()
         by_id = store.head.by_id
@@ -172,7 +192,7 @@ class OTLPExport:
             return None if s is None else s.labels
 
         self.senders = [OTLPSender(cfg, QueueLog(Path(directory) / _name(cfg), labels_of),
-                                   self.metrics) for cfg in configs]
+                                   self.metrics, metadata_source) for cfg in configs]
         self.metrics.exporters = self.senders
 
     def start(self) -> None:

@@ -198,7 +198,8 @@ class Service:
             return None
         data = Path(self.data_path)
         export = OTLPExport(self.store, self.config.otlp_export,
-                            data.parent / f"{data.name}-otlp_export")
+                            data.parent / f"{data.name}-otlp_export",
+                            metadata_source=self._metadata_items)
         export.start()
         self.registry.register(export)
         return export
