@@ -124,3 +124,35 @@ def test_memory_stays_bounded_while_series_come_and_go(tmp_path):
     assert with_gc[-1] - with_gc[4] < 0.1 * (with_gc[4] - with_gc[0] + without[0])
     # without: every round adds its series, so the last 15 rounds grew ~4 x the first 4's
     assert without[-1] - without[4] > 2 * (without[4] - without[0])
+
+
+def test_an_append_that_found_a_series_gc_then_forgot_looks_it_up_again(tmp_path):
+    """``gc`` may forget a series between an append's lookup (outside the lock) and its
+    hold of the lock: the append must not send samples under the forgotten id, which no
+    queue could label."""
+    store = AgentStore.open(tmp_path)
+    got = taps_of(store)
+    store.append({"__name__": "m"}, 1000, 1.0)
+    store.append({"__name__": "m"}, 1500, 1.0)  # a dict lookup: now in the lookup cache
+    store.commit()
+
+    class ForgottenMidLookup(dict):
+        """Labels whose lookup lets ``gc`` run after the cached series was found."""
+
+        armed = True
+
+        def values(self):
+            if ForgottenMidLookup.armed:
+                ForgottenMidLookup.armed = False
+                assert store.gc(10_000) == 1
+            return super().values()
+
+    got.clear()
+    assert store.append_many([(ForgottenMidLookup({"__name__": "m"}), 2000, 2.0)]) == 1
+    store.commit()
+    kinds = [r[0] for r in got]
+    assert kinds == ["series", "samples"]
+    described = got[0][1]
+    assert got[1][1].tolist() == [described] and store.head.by_id[described].labels.get(
+        "__name__") == "m"
+    store.close()
