@@ -108,6 +108,18 @@ def test_exponential_histograms_merge_at_the_coarser_scale() -> None:
     assert got["size_bytes_bucket{le=8}"] == [(20_000, 10.0)]
 
 
+def test_far_apart_exponential_points_merge_into_a_bounded_number_of_buckets() -> None:
+    acc = DeltaToCumulative()
+    req = request(exponential(20, 0, [1], 0, 10), resource={"service.name": "svc"})
+    acc.convert(req)
+    far = request(exponential(20, 20 << 20, [1], 10, 20), resource={"service.name": "svc"})
+    acc.convert(far)  # 2^20 x 2^20 indexes apart at scale 20: merged at a coarser scale
+    point = far.resource_metrics[0].scope_metrics[0].metrics[0] \
+        .exponential_histogram.data_points[0]
+    assert len(point.positive.bucket_counts) <= 160 and point.count == 2
+    assert sum(point.positive.bucket_counts) == 2 and point.scale < 20
+
+
 def test_stale_streams_are_forgotten_and_streams_are_capped() -> None:
     now = [0.0]
     acc = DeltaToCumulative(max_stale=60, max_streams=2, clock=lambda: now[0])

@@ -26,6 +26,8 @@ NO_RECORDED_VALUE = 1
 MAX_STALE = 300.0  # seconds, the processor's default
 MAX_STREAMS = 100_000
 SWEEP_EVERY = 10.0
+MAX_BUCKETS = 160  # per side of an accumulated exponential histogram, the SDK's default
+MIN_SCALE = -10
 _KINDS = ("sum", "histogram", "exponential_histogram")
 
 
@@ -104,11 +106,24 @@ def _add_exponential(state: Any, point: Any) -> bool:
     if state.zero_threshold != point.zero_threshold:
         return False
     scale = min(state.scale, point.scale)
+    sides = {}
     for side in ("positive", "negative"):
         merged: dict[int, int] = {}
         _at_scale(getattr(state, side), state.scale - scale, merged)
         _at_scale(getattr(point, side), point.scale - scale, merged)
-        _set_buckets(getattr(state, side), merged)
+        sides[side] = merged
+    # as an SDK keeps its buckets: coarser until each side spans at most MAX_BUCKETS (two
+    # points far apart at a fine scale would otherwise need millions of buckets between)
+    while scale > MIN_SCALE and any(b and max(b) - min(b) >= MAX_BUCKETS
+                                    for b in sides.values()):
+        scale -= 1
+        for side, b in sides.items():
+            coarser: dict[int, int] = {}
+            for index, count in b.items():
+                coarser[index >> 1] = coarser.get(index >> 1, 0) + count
+            sides[side] = coarser
+    for side, b in sides.items():
+        _set_buckets(getattr(state, side), b)
     state.scale = scale
     state.zero_count += point.zero_count
     _add_counts(state, point)
