@@ -39,6 +39,9 @@ def serve(config_file: str | None, listen: str | None, data_path: str | None,
             raise click.UsageError("no password on stdin")
         click.echo(make_hash(password))
         return
+    from watchkeeper.server import allocator
+
+    allocator.limit_arenas()  # before the server's threads start: see allocator's docstring
     from watchkeeper.config import ConfigError, default_config, load_config
     from watchkeeper.server.logs import setup_logging
 

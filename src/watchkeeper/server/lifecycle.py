@@ -64,6 +64,7 @@ class Service:
         self.collects_total = 0
         self._host: Any = None
         self._collect_task: asyncio.Task | None = None
+        self._trim_task: asyncio.Task | None = None
         self.reports: Any = None  # the report scheduler, once started
         self.error_store: Any = None  # set by the app: () -> the error store
         self._reports_task: asyncio.Task | None = None
@@ -156,6 +157,7 @@ class Service:
         self.scraper = ScrapeManager(self.ingester.write)
         await self.scraper.apply(self.config)
         self._collect_task = asyncio.create_task(self._collect_loop(), name="collect")
+        self._trim_task = asyncio.create_task(self._trim_loop(), name="malloc-trim")
         log.info("watchkeeper %s on %s, data in %s, %d scrape jobs, %d checks",
                  "forwarding (agent mode)" if self.agent else "serving", self.instance,
                  self.data_path, len(self.config.scrape_configs),
@@ -254,6 +256,8 @@ class Service:
         """Stop loops, then flush and close the store (bounded: SIGTERM exits within 5 s)."""
         if self._reports_task is not None:
             self._reports_task.cancel()
+        if self._trim_task is not None:
+            self._trim_task.cancel()
         if self._collect_task is not None:
             self._collect_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -315,6 +319,18 @@ class Service:
             except Exception:
                 log.exception("collecting metrics failed")
             await asyncio.sleep(max(0.05, interval - self.collect_seconds))
+
+    async def _trim_loop(self) -> None:
+        """Free arena pages back to the system now and then (see server.allocator)."""
+        from . import allocator
+
+        while allocator.available():
+            await asyncio.sleep(allocator.TRIM_INTERVAL_S)
+            try:
+                released = await asyncio.to_thread(allocator.trim)
+                log.debug("malloc_trim released %.1f MB", released / 2**20)
+            except Exception:
+                log.exception("trimming the allocator's free memory failed")
 
     def query_limits(self) -> Any:
         from watchkeeper.promql.limits import QueryLimits

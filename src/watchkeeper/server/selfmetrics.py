@@ -52,6 +52,15 @@ class ServerCollector:
             for health, count in sorted(counts.items()):
                 up.add_metric([health], count)
             yield up
+        from . import allocator
+
+        if allocator.STATS.runs:
+            yield CounterMetricFamily("watchkeeper_malloc_trims", "Times the allocator's free "
+                                      "pages were returned to the system (glibc).",
+                                      value=allocator.STATS.runs)
+            yield CounterMetricFamily("watchkeeper_malloc_trim_released_bytes", "Resident "
+                                      "memory those returns gave back.",
+                                      value=allocator.STATS.released_bytes)
         hub = getattr(getattr(s, "streamer", None), "hub", None)
         if hub is not None:
             yield from stream_families(hub)
