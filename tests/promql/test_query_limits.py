@@ -116,6 +116,21 @@ def test_too_many_samples_is_a_422_with_prometheus_text(store):
         assert r.status_code == 200  # 20 series x 21 samples fit
 
 
+def test_max_samples_counts_the_peak_held_not_all_loaded(store):
+    """As Prometheus: one side's 20 x ~21 samples are freed once its sum is computed, so two
+    such sides fit under 600 at once, though 880 were loaded in all; one side of 1 h
+    (20 x 240) still does not."""
+    engine = Engine(store, limits=QueryLimits(max_samples=600))
+    side = "sum(count_over_time(x[5m]))"
+    with _client(store, engine) as c:
+        r = c.get("/api/v1/query", params={"query": f"{side} + {side}", "time": T0 + 3600})
+        assert r.status_code == 200, r.text
+        assert r.json()["data"]["result"][0]["value"][1] == str(2 * 20 * 20)
+        r = c.get("/api/v1/query", params={"query": "sum(count_over_time(x[1h]))",
+                                           "time": T0 + 3600})
+        assert _error(r, 422, "execution") == TOO_MANY_SAMPLES
+
+
 def test_range_queries_stop_at_11000_points_per_series(store):
     with _client(store) as c:
         ok = c.get("/api/v1/query_range", params={"query": "1", "start": T0,

@@ -121,6 +121,7 @@ class _Evaluator:
 
     def eval(self, node: ast.Expr, times: np.ndarray) -> object:
         self.budget.check()
+        held = self.budget.samples  # what this node's operands load is released after it
         steps = len(times)
         if isinstance(node, ast.NumberLiteral):
             return Scalar(np.full(steps, node.value))
@@ -141,14 +142,15 @@ class _Evaluator:
         if isinstance(node, ast.SubqueryExpr):
             return self.subquery(node, times)
         if isinstance(node, ast.BinaryExpr):
-            return self.binary(node, times)
+            return self._settled(held, self.binary(node, times))
         if isinstance(node, ast.AggregateExpr):
             vec = self.eval(node.expr, times)
             param = None
             if node.param is not None:
                 pv = self.eval(node.param, times)
                 param = pv.value if isinstance(pv, String) else pv.values  # type: ignore[union-attr]
-            return aggregations.aggregate(node.op, vec, node.grouping, node.without, param)  # type: ignore[arg-type]
+            return self._settled(held, aggregations.aggregate(  # type: ignore[arg-type]
+                node.op, vec, node.grouping, node.without, param))
         if isinstance(node, ast.Call):
             if self.query_step and len(times) > 1 and times[1] - times[0] == self.query_step \
                     and isinstance(node.args[0] if node.args else None, ast.MatrixSelector):
@@ -157,8 +159,15 @@ class _Evaluator:
                 done = rollup_over_time(self.store, node, ends, self.query_step)
                 if done is not None:
                     return done
-            return calls.call(node, lambda a: self.eval(a, times), times)
+            return self._settled(held, calls.call(node, lambda a: self.eval(a, times), times))
         raise PromQLEvalError(f"cannot evaluate {type(node).__name__}")
+
+    def _settled(self, held: int, value: object) -> object:
+        """``value`` computed: its operands' samples are freed, its own are held (as
+        Prometheus counts ``max_samples``: the samples in memory at once, not all loaded)."""
+        if isinstance(value, (Vector, Scalar)):
+            self.budget.settle(held, value.values.size)
+        return value
 
     # ------------------------------------------------------------------ selectors
     def select_instant(self, node: ast.VectorSelector, times: np.ndarray) -> Vector:

@@ -147,11 +147,19 @@ class Budget:
         _ACTIVE.budget = previous
 
     def add_samples(self, count: int) -> None:
-        """Count samples a step loads into memory; over ``max_samples`` the query fails."""
+        """Count samples a step loads into memory; over ``max_samples`` held at once (see
+        ``settle``) the query fails."""
         self.samples += count
         if self.samples > self.max_samples:
             raise PromQLEvalError(TOO_MANY_SAMPLES)
         self.check()
+
+    def settle(self, held: int, count: int) -> None:
+        """A node's result replaced its operands: ``held`` (what was in memory before the
+        node) plus its ``count`` samples is what the query holds now."""
+        self.samples = held + count
+        if self.samples > self.max_samples:
+            raise PromQLEvalError(TOO_MANY_SAMPLES)
 
     def check_points(self, points: int) -> None:
         """Refuse a grid before it is allocated."""
