@@ -15,7 +15,7 @@ from watchkeeper.promql import aggregations, ast, binops, calls
 from watchkeeper.promql.errors import PromQLEvalError
 from watchkeeper.promql.limits import MAX_POINTS, RESOLUTION_ERROR, Budget, QueryLimits
 from watchkeeper.promql.parser import parse
-from watchkeeper.promql.rollup_reads import rollup_over_time
+from watchkeeper.promql.rollup_reads import rollup_over_time, rollup_selector
 from watchkeeper.promql.values import (
     RangeData,
     RangeSeries,
@@ -173,6 +173,11 @@ class _Evaluator:
     def select_instant(self, node: ast.VectorSelector, times: np.ndarray) -> Vector:
         ends = self._window_ends(times, node.offset_ms, node.at)
         steps = len(times)
+        if self.query_step and steps > 1 and times[1] - times[0] == self.query_step:
+            done = rollup_selector(self.store, node, ends, self.query_step, self.lookback)
+            if done is not None:
+                self.budget.add_samples(steps * len(done.labels))
+                return done
         labels, rows_v, rows_m, rows_t = [], [], [], []
         lo_t, hi_t = int(ends.min()) - self.lookback, int(ends.max())
         seen = counted = 0

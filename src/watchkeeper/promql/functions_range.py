@@ -45,7 +45,14 @@ def extrapolated(ts, vals, lo, hi, ends, range_ms, is_counter, is_rate):  # type
             corr = np.array([drops[a + 1:b].sum() if b - a >= 2 else 0.0
                              for a, b in zip(lo, hi, strict=True)])
         result = result + corr
-    t_first, t_last = ts[first], ts[last]
+    result = extrapolate(result, v_first, ts[first], ts[last], n, ends, range_ms, is_counter,
+                         is_rate)
+    return result, ok
+
+
+def extrapolate(result, v_first, t_first, t_last, n, ends, range_ms, is_counter, is_rate):  # type: ignore[no-untyped-def]
+    """A window's raw increase (last - first, plus counter resets) extrapolated towards
+    the window's edges as Prometheus 2.42 does; shared with the rollups' rate()."""
     range_start = ends - range_ms
     to_start = (t_first - range_start) / 1000.0
     to_end = (ends - t_last) / 1000.0
@@ -62,7 +69,7 @@ def extrapolated(ts, vals, lo, hi, ends, range_ms, is_counter, is_rate):  # type
         result = result * (interval / sampled)
         if is_rate:
             result = result / (range_ms / 1000.0)
-    return result, ok
+    return result
 
 
 def instant_delta(ts, vals, lo, hi, is_rate):  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""Answer ``<agg>_over_time(selector[range])`` at coarse steps from the store's rollups.
+"""Answer ``<agg>_over_time(selector[range])``, ``rate``/``increase`` and plain selectors
+at coarse steps from the store's rollups (the latter two: see rollup_windows).
 
 Why: a 30-day dashboard at 1 h steps need not decode millions of raw samples when the
 store keeps min/max/sum/count/last per 1 m, 5 m and 1 h, and past raw retention the
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from watchkeeper.promql import ast
+from watchkeeper.promql import ast, rollup_windows
 from watchkeeper.promql.values import STALE_NAN_BITS, Vector, drop_name, merge_duplicates
 from watchkeeper.tsdb.api import RollupData, TimeSeriesStore
 
@@ -26,8 +27,11 @@ COLUMNS_FOR = {
     "min_over_time": ("min",),
     "max_over_time": ("max",),
     "last_over_time": ("last",),
+    "rate": rollup_windows.RATE_COLUMNS,
+    "increase": rollup_windows.RATE_COLUMNS,
 }
 ROLLUP_FUNCTIONS = frozenset(COLUMNS_FOR)
+COUNTER_FUNCTIONS = frozenset(("rate", "increase"))
 RESOLUTIONS = (3_600_000, 300_000, 60_000)
 
 
@@ -97,7 +101,9 @@ def _one_series(func: str, data: RollupData, ends: np.ndarray, range_ms: int,
     if func == "present_over_time":
         return np.ones(len(ends)), ok
     if func == "last_over_time":
-        inside = data.last[np.maximum(hi - 1, 0)]
+        # the last bucket holding a sample: one of staleness markers alone holds none
+        held = np.maximum.accumulate(np.where(data.count > 0, np.arange(len(b)), 0))
+        inside = data.last[held[np.maximum(hi - 1, 0)]]
         return np.where(edge, edge_value, inside), ok
     if func in ("min_over_time", "max_over_time"):
         reduce = np.fmin if func == "min_over_time" else np.fmax
@@ -119,13 +125,21 @@ def rollup_over_time(store: TimeSeriesStore, node: ast.Call, ends: np.ndarray,
     res = pick_resolution(arg.range_ms, step_ms, ends)
     if res is None:
         return None
+    if node.func in COUNTER_FUNCTIONS and not store.has_rollups(arg.vector.matchers, res):
+        return None
     labels, rows_v, rows_m = [], [], []
     # buckets starting up to the last end: the last one only for its at_start
     start, end = int(ends.min()) - arg.range_ms, int(ends.max())
     columns = ("count", "at_start", *COLUMNS_FOR[node.func])
     for data in store.select_rollup(arg.vector.matchers, start, end, res, columns):
         with np.errstate(all="ignore"):
-            value, ok = _one_series(node.func, data, ends, arg.range_ms)
+            if node.func in COUNTER_FUNCTIONS:
+                got = rollup_windows.rate(data, ends, arg.range_ms, node.func == "rate")
+                if got is None:
+                    return None  # blocks of an older layout: raw samples answer
+                value, ok = got
+            else:
+                value, ok = _one_series(node.func, data, ends, arg.range_ms)
         if not ok.any():
             continue
         labels.append(data.labels if node.func == "last_over_time" else drop_name(data.labels))
@@ -134,3 +148,30 @@ def rollup_over_time(store: TimeSeriesStore, node: ast.Call, ends: np.ndarray,
     if not labels:
         return Vector.empty(len(ends))
     return merge_duplicates(labels, np.array(rows_v), np.array(rows_m, dtype=bool))
+
+
+def rollup_selector(store: TimeSeriesStore, node: ast.VectorSelector, ends: np.ndarray,
+                    step_ms: int, lookback_ms: int) -> Vector | None:
+    """A plain selector's values at each end from rollups, or None when it cannot use them
+    (the lookback or the ends off the resolution, or blocks of an older layout)."""
+    res = pick_resolution(lookback_ms, step_ms, ends)
+    if res is None or not store.has_rollups(node.matchers, res):
+        return None
+    labels, rows_v, rows_m, rows_t = [], [], [], []
+    start, end = int(ends.min()) - lookback_ms, int(ends.max())
+    for data in store.select_rollup(node.matchers, start, end, res,
+                                    rollup_windows.SELECTOR_COLUMNS):
+        got = rollup_windows.selector(data, ends, lookback_ms)
+        if got is None:
+            return None
+        value, ok, stamps = got
+        if not ok.any():
+            continue
+        labels.append(data.labels)
+        rows_v.append(value)
+        rows_m.append(ok)
+        rows_t.append(stamps)
+    if not labels:
+        return Vector.empty(len(ends))
+    return Vector(labels, np.array(rows_v), np.array(rows_m, dtype=bool),
+                  np.array(rows_t, dtype=np.int64))

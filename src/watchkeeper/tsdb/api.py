@@ -46,7 +46,8 @@ class RollupData(NamedTuple):
 
     A bucket holds samples with start <= t < start + step; ``at_start`` is the value of
     a sample exactly at the start (a staleness-marker NaN where there is none), which
-    turns buckets into PromQL's windows, closed at both ends, without raw samples."""
+    turns buckets into PromQL's windows, closed at both ends, without raw samples. A
+    bucket holding only staleness markers has count 0 (NaN min, max, last, first)."""
 
     labels: Labels
     timestamps: np.ndarray
@@ -56,6 +57,11 @@ class RollupData(NamedTuple):
     count: np.ndarray
     last: np.ndarray
     at_start: np.ndarray | None = None
+    first: np.ndarray | None = None  # the first real sample's value
+    first_at: np.ndarray | None = None  # ms from the bucket start to it
+    last_at: np.ndarray | None = None  # ms from the bucket start to the last real one
+    resets: np.ndarray | None = None  # rate()'s counter correction inside the bucket
+    stale: np.ndarray | None = None  # 1: a staleness marker ends it; +2: one on its start
 
 
 @dataclass
@@ -139,6 +145,12 @@ class TimeSeriesStore(ABC):
     ) -> Iterator[RollupData]:
         """min/max/sum/count/last/at_start per step of 1 m, 5 m or 1 h; columns not
         asked for (``columns=("max",)`` reads only max) come back as None."""
+
+    def has_rollups(self, matchers: Sequence[Matcher], resolution_ms: int) -> bool:
+        """Whether a matched series keeps stored rollups at this resolution. Why: rate()
+        and selectors read rollups only then; buckets made from raw samples at query
+        time (a series too sparse to keep them) cost more than the raw answer."""
+        return False
 
     @abstractmethod
     def series(

@@ -9,8 +9,10 @@ random-walk gauge fits 2 bytes), decoded by one add and one divide into the
 destination; sum (wider) has its own frame, and so has ``at_start``, a single fill
 value when no sample sits on a bucket start. Hourly frames are stored plain: reading
 twice the bytes from SQLite costs less than decompressing them. Finer blocks keep the
-compact per-row codec. Blocks of the first layout (six per-column frames, no
-``at_start``) still decode.
+compact per-row codec. The third layout adds rows for rate() and plain selectors
+(first, first_at, last_at, resets, stale), each its own frame. Blocks of the first layout
+(six per-column frames, no ``at_start``) and of the second (no third-layout rows) still
+decode, the rows they lack NaN.
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ try:
 except ImportError:  # pragma: no cover - only without the tsdb extra
     _zstd = None
 
-COLUMNS = ("timestamps", "min", "max", "sum", "count", "last", "at_start")
-ROWS = ("min", "max", "last", "count", "sum", "at_start")  # value rows as stored
+COLUMNS = ("timestamps", "min", "max", "sum", "count", "last", "at_start",
+           "first", "first_at", "last_at", "resets", "stale")
+# value rows as stored; rows from "first" on are the third layout's (rate, selectors)
+ROWS = ("min", "max", "last", "count", "sum", "at_start",
+        "first", "first_at", "last_at", "resets", "stale")
+_OLDER_ROWS = 6  # rows every layout has; blocks of older layouts read NaN for the others
 NO_SAMPLE_BITS = 0x7FF0000000000002  # the staleness marker: at_start where none sits there
 _KIND_CODEC, _KIND_GRID, _KIND_OFFSETS, _KIND_DOUBLES, _KIND_FILL, _KIND_SEGMENTS = 0, 2, 3, 4, 5, 6
 SEGMENT = 32  # buckets per base: a day and a third at 1 h, so offsets mostly fit 2 bytes
@@ -50,6 +56,7 @@ _SEGMENTS = struct.Struct("<BBH")  # decimals, byte width, segment; int64 bases 
 _LEGACY_OFFSETS = struct.Struct("<qBB")  # base, decimals, byte width
 _WIDTHS = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
 _NO_SAMPLE = struct.pack("<q", NO_SAMPLE_BITS)
+_NAN = struct.pack("<d", float("nan"))
 
 
 def _unsqueeze(body: memoryview, size: int) -> bytes | memoryview:
@@ -121,7 +128,8 @@ def encode_block(cols: Sequence[np.ndarray], fast: bool = False) -> bytes:
         values[i] = named[name]
     # min, max, last and count share a scale and a width; sum (wider) and at_start
     # (mostly no sample at all) each get their own
-    groups = ((0, 4), (4, 5), (5, 6)) if fast else [(i, i + 1) for i in range(6)]
+    groups = (((0, 4), (4, 5), (5, 6), (6, 7), (7, 9), (9, 10), (10, 11)) if fast
+              else [(i, i + 1) for i in range(len(ROWS))])
     frames += [_rows_frame(lo, values[lo:hi], fast) for lo, hi in groups]
     return _HEAD.pack(n, _ROW_FRAMES | len(frames)) + b"".join(frames)
 
@@ -291,10 +299,13 @@ class DecodedBlock:
         else:
             self.frames.extend((frame, None) for frame in frames[1:])
         self.spans = [_span(frame, row) for frame, row in self.frames]
-        if sorted(r for first, count in self.spans for r in range(first, first + count)) != list(
-            range(len(ROWS))
-        ):
+        covered = sorted(r for first, count in self.spans for r in range(first, first + count))
+        if covered != list(range(len(covered))) or len(covered) < _OLDER_ROWS:
             raise CorruptChunkError("rollup block frames do not cover every row once")
+        nan = (_KIND_FILL, memoryview(_NAN), zlib.crc32(_NAN))
+        for row in range(len(covered), len(ROWS)):  # an older layout's block
+            self.frames.append((nan, row))
+            self.spans.append((row, 1))
         self.rows: list[_Rows | None] = [None] * len(self.frames)
 
     @property

@@ -1,4 +1,5 @@
-"""Rollups: min, max, sum, count and last per 1 m, 5 m and 1 h step, kept longer than raw.
+"""Rollups: per 1 m, 5 m and 1 h bucket aggregates (see rollup_aggregate), kept longer
+than raw.
 
 Why: a year at 1 h step should read ~9,000 points per series, not two million samples.
 Rollups are built from closed days of raw chunks (a day is closed once newer data
@@ -16,16 +17,11 @@ import numpy as np
 
 from watchkeeper.tsdb import rollup_cache
 from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB
-from watchkeeper.tsdb.codec import decimal_scale, decode_chunk
+from watchkeeper.tsdb.codec import decode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
-from watchkeeper.tsdb.rollup_blocks import (
-    COLUMNS,
-    NO_SAMPLE_BITS,
-    ROWS,
-    DecodedBlock,
-    decode_block,
-    encode_block,
-)
+from watchkeeper.tsdb.rollup_aggregate import aggregate
+from watchkeeper.tsdb.rollup_aggregate import aggregate_many as aggregate_many
+from watchkeeper.tsdb.rollup_blocks import COLUMNS, ROWS, DecodedBlock, decode_block, encode_block
 
 MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS = 60_000, 300_000, 3_600_000
 RESOLUTIONS = (MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS)
@@ -36,7 +32,9 @@ DEFAULT_RETENTION_MS = {
     HOUR_MS: 365 * DAY_MS,
 }
 ALL_COLUMNS = tuple(range(len(COLUMNS)))
-LAYOUT = "2"  # blocks with at_start (see rollup_blocks); "1" or none: the first layout
+# "3": blocks with first/first_at/last_at/resets/stale (rate and plain selectors);
+# "2": with at_start (see rollup_blocks); "1" or none: the first layout
+LAYOUT = "3"
 # store a resolution only where it has 6+ samples per step on average; once stored, a
 # series keeps it, so a sparse day never leaves a hole in its rollups
 MIN_REDUCTION = 6
@@ -48,90 +46,6 @@ def resolution_for(step_ms: int) -> int | None:
     return max(fitting) if fitting else None
 
 
-def aggregate(ts: np.ndarray, vals: np.ndarray, res: int) -> list[np.ndarray]:
-    """[bucket starts, min, max, sum, count, last, at_start] of sorted samples.
-
-    at_start is the sample exactly on the bucket start, if any (else the staleness
-    marker): a PromQL window [t - range, t] is the buckets from t - range up to t plus
-    that one sample, so rollups answer such windows exactly."""
-    return aggregate_many([(ts, vals)], res)[0]
-
-
-def aggregate_many(
-    series: Sequence[tuple[np.ndarray, np.ndarray]], res: int
-) -> list[list[np.ndarray]]:
-    """aggregate() of each series, in one pass of numpy operations over all of them.
-
-    Why: a rollup query aggregates the still-open day of every series it reads, and
-    per-series calls would cost more than the arithmetic."""
-    if not series:
-        return []
-    ts = np.concatenate([s[0] for s in series]) if len(series) > 1 else series[0][0]
-    vals = np.concatenate([s[1] for s in series]) if len(series) > 1 else series[0][1]
-    owner = np.repeat(np.arange(len(series)), [s[0].size for s in series])
-    real = vals.view(np.int64) != NO_SAMPLE_BITS  # stale markers are not values
-    if not real.all():
-        ts, vals, owner = ts[real], vals[real], owner[real]
-    if not ts.size:
-        empty = [np.empty(0, np.int64), *[np.empty(0, np.float64)] * (len(COLUMNS) - 1)]
-        return [list(empty) for _ in series]
-    buckets = ts - ts % res
-    new = np.empty(ts.size, bool)
-    new[0] = True
-    np.not_equal(buckets[1:], buckets[:-1], out=new[1:])
-    new[1:] |= owner[1:] != owner[:-1]
-    starts = np.flatnonzero(new)
-    ends = np.r_[starts[1:], ts.size]
-    on_start = ts[starts] == buckets[starts]
-    at_start = np.where(on_start, vals[starts].view(np.int64), NO_SAMPLE_BITS)
-    cols = [
-        buckets[starts],
-        np.fmin.reduceat(vals, starts),
-        np.fmax.reduceat(vals, starts),
-        _bucket_sums(vals, starts, owner),
-        (ends - starts).astype(np.float64),
-        vals[ends - 1],
-        at_start.view(np.float64),
-    ]
-    cuts = np.searchsorted(owner[starts], np.arange(1, len(series)))
-    return [list(parts) for parts in zip(*(np.split(c, cuts) for c in cols), strict=True)]
-
-
-def _bucket_sums(vals: np.ndarray, starts: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """Sums per bucket; a series' values with few decimals are summed as scaled integers.
-
-    Why: a float sum of 3-decimal values is rarely a 3-decimal number itself, and then
-    stores as 8 raw bytes a bucket; the exact sum, rounded once, stays decimal (and is
-    the closer one). Whether a series sums exactly depends on its values alone: when all
-    series together pass, each one would have (same exact sums, rounded the same)."""
-    exact = _exact_sums(vals, starts)
-    if exact is not None:
-        return exact
-    sums = np.add.reduceat(vals, starts)
-    if owner[0] == owner[-1]:
-        return sums
-    first = np.searchsorted(owner, np.arange(owner[-1] + 1))  # each series' first sample
-    bucket_of = np.searchsorted(starts, first)
-    bounds = np.r_[first, vals.size]
-    for k in range(len(first)):
-        lo, hi = bucket_of[k], bucket_of[k + 1] if k + 1 < len(first) else starts.size
-        if hi > lo:
-            mine = _exact_sums(vals[bounds[k] : bounds[k + 1]], starts[lo:hi] - bounds[k])
-            if mine is not None:
-                sums[lo:hi] = mine
-    return sums
-
-
-def _exact_sums(vals: np.ndarray, starts: np.ndarray) -> np.ndarray | None:
-    finite = np.isfinite(vals)
-    scaled = decimal_scale(vals, finite) if finite.all() else None
-    if scaled is None or int(np.abs(scaled[1]).max()) * vals.size >= 2**53:
-        return None
-    decimals, ints = scaled
-    sums = np.add.reduceat(ints, starts).astype(np.float64)
-    return sums / 10.0**decimals if decimals else sums
-
-
 def _encode(cols: list[np.ndarray], res: int) -> bytes:
     return encode_block(cols, fast=res >= HOUR_MS)
 
@@ -141,7 +55,7 @@ def _decode(data: bytes, wanted: Collection[int] = ALL_COLUMNS) -> list[np.ndarr
 
 
 def wanted_columns(columns: Sequence[str] | None) -> tuple[int, ...]:
-    """Column names (min, max, sum, count, last, at_start) -> indexes; None means all."""
+    """Column names (``COLUMNS`` but timestamps) -> indexes; None means all."""
     if columns is None:
         return ALL_COLUMNS
     unknown = set(columns) - set(COLUMNS)
@@ -156,10 +70,10 @@ def built_through(db: ChunkDB) -> int:
 
 
 def _upgrade_layout(db: ChunkDB) -> None:
-    """Blocks of the first layout lack at_start: rebuild every day that still has raw data.
+    """Blocks of an older layout lack columns: rebuild every day that still has raw data.
 
-    Older days keep their blocks (still readable); their windows ending exactly on a
-    sample miss that one sample, as they always did."""
+    Older days keep their blocks (still readable, the missing columns NaN): queries
+    needing those columns read raw samples there, or none."""
     if db.meta("rollup_layout") == LAYOUT:
         return
     with db.transaction() as c:

@@ -106,6 +106,19 @@ class StoreReads:
                 (heads[0], heads[1], heads[2][part], heads[3][part]), unsorted_heads,
                 start_ms, end_ms)
 
+    def has_rollups(self, matchers: Sequence[Matcher], resolution_ms: int) -> bool:
+        with self._lock:
+            ids = sorted(self.index.select(matchers))
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                if self.db.conn.execute(
+                    "SELECT 1 FROM rollups INDEXED BY rollups_span WHERE res=? AND "
+                    f"series_id IN ({','.join('?' * len(part))}) LIMIT 1",
+                    (int(resolution_ms), *part),
+                ).fetchone():
+                    return True
+        return False
+
     def select_rollup(
         self,
         matchers: Sequence[Matcher],
