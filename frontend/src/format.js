@@ -54,6 +54,15 @@ export function legendOf(template, labels, expr = '') {
 
 export const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800, '30d': 2592000 };
 
+// A step of a minute or more is whole minutes: on ends aligned to it too (alignedEnd), the
+// server answers from its per-minute rollups instead of reading every raw sample.
 export function stepFor(seconds, points = 300) {
-  return Math.max(1, Math.round(seconds / points));
+  const step = Math.max(1, Math.round(seconds / points));
+  return step < 60 ? step : Math.round(step / 60) * 60;
+}
+
+// The range's end for a step: on a whole minute when the step is whole minutes (what is
+// left out is newer than one point of the chart).
+export function alignedEnd(nowSeconds, step) {
+  return step % 60 === 0 ? nowSeconds - (nowSeconds % 60) : nowSeconds;
 }

@@ -3,7 +3,7 @@
 // while the app's code is still loading; the app takes that answer over once, when it
 // draws the same dashboard and range.
 import { authHeaders, get } from './api.js';
-import { stepFor } from './format.js';
+import { alignedEnd, stepFor } from './format.js';
 
 const PREFETCH = 'watchkeeperPrefetch';
 const PREFETCH_MAX_AGE_MS = 10000;
@@ -31,9 +31,9 @@ function plotWidth(viewport) {
 
 // A point per pixel of the plot, as Grafana's maxDataPoints: more would not show.
 function request(id, seconds) {
-  const end = Math.floor(Date.now() / 1000);
-  const start = end - seconds;
   const step = stepFor(seconds, plotWidth(window.innerWidth));
+  const end = alignedEnd(Math.floor(Date.now() / 1000), step);
+  const start = end - seconds;
   return { id, seconds, start, end, step, url: `dashboards/${encodeURIComponent(id)}/query?start=${start}&end=${end}&step=${step}` };
 }
 
