@@ -10,7 +10,7 @@ holds only staleness markers is kept (count 0) so a selector sees the series end
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -30,12 +30,14 @@ def aggregate(ts: np.ndarray, vals: np.ndarray, res: int) -> list[np.ndarray]:
 
 
 def aggregate_many(
-    series: Sequence[tuple[np.ndarray, np.ndarray]], res: int
+    series: Sequence[tuple[np.ndarray, np.ndarray]], res: int,
+    columns: Collection[str] | None = None,
 ) -> list[list[np.ndarray]]:
-    """aggregate() of each series, in one pass of numpy operations over all of them.
+    """aggregate() of each series, in one pass of numpy operations over all of them;
+    with ``columns``, the sum and the resets only when named (else zeros).
 
     Why: a rollup query aggregates the still-open day of every series it reads, and
-    per-series calls would cost more than the arithmetic."""
+    per-series calls would cost more than the arithmetic (sums and resets the most)."""
     if not series:
         return []
     ts = np.concatenate([s[0] for s in series]) if len(series) > 1 else series[0][0]
@@ -69,14 +71,16 @@ def aggregate_many(
         "timestamps": begin,
         "min": np.fmin.reduceat(masked, starts),
         "max": np.fmax.reduceat(masked, starts),
-        "sum": _bucket_sums(np.where(real, vals, 0.0), starts, owner),
+        "sum": (_bucket_sums(np.where(real, vals, 0.0), starts, owner)
+                if columns is None or "sum" in columns else np.zeros(nb)),
         "count": counts,
         "last": np.where(has, vals[last_i], np.nan),
         "at_start": at_start.view(np.float64),
         "first": np.where(has, vals[first_i], np.nan),
         "first_at": np.where(has, ts[first_i] - begin, np.nan),
         "last_at": np.where(has, ts[last_i] - begin, np.nan),
-        "resets": _bucket_resets(vals[real], bucket_of[real], nb),
+        "resets": (_bucket_resets(vals[real], bucket_of[real], nb)
+                   if columns is None or "resets" in columns else np.zeros(nb)),
         "stale": stale,
     }
     cols = [named[name] for name in COLUMNS]
@@ -95,9 +99,7 @@ def _bucket_resets(vals: np.ndarray, bucket_of: np.ndarray, buckets: int) -> np.
     if not drop.any():
         return out
     # added in sample order, bucket by bucket: the same sums whichever series share a call
-    where, added = bucket_of[1:][drop], prev[drop]
-    np.add.at(out, where, added)
-    return out
+    return np.bincount(bucket_of[1:][drop], weights=prev[drop], minlength=buckets)
 
 
 def _bucket_sums(vals: np.ndarray, starts: np.ndarray, owner: np.ndarray) -> np.ndarray:

@@ -310,8 +310,14 @@ class DecodedBlock:
 
     @property
     def nbytes(self) -> int:
-        """What this block may grow to once every frame is decoded."""
-        return self.stamps.nbytes + 8 * self.n * len(ROWS)
+        """What this block may grow to once every frame is decoded: a frame of one value
+        for all buckets (a count of 60, no resets, never stale) stays one value.
+
+        Why not 8 bytes for every row: the cache would hold half the blocks it can, and
+        a dashboard reading a month of minutes in a cycle would miss on every block."""
+        rows = sum(count for (frame, _), (_, count) in zip(self.frames, self.spans, strict=True)
+                   if frame[0] != _KIND_FILL)
+        return self.stamps.nbytes + 8 * self.n * rows
 
     def bounds(self, start: int, end: int) -> tuple[int, int]:
         """Indexes [lo, hi) of buckets starting within [start, end]."""

@@ -160,7 +160,8 @@ class StoreReads:
             zip(
                 fresh,
                 rollups.aggregate_many(
-                    [(d.timestamps, d.values) for d in fresh.values()], resolution_ms
+                    [(d.timestamps, d.values) for d in fresh.values()], resolution_ms,
+                    [rollups.COLUMNS[i] for i in wanted],
                 ),
                 strict=True,
             )
