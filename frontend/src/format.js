@@ -54,15 +54,22 @@ export function legendOf(template, labels, expr = '') {
 
 export const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800, '30d': 2592000 };
 
-// A step of a minute or more is whole minutes: on ends aligned to it too (alignedEnd), the
-// server answers from its per-minute rollups instead of reading every raw sample.
-export function stepFor(seconds, points = 300) {
-  const step = Math.max(1, Math.round(seconds / points));
-  return step < 60 ? step : Math.round(step / 60) * 60;
+// A step of a minute or more is whole minutes, of five minutes or more whole five minutes:
+// on ends aligned to it too (alignedEnd), the server answers from its 1 m or 5 m rollups
+// instead of reading every raw sample (a selector's 5-minute lookback is one 5 m bucket).
+function unitOf(step) {
+  return step >= 300 ? 300 : step >= 60 ? 60 : 1;
 }
 
-// The range's end for a step: on a whole minute when the step is whole minutes (what is
-// left out is newer than one point of the chart).
+export function stepFor(seconds, points = 300) {
+  const step = Math.max(1, Math.round(seconds / points));
+  const unit = unitOf(step);
+  return Math.round(step / unit) * unit;
+}
+
+// The range's end for a step from stepFor: on its unit (what is left out is newer than one
+// point of the chart).
 export function alignedEnd(nowSeconds, step) {
-  return step % 60 === 0 ? nowSeconds - (nowSeconds % 60) : nowSeconds;
+  const unit = unitOf(step);
+  return step % unit === 0 ? nowSeconds - (nowSeconds % unit) : nowSeconds;
 }
