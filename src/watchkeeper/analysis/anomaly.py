@@ -1,24 +1,25 @@
 """A streaming anomaly detector: the score of a point uses only the points before it.
 
-One configuration for every series, no per-series tuning. Each point gets five raw
+One configuration for every series, no per-series tuning. Each point gets four raw
 features, every one in units of the series' own robust scale (1.4826 x MAD over the last
 ``window`` points, floored at 1 % of their range):
 
-- the distance of the value from the rolling median (spikes and dips),
-- the distance of the mean of the last five values from it (level shifts),
+- the distance of the mean of the last five values from the rolling median (level shifts,
+  and the larger spikes and dips: a lone point's own distance was the feature that paged
+  most on routine noise, and a real spike also shows as a new extreme or a new shape),
 - at three time scales (8 points, 32 points averaged in fours, 128 in sixteens), the
   distance of the latest stretch of the series to its nearest neighbour among the earlier
   stretches (new shapes: a daily cycle that flattens, a sawtooth that speeds up),
 - once two days are seen (when the sampling step is known: from the timestamps, or given),
   the distance of the value from the median of the same time of day on up to seven earlier
-  days (a night that looks like a day), counted at 0.6 of its weight: a daily cycle is
+  days (a night that looks like a day), counted at 0.3 of its weight: a daily cycle is
   already partly learnt by the nearest-neighbour stretches.
 
 Each feature is divided by its own 99.5th percentile over the recent past, so a series
 whose spikes are routine stops paging on them; the largest ratio is the raw score ``r``.
 A value outside everything seen so far (by 2 % of the seen range, more while the history is
-short) is scored as novel on its own. The score is ``r / (r + 1.5)``: 0.5 (the product's
-threshold everywhere) means "1.5 times as unusual as the 1-in-200 usual". After a point
+short) is scored as novel on its own. The score is ``r / (r + 1.2)``: 0.5 (the product's
+threshold everywhere) means "1.2 times as unusual as the 1-in-200 usual". After a point
 reaches 0.5, scores are damped for 100 points so that one event pages once, unless a point is
 ten times as unusual as the one that paged.
 
@@ -40,7 +41,7 @@ _NEIGHBOURS = 1500    # earlier stretches kept per time scale
 _RANKS = 2000         # past feature values behind each percentile
 _PERCENTILE = 99.5
 _MIN_RANKED = 100     # feature values seen before its percentile is trusted
-_K = 1.5              # r at which the score reaches 0.5
+_K = 1.2              # r at which the score reaches 0.5
 _RANGE_MARGIN = 0.02  # fraction of the seen range a new extreme must pass to be novel
 _RANGE_AFTER = 300    # points seen before a new extreme counts as novel on its own
 _RANGE_YOUNG = 1000   # below this many points the margin widens in proportion
@@ -51,7 +52,7 @@ _REFRESH = 10         # baselines and percentiles are recomputed every this many
 _SCALES = ((8, 1), (32, 4), (128, 16))  # (stretch length, points averaged together)
 _DAY_S = 86_400.0
 _SEASON_DAYS = 7      # earlier days compared at the same time of day
-_SEASON_WEIGHT = 0.6  # the seasonal feature's weight in the combination
+_SEASON_WEIGHT = 0.3  # the seasonal feature's weight in the combination
 
 
 class _Neighbours:
@@ -129,7 +130,7 @@ class AnomalyDetector:
         self._quiet = 0
         self._quiet_r = 0.0
         self._neighbours = [_Neighbours(n, a) for n, a in _SCALES]
-        self._ranks = [_Percentile() for _ in range(3 + len(_SCALES))]
+        self._ranks = [_Percentile() for _ in range(2 + len(_SCALES))]
         self._per_day = 0  # points in a day, once the step is known
         self._stamps: list[float] = []  # the first timestamps, for the step
         if step_s:
@@ -182,7 +183,6 @@ class AnomalyDetector:
         hist = self._hist
         scale = self._scale
         feats: list[float | None] = [
-            abs(x - self._median) / scale,
             abs(float(hist[max(0, end - 4):end + 1].mean()) - self._median) / scale]
         for nb in self._neighbours:
             d = nb.distance(hist, end)
