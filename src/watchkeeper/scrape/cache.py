@@ -29,6 +29,18 @@ from watchkeeper.exposition.parse_text import text_is_clean
 Labelled = dict[str, str] | None  # a sample line's labels after relabelling; None: dropped
 
 
+class SeriesRefs:
+    """Where the writer keeps the store's handles for a cached scrape's samples (see
+    ``TimeSeriesStore.resolve``): opaque here, and new with every fill, so handles live
+    exactly as long as the series list they were resolved for."""
+
+    __slots__ = ("owner", "refs")
+
+    def __init__(self) -> None:
+        self.owner: Any = None  # the store the handles belong to
+        self.refs: list[Any] | None = None
+
+
 class _Last(NamedTuple):
     target: Any
     content_type: str
@@ -39,6 +51,7 @@ class _Last(NamedTuple):
     labelled: list[Labelled]
     whole: bool  # no sample line dropped by relabelling
     metadata: dict[str, Any]
+    refs: SeriesRefs
 
 
 class ScrapeCache:
@@ -97,7 +110,8 @@ class ScrapeCache:
         if start >= 0:
             spans.append((start, len(lines)))
         self.last = _Last(target, content_type, len(lines), comments, spans, keys,
-                          list(labelled), all(x is not None for x in labelled), metadata)
+                          list(labelled), all(x is not None for x in labelled), metadata,
+                          SeriesRefs())
 
     def replay(self, body: bytes, content_type: str, target: Any
                ) -> tuple[_Last, list[float]] | None:

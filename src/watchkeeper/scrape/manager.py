@@ -37,6 +37,15 @@ REPORT_NAMES = ("up", "scrape_duration_seconds", "scrape_samples_scraped",
                 "scrape_samples_post_metric_relabeling", "scrape_series_added")
 
 
+class RefBatch(list):
+    """A scrape's samples whose first ``count`` have the label sets of the scrape that
+    filled the target's cache, in order; a writer may keep their store handles in
+    ``series_refs`` (others just see a list)."""
+
+    series_refs: Any = None
+    count = 0
+
+
 @dataclass
 class TargetState:
     """What /api/v1/targets shows for one target."""
@@ -99,7 +108,10 @@ def _with_staleness_and_report(state: TargetState, result: ScrapeResult) -> list
     that scrape's write (earlier in this thread; a failure in between empties the cache)
     made them ``seen``: nothing was added and nothing went stale."""
     if result.cached:
-        return result.samples + report_samples(state.target, result, 0)
+        batch = RefBatch(result.samples)
+        batch.series_refs, batch.count = result.refs, len(result.samples)
+        batch += report_samples(state.target, result, 0)
+        return batch
     current = {tuple(sorted(labels.items())) for labels, _, _ in result.samples}
     added = sum(1 for k in current if k not in state.seen)
     # series gone since the last scrape (all of them when the scrape failed) end now

@@ -22,7 +22,7 @@ import httpx
 from watchkeeper.config import ScrapeConfig
 from watchkeeper.exposition.parse import ParseError, parse
 
-from .cache import ScrapeCache
+from .cache import ScrapeCache, SeriesRefs
 from .relabel import relabel
 from .targets import Target
 
@@ -46,8 +46,9 @@ class ScrapeResult:
     started: float = 0.0
     metadata: dict[str, Entry] = field(default_factory=dict)
     # the samples came from the target's scrape cache: the series are those of the scrape
-    # that filled it, in the same order
+    # that filled it, in the same order; ``refs`` is where their store handles are kept
     cached: bool = False
+    refs: SeriesRefs | None = None
 
 
 class LimitExceeded(Exception):
@@ -151,7 +152,7 @@ def _samples(body: bytes, content_type: str, target: Target, now_ms: int,
             if limit and len(out) > limit:
                 raise LimitExceeded(f"sample limit exceeded: {len(out)} samples > {limit}")
             return ScrapeResult(out, len(values), len(out), metadata=last.metadata,
-                                cached=True)
+                                cached=True, refs=last.refs)
         cache.clear()
     families = parse(body, content_type)
     out: list[Sample] = []

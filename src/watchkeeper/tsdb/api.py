@@ -85,6 +85,14 @@ class TimeSeriesStore(ABC):
 
     _APPEND_PART = 1024  # samples append_many hands to _append_part at a time
 
+    def resolve(self, labels: LabelsLike) -> Any:
+        """A handle that ``append`` and ``append_many`` take in place of ``labels`` and find
+        without looking the label set up: for writers that send the same series again and
+        again (a scrape cache keeps them). A handle whose series the store has since
+        forgotten still works: the store looks its labels up again. By default the label
+        set itself."""
+        return labels
+
     def append_many(self, samples: Iterable[tuple[LabelsLike, int, float]]) -> int:
         """Add a batch of samples of any series (a scrape, a remote write); returns how many
         were kept. It goes in parts of ``_APPEND_PART``: a store takes its lock once per

@@ -175,7 +175,14 @@ class Store(StoreReads, TimeSeriesStore):
         return report
 
     # ---------------------------------------------------------------------- appending
-    def _series_for(self, labels: LabelsLike) -> Series:
+    def resolve(self, labels: LabelsLike) -> Series:
+        return self._series_for(labels)
+
+    def _series_for(self, labels: LabelsLike | Series) -> Series:
+        if type(labels) is Series:  # a handle from resolve(): still this head's?
+            if self.head.by_id.get(labels.id) is labels:
+                return labels
+            labels = labels.labels
         s = self.head.lookup(labels)
         if s is None:
             with self._lock:
