@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from watchkeeper.remote.queue import QueueLog
+from watchkeeper.remote.queue import QueueLog, _frames
 from watchkeeper.tsdb import Store
+from watchkeeper.tsdb.labels import Labels
+from watchkeeper.tsdb.wal import decode, encode_series
 
 
 def open_queue(store, path, **kw):
@@ -44,4 +46,30 @@ def test_resumes_after_reopen_and_splits_big_records(tmp_path):
     assert [t for s, t, _ in rest if s == "a"] == [*range(250, 1000), 5000]
     assert [t for s, t, _ in rest if s == "b"] == list(range(1000, 1300))
     assert len(list((tmp_path / "q").glob("*.wal"))) <= 2  # sent segments are deleted
+    store.close()
+
+
+def test_every_segment_describes_its_series_and_a_changed_record_is_read_again(tmp_path):
+    """Describing a series again copies its record; a reader decodes a series record only
+    when it differs from the one it read before for that id."""
+    store = Store.open(tmp_path / "data", background=False)
+    q = open_queue(store, tmp_path / "q", segment_bytes=2048)
+    store.taps.append(q.tap)
+    for t in range(300):
+        store.append({"__name__": "m", "s": "a"}, t, 1.0)
+        store.append({"__name__": "m", "s": "b"}, t, 2.0)
+        store.commit()
+    segments = sorted((tmp_path / "q").glob("*.wal"))
+    assert len(segments) > 3
+    for seg in segments:  # each segment reads on its own
+        recs = [decode(k, p) for k, p, _ in _frames(seg.read_bytes(), 0)]
+        described = {r[1] for r in recs if r[0] == "series"}
+        used = {int(i) for r in recs if r[0] == "samples" for i in r[1]}
+        assert used <= described
+    got = drain(q, 64)
+    assert [t for s, t, _ in got if s == "a"] == list(range(300))
+    # an id that now names other labels (a store that reused it) is decoded again
+    sid = next(iter(q.labels))
+    q._learn(encode_series(sid, Labels.of({"__name__": "other"}))[1], 99)
+    assert dict(q.labels[sid]) == {"__name__": "other"}
     store.close()

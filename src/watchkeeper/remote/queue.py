@@ -26,12 +26,22 @@ from pathlib import Path
 import numpy as np
 
 from watchkeeper.tsdb.labels import Labels
-from watchkeeper.tsdb.wal import WAL, decode, encode_series, list_segments, segment_name
+from watchkeeper.tsdb.wal import (
+    REC_SERIES,
+    WAL,
+    decode,
+    encode_series,
+    list_segments,
+    segment_name,
+)
 
 log = logging.getLogger("watchkeeper.remote")
 
 FRAME = struct.Struct("<IIB")  # the WAL's frame: payload length, crc32, record type
-SEGMENT_BYTES = 8 << 20
+# Each segment describes again every series it uses: big segments keep that a small share
+# of what is written (100,000 series take about 10 MB of descriptions per segment).
+SEGMENT_BYTES = 64 << 20
+_SID = struct.Struct("<I")  # a series record starts with its id
 READ_BYTES = 1 << 20
 POSITION_FILE = "position.json"
 POSITION_BYTES = 128  # the record, padded with spaces (JSON ignores them)
@@ -80,12 +90,16 @@ class QueueLog:
         existing = list_segments(self.dir)
         self.wal = WAL(self.dir, (existing[-1] + 1) if existing else 1)
         self._described: set[int] = set()
+        # the series records of the series this segment and the one before described, so
+        # describing a series again is a copy (ids are never reused for other labels)
+        self._series_records: dict[int, bytes] = {}
         self.written_samples = 0
         self.highest_ts = 0
         self.errors = 0
         self._lock = threading.Lock()
         self.labels: dict[int, Labels] = {}  # the reader's series, from the log's own records
         self._label_segment: dict[int, int] = {}  # the segment that last described each
+        self._label_records: dict[int, bytes] = {}  # the record ``labels`` was decoded from
         self._synced = 0.0
         self._position_fd = -1
         self.position = self._load_position(existing)
@@ -96,11 +110,13 @@ class QueueLog:
         try:
             out: list[tuple[int, bytes]] = []
             for kind, payload in records:
-                rec = decode(kind, payload)
-                if rec[0] == "series":
-                    self._described.add(rec[1])
+                if kind == REC_SERIES:
+                    sid = _SID.unpack_from(payload)[0]
+                    self._described.add(sid)
+                    self._series_records[sid] = payload
                     out.append((kind, payload))
                     continue
+                rec = decode(kind, payload)
                 if rec[0] == "samples":
                     ids, ts = rec[1], rec[2]
                     for sid in set(np.unique(ids).tolist()) - self._described:
@@ -120,16 +136,23 @@ class QueueLog:
                     self.wal.write(out)
                     if self.wal.bytes_written >= self.segment_bytes:
                         self.wal.rotate()
+                        kept = self._series_records
+                        self._series_records = {sid: kept[sid] for sid in self._described
+                                                if sid in kept}
                         self._described = set()
         except Exception:
             self.errors += 1
             log.exception("remote write: cannot append to the queue in %s", self.dir)
 
     def _describe(self, sid: int, out: list[tuple[int, bytes]]) -> None:
-        labels = self.labels_of(sid)
-        if labels is not None:
-            out.append(encode_series(sid, labels))
-            self._described.add(sid)
+        payload = self._series_records.get(sid)
+        if payload is None:
+            labels = self.labels_of(sid)
+            if labels is None:
+                return
+            payload = self._series_records[sid] = encode_series(sid, labels)[1]
+        out.append((REC_SERIES, payload))
+        self._described.add(sid)
 
     def close(self) -> None:
         with self._lock:
@@ -185,6 +208,7 @@ class QueueLog:
         for sid in [sid for sid, seg in seen.items() if seg < segment]:
             del seen[sid]
             self.labels.pop(sid, None)
+            self._label_records.pop(sid, None)
 
     def _scan_series(self, segment: int, upto: int) -> None:
         try:
@@ -192,10 +216,17 @@ class QueueLog:
         except OSError:
             return
         for kind, payload, _end in _frames(data, 0):
-            rec = decode(kind, payload)
-            if rec[0] == "series":
-                self.labels[rec[1]] = rec[2]
-                self._label_segment[rec[1]] = segment
+            if kind == REC_SERIES:
+                self._learn(payload, segment)
+
+    def _learn(self, payload: bytes, segment: int) -> None:
+        """A series record: decoded only when it differs from the one read before for
+        its id (every segment describes its series again)."""
+        sid = _SID.unpack_from(payload)[0]
+        if self._label_records.get(sid) != payload:
+            self.labels[sid] = decode(REC_SERIES, payload)[2]
+            self._label_records[sid] = payload
+        self._label_segment[sid] = segment
 
     def read(self, max_samples: int) -> Batch:
         """Up to ``max_samples`` from the acknowledged position (nothing is consumed)."""
@@ -207,10 +238,9 @@ class QueueLog:
             base, advanced = offset, False
             for kind, payload, end in _frames(_read_chunk(path, base), 0):
                 advanced = True
-                rec = decode(kind, payload)
-                if rec[0] == "series":
-                    self.labels[rec[1]] = rec[2]
-                    self._label_segment[rec[1]] = segment
+                rec = ("series",) if kind == REC_SERIES else decode(kind, payload)
+                if kind == REC_SERIES:
+                    self._learn(payload, segment)
                 elif rec[0] in ("samples", "batch"):
                     if rec[0] == "samples":
                         r_ids, r_ts, r_vals = rec[1], rec[2], rec[3]
