@@ -52,7 +52,7 @@ def counted(monkeypatch):
     return calls
 
 
-QUERIES = ["rate(c[1m])", "rate(c[5m])", "increase(c[3m])", "c", "c offset 2m",
+QUERIES = ["rate(c[1m])", "rate(c[5m])", "increase(c[3m])", "c", "c offset 2m", "timestamp(c)",
            "last_over_time(c[1m])", "sum(rate(c[2m])) + sum(c)"]
 
 
