@@ -104,12 +104,19 @@ class OTLPSender(QueueSender):
         super().stop(timeout)
         self.client.close()
 
+    def _forget_gone(self) -> None:
+        """Keep the caches to the series the queue still knows (stopped series leave)."""
+        live = self.queue.labels
+        if len(self._kept) > 2 * len(live) + 1024:
+            self._kept = {k: v for k, v in self._kept.items() if k in live}
+            self._first_ms = {k: v for k, v in self._first_ms.items() if k in live}
+
+    def _after_batch(self, seconds: float) -> None:
+        self._forget_gone()
+
     def _labels(self, sid: int) -> dict[str, str] | None:
         if sid not in self._kept:
-            live = self.queue.labels
-            if len(self._kept) > 2 * len(live) + 1024:  # stopped series leave
-                self._kept = {k: v for k, v in self._kept.items() if k in live}
-                self._first_ms = {k: v for k, v in self._first_ms.items() if k in live}
+            self._forget_gone()
             labels = self.queue.labels.get(sid)
             kept = relabel(dict(labels), self.cfg.write_relabel_configs) if labels else None
             self._kept[sid] = kept if kept and kept.get("__name__") else None

@@ -77,6 +77,8 @@ class Sender(QueueSender):
     def _after_batch(self, seconds: float) -> None:
         self._busy += seconds
         self._reshard()
+        if len(self._blocks) > 2 * len(self.queue.labels) + 1024:  # once the reader moved on
+            self._forget_gone()
 
     # -- one batch -----------------------------------------------------------------------
     def _block(self, sid: int) -> bytes:
