@@ -72,3 +72,18 @@ def test_limit_arenas_leaves_the_operators_choice(monkeypatch: pytest.MonkeyPatc
 
 def test_rss_is_measured() -> None:
     assert allocator.rss_bytes() > 0 or not Path("/proc/self/statm").exists()
+
+
+@glibc
+def test_the_server_exports_what_trims_gave_back() -> None:
+    from types import SimpleNamespace
+
+    from watchkeeper.server.selfmetrics import ServerCollector
+
+    allocator.trim()
+    service = SimpleNamespace(ingester=None, store=None, scraper=None, collect_seconds=0.0,
+                              last_reload_ok=True, last_reload_time=0.0, started_at=0.0)
+    families = {f.name: f for f in ServerCollector(service).collect()}
+    assert families["watchkeeper_malloc_trims"].samples[0].value >= 1
+    assert families["watchkeeper_malloc_trim_seconds"].samples[0].value > 0
+    assert "watchkeeper_malloc_trim_released_bytes" in families

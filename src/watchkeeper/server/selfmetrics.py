@@ -61,6 +61,9 @@ class ServerCollector:
             yield CounterMetricFamily("watchkeeper_malloc_trim_released_bytes", "Resident "
                                       "memory those returns gave back.",
                                       value=allocator.STATS.released_bytes)
+            yield CounterMetricFamily("watchkeeper_malloc_trim_seconds", "Time spent "
+                                      "returning them (arenas are locked meanwhile).",
+                                      value=allocator.STATS.seconds)
         hub = getattr(getattr(s, "streamer", None), "hub", None)
         if hub is not None:
             yield from stream_families(hub)
