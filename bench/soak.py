@@ -9,13 +9,15 @@ Load, all at once against one ``watchkeeper serve``:
   - a webhook receiver that fails 10 % of the notifications it gets.
 
 Prints RSS, open files, threads, event-loop lag p99 (the server's own gauge, stored every
-collect) and WAL size after the warm-up (the first 10 minutes, or a fifth of a short run) and
-at the end, with the growth between them; then every request by kind and status class, the
-5xx count and the samples lost (pushed and acknowledged, but not stored). Exit status 1 on any
-5xx or lost sample. The last line is the figures as JSON (``RESULT {...}``).
+collect) and WAL size after the warm-up (``--warmup-minutes``; by default the first 10
+minutes, or a fifth of a short run) and at the end, with the growth between them; then
+every request by kind and status class, the 5xx count and the samples lost (pushed and
+acknowledged, but not stored). Exit status 1 on any 5xx or lost sample. The last line is
+the figures as JSON (``RESULT {...}``).
 
     .venv/bin/python bench/soak.py                 # one hour
     .venv/bin/python bench/soak.py --minutes 5     # the same load, shorter
+    .venv/bin/python bench/soak.py --minutes 25 --warmup-minutes 10   # the hour's warm-up
 """
 
 from __future__ import annotations
@@ -308,7 +310,10 @@ def print_figures(start: dict[str, float], end: dict[str, float]) -> None:
 
 async def run(args: argparse.Namespace) -> dict:
     duration = args.minutes * 60
-    warmup = min(600.0, duration / 5)
+    warmup = args.warmup_minutes * 60 if args.warmup_minutes is not None \
+        else min(600.0, duration / 5)
+    if not 0 < warmup < duration:
+        raise SystemExit("--warmup-minutes must be above 0 and below --minutes")
     with tempfile.TemporaryDirectory() as tmp:
         if args.workdir:
             tmp = args.workdir
@@ -408,6 +413,9 @@ async def run(args: argparse.Namespace) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--warmup-minutes", type=float, default=None,
+                        help="when the first figures are taken (default: 10, or a fifth of "
+                             "a run shorter than 50 minutes)")
     parser.add_argument("--targets", type=int, default=50)
     parser.add_argument("--series", type=int, default=200, help="per target")
     parser.add_argument("--qps", type=float, default=20.0)
