@@ -42,12 +42,15 @@ s.run("stdio")
 '''
 
 
-def build_store(path: Path, series: int, hours: float, interval: float) -> float:
+def build_store(path: Path, series: int, hours: float, interval: float,
+                closed: bool = False) -> float:
     """The store at ``path`` (kept if a run before built it at this size); returns the
-    time of its last sample in seconds. Values have two decimals, as most gauges do."""
+    time of its last sample in seconds. Values have two decimals, as most gauges do.
+    ``closed``: the data ends at the last UTC midnight and one later sample closes its
+    day, so maintenance rolls all of it up (a closed day's read, without building days)."""
     from watchkeeper.tsdb.store import Store
 
-    size = {"series": series, "hours": hours, "interval": interval}
+    size = {"series": series, "hours": hours, "interval": interval, "closed": closed}
     marker = path / "bench-size.json"
     if marker.exists():
         kept = json.loads(marker.read_text())
@@ -58,6 +61,8 @@ def build_store(path: Path, series: int, hours: float, interval: float) -> float
 
         shutil.rmtree(path)
     now = int(time.time() * 1000)
+    if closed:
+        now -= now % 86_400_000
     ts = np.arange(now - int(hours * 3600_000), now, int(interval * 1000), dtype=np.int64)
     rng = np.random.default_rng(0)
     with Store.open(path, background=False) as store:
@@ -68,6 +73,9 @@ def build_store(path: Path, series: int, hours: float, interval: float) -> float
             store.append_array({"__name__": f"bench_metric_{i % 50}", "shard": str(i)}, ts, v)
         store.append_array({"__name__": "watchkeeper_health_status", "check": "db"}, ts,
                            np.ones(len(ts)))
+        if closed:  # newer data: the day before it is closed
+            store.append({"__name__": "watchkeeper_health_status", "check": "db"}, now + 1000,
+                         1.0)
         t0 = time.perf_counter()
         done = store.maintain()  # what a server does every minute: rollups of closed days
         print(f"maintenance after the import: {time.perf_counter() - t0:.1f} s {done}")
@@ -211,6 +219,8 @@ def main() -> None:
                     help="the issue's size: 10,000 series x 7 days at 1 s")
     ap.add_argument("--store", type=Path, help="keep the store here between runs")
     ap.add_argument("--build-only", action="store_true", help="build the store and stop")
+    ap.add_argument("--closed", action="store_true",
+                    help="the data ends at the last UTC midnight: all of it rolled up")
     a = ap.parse_args()
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if a.full:
@@ -222,7 +232,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = a.store or Path(tmp) / "data"
         t0 = time.perf_counter()
-        end = build_store(path, a.series, a.hours, a.interval)
+        end = build_store(path, a.series, a.hours, a.interval, a.closed)
         print(f"store: {a.series} series x {a.hours} h at {a.interval} s "
               f"({a.series * a.hours * 3600 / a.interval / 1e6:,.1f} M samples) ready in "
               f"{time.perf_counter() - t0:.1f} s, {_size(path) / 2**30:.2f} GiB")
@@ -231,7 +241,8 @@ def main() -> None:
         # moments relative to the store's last sample: a kept store was built earlier
         open_at = end - min(a.hours / 2, 1.0) * 3600  # the tool's default, now-1h
         day = 86400.0
-        closed_at = (end // day) * day - day / 2  # the middle of the day before the open one
+        # in the day before the open one: its middle, or with --closed the last hour of data
+        closed_at = end - 3600 if a.closed else (end // day) * day - day / 2
         b = Backend.local(path)
         try:
             rows = {
@@ -244,14 +255,16 @@ def main() -> None:
             }
             # the anchor: the same ranking over PromQL's grid of the selector (the read
             # what_changed had before), alternated with ours
-            ours_wc, grid_wc = alternated(
-                lambda: tools.what_changed(b, at=str(open_at), window="30m"),
-                lambda: promql_what_changed(b.engine, open_at, 1800), 3)
-            rows["what_changed (all, open day)"] = ours_wc
-            rows["  anchor: PromQL grid read, same"] = grid_wc
-            if closed_at - 2.5 * 3600 > end - a.hours * 3600:
-                rows["what_changed (all, closed day)"] = timed(lambda: tools.what_changed(
-                    b, at=str(closed_at), window="30m"), 3)
+            moments = [] if a.closed else [("open", open_at)]
+            if closed_at - 2 * 3600 >= end - a.hours * 3600:
+                moments.append(("closed", closed_at))
+            for kind, at in moments:
+                ours_wc, grid_wc = alternated(
+                    lambda at=at: tools.what_changed(b, at=str(at), window="30m"),
+                    lambda at=at: promql_what_changed(b.engine, at, 1800), 3)
+                rows[f"what_changed (all, {kind} day)"] = ours_wc
+                rows["  anchor: PromQL grid read, same"
+                     + " " * (kind == "closed")] = grid_wc
             rows.update({
                 # the analysis route scores at most 200 series a call
                 "anomalies (200 series, 1 h)": timed(lambda: tools.anomalies(
