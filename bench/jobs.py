@@ -197,7 +197,58 @@ def bench_celery_in_process() -> None:
     print(f"celery hook code per task (publish, start, end): {per_task * 1e6:6.2f} us")
     RATIOS.append((f"celery hook code per task ({per_task * 1e6:.1f} us) / 20 us goal",
                    per_task / 20e-6, "<= 1"))
+    bench_celery_tracer(app, noop, hooks)
     app.close()
+
+
+def bench_celery_tracer(app: object, task: object, hooks: object) -> None:
+    """A worker's path for one message, without the broker: the tracer a worker builds for
+    a task, called with a request as a worker passes it, bare, with two receivers that do
+    nothing (what Celery's dispatch of task_prerun and task_postrun costs by itself) and
+    with the hooks."""
+    from celery import signals
+    from celery.app.trace import build_tracer
+
+    from watchkeeper.integrations.jobs.schema import ENQUEUED_HEADER
+
+    tracer = build_tracer(task.name, task, app=app)
+    request = {"id": "1", "delivery_info": {"routing_key": "celery", "exchange": ""},
+               ENQUEUED_HEADER: time.time()}
+
+    def nothing(**_: object) -> None:
+        return None
+
+    def connect_nothing() -> None:
+        signals.task_prerun.connect(nothing, weak=False)
+        signals.task_postrun.connect(nothing, weak=False)
+
+    def disconnect_nothing() -> None:
+        signals.task_prerun.disconnect(nothing)
+        signals.task_postrun.disconnect(nothing)
+
+    modes = {"bare": (None, None), "dispatch only": (connect_nothing, disconnect_nothing),
+             "hooks": (hooks.connect, hooks.disconnect)}
+    # rounds of about a millisecond: on a busy machine a longer round is more likely to
+    # be preempted, which would weigh on the slower mode's minimum more
+    number, best = 20, {m: float("inf") for m in modes}
+    for _ in range(ROUNDS * 40):
+        for mode, (on, off) in modes.items():
+            if on:
+                on()
+            try:
+                took = timeit.timeit(lambda: tracer("1", (), {}, request), number=number)
+            finally:
+                if off:
+                    off()
+            best[mode] = min(best[mode], took / number)
+    bare = best["bare"]
+    print(f"celery worker tracer per task   bare {bare * 1e6:6.2f} us   signal dispatch only "
+          f"+{(best['dispatch only'] - bare) * 1e6:5.2f} us   hooks "
+          f"+{(best['hooks'] - bare) * 1e6:5.2f} us")
+    RATIOS.append((f"celery worker tracer with hooks / bare (added "
+                   f"{(best['hooks'] - bare) * 1e6:.1f} us, Celery's dispatch "
+                   f"{(best['dispatch only'] - bare) * 1e6:.1f})", best["hooks"] / bare,
+                   "<= 20 us added"))
 
 
 WORKER = """
