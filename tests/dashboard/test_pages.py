@@ -111,6 +111,9 @@ def test_silence_and_resolve_reach_the_server_and_the_timeline_draws(served, pag
     served.fire()
     pg.goto(served.url + "/#/alerts")
     pg.wait_for_selector("[data-alert=DiskOnFire]")
+    if pg.locator("[data-alert=DiskOnFire] .badge.ack").count() == 0:  # run on its own
+        pg.click("[data-alert=DiskOnFire] [data-action=acknowledge]")
+        pg.wait_for_selector("[data-alert=DiskOnFire] .badge.ack")
     pg.click("[data-alert=DiskOnFire] [data-action=timeline]")
     pg.wait_for_selector("[data-alert=DiskOnFire] .timeline .strip .cell.bad")
     pg.wait_for_selector("[data-alert=DiskOnFire] .timeline ol.events li:has-text('ack')")
