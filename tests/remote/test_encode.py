@@ -69,3 +69,28 @@ def test_one_series_per_sample_decodes_with_the_protobuf_runtime(data):
     got = [(s.map, s.ts, s.value) for s in req.samples]
     assert got == [(dict(sorted(labels.items())), int(t), float(v))
                    for (labels, _t, _v), t, v in zip(data, ts, vals, strict=True)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(series, st.integers(2**42, 2**49 - 1), st.floats()), min_size=1,
+                max_size=40))
+def test_one_series_per_sample_is_the_reference_encoding_byte_for_byte(samples):
+    """The batch-at-once encoding equals one ``encode_series`` call per sample (all these
+    timestamps take 7-byte varints, as one batch's must)."""
+    import numpy as np
+
+    from watchkeeper.remote.encode import (
+        encode_one_each,
+        encode_series,
+        series_header,
+        varint_size,
+    )
+
+    blocks = [encode_labels(lb.items()) for lb, _, _ in samples]
+    ts = np.array([t for _, t, _ in samples], dtype=np.int64)
+    vals = np.array([v for _, _, v in samples], dtype=np.float64)
+    assert varint_size(ts) == 7
+    heads = [series_header(b, 7) for b in blocks]
+    want = b"".join(encode_series(b, [t], [v])
+                    for b, (_, t, v) in zip(blocks, samples, strict=True))
+    assert encode_one_each(heads, ts, vals, 7) == want
