@@ -16,12 +16,15 @@ features, every one in units of the series' own robust scale (1.4826 x MAD over 
   already partly learnt by the nearest-neighbour stretches.
 
 Each feature is divided by its own 99.5th percentile over the recent past, so a series
-whose spikes are routine stops paging on them; the largest ratio is the raw score ``r``.
-A value outside everything seen so far (by 2 % of the seen range, more while the history is
-short) is scored as novel on its own. The score is ``r / (r + 1.2)``: 0.5 (the product's
-threshold everywhere) means "1.2 times as unusual as the 1-in-200 usual". After a point
-reaches 0.5, scores are damped for 100 points so that one event pages once, unless a point is
-ten times as unusual as the one that paged.
+whose spikes are routine stops paging on them; the largest ratio is the point's
+unusualness. It must persist: the raw score ``r`` is the smaller of this point's and the
+previous point's, so a feature that flickers up for one point (a nearest neighbour missed
+once) does not page, while a real event holds the windowed features up for several points
+and pays one point of delay. A value outside everything seen so far (by 2 % of
+the seen range, more while the history is short) is scored as novel on its own, at once.
+The score is ``r / (r + 1.2)``: 0.5 (the product's threshold everywhere) means "1.2 times as
+unusual as the 1-in-200 usual". After a point reaches 0.5, scores are damped for 100 points
+so that one event pages once, unless a point is ten times as unusual as the one that paged.
 
 Measured on the Numenta Anomaly Benchmark by bench/nab.py (the detector never sees labels).
 """
@@ -129,6 +132,7 @@ class AnomalyDetector:
         self._hi = -np.inf
         self._quiet = 0
         self._quiet_r = 0.0
+        self._prev_u = 0.0  # the previous point's unusualness, for persistence
         self._neighbours = [_Neighbours(n, a) for n, a in _SCALES]
         self._ranks = [_Percentile() for _ in range(2 + len(_SCALES))]
         self._per_day = 0  # points in a day, once the step is known
@@ -191,10 +195,11 @@ class AnomalyDetector:
         if i < _WARMUP:  # no baseline yet: the features would be measured against nothing
             self._lo, self._hi = min(self._lo, x), max(self._hi, x)
             return 0.0
-        r = max(rank.ratio(f, refresh)
+        u = max(rank.ratio(f, refresh)
                 for f, rank in zip(feats[:-1], self._ranks[:-1], strict=True) if f is not None)
         if feats[-1] is not None:
-            r = max(r, _SEASON_WEIGHT * self._ranks[-1].ratio(feats[-1], refresh))
+            u = max(u, _SEASON_WEIGHT * self._ranks[-1].ratio(feats[-1], refresh))
+        r, self._prev_u = min(u, self._prev_u), u  # unusual on two points in a row
         span = max(self._hi - self._lo, 1e-9 * (abs(self._hi) + 1.0))
         outside = max(0.0, x - self._hi, self._lo - x) / span
         if i >= _RANGE_AFTER:
