@@ -73,3 +73,54 @@ def test_every_segment_describes_its_series_and_a_changed_record_is_read_again(t
     q._learn(encode_series(sid, Labels.of({"__name__": "other"}))[1], 99)
     assert dict(q.labels[sid]) == {"__name__": "other"}
     store.close()
+
+
+def test_an_id_reused_for_other_labels_ends_the_batch_and_is_reported_once(tmp_path):
+    """A store that reused an id after a restart: samples before the new description keep
+    the old labels (the batch ends there), the ones after carry the new, and the senders
+    are told once to drop what they cached for the id."""
+    from watchkeeper.tsdb.wal import encode_samples
+
+    q = QueueLog(tmp_path / "q", lambda sid: None)
+    old, new = Labels.of({"__name__": "old"}), Labels.of({"__name__": "new"})
+    ids = np.array([7], dtype=np.int64)
+    q.tap([encode_series(7, old), encode_samples(ids, np.array([1]), np.array([1.0])),
+           encode_series(7, new), encode_samples(ids, np.array([2]), np.array([2.0]))])
+    first = q.read(100)
+    assert first.ts.tolist() == [1] and dict(q.labels[7]) == {"__name__": "old"}
+    assert q.take_changed() == set()
+    q.acknowledge(first.end)
+    second = q.read(100)
+    assert second.ts.tolist() == [2] and dict(q.labels[7]) == {"__name__": "new"}
+    assert q.take_changed() == {7} and q.take_changed() == set()
+
+
+def test_the_sender_sends_a_reused_id_with_its_new_labels(tmp_path):
+    from test_retries import Sink, wait_for
+
+    from watchkeeper.config.models import RemoteWriteConfig
+    from watchkeeper.remote import RemoteWrite
+    from watchkeeper.tsdb.wal import encode_samples
+
+    sink = Sink([])
+    store = Store.open(tmp_path / "data", background=False)
+    cfg = RemoteWriteConfig(url=sink.url, name="t",
+                            queue_config={"batch_send_deadline": 0.01, "min_shards": 1,
+                                          "max_shards": 1})
+    remote = RemoteWrite(store, [cfg], tmp_path / "remote")
+    sender = remote.senders[0]
+    remote.start()
+    try:
+        ids = np.array([7], dtype=np.int64)
+        sender.queue.tap([encode_series(7, Labels.of({"__name__": "old"})),
+                          encode_samples(ids, np.array([1]), np.array([1.0]))])
+        wait_for(lambda: sender.pending == 0)
+        sender.queue.tap([encode_series(7, Labels.of({"__name__": "new"})),
+                          encode_samples(ids, np.array([2]), np.array([2.0]))])
+        wait_for(lambda: sender.pending == 0)
+        got = [(s[0]["__name__"], s[1]) for body in sink.bodies for s in body]
+        assert got == [("old", 1), ("new", 2)]
+    finally:
+        remote.stop()
+        store.close()
+        sink.close()

@@ -104,6 +104,11 @@ class OTLPSender(QueueSender):
         super().stop(timeout)
         self.client.close()
 
+    def _forget(self, ids: set[int]) -> None:
+        for sid in ids:
+            self._kept.pop(sid, None)
+            self._first_ms.pop(sid, None)
+
     def _forget_gone(self) -> None:
         """Keep the caches to the series the queue still knows (stopped series leave)."""
         live = self.queue.labels

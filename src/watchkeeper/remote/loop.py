@@ -64,6 +64,9 @@ class QueueSender:
                 self.log.exception("%s %s: cannot read the queue", self.kind, self.name)
                 self._stop.wait(1.0)
                 continue
+            changed = self.queue.take_changed()
+            if changed:
+                self._forget(changed)
             if batch.end == self.queue.position:  # nothing new
                 first_seen = None
                 self._stop.wait(0.05)
@@ -88,6 +91,9 @@ class QueueSender:
     def _deliver(self, batch: Batch) -> bool:
         """Send ``batch`` until delivered or refused; False only when stopping."""
         raise NotImplementedError
+
+    def _forget(self, ids: set[int]) -> None:
+        """Drop what is cached for ``ids``: the queue read them again with other labels."""
 
     def _after_batch(self, seconds: float) -> None:
         """Called after every delivery attempt of a batch (resharding decides here)."""

@@ -91,7 +91,7 @@ class QueueLog:
         self.wal = WAL(self.dir, (existing[-1] + 1) if existing else 1)
         self._described: set[int] = set()
         # the series records of the series this segment and the one before described, so
-        # describing a series again is a copy (ids are never reused for other labels)
+        # describing a series again is a copy (a store that reuses an id describes it anew)
         self._series_records: dict[int, bytes] = {}
         self.written_samples = 0
         self.highest_ts = 0
@@ -100,6 +100,7 @@ class QueueLog:
         self.labels: dict[int, Labels] = {}  # the reader's series, from the log's own records
         self._label_segment: dict[int, int] = {}  # the segment that last described each
         self._label_records: dict[int, bytes] = {}  # the record ``labels`` was decoded from
+        self._changed: set[int] = set()  # ids read again with other labels, for the senders
         self._synced = 0.0
         self._position_fd = -1
         self.position = self._load_position(existing)
@@ -223,10 +224,20 @@ class QueueLog:
         """A series record: decoded only when it differs from the one read before for
         its id (every segment describes its series again)."""
         sid = _SID.unpack_from(payload)[0]
-        if self._label_records.get(sid) != payload:
-            self.labels[sid] = decode(REC_SERIES, payload)[2]
+        before = self._label_records.get(sid)
+        if before != payload:
+            labels = decode(REC_SERIES, payload)[2]
+            if before is not None and labels != self.labels.get(sid):
+                self._changed.add(sid)
+            self.labels[sid] = labels
             self._label_records[sid] = payload
         self._label_segment[sid] = segment
+
+    def take_changed(self) -> set[int]:
+        """The ids read with other labels than before (a store that reused an id after a
+        restart) since the last call: a sender drops what it cached for them."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     def read(self, max_samples: int) -> Batch:
         """Up to ``max_samples`` from the acknowledged position (nothing is consumed)."""
@@ -240,6 +251,11 @@ class QueueLog:
                 advanced = True
                 rec = ("series",) if kind == REC_SERIES else decode(kind, payload)
                 if kind == REC_SERIES:
+                    if parts and self._label_records.get(
+                            _SID.unpack_from(payload)[0], payload) != payload:
+                        # an id about to name other labels: the batch so far keeps the old
+                        # ones, the next one starts at this record
+                        return Batch.of(parts, Position(segment, offset, 0))
                     self._learn(payload, segment)
                 elif rec[0] in ("samples", "batch"):
                     if rec[0] == "samples":

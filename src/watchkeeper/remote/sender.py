@@ -92,6 +92,11 @@ class Sender(QueueSender):
             self._blocks[sid] = block
         return block
 
+    def _forget(self, ids: set[int]) -> None:
+        for sid in ids:
+            self._blocks.pop(sid, None)
+            self._headers.pop(sid, None)
+
     def _forget_gone(self) -> None:
         """Keep the caches to the series the queue still knows (stopped series leave)."""
         live = self.queue.labels
