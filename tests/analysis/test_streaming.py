@@ -34,24 +34,47 @@ def test_stationary_gaussian_noise_flags_under_one_percent_of_series_hours() -> 
 
 
 def test_a_4_sigma_level_shift_is_flagged_within_two_evaluations() -> None:
-    rng = np.random.default_rng(12)
-    series, sigma = 2000, 2.0
-    scorer = StreamScorer(series)
-    keys = np.arange(series, dtype=np.int64)
-    level = rng.uniform(-100, 100, series)
-    for _ in range(300):
-        scorer.update(keys, level + sigma * rng.normal(size=series))
-    caught = np.zeros(series, dtype=bool)
-    for _ in range(2):
-        s = scorer.update(keys, level + 4 * sigma + sigma * rng.normal(size=series))
-        caught |= s >= ANOMALY_THRESHOLD
-    assert caught.mean() >= 0.85  # the two-point test's power against a 4-sigma step
+    # Over 12,000 seeded series the two-point test catches ~91 % (its ceiling with these
+    # thresholds and known mean and spread is ~94 %); when the shift's first point taught
+    # the baseline before the second was judged, it caught ~88 %.
+    caught = []
+    for seed in (12, 13, 14):
+        rng = np.random.default_rng(seed)
+        series, sigma = 4000, 2.0
+        scorer = StreamScorer(series)
+        keys = np.arange(series, dtype=np.int64)
+        level = rng.uniform(-100, 100, series)
+        for _ in range(300):
+            scorer.update(keys, level + sigma * rng.normal(size=series))
+        hit = np.zeros(series, dtype=bool)
+        for _ in range(2):
+            s = scorer.update(keys, level + 4 * sigma + sigma * rng.normal(size=series))
+            hit |= s >= ANOMALY_THRESHOLD
+        caught.append(hit)
+    assert np.concatenate(caught).mean() >= 0.90  # ~5 standard errors under the expected
     # and the same shift downwards, on a series with a tiny spread around a big level
-    small = StreamScorer(1)
+    rng = np.random.default_rng(12)
+    small = StreamScorer(200)
+    keys = np.arange(200, dtype=np.int64)
     for _ in range(100):
-        small.update([1], [1e4 + 0.1 * rng.normal()])
-    assert max(small.update([1], [1e4 - 0.4 - 0.1 * rng.normal()])[0]
-               for _ in range(2)) >= ANOMALY_THRESHOLD
+        small.update(keys, 1e4 + 0.1 * rng.normal(size=200))
+    hit = np.zeros(200, dtype=bool)
+    for _ in range(2):
+        hit |= small.update(keys, 1e4 - 0.4 - 0.1 * rng.normal(size=200)) >= ANOMALY_THRESHOLD
+    assert hit.mean() >= 0.8
+
+
+def test_the_second_point_of_a_shift_is_judged_against_a_baseline_without_the_first() -> None:
+    rng = np.random.default_rng(4)
+    scorer = StreamScorer()
+    for _ in range(200):
+        scorer.update([9], [rng.normal()])
+    before = scorer.baseline([9])[0]
+    scorer.update([9], [4.0])  # teaches the point before it (noise): a small move
+    first = scorer.baseline([9])[0]
+    assert abs(first - before) < 0.05
+    scorer.update([9], [4.0])  # now the first 4 sigma point, clipped at 3: ~0.1
+    assert scorer.baseline([9])[0] - first > 0.09
 
 
 def test_a_lone_spike_is_flagged_and_does_not_move_the_baseline() -> None:
