@@ -35,7 +35,7 @@ def test_stationary_gaussian_noise_flags_under_one_percent_of_series_hours() -> 
 
 def test_a_4_sigma_level_shift_is_flagged_within_two_evaluations() -> None:
     # Over 12,000 seeded series the two-point test catches ~91 % (its ceiling with these
-    # thresholds and known mean and spread is ~94 %); when the shift's first point taught
+    # thresholds and a known mean and spread is ~94 %); when the shift's first point taught
     # the baseline before the second was judged, it caught ~88 %.
     caught = []
     for seed in (12, 13, 14):

@@ -18,16 +18,17 @@ numpy calls:
 ``r`` is the largest of ``|z1| / 5`` and ``|z2| / 4.1`` (z1: the point, z2: the mean of the
 last two, each in units of its own spread, the first raised by the tail lift, the second by
 its square root); the score is ``r / (r + 1)``, so 0.5 (the product's threshold everywhere)
-is exactly the threshold of either test. On Gaussian noise that flags ~0.6 % of
+is exactly the threshold of either test. On Gaussian noise that flags ~0.8 % of
 series-hours at two points a minute, and catches a 4 sigma shift within two evaluations
-~91 % of the time (tests/analysis check both; bench/anomaly_server.py prints the figures,
+~92 % of the time (tests/analysis check both; bench/anomaly_server.py prints the figures,
 and those for heavier tails). Where the rest of the ~95 % a two-point test could reach
-goes: the threshold 4.1 rather than 4 (~1 point; it pays for the baseline learning one
-point later, which at 4 would flag ~1 % of series-hours), the tail prior lifting a
-Gaussian series' thresholds by ~5 % (~2 points: the price of heavy tails not paging), and
-the noise of the estimated mean and spread (~0.5). When the shift's first point was learned
-before the second was judged, it moved the mean, widened the spread and lifted the tail,
-and a 4 sigma shift was caught within two evaluations 88 % of the time.
+goes: the threshold 4.1 rather than 4 (~1 point; at 4, with the baseline learning a point
+later, ~1 % of series-hours would be flagged), the tail prior lifting a Gaussian series'
+thresholds by ~5 % (~2 points: the price of heavy tails not paging), and the noise of the
+estimated mean and spread (~0.5). When a point was learned before the next was judged, a
+shift's first point moved the mean, widened the spread and lifted the tail (together ~5
+points), which also damped false pairs: at an equal false-flag rate judging the pair
+against a baseline that has learned neither point is worth 1 to 2 points.
 
 Series are keyed by a 64-bit hash of their identity; rows stay sorted by key so a tick maps
 its series with one ``searchsorted``.
