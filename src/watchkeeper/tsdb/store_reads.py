@@ -55,16 +55,12 @@ class StoreReads:
     def select(
         self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME, end_ms: int = MAX_TIME
     ) -> Iterator[SeriesData]:
-        with self._lock:
-            ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
-        return self._read(ids, start_ms, end_ms)
+        return self._read(self._ids(matchers, None, None), start_ms, end_ms)
 
     def select_blocks(
         self, matchers: Sequence[Matcher], start_ms: int = MIN_TIME, end_ms: int = MAX_TIME
     ) -> Iterator[SeriesBlock]:
-        with self._lock:
-            ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
-        return self._read_blocks(ids, start_ms, end_ms)
+        return self._read_blocks(self._ids(matchers, None, None), start_ms, end_ms)
 
     _READ_BATCH = 4096  # series a read decodes together
 
