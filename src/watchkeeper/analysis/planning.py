@@ -24,16 +24,12 @@ import numpy as np
 from .capacity import DAY, HOUR
 from .forecasting import theil_sen
 from .resources import SKIPPED_FSTYPES, all_resources
-from .views import grid
+from .views import grid, label_key
 
 POOL_PEAK = 0.3    # a pool whose peak use stays below this share of its maximum
 CACHE_HITS = 0.5   # a cache answering fewer hits than this share
 CACHE_MIN = 100    # ... over at least this many requests
 WORKERS_BUSY = 0.1  # workers busy on average less than this share of their slots
-
-
-def _key(labels: dict[str, str]) -> tuple:
-    return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
 
 
 def _growth(t: np.ndarray, used: np.ndarray) -> tuple[float | None, bool]:
@@ -64,11 +60,11 @@ def plan_resources(engine: Any, now_ms: int, lookback_ms: int = int(7 * DAY * 10
         if not labels:
             continue
         limit_labels, _, limits = grid(engine, res.limit, now_ms - lookback_ms, now_ms, step)
-        limit_of = {_key(lbl): row for lbl, row in zip(limit_labels, limits, strict=True)}
+        limit_of = {label_key(lbl): row for lbl, row in zip(limit_labels, limits, strict=True)}
         for lbl, row in zip(labels, used, strict=True):
             if res.filesystem and lbl.get("fstype") in SKIPPED_FSTYPES:
                 continue
-            limit_row = limit_of.get(_key(lbl))
+            limit_row = limit_of.get(label_key(lbl))
             ok = np.isfinite(row)
             if limit_row is None or not ok.any() or not np.isfinite(limit_row).any():
                 continue
@@ -107,7 +103,7 @@ def _vector(engine: Any, expr: str, ts_ms: int) -> dict[tuple, tuple[dict[str, s
         lbl = dict(value.labels[i])
         v = float(value.values[i, 0])
         if math.isfinite(v):
-            out[_key(lbl)] = (lbl, v)
+            out[label_key(lbl)] = (lbl, v)
     return out
 
 

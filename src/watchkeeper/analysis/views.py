@@ -142,16 +142,16 @@ def capacity(engine: Any, now_ms: int, lookback_ms: int = int(7 * DAY * 1000),
     readonly: set[tuple] = set()
     if any(r.filesystem for r in chosen):
         ro_labels, _, ro = grid(engine, "node_filesystem_readonly", now_ms, now_ms, step_ms)
-        readonly = {_key(lbl) for lbl, row in zip(ro_labels, ro, strict=True) if row[-1] == 1}
+        readonly = {label_key(lbl) for lbl, row in zip(ro_labels, ro, strict=True) if row[-1] == 1}
     out = []
     for res in chosen:
         labels, times, used = grid(engine, res.used, start, now_ms, step_ms)
         if not labels:
             continue
         size_labels, _, sizes = grid(engine, res.limit, start, now_ms, step_ms)
-        size_of = {_key(lbl): row for lbl, row in zip(size_labels, sizes, strict=True)}
+        size_of = {label_key(lbl): row for lbl, row in zip(size_labels, sizes, strict=True)}
         for lbl, row in zip(labels, used, strict=True):
-            key = _key(lbl)
+            key = label_key(lbl)
             if key not in size_of or (res.filesystem and (
                     lbl.get("fstype") in SKIPPED_FSTYPES or key in readonly)):
                 continue
@@ -172,5 +172,6 @@ def capacity(engine: Any, now_ms: int, lookback_ms: int = int(7 * DAY * 1000),
     return sorted(out, key=lambda d: (d["seconds"] is None, d["seconds"] or 0.0))
 
 
-def _key(labels: dict[str, str]) -> tuple:
+def label_key(labels: dict[str, str]) -> tuple:
+    """A series' labels without its name: how a used series meets its limit."""
     return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
