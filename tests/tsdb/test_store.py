@@ -241,3 +241,21 @@ def test_append_many_beside_readers_and_commits_loses_nothing(tmp_path):
         got = list(again.select([]))
         assert len(got) == 3 * 500
         assert all(len(d.values) == 30 for d in got)
+
+
+def test_a_read_skips_a_series_forgotten_after_it_was_chosen(tmp_path):
+    # a series created by a scrape whose samples have not come yet can be forgotten by
+    # maintenance between a read choosing its ids and decoding them; the read goes on
+    from watchkeeper.tsdb.store import Store
+
+    with Store.open(tmp_path / "d", background=False) as store:
+        store.append({"__name__": "kept"}, T0, 1.0)
+        store.resolve({"__name__": "kept", "empty": "yes"})
+        store.commit()
+        store.flush()  # the empty series is saved: nothing keeps it any more
+        reading = store.select(parse_selector('{__name__="kept"}'))
+        with store._lock:
+            store._forget_empty_series()
+        got = list(reading)
+        assert [d.labels for d in got] == [store.resolve({"__name__": "kept"}).labels]
+        assert list(got[0].values) == [1.0]

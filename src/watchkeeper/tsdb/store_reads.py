@@ -71,12 +71,14 @@ class StoreReads:
     def _read_blocks(self, ids: list[int], start_ms: int, end_ms: int,
                      ) -> Iterator[SeriesBlock]:
         with self._lock:
+            by_id = self.head.by_id
+            # a series forgotten since the ids were chosen had no sample left anywhere
+            ids = [i for i in ids if i in by_id]
             cache = chunk_cache.cache_for(self.db, self.db.conn)
             generation = cache.sync()
             refs = self.db.chunk_ids(ids, start_ms, end_ms)
             decoded = cache.get_many(rowid for rowid, _ in refs)
             blobs = self.db.chunk_data([rowid for rowid, _ in refs if rowid not in decoded])
-            by_id = self.head.by_id
             labels = [by_id[i].labels for i in ids]
             in_order = np.fromiter((by_id[i].sorted for i in ids), bool, len(ids))
             heads = self.head.copy_heads(ids, start_ms, end_ms)
