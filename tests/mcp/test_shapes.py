@@ -50,3 +50,15 @@ def test_fit_cuts_at_the_budget_and_says_how_to_narrow():
     assert out["narrow"] == "sum by (job) (up)"
     small = fit(items[:3], {}, "series", 8192, "")
     assert "truncated" not in small and len(small["series"]) == 3
+
+
+@given(st.floats(1.6e9, 1.9e9), st.floats(1, 30 * 86400))
+def test_a_default_grid_covers_the_range_on_whole_minutes(end, span):
+    from watchkeeper.mcp.shapes import default_grid
+
+    start, stop, step = default_grid(end - span, end)
+    assert start <= end - span + 1e-6 and stop >= end - 1e-6  # the whole range
+    assert (stop - start) / step <= 122  # about 120 points
+    if span >= 3600:  # on minutes: the store can answer from its rollups
+        assert step % 60 == 0 and start % 60 == 0 and stop % 60 == 0
+        assert stop - end < step

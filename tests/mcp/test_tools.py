@@ -170,3 +170,29 @@ def test_diagnose_prints_what_runs_out_first(backend, capsys):
     _render({**status(backend), "changed_around": None})
     out = capsys.readouterr().out
     assert "disk /var full in " in out
+
+
+def test_a_rolled_up_hour_is_summarised_from_rollups_as_from_raw(tmp_path):
+    from watchkeeper.mcp.engine_rows import range_rows
+    from watchkeeper.mcp.shapes import default_grid
+    from watchkeeper.promql.engine import Engine
+    from watchkeeper.tsdb import rollup_cache
+
+    day = int(time.time()) // 86400 * 86400 * 1000  # today's midnight: yesterday is closed
+    ts = np.arange(day - 2 * 3600_000, day, 10_000, dtype=np.int64)
+    rng = np.random.default_rng(1)
+    with Store.open(tmp_path / "data", background=False) as store:
+        for i in range(5):
+            store.append_array({"__name__": "temp_celsius", "room": str(i)}, ts,
+                               np.round(20 + rng.normal(0, 2, len(ts)), 2))
+        store.append({"__name__": "temp_celsius", "room": "0"}, day + 1000, 20.0)
+        store.maintain()  # yesterday gets its rollups
+        b = Backend.of_store(store)
+        end = day / 1000 - 600
+        out = tools.query(b, "temp_celsius", start=str(end - 3600), end=str(end))
+        assert out["step"] == "60 s" and rollup_cache.cached_bytes(store.db) > 0
+        start, stop, step = default_grid(end - 3600, end)
+        raw = range_rows(Engine(store, rollups=False), "temp_celsius", start, stop, step)
+        assert out["series"] == [tools._summary(r["metric"], r["values"], "celsius")
+                                 for r in raw]
+        b.close()

@@ -15,6 +15,7 @@ from .shapes import (
     BUDGET,
     ToolError,
     budget,
+    default_grid,
     fit,
     human,
     num,
@@ -121,6 +122,7 @@ def query(backend: Backend, expr: str, start: str | None = None, end: str | None
     try:
         t_end = parse_when(end)
         data = None
+        step_s = None
         if start is None:
             engine = backend.engine
             found = instant_rows(engine, expr, t_end) if engine is not None else None
@@ -128,7 +130,10 @@ def query(backend: Backend, expr: str, start: str | None = None, end: str | None
                     backend.get("/api/v1/query", {"query": expr, "time": t_end}))
         else:
             t_start = parse_when(start)
-            step_s = parse_span(step, "0s") if step else max(1.0, (t_end - t_start) / 120)
+            if step:
+                step_s = parse_span(step, "0s")
+            else:
+                t_start, t_end, step_s = default_grid(t_start, t_end)
             engine = backend.engine
             rows_now = (range_rows(engine, expr, t_start, t_end, step_s)
                         if engine is not None and step_s > 0 else None)
@@ -145,6 +150,8 @@ def query(backend: Backend, expr: str, start: str | None = None, end: str | None
     kind = data.get("resultType")
     results = data.get("result", [])
     head: dict[str, Any] = {"expr": expr, "type": kind, "series_total": len(results)}
+    if step_s is not None and kind == "matrix":
+        head["step"] = human(step_s, "seconds")  # the summary's points are this far apart
     if kind in ("scalar", "string"):
         head["value"] = num(results[1]) if kind == "scalar" else results[1]
         return head
