@@ -291,8 +291,9 @@ FAMILIES = [("http_requests_total", "counter", "Requests served.", ""),
 
 
 def test_metric_metadata_types_the_exported_metrics(tmp_path, collector) -> None:
-    """Counters are monotonic cumulative sums, whatever their name; the rest are gauges;
-    help and unit (in UCUM) go along."""
+    """Counters are monotonic cumulative sums, whatever their name; a histogram's series
+    are one histogram, a summary's one summary; the rest are gauges; help and unit (in
+    UCUM) go along."""
     store = Store.open(tmp_path / "data", background=False)
     config = OTLPExportConfig(url=collector.url, queue_config={"batch_send_deadline": "50ms"})
     export = OTLPExport(store, [config], tmp_path / "otlp", metadata_source=lambda: FAMILIES)
@@ -300,16 +301,22 @@ def test_metric_metadata_types_the_exported_metrics(tmp_path, collector) -> None
     series = {"http_requests_total": {}, "room_temperature_celsius": {},
               "latency_seconds_bucket": {"le": "0.5"}, "latency_seconds_count": {},
               "latency_seconds_sum": {}, "rpc_seconds": {"quantile": "0.9"},
-              "rpc_seconds_count": {}, "jobs_total": {}, "legacy_total": {},
-              "unknown_gauge": {}, "unknown_total": {}}
+              "rpc_seconds_count": {}, "rpc_seconds_sum": {}, "jobs_total": {},
+              "legacy_total": {}, "unknown_gauge": {}, "unknown_total": {}}
     try:
         now = int(time.time() * 1000)
         for name, extra in series.items():
             store.append({"__name__": name, "job": "svc", **extra}, now, 1.0)
+        store.append({"__name__": "latency_seconds_bucket", "job": "svc", "le": "+Inf"},
+                     now, 1.0)
         store.commit()
-        _wait(lambda: len(collector.points()) >= len(series))
-        metrics = {m.name: m for req in collector.requests for rm in req.resource_metrics
-                   for sm in rm.scope_metrics for m in sm.metrics}
+
+        def metrics():
+            return {m.name: m for req in collector.requests for rm in req.resource_metrics
+                    for sm in rm.scope_metrics for m in sm.metrics}
+
+        _wait(lambda: len(metrics()) >= 8)
+        metrics = metrics()
     finally:
         export.stop()
         store.close()
@@ -319,9 +326,15 @@ def test_metric_metadata_types_the_exported_metrics(tmp_path, collector) -> None
                for n in sums)
     assert metrics["room_temperature_celsius"].description == "Air in the room."
     assert metrics["room_temperature_celsius"].unit == "Cel"
-    assert metrics["latency_seconds_bucket"].description == "How long requests took."
-    assert metrics["latency_seconds_count"].unit == "s"
-    assert metrics["rpc_seconds"].WhichOneof("data") == "gauge"
+    latency = metrics["latency_seconds"]
+    assert latency.description == "How long requests took." and latency.unit == "s"
+    assert latency.WhichOneof("data") == "histogram"
+    assert latency.histogram.aggregation_temporality == 2
+    (point,) = latency.histogram.data_points
+    assert list(point.explicit_bounds) == [0.5] and list(point.bucket_counts) == [1, 0]
+    assert point.count == 1 and point.sum == 1.0
+    assert metrics["rpc_seconds"].WhichOneof("data") == "summary"
+    assert "latency_seconds_bucket" not in metrics and "rpc_seconds_count" not in metrics
     assert metrics["jobs_total"].description == "Jobs done (OpenMetrics family name)."
     assert metrics["unknown_gauge"].description == ""
 
@@ -342,3 +355,39 @@ def test_typed_metrics_come_back_under_the_same_names() -> None:
     assert sorted(s[0]["__name__"] for s in out.samples) == sorted(names)
     assert all(s[0] == {"__name__": s[0]["__name__"], "job": "svc", "k": "v"}
                for s in out.samples)
+
+
+def test_a_histogram_bigger_than_a_batch_still_goes_as_one_point(tmp_path, collector) -> None:
+    """A batch ends where a commit's samples end, so the buckets of one scrape are never
+    split between two requests (which would send them as gauges)."""
+    store = Store.open(tmp_path / "data", background=False)
+    config = OTLPExportConfig(url=collector.url, queue_config={
+        "batch_send_deadline": "50ms", "max_samples_per_send": 5})
+    meta = [("latency_seconds", "histogram", "", "seconds")]
+    export = OTLPExport(store, [config], tmp_path / "otlp", metadata_source=lambda: meta)
+    export.start()
+    try:
+        now = int(time.time() * 1000)
+        for step in range(2):
+            bounds = [str(b) for b in range(1, 21)] + ["+Inf"]
+            for i, le in enumerate(bounds):
+                store.append({"__name__": "latency_seconds_bucket", "job": "svc", "le": le},
+                             now + step, float(i))
+            store.append({"__name__": "latency_seconds_count", "job": "svc"}, now + step, 20.0)
+            store.append({"__name__": "latency_seconds_sum", "job": "svc"}, now + step, 7.0)
+            store.commit()
+
+        def points():
+            return [p for req in collector.requests for rm in req.resource_metrics
+                    for sm in rm.scope_metrics for m in sm.metrics
+                    for p in m.histogram.data_points]
+
+        _wait(lambda: len(points()) >= 2)
+        names = {m.name for req in collector.requests for rm in req.resource_metrics
+                 for sm in rm.scope_metrics for m in sm.metrics}
+    finally:
+        export.stop()
+        store.close()
+    assert names == {"latency_seconds"}
+    assert [len(p.explicit_bounds) for p in points()] == [20, 20]
+    assert all(sum(p.bucket_counts) == p.count == 20 for p in points())

@@ -6,10 +6,12 @@ specification maps Prometheus data to OpenTelemetry:
   (job, instance), plus the exporter's own ``resource_attributes``;
 - a counter (by its family's metadata from scrapes, pushes and our own metrics; without
   metadata, a name ending in ``_total``) is a monotonic cumulative Sum, its start time when
-  this process first saw the series; every other series is a Gauge (a histogram's or
-  summary's series too, one metric per series, until they are sent as OTLP histograms);
-  the family's help is the description and its unit the UCUM unit (``seconds`` → ``s``);
-  the other labels are attributes;
+  this process first saw the series;
+- a histogram's ``_bucket``/``_count``/``_sum`` at one time are one cumulative Histogram
+  point, a summary's quantiles, count and sum one Summary point, named by the family
+  (``families``); a group that cannot make a valid point goes series by series;
+- every other series is a Gauge; the family's help is the description and its unit the UCUM
+  unit (``seconds`` → ``s``); the other labels are attributes;
 - a staleness marker is a point flagged "no recorded value".
 
 So OTLP in (``translate``) of what this writes gives back the same series.
@@ -21,6 +23,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .families import Metadata, Point, Series, gather
 from .naming import UNITS
 from .translate import NO_RECORDED_VALUE
 
@@ -52,8 +55,6 @@ def _attributes(target: Any, attrs: Iterable[tuple[str, str]]) -> None:
         kv.value.string_value = value
 
 
-Series = tuple[Mapping[str, str], list[int], list[float], int]  # labels, ts, values, start
-Metadata = Mapping[str, tuple[str, str, str]]  # family -> (type, help, unit)
 _PARTS = ("_bucket", "_count", "_sum")
 _UCUM = {words: code for code, words in UNITS.items()}  # Prometheus unit -> UCUM (seconds: s)
 
@@ -88,8 +89,8 @@ def encode_request(series: Iterable[Series], resource_attributes: Mapping[str, s
     request = ExportMetricsServiceRequest()
     resources: dict[tuple[str, str], Any] = {}
     metrics: dict[tuple[str, str, str], Any] = {}
-    for labels, ts, values, start_ms in series:
-        job, instance = labels.get("job", ""), labels.get("instance", "")
+
+    def scope_of(job: str, instance: str) -> Any:
         scope = resources.get((job, instance))
         if scope is None:
             rm = request.resource_metrics.add()
@@ -98,12 +99,32 @@ def encode_request(series: Iterable[Series], resource_attributes: Mapping[str, s
             scope = rm.scope_metrics.add()
             scope.scope.name = "watchkeeper"
             resources[(job, instance)] = scope
+        return scope
+
+    metadata = metadata or {}
+    grouped, series = gather(list(series), metadata, _is_stale)
+    families: dict[tuple[str, str, str], Any] = {}  # apart: a summary shares its name
+    for (job, instance, family, _), points in grouped.items():
+        metric = families.get((job, instance, family))
+        if metric is None:
+            metric = families[(job, instance, family)] = scope_of(job, instance).metrics.add()
+            metric.name = family
+            kind, help_text, unit = metadata[family]
+            metric.description, metric.unit = help_text, _UCUM.get(unit, unit)
+            if kind == "histogram":
+                metric.histogram.aggregation_temporality = _CUMULATIVE
+            else:
+                metric.summary.SetInParent()
+        _add_points(metric, points)
+    for labels, ts, values, start_ms in series:
+        job, instance = labels.get("job", ""), labels.get("instance", "")
+        scope = scope_of(job, instance)
         name = labels.get("__name__", "")
         metric = metrics.get((job, instance, name))
         if metric is None:
             metric = scope.metrics.add()
             metric.name = name
-            cumulative, help_text, unit = describe(name, metadata or {})
+            cumulative, help_text, unit = describe(name, metadata)
             metric.description, metric.unit = help_text, unit
             if cumulative:
                 metric.sum.is_monotonic = True
@@ -123,3 +144,25 @@ def encode_request(series: Iterable[Series], resource_attributes: Mapping[str, s
             else:
                 point.as_double = v
     return request.SerializeToString()
+
+
+def _add_points(metric: Any, points: list[Point]) -> None:
+    """Histogram or summary points of one family (cumulative, as stored)."""
+    data = metric.histogram if metric.WhichOneof("data") == "histogram" else metric.summary
+    for p in points:
+        point = data.data_points.add()
+        _attributes(point.attributes, p.attributes)
+        point.time_unix_nano = p.time_ms * 1_000_000
+        point.start_time_unix_nano = p.start_ms * 1_000_000
+        if p.stale:
+            point.flags = NO_RECORDED_VALUE
+        point.count = p.count
+        if p.sum is not None:
+            point.sum = 0.0 if p.stale else p.sum
+        if p.kind == "summary":
+            for q, v in p.quantiles:
+                value = point.quantile_values.add()
+                value.quantile, value.value = q, (0.0 if p.stale else v)
+        else:
+            point.explicit_bounds.extend(p.bounds)
+            point.bucket_counts.extend(p.bucket_counts)

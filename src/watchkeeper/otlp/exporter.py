@@ -33,6 +33,7 @@ from .encode import encode_request
 log = logging.getLogger("watchkeeper.otlp")
 METADATA_EVERY = 60.0  # seconds between reads of the families' metadata
 RETRYABLE = frozenset({429, 502, 503, 504})
+MAX_READ = 1 << 20  # samples a batch may grow to, to end at a record's end
 
 
 class ExportMetrics:
@@ -118,6 +119,16 @@ class OTLPSender(QueueSender):
 
     def _after_batch(self, seconds: float) -> None:
         self._forget_gone()
+
+    def _read(self) -> Batch:
+        """A batch that ends between two records: the series of one scrape (a histogram's
+        buckets, count and sum) are sent in one request, so they make one point."""
+        size = self._read_size()
+        batch = self.queue.read(size)
+        while batch.end.skip and len(batch) >= size and size < MAX_READ:
+            size *= 4
+            batch = self.queue.read(size)
+        return batch
 
     def _labels(self, sid: int) -> dict[str, str] | None:
         if sid not in self._kept:

@@ -59,7 +59,7 @@ class QueueSender:
         first_seen: float | None = None
         while not self._stop.is_set():
             try:
-                batch = self.queue.read(self._read_size())
+                batch = self._read()
             except Exception:
                 self.log.exception("%s %s: cannot read the queue", self.kind, self.name)
                 self._stop.wait(1.0)
@@ -85,6 +85,9 @@ class QueueSender:
             self._after_batch(time.monotonic() - began)
 
     # -- what a subclass provides ----------------------------------------------------------
+    def _read(self) -> Batch:
+        return self.queue.read(self._read_size())
+
     def _read_size(self) -> int:
         return int(self.cfg.queue_config.max_samples_per_send)
 
