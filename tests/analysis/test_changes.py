@@ -102,6 +102,18 @@ def test_step_means_are_each_steps_mean_of_raw_samples(engine, step):
         assert np.allclose(row, ref, equal_nan=True), lbl
 
 
+def test_one_series_huge_values_leave_the_next_series_means_exact(engine):
+    ts = np.arange(0, 7_200_000, 1000, dtype=np.int64)
+    engine.store.append_array({"__name__": "m", "i": "0"}, ts, np.full(ts.size, 1e18))
+    small = np.round(np.sin(ts / 1e5), 3)
+    engine.store.append_array({"__name__": "m", "i": "1"}, ts, small)
+    at, window = 6_000_000, 1_200_000
+    labels, _, means = step_means(engine.store, "m", at, window, 60_000)
+    assert labels[1] == {"__name__": "m", "i": "1"}
+    assert np.allclose(means[1], reference_means(ts, small, at, window, 60_000),
+                       rtol=0, atol=1e-9, equal_nan=True)
+
+
 def test_step_means_read_rolled_up_days_from_the_rollups(engine):
     day = 86_400_000
     ts = np.arange(0, 3 * day, 10_000, dtype=np.int64)

@@ -66,10 +66,11 @@ def step_means(store: Any, selector: str, at_ms: int, window_ms: int, step_ms: i
     (no offset, no @). Days the store has rolled up are read from the one-minute rollups
     when ``step_ms`` holds whole minutes; the rest raw.
 
-    Why means: one array pass over the samples (np.bincount) where PromQL's selector
-    builds per-series arrays; a mean is also the steadier level of a noisy series. Why
-    only rolled-up days from rollups: the store aggregates the others from raw samples
-    on the fly, exactly, which costs more than the means here."""
+    Why means: a search of each step's first sample and one segment sum over the
+    samples, where PromQL's selector builds per-series arrays; a mean is also the
+    steadier level of a noisy series. Why only rolled-up days from rollups: the store
+    aggregates the others from raw samples on the fly, exactly, which costs more than
+    the means here."""
     from watchkeeper.promql import ast
     from watchkeeper.promql.parser import parse
 
@@ -84,28 +85,64 @@ def step_means(store: Any, selector: str, at_ms: int, window_ms: int, step_ms: i
     if step_ms % MINUTE_MS == 0:
         split = min(max(_rolled_through(store), start), end + 1)
     rows: dict[Any, int] = {}
-    cells, sums, counts = [], [], []
-    for labels, sizes, ts, total, n in _reads(store, node.matchers, start, split, end):
+    total = np.zeros((0, steps))
+    n = np.zeros((0, steps))
+    edges = at_ms + (np.arange(steps + 1) - before) * step_ms
+    for labels, sizes, ts, sums, counts in _reads(store, node.matchers, start, split, end):
         row = np.fromiter((rows.setdefault(lbl, len(rows)) for lbl in labels), np.int64,
                           len(labels))
-        col = (ts - at_ms) // step_ms + before
-        keep = (col >= 0) & (col < steps) & np.isfinite(total)  # stale markers, NaN: none
-        cells.append((np.repeat(row, sizes) * steps + col)[keep])
-        sums.append(total[keep])
-        counts.append(n[keep])
+        if len(rows) > len(total):
+            grow = np.zeros((len(rows) - len(total), steps))
+            total, n = np.vstack((total, grow)), np.vstack((n, grow))
+        part_total, part_n = _cell_sums(np.asarray(sizes, np.int64), ts, sums, counts, edges)
+        total[row] += part_total  # a series appears once per read
+        n[row] += part_n
     if not rows:
         return [], times, np.empty((0, steps))
-    cell = np.concatenate(cells)
-    total = np.bincount(cell, np.concatenate(sums), len(rows) * steps)
-    n = np.bincount(cell, np.concatenate(counts), len(rows) * steps)
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(n > 0, total / n, np.nan).reshape(len(rows), steps)
+        means = np.where(n > 0, total / n, np.nan)
     return [dict(lbl) for lbl in rows], times, means
+
+
+_SERIES_APART = 1 << 42  # ms (139 years): each series' samples get a range of their own
+
+
+def _cell_sums(sizes: np.ndarray, ts: np.ndarray, sums: np.ndarray, counts: np.ndarray | None,
+               edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per series (``sizes`` samples each, sorted within each series) and per step between
+    ``edges``: the sum of ``sums`` and of ``counts`` (one per sample when None), over finite
+    sums only (stale markers, NaN).
+
+    Why edges: each series' samples are sorted, so one search finds every step's first
+    sample and one segment sum (np.add.reduceat) adds each step up, instead of a step
+    index (an integer division) and a cell index computed, masked and counted for every
+    sample. Segment sums also keep one series' huge values out of another's sums."""
+    k, steps = len(sizes), len(edges) - 1
+    offsets = np.arange(k, dtype=np.int64) * _SERIES_APART
+    key = (ts - edges[0]) + np.repeat(offsets, sizes)  # sorted across series too
+    ends = offsets[:, None] + (edges - edges[0])[None, :]
+    at = np.searchsorted(key, ends.ravel()).reshape(k, steps + 1)
+    finite = np.isfinite(sums)
+    if counts is None and finite.all():
+        n = np.diff(at, axis=1).astype(np.float64)
+    else:
+        if not finite.all():
+            sums = np.where(finite, sums, 0.0)
+            counts = np.where(finite, 1.0 if counts is None else counts, 0.0)
+        n = _segment_sums(counts, at)  # type: ignore[arg-type]
+    return _segment_sums(sums, at), n
+
+
+def _segment_sums(x: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """x summed over [at[i, j], at[i, j + 1]) for each row i and step j (0 where empty)."""
+    padded = np.append(x, 0.0)  # so that a segment may end at x's end (reduceat's indices)
+    out = np.add.reduceat(padded, at.ravel()).reshape(at.shape)[:, :-1]
+    return np.where(at[:, 1:] > at[:, :-1], out, 0.0)  # reduceat gives x[a] when empty
 
 
 def _reads(store: Any, matchers: Any, start: int, split: int, end: int) -> Any:
     """(labels, sizes, timestamps, sums, counts) per read: the one-minute rollups over
-    [start, split), raw samples (each its own sum, a count of one) over [split, end]."""
+    [start, split), raw samples (each its own sum; counts None: one each) over [split, end]."""
     if split > start:
         found = list(store.select_rollup(matchers, start, split - 1, MINUTE_MS,
                                          columns=("sum", "count")))
@@ -116,8 +153,7 @@ def _reads(store: Any, matchers: Any, start: int, split: int, end: int) -> Any:
                    np.concatenate([r.count for r in found]))
     if split <= end:
         for block in store.select_blocks(matchers, split, end):
-            yield (block.labels, block.sizes, block.timestamps, block.values,
-                   np.ones(block.values.size))
+            yield block.labels, block.sizes, block.timestamps, block.values, None
 
 
 def _rolled_through(store: Any) -> int:
