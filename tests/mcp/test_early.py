@@ -40,10 +40,11 @@ def store(tmp_path_factory):
     return path
 
 
-def converse(store, first: dict) -> tuple[list[dict], str]:
+def converse(store, first: dict, args: tuple[str, ...] | list[str] = ()) -> tuple[list[dict], str]:
     """Send initialize, wait for its answer, then initialized and tools/list, as a
     client does; the answers (every line the server wrote) and its stderr."""
-    p = subprocess.Popen([sys.executable, "-m", "watchkeeper", "mcp", "--data", str(store)],
+    p = subprocess.Popen([sys.executable, "-m", "watchkeeper", "mcp", "--data", str(store),
+                          *args],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=ENV)
     try:
@@ -76,7 +77,7 @@ def test_the_early_answer_is_the_sdks_own(store, version):
     assert first["result"]["protocolVersion"] == version
     # the SDK's answer to the same request was dropped: the client sees one
     assert [x["id"] for x in lines] == [1, 2]
-    assert {t["name"] for t in lines[1]["result"]["tools"]} >= {"status", "query"}
+    assert lines[1]["result"] == early.tools_list()
 
 
 @pytest.mark.parametrize("first", [request("2099-01-01"), request("2025-06-18", {"name": 1})],
@@ -92,7 +93,7 @@ def test_what_cannot_be_answered_early_waits_for_the_sdk(store, first):
 def test_a_different_sdk_answer_is_reported_and_still_dropped(capsys):
     sent = early.answer(json.dumps(request("2025-06-18")), NAME, VERSION, INSTRUCTIONS)[0]
     out = io.StringIO()
-    w = early._Dropping(out, 1, sent)
+    w = early._Dropping(out, {early._key(1): sent})
     other = {**sent, "result": {**sent["result"], "instructions": "other"}}
     w.write(json.dumps(other) + "\n")
     w.write('{"jsonrpc":"2.0","id":2,"result":{}}\n')

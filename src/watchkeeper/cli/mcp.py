@@ -65,7 +65,8 @@ def mcp(url: str | None, token: str | None, data: Path, write: bool, tool_prefix
                      redactor=_redactor(config_file, token))
 
     try:
-        early.run_stdio(build, early.NAME, early.VERSION, early.INSTRUCTIONS)
+        early.run_stdio(build, early.NAME, early.VERSION, early.INSTRUCTIONS,
+                        early.tools_list(write, tool_prefix, set(allow) if allow else None))
     finally:
         for backend in backends:
             backend.close()

@@ -8,11 +8,16 @@ client asks for, so it is written here with the standard library as soon as the 
 arrives, while the SDK imports on another thread. The request is then replayed to the
 SDK's session, which negotiates exactly as it always does; its own answer is compared
 with ours (a difference is reported on stderr) and dropped, so the client sees one.
-Everything after ``initialize`` (``tools/list``, calls) is the SDK's, once it is loaded.
+
+A client lists the tools next, so ``tools/list`` is answered early too while the SDK
+loads: its answer is fixed by the tool set (which tools, the prefix), written in
+``tools_list.json`` from the SDK's own answer for every tool (a test compares them for
+each tool set and handshake version, and fails when one schema changes). Everything
+else (calls, resources, a paged list) is the SDK's, once it is loaded.
 
 Only requests this module can answer exactly as the SDK would are answered early: a
-protocol version the SDK negotiates by echoing it, well-formed client info. Anything
-else waits for the SDK.
+protocol version the SDK negotiates by echoing it, well-formed client info, a list
+without parameters after that. Anything else waits for the SDK.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from pathlib import Path
 from typing import Any
 
 INSTRUCTIONS = (
@@ -69,40 +75,75 @@ def answer(line: bytes | str, name: str, version: str, instructions: str,
     return {"jsonrpc": "2.0", "id": msg["id"], "result": result}, msg["id"]
 
 
-class _Replayed(io.TextIOBase):
-    """The wire's input with the line already read in front of it."""
+def tools_list(write: bool = False, prefix: str = "", allow: Collection[str] | None = None,
+               ) -> dict[str, Any]:
+    """The result of ``tools/list`` as the SDK gives it for this tool set: the write tools
+    (marked destructive) only with ``write``, only the ``allow``ed names, ``prefix``
+    before each name."""
+    with open(Path(__file__).with_name("tools_list.json"), encoding="utf-8") as f:
+        every = json.load(f)["tools"]
+    return {"tools": [{**t, "name": prefix + t["name"]} for t in every
+                      if (write or not t.get("annotations", {}).get("destructiveHint"))
+                      and (allow is None or t["name"] in allow)]}
 
-    def __init__(self, first: str, rest: io.TextIOBase) -> None:
-        self._first: str | None = first
+
+INITIALIZED = "notifications/initialized"
+
+
+def list_answer(line: bytes | str, listed: dict[str, Any]) -> tuple[dict[str, Any], Any] | None:
+    """(the answer, the request's id) when ``line`` asks for the whole tool list (no
+    cursor, no parameters), which the SDK answers with ``listed``; else None."""
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(msg, dict) or msg.get("jsonrpc") != "2.0" \
+            or msg.get("method") != "tools/list" or type(msg.get("id")) not in (int, str) \
+            or msg.get("params", {}) != {}:
+        return None
+    return {"jsonrpc": "2.0", "id": msg["id"], "result": listed}, msg["id"]
+
+
+def _is_initialized(line: bytes) -> bool:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(msg, dict) and msg.get("method") == INITIALIZED and "id" not in msg
+
+
+class _Replayed(io.TextIOBase):
+    """The wire's input with the lines already read in front of it."""
+
+    def __init__(self, first: str | list[str], rest: io.TextIOBase) -> None:
+        self._read = [first] if isinstance(first, str) else list(first)
         self._rest = rest
 
     def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
-        if self._first is not None:
-            line, self._first = self._first, None
-            return line
+        if self._read:
+            return self._read.pop(0)
         return self._rest.readline()
 
 
 class _Dropping(io.TextIOBase):
-    """The wire's output without the SDK's answer to the initialize answered early."""
+    """The wire's output without the SDK's answers to the requests answered early."""
 
-    def __init__(self, out: io.TextIOBase, request_id: Any, sent: dict[str, Any]) -> None:
+    def __init__(self, out: io.TextIOBase, answered: dict[Any, dict[str, Any]]) -> None:
         self._out = out
-        self._id = request_id
-        self._sent = sent
-        self._pending = request_id is not None
+        self._answered = dict(answered)  # _key(request id): our answer
 
     def write(self, text: str) -> int:  # type: ignore[override]
-        if self._pending:
+        if self._answered:
             try:
                 msg = json.loads(text)
             except ValueError:
                 msg = None
-            if isinstance(msg, dict) and msg.get("id") == self._id and "method" not in msg:
-                self._pending = False
-                if msg.get("result") != self._sent.get("result"):
-                    print(f"watchkeeper mcp: the SDK's initialize answer differs from the "
-                          f"early one: {text.strip()[:500]}", file=sys.stderr)
+            if isinstance(msg, dict) and "method" not in msg \
+                    and _key(msg.get("id")) in self._answered:
+                sent = self._answered.pop(_key(msg.get("id")))
+                if msg.get("result") != sent.get("result"):
+                    print(f"watchkeeper mcp: the SDK's answer differs from the early one: "
+                          f"{text.strip()[:500]}", file=sys.stderr)
                 return len(text)
         return self._out.write(text)
 
@@ -110,9 +151,11 @@ class _Dropping(io.TextIOBase):
         self._out.flush()
 
 
-def run_stdio(build: Callable[[], Any], name: str, version: str, instructions: str) -> None:
-    """Serve MCP on stdin/stdout: ``build()`` (run on a thread while the first request is
-    read and answered) returns the SDK's MCPServer.
+def run_stdio(build: Callable[[], Any], name: str, version: str, instructions: str,
+              listed: dict[str, Any] | None = None) -> None:
+    """Serve MCP on stdin/stdout: ``build()`` (run on a thread while the first requests
+    are read and answered) returns the SDK's MCPServer; ``listed`` is its ``tools/list``
+    result (see ``tools_list``), None to leave that to the SDK.
 
     As the SDK does, fd 0 then reads the null device and fd 1 writes to stderr, so stray
     output of a handler or a child never reaches the wire."""
@@ -132,19 +175,50 @@ def run_stdio(build: Callable[[], Any], name: str, version: str, instructions: s
     loader = threading.Thread(target=load, name="mcp-sdk-import", daemon=True)
     loader.start()
     reader = open(wire_in, "rb", closefd=False)  # noqa: SIM115 - lives as long as the server
-    first = reader.readline()
-    early = answer(first, name, version, instructions) if first else None
-    if early is not None:
-        os.write(wire_out, json.dumps(early[0], separators=(",", ":"),
-                                      ensure_ascii=False).encode() + b"\n")
+    read = [reader.readline()]
+    answered = _answer_early(reader, read, wire_out, loader, name, version, instructions,
+                             listed)
     loader.join()
     if "error" in loaded:
         raise loaded["error"]
     text_in = io.TextIOWrapper(reader, encoding="utf-8", errors="replace")
     text_out = io.TextIOWrapper(open(wire_out, "wb", closefd=False), encoding="utf-8")  # noqa: SIM115
-    stdin = _Replayed(first.decode("utf-8", "replace"), text_in)
-    stdout = _Dropping(text_out, early[1] if early else None, early[0] if early else {})
+    stdin = _Replayed([line.decode("utf-8", "replace") for line in read if line], text_in)
+    stdout = _Dropping(text_out, answered)
     _serve(loaded["server"], stdin, stdout)
+
+
+def _key(request_id: Any) -> Any:
+    return (type(request_id).__name__, request_id)  # 1 and "1" are two ids
+
+
+def _answer_early(reader: Any, read: list[bytes], wire_out: int, loader: threading.Thread,
+                  name: str, version: str, instructions: str,
+                  listed: dict[str, Any] | None) -> dict[Any, dict[str, Any]]:
+    """Answer ``read[0]`` if it is an initialize we can answer, then, while the SDK is
+    still loading, the tool lists that follow it (past the initialized notification),
+    reading on into ``read``; returns our answers by request id."""
+    answered: dict[Any, dict[str, Any]] = {}
+
+    def send(got: tuple[dict[str, Any], Any]) -> None:
+        answered[_key(got[1])] = got[0]
+        os.write(wire_out, json.dumps(got[0], separators=(",", ":"),
+                                      ensure_ascii=False).encode() + b"\n")
+
+    early = answer(read[0], name, version, instructions) if read[0] else None
+    if early is None:
+        return answered
+    send(early)
+    while listed is not None and loader.is_alive():
+        line = reader.readline()
+        read.append(line)
+        if _is_initialized(line):
+            continue
+        got = list_answer(line, listed) if line else None
+        if got is None or _key(got[1]) in answered:
+            break
+        send(got)
+    return answered
 
 
 def _serve(server: Any, stdin: io.TextIOBase, stdout: io.TextIOBase) -> None:
