@@ -198,13 +198,18 @@ class QueueLog:
             for seg in list_segments(self.dir):
                 if seg < pos.segment:
                     (self.dir / segment_name(seg)).unlink(missing_ok=True)
-            self._forget_before(pos.segment)
+            self._forget_before(pos.segment - 1)
         self.position = pos
 
     def _forget_before(self, segment: int) -> None:
         """Drop the series that only segments before ``segment`` described: every segment
         describes the series its samples use, so what is left to read never needs them
-        (and series that stopped, or that an agent store forgot, leave memory)."""
+        (and series that stopped, or that an agent store forgot, leave memory).
+
+        The caller keeps the segment before the one being read: a live series is described
+        again somewhere in the new segment, and until the reader gets there its labels (and
+        the senders' encoded copies) must stay, or 100,000 series are decoded and encoded
+        again at every rotation."""
         seen = self._label_segment
         for sid in [sid for sid, seg in seen.items() if seg < segment]:
             del seen[sid]
