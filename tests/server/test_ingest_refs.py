@@ -1,13 +1,14 @@
-"""A cached scrape's batch carries a slot for the store's series handles: the ingester
-resolves them once per change of series, and what is stored is exactly what the plain path
-stores (external labels included), in the full store and the agent store alike."""
+"""A cached scrape's samples come as columns with a slot for the store's series handles:
+the ingester resolves them once per change of series, and what is stored is exactly what
+the plain path stores (external labels included), in the full store and the agent store
+alike."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from watchkeeper.scrape.cache import SeriesRefs
-from watchkeeper.scrape.manager import RefBatch
+from watchkeeper.scrape.cache import CachedSamples, SeriesRefs
 from watchkeeper.server.ingest import Ingester
 from watchkeeper.tsdb import Store
 from watchkeeper.tsdb.agent import AgentStore
@@ -18,11 +19,10 @@ from watchkeeper.tsdb.wal import decode
 SERIES = [{"__name__": "m", "i": str(i), "job": "j"} for i in range(5)]
 
 
-def _batch(slot: SeriesRefs, ts: int, value: float) -> RefBatch:
-    batch = RefBatch([(labels, ts, value + i) for i, labels in enumerate(SERIES)])
-    batch.series_refs, batch.count = slot, len(SERIES)
-    batch += [({"__name__": "up", "job": "j"}, ts, 1.0)]  # a report sample, looked up
-    return batch
+def _batch(slot: SeriesRefs, ts: int, value: float) -> CachedSamples:
+    values = np.array([value + i for i in range(len(SERIES))])
+    # then a report sample, looked up
+    return CachedSamples(SERIES, ts, values, slot, [({"__name__": "up", "job": "j"}, ts, 1.0)])
 
 
 @pytest.fixture(params=["full", "agent"])
@@ -36,12 +36,12 @@ def test_handles_are_resolved_once_and_reused(store, monkeypatch) -> None:
     ing = Ingester(store, {"replica": "a"})
     slot = SeriesRefs()
     assert ing.write(_batch(slot, 1000, 1.0)) == 6
-    first = list(slot.refs)
+    first = list(slot.refs.series)
     assert slot.owner is store and len(first) == 5
     calls = []
     monkeypatch.setattr(store.head, "lookup", lambda labels: calls.append(labels))
     assert ing.write(_batch(slot, 2000, 2.0)) == 6
-    assert slot.refs == first and len(calls) == 1  # only the report sample was looked up
+    assert slot.refs.series == first and len(calls) == 1  # only the report sample looked up
     assert [Labels.of(s.labels) for s in first] == [Labels.of({**lb, "replica": "a"})
                                                     for lb in SERIES]
 
@@ -66,7 +66,7 @@ def test_a_handle_of_a_forgotten_series_finds_the_new_one(tmp_path) -> None:
     store.taps.append(lambda records: got.extend(decode(k, p) for k, p in records))
     ing, slot = Ingester(store), SeriesRefs()
     ing.write(_batch(slot, 1000, 1.0))
-    old = {s.id for s in slot.refs}
+    old = {s.id for s in slot.refs.series}
     assert store.gc(5000) == 6  # every series forgotten
     assert ing.write(_batch(slot, 6000, 2.0)) == 6
     store.commit()
@@ -83,6 +83,6 @@ def test_another_store_resolves_again(tmp_path) -> None:
     Ingester(one).write(_batch(slot, 1000, 1.0))
     assert slot.owner is one
     assert Ingester(two).write(_batch(slot, 2000, 1.0)) == 6
-    assert slot.owner is two and all(two.head.by_id[s.id] is s for s in slot.refs)
+    assert slot.owner is two and all(two.head.by_id[s.id] is s for s in slot.refs.series)
     one.close()
     two.close()

@@ -19,8 +19,10 @@ cached key always parses to the same labels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from watchkeeper.exposition.parse import is_openmetrics
 from watchkeeper.exposition.parse_line import parse_float
@@ -41,6 +43,46 @@ class SeriesRefs:
         self.refs: list[Any] | None = None
 
 
+class CachedSamples(Sequence[tuple[dict[str, str], int, float]]):
+    """A cached scrape's samples as columns: the label sets of the scrape that filled the
+    cache (shared from one scrape to the next: never modify them), one timestamp and a
+    float64 array of this scrape's values, then ``rest``, samples as tuples (the report
+    series). Reads as the list of ``(labels, ts, value)`` the full path gives; a writer
+    that knows it appends the columns whole and keeps the store's handles for ``labels``
+    in ``refs``, with no Python object per sample."""
+
+    __slots__ = ("labels", "refs", "rest", "ts", "values")
+
+    def __init__(self, labels: list[dict[str, str]], ts: int, values: np.ndarray,
+                 refs: SeriesRefs, rest: Sequence[tuple[dict[str, str], int, float]] = ()
+                 ) -> None:
+        self.labels, self.ts, self.values, self.refs = labels, ts, values, refs
+        self.rest = list(rest)
+
+    def followed_by(self, rest: Sequence[tuple[dict[str, str], int, float]]
+                    ) -> CachedSamples:
+        return CachedSamples(self.labels, self.ts, self.values, self.refs, rest)
+
+    def __len__(self) -> int:
+        return len(self.labels) + len(self.rest)
+
+    def __iter__(self) -> Iterator[tuple[dict[str, str], int, float]]:
+        ts = self.ts
+        for labels, value in zip(self.labels, self.values.tolist(), strict=True):
+            yield labels, ts, value
+        yield from self.rest
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return list(self)[i]
+        n, size = len(self.labels), len(self)
+        if i < 0:
+            i += size
+        if not 0 <= i < size:
+            raise IndexError("sample index out of range")
+        return (self.labels[i], self.ts, float(self.values[i])) if i < n else self.rest[i - n]
+
+
 class _Last(NamedTuple):
     target: Any
     content_type: str
@@ -49,7 +91,8 @@ class _Last(NamedTuple):
     spans: list[tuple[int, int]]  # [start, end) of each run of sample lines
     keys: list[str]
     labelled: list[Labelled]
-    whole: bool  # no sample line dropped by relabelling
+    kept: list[dict[str, str]]  # the labelled ones not dropped, in order
+    picks: np.ndarray | None  # where they are among the sample lines (None: all of them)
     metadata: dict[str, Any]
     refs: SeriesRefs
 
@@ -109,9 +152,11 @@ class ScrapeCache:
             return
         if start >= 0:
             spans.append((start, len(lines)))
+        kept = [x for x in labelled if x is not None]
+        picks = None if len(kept) == len(labelled) else np.flatnonzero(
+            np.fromiter((x is not None for x in labelled), dtype=bool, count=len(labelled)))
         self.last = _Last(target, content_type, len(lines), comments, spans, keys,
-                          list(labelled), all(x is not None for x in labelled), metadata,
-                          SeriesRefs())
+                          list(labelled), kept, picks, metadata, SeriesRefs())
 
     def replay(self, body: bytes, content_type: str, target: Any
                ) -> tuple[_Last, list[float]] | None:

@@ -24,26 +24,18 @@ import httpx
 
 from watchkeeper.config import Config
 
-from .cache import ScrapeCache
+from .cache import CachedSamples, ScrapeCache
 from .scraper import Sample, ScrapeResult, make_client, scrape
 from .targets import DroppedTarget, FileSD, Target, discover
 
 log = logging.getLogger("watchkeeper.scrape")
 
-Writer = Callable[[list[Sample]], Any]  # appends and commits; run in a worker thread
+# appends and commits (a cached scrape's columns whole if it can); run in a worker thread
+Writer = Callable[[list[Sample] | CachedSamples], Any]
 # Prometheus's staleness marker: a NaN the query engine treats as "this series ended"
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
 REPORT_NAMES = ("up", "scrape_duration_seconds", "scrape_samples_scraped",
                 "scrape_samples_post_metric_relabeling", "scrape_series_added")
-
-
-class RefBatch(list):
-    """A scrape's samples whose first ``count`` have the label sets of the scrape that
-    filled the target's cache, in order; a writer may keep their store handles in
-    ``series_refs`` (others just see a list)."""
-
-    series_refs: Any = None
-    count = 0
 
 
 @dataclass
@@ -99,7 +91,8 @@ def report_samples(target: Target, result: ScrapeResult, added: int) -> list[Sam
     return [({"__name__": name, **base}, ts, value) for name, value in values.items()]
 
 
-def _with_staleness_and_report(state: TargetState, result: ScrapeResult) -> list[Sample]:
+def _with_staleness_and_report(state: TargetState, result: ScrapeResult
+                               ) -> list[Sample] | CachedSamples:
     """The scrape's samples, staleness markers for series it no longer has and the report
     series. Runs in the writer thread, in scrape order: ``state.seen`` is the writer's,
     and comparing a thousand series per scrape stays off the event loop.
@@ -107,11 +100,8 @@ def _with_staleness_and_report(state: TargetState, result: ScrapeResult) -> list
     A result from the scrape cache has the series of the scrape that filled the cache, and
     that scrape's write (earlier in this thread; a failure in between empties the cache)
     made them ``seen``: nothing was added and nothing went stale."""
-    if result.cached:
-        batch = RefBatch(result.samples)
-        batch.series_refs, batch.count = result.refs, len(result.samples)
-        batch += report_samples(state.target, result, 0)
-        return batch
+    if isinstance(result.samples, CachedSamples):  # the columns, then the report samples
+        return result.samples.followed_by(report_samples(state.target, result, 0))
     current = {tuple(sorted(labels.items())) for labels, _, _ in result.samples}
     added = sum(1 for k in current if k not in state.seen)
     # series gone since the last scrape (all of them when the scrape failed) end now

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
 from watchkeeper.config import ScrapeConfig
 from watchkeeper.exposition.parse import ParseError, parse
 
-from .cache import ScrapeCache, SeriesRefs
+from .cache import CachedSamples, ScrapeCache, SeriesRefs
 from .relabel import relabel
 from .targets import Target
 
@@ -38,15 +39,16 @@ _TYPE_LINE = re.compile(rb"^#[ \t]+TYPE[ \t]+(\S+)", re.MULTILINE)
 class ScrapeResult:
     """What one scrape produced; ``error`` set means the target is down."""
 
-    samples: list[Sample] = field(default_factory=list)
+    samples: list[Sample] | CachedSamples = field(default_factory=list)
     scraped: int = 0
     post_relabel: int = 0
     duration: float = 0.0
     error: str | None = None
     started: float = 0.0
     metadata: dict[str, Entry] = field(default_factory=dict)
-    # the samples came from the target's scrape cache: the series are those of the scrape
-    # that filled it, in the same order; ``refs`` is where their store handles are kept
+    # the samples came from the target's scrape cache (``samples`` is a CachedSamples): the
+    # series are those of the scrape that filled it, in the same order; ``refs`` is where
+    # their store handles are kept
     cached: bool = False
     refs: SeriesRefs | None = None
 
@@ -142,16 +144,13 @@ def _samples(body: bytes, content_type: str, target: Target, now_ms: int,
         hit = cache.replay(body, content_type, target)
         if hit is not None:
             last, values = hit
-            if last.whole:
-                out = [(labels, now_ms, value)
-                       for labels, value in zip(last.labelled, values, strict=True)]
-            else:
-                out = [(labels, now_ms, value)
-                       for labels, value in zip(last.labelled, values, strict=True)
-                       if labels is not None]
-            if limit and len(out) > limit:
-                raise LimitExceeded(f"sample limit exceeded: {len(out)} samples > {limit}")
-            return ScrapeResult(out, len(values), len(out), metadata=last.metadata,
+            vals = np.array(values, dtype=np.float64)
+            if last.picks is not None:
+                vals = vals[last.picks]
+            cached = CachedSamples(last.kept, now_ms, vals, last.refs)
+            if limit and len(cached) > limit:
+                raise LimitExceeded(f"sample limit exceeded: {len(cached)} samples > {limit}")
+            return ScrapeResult(cached, len(values), len(cached), metadata=last.metadata,
                                 cached=True, refs=last.refs)
         cache.clear()
     families = parse(body, content_type)

@@ -6,10 +6,10 @@ import math
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from watchkeeper.metrics.family import Metric
 from watchkeeper.metrics.naming import LABEL_NAME_RE, METRIC_NAME_RE
+from watchkeeper.scrape.cache import CachedSamples
 from watchkeeper.tsdb.api import TimeSeriesStore
 from watchkeeper.tsdb.head import MAX_HEAD_TIME
 
@@ -74,19 +74,17 @@ class Ingester:
         self.rejected = 0
         self._lock = threading.Lock()
 
-    def write(self, samples: Iterable[Sample]) -> int:
+    def write(self, samples: Iterable[Sample] | CachedSamples) -> int:
         """Append and commit; returns how many were kept (out-of-order ones are refused).
 
-        A scrape from its target's cache (a list with ``series_refs``, see scrape.manager's
-        ``RefBatch``) has the series of the scrape before: the store's handles for them are
-        resolved once per change of series and kept in that slot."""
+        A scrape from its target's cache (``CachedSamples``) has the series of the scrape
+        before, in order: the store's handles for them are resolved once per change of
+        series, kept in the scrape's ``refs`` slot, and its values appended as columns."""
+        if isinstance(samples, CachedSamples):
+            return self._write_columns(samples)
         extra = self.external_labels
-        slot = getattr(samples, "series_refs", None)
-        if slot is not None:
-            batch = self._with_refs(samples, slot, samples.count)  # type: ignore[attr-defined]
-        else:
-            batch = list(samples) if not extra else [({**extra, **labels}, ts, value)
-                                                      for labels, ts, value in samples]
+        batch = list(samples) if not extra else [({**extra, **labels}, ts, value)
+                                                  for labels, ts, value in samples]
         with self._lock:
             kept = self.store.append_many(batch)
             self.store.commit()
@@ -94,20 +92,22 @@ class Ingester:
             self.rejected += len(batch) - kept
         return kept
 
-
-    def _with_refs(self, samples: Any, slot: Any, count: int) -> list[Any]:
-        store, extra = self.store, self.external_labels
-        head = samples[:count]
-        refs = slot.refs if slot.owner is store else None
-        if refs is None or len(refs) != count:
-            refs = [store.resolve({**extra, **labels} if extra else labels)
-                    for labels, _, _ in head]
-            slot.owner, slot.refs = store, refs
-        batch = [(ref, ts, value) for ref, (_, ts, value) in zip(refs, head, strict=True)]
-        rest = samples[count:]
-        batch += rest if not extra else [({**extra, **labels}, ts, value)
-                                         for labels, ts, value in rest]
-        return batch
+    def _write_columns(self, samples: CachedSamples) -> int:
+        store, extra, slot = self.store, self.external_labels, samples.refs
+        handles = slot.refs if slot.owner is store else None
+        if handles is None or len(handles) != len(samples.labels):
+            handles = store.resolve_many([{**extra, **labels} if extra else labels
+                                          for labels in samples.labels])
+            slot.owner, slot.refs = store, handles
+        rest = samples.rest if not extra else [({**extra, **labels}, ts, value)
+                                               for labels, ts, value in samples.rest]
+        with self._lock:
+            kept = store.append_columns(handles, samples.ts, samples.values)
+            kept += store.append_many(rest)
+            store.commit()
+            self.appended += kept
+            self.rejected += len(samples) - kept
+        return kept
 
 
 def family_samples(families: Iterable[Metric], target_labels: Mapping[str, str],

@@ -35,11 +35,12 @@ from watchkeeper.tsdb.api import (
     SeriesData,
     TimeSeriesStore,
 )
+from watchkeeper.tsdb.columns import Handles, PendingSamples, accept_columns, check_columns
 from watchkeeper.tsdb.errors import StoreClosedError
 from watchkeeper.tsdb.head import MAX_HEAD_TIME, NO_TIME, Head, Series
 from watchkeeper.tsdb.labels import Labels
 from watchkeeper.tsdb.matchers import Matcher
-from watchkeeper.tsdb.wal import ReplayReport, encode_batch, encode_samples, encode_series
+from watchkeeper.tsdb.wal import ReplayReport, encode_batch, encode_series
 
 IDS_FILE = datadir.AGENT_IDS
 ID_BLOCK = 1 << 16
@@ -68,9 +69,7 @@ class AgentStore(TimeSeriesStore):
         self._gc_thread: threading.Thread | None = None
         self._closed = False
         self._records: list[tuple[int, bytes]] = []
-        self._ids: list[int] = []
-        self._ts: list[int] = []
-        self._vals: list[float] = []
+        self._pending = PendingSamples()  # samples for the next commit's sample record
         self._reserved = 0
         self.head.next_id = self._read_next_id()
         self._reserve()
@@ -145,9 +144,10 @@ class AgentStore(TimeSeriesStore):
                 s = self._series_for(labels)
             if not self._accept(s, ts_ms, value):
                 return False
-            self._ids.append(s.id)
-            self._ts.append(ts_ms)
-            self._vals.append(value)
+            p = self._pending
+            p.ids.append(s.id)
+            p.ts.append(ts_ms)
+            p.vals.append(value)
             return True
 
     def _append_part(self, part: list[tuple[LabelsLike, int, float]]) -> int:
@@ -164,7 +164,8 @@ class AgentStore(TimeSeriesStore):
                 raise StoreClosedError("store is closed")
             if epoch != self._gc_epoch:  # ``gc`` may have forgotten a series looked up
                 found = [(self._series_for(labels), t, v) for labels, t, v in part]
-            accept, ids, stamps, vals = self._accept, self._ids, self._ts, self._vals
+            p = self._pending
+            accept, ids, stamps, vals = self._accept, p.ids, p.ts, p.vals
             for s, ts_ms, value in found:
                 if accept(s, ts_ms, value):
                     ids.append(s.id)
@@ -172,6 +173,23 @@ class AgentStore(TimeSeriesStore):
                     vals.append(value)
                     kept += 1
         return kept
+
+    def resolve_many(self, labels: Sequence[LabelsLike]) -> Handles:
+        epoch = self.head.forgotten  # read first: a series forgotten meanwhile is renewed
+        return Handles(self, [self._series_for(lb) for lb in labels], epoch)
+
+    def append_columns(self, handles: Handles, ts_ms: int | np.ndarray,
+                       values: np.ndarray) -> int:
+        if handles.owner is not self:
+            raise ValueError("handles resolved by another store")
+        ts, vals = check_columns(handles, ts_ms, values)
+        with self._lock:
+            if self._closed:
+                raise StoreClosedError("store is closed")
+            if handles.epoch != self.head.forgotten:  # ``gc`` forgot some series
+                handles.renew(self.head, self._series_for)
+            rejected = accept_columns(handles.series, ts, ts_ms, vals, self._accept)
+            return self._pending.add_kept(handles.ids, ts, ts_ms, vals, rejected)
 
     def append_array(self, labels: LabelsLike, ts_ms: np.ndarray, values: np.ndarray) -> int:
         ts = np.ascontiguousarray(ts_ms, dtype=np.int64)
@@ -200,10 +218,11 @@ class AgentStore(TimeSeriesStore):
         if self._closed:
             raise StoreClosedError("store is closed")
         records = self._records
-        if self._ids:
-            records.append(encode_samples(self._ids, self._ts, self._vals))
-            self.forwarded += len(self._ids)
-            self._ids, self._ts, self._vals = [], [], []
+        count = len(self._pending)
+        samples = self._pending.take()
+        if samples is not None:
+            records.append(samples)
+            self.forwarded += count
         if records:
             self._records = []
             for tap in self.taps:

@@ -110,6 +110,21 @@ class TimeSeriesStore(ABC):
         """One part of ``append_many``; by default one ``append`` a sample."""
         return sum(1 for labels, ts, value in part if self.append(labels, ts, value))
 
+    def resolve_many(self, labels: Sequence[LabelsLike]) -> Any:
+        """Handles for many series at once, for ``append_columns``: for writers that send
+        the same series, in the same order, again and again (a cached scrape). By default
+        the label sets themselves."""
+        return list(labels)
+
+    def append_columns(self, handles: Any, ts_ms: int | np.ndarray, values: np.ndarray) -> int:
+        """Add one sample per handle of ``resolve_many``: ``values[i]`` for the i-th, at
+        ``ts_ms`` (one timestamp for all, or an array of one each). Exactly what
+        ``append_many`` of the same samples does, without a Python object per sample; how
+        many were kept. By default ``append_many``."""
+        stamps = ts_ms.tolist() if isinstance(ts_ms, np.ndarray) else [int(ts_ms)] * len(handles)
+        return self.append_many(zip(handles, stamps, np.asarray(values, np.float64).tolist(),
+                                    strict=True))
+
     @abstractmethod
     def append_array(self, labels: LabelsLike, ts_ms: np.ndarray, values: np.ndarray) -> int:
         """Add many samples of one series, written durably now; returns how many were kept."""

@@ -132,6 +132,7 @@ class Head:
         self.max_t = NO_TIME
         self.next_id = 1
         self.rejected = {"out_of_order": 0, "duplicate": 0}
+        self.forgotten = 0  # series forgotten so far: handles resolved before it may be stale
         # two-level cache for dict labels: label names (shared) -> label values -> series
         self._cache: dict[tuple[str, ...], dict[tuple[str, ...], Series]] = {}
         self._cache_size = 0
@@ -179,6 +180,7 @@ class Head:
         self.index.remove(s.id, s.labels)
         del self.by_id[s.id]
         del self.by_labels[s.labels]
+        self.forgotten += 1
         self.clear_cache()
 
     def accept(self, s: Series, ts: int, value: float, count: bool = True) -> bool:

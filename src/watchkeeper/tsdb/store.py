@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from watchkeeper.tsdb import (
     checkpoint,
     compaction,
@@ -28,22 +26,20 @@ from watchkeeper.tsdb import (
 from watchkeeper.tsdb.api import (
     MAX_TIME,
     MIN_TIME,
-    LabelsLike,
     TimeSeriesStore,
 )
 from watchkeeper.tsdb.chunks import ChunkDB, ChunkRow
+from watchkeeper.tsdb.columns import PendingSamples
 from watchkeeper.tsdb.errors import StoreClosedError, TSDBError
-from watchkeeper.tsdb.head import MAX_HEAD_TIME, NO_TIME, Head, Series, in_order_after
+from watchkeeper.tsdb.head import NO_TIME, Head
 from watchkeeper.tsdb.labels import Labels
 from watchkeeper.tsdb.matchers import Matcher
+from watchkeeper.tsdb.store_append import StoreAppend
 from watchkeeper.tsdb.store_reads import StoreReads
 from watchkeeper.tsdb.wal import (
     WAL,
     ReplayReport,
-    encode_batch,
     encode_delete,
-    encode_samples,
-    encode_series,
     list_segments,
     read_segment,
     segment_name,
@@ -51,11 +47,6 @@ from watchkeeper.tsdb.wal import (
 
 log = logging.getLogger("watchkeeper.tsdb")
 SYNC_POLICIES = ("always", "interval", "never")
-
-
-def _in_range(ts_ms: int) -> None:
-    if not -MAX_HEAD_TIME < ts_ms < MAX_HEAD_TIME:
-        raise ValueError(f"timestamp {ts_ms} ms is out of range")
 
 
 class _Closing(Exception):
@@ -77,7 +68,7 @@ class _BatchGate:
         self.lock.release()
 
 
-class Store(StoreReads, TimeSeriesStore):
+class Store(StoreAppend, StoreReads, TimeSeriesStore):
     """One directory, nothing to install. Open with ``Store.open(path)``."""
 
     def __init__(
@@ -125,9 +116,7 @@ class Store(StoreReads, TimeSeriesStore):
         self.head = Head(ooo_window_ms)
         self.index = self.head.index
         self._pending_records: list[tuple[int, bytes]] = []
-        self._pend_ids: list[int] = []
-        self._pend_ts: list[int] = []
-        self._pend_vals: list[float] = []
+        self._pending = PendingSamples()
         self._closed = False
         self._dirty = False
         # called under the lock with every committed batch of WAL records (remote write)
@@ -174,88 +163,7 @@ class Store(StoreReads, TimeSeriesStore):
             log.warning("store %s: %s", self.root, report)
         return report
 
-    # ---------------------------------------------------------------------- appending
-    def resolve(self, labels: LabelsLike) -> Series:
-        return self._series_for(labels)
-
-    def _series_for(self, labels: LabelsLike | Series) -> Series:
-        if type(labels) is Series:  # a handle from resolve(): still this head's?
-            if self.head.by_id.get(labels.id) is labels:
-                return labels
-            labels = labels.labels
-        s = self.head.lookup(labels)
-        if s is None:
-            with self._lock:
-                s, created = self.head.get_or_create(labels)
-                if created:
-                    self._pending_records.append(encode_series(s.id, s.labels))
-        return s
-
-    def append(self, labels: LabelsLike, ts_ms: int, value: float) -> bool:
-        _in_range(ts_ms)
-        s = self._series_for(labels)
-        with self._lock:
-            if self._closed:
-                raise StoreClosedError("store is closed")
-            if not self.head.accept(s, ts_ms, value):
-                return False
-            self._pend_ids.append(s.id)
-            self._pend_ts.append(ts_ms)
-            self._pend_vals.append(value)
-            return True
-
-    def _append_part(self, part: list[tuple[LabelsLike, int, float]]) -> int:
-        # the series are looked up outside the lock; a scrape of 10,000 series then takes
-        # the lock 10 times, where 10,000 acquisitions queued behind every query's read
-        found = []
-        for labels, ts_ms, value in part:
-            _in_range(ts_ms)
-            found.append((self._series_for(labels), ts_ms, value))
-        accept = self.head.accept
-        kept = 0
-        with self._lock:
-            if self._closed:
-                raise StoreClosedError("store is closed")
-            # read under the lock: a commit replaces these lists
-            ids, stamps, vals = self._pend_ids, self._pend_ts, self._pend_vals
-            by_id = self.head.by_id
-            for s, ts_ms, value in found:
-                if by_id.get(s.id) is not s:  # forgotten while empty, before this part
-                    s, created = self.head.get_or_create(s.labels)
-                    if created:
-                        self._pending_records.append(encode_series(s.id, s.labels))
-                if accept(s, ts_ms, value):
-                    ids.append(s.id)
-                    stamps.append(ts_ms)
-                    vals.append(value)
-                    kept += 1
-        return kept
-
-    def append_array(self, labels: LabelsLike, ts_ms: np.ndarray, values: np.ndarray) -> int:
-        ts = np.ascontiguousarray(ts_ms, dtype=np.int64)
-        vals = np.ascontiguousarray(values, dtype=np.float64)
-        if ts.shape != vals.shape or ts.ndim != 1:
-            raise ValueError("timestamps and values must be 1-d arrays of equal length")
-        if ts.size and not (int(ts.min()) > -MAX_HEAD_TIME and int(ts.max()) < MAX_HEAD_TIME):
-            raise ValueError("timestamps out of range")
-        s = self._series_for(labels)
-        with self._lock:
-            if self._closed:
-                raise StoreClosedError("store is closed")
-            if in_order_after(ts, s.last_ts):
-                kept = self.head.accept_array(s, ts, vals)
-                self._pending_records.append(encode_batch(s.id, ts, vals))
-            else:  # some samples may be rejected: log exactly the ones kept
-                kept = 0
-                for t, v in zip(ts.tolist(), vals.tolist(), strict=True):
-                    if self.head.accept(s, t, v):
-                        kept += 1
-                        self._pend_ids.append(s.id)
-                        self._pend_ts.append(t)
-                        self._pend_vals.append(v)
-            self._commit_locked()
-            return kept
-
+    # ---------------------------------------------------------------------- committing
     def commit(self) -> None:
         with self._lock:
             self._commit_locked()
@@ -276,9 +184,9 @@ class Store(StoreReads, TimeSeriesStore):
         if self._closed:
             raise StoreClosedError("store is closed")
         records = self._pending_records
-        if self._pend_ids:
-            records.append(encode_samples(self._pend_ids, self._pend_ts, self._pend_vals))
-            self._pend_ids, self._pend_ts, self._pend_vals = [], [], []
+        samples = self._pending.take()
+        if samples is not None:
+            records.append(samples)
         if records:
             self._pending_records = []
             try:
