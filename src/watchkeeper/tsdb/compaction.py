@@ -68,20 +68,24 @@ def compact(db: ChunkDB, max_t: int,
         with lock, db.transaction() as c:
             for sid, day in todo[i : i + 200]:
                 found = c.execute(
-                    "SELECT rowid, rolled, data FROM chunks WHERE series_id=? AND min_t >= ? "
-                    "AND min_t < ? ORDER BY min_t",
+                    "SELECT rowid, min_t, rolled, data FROM chunks WHERE series_id=? "
+                    "AND min_t >= ? AND min_t < ? ORDER BY min_t",
                     (sid, day * DAY_MS, (day + 1) * DAY_MS),
                 ).fetchall()
                 if len(found) < 2:
                     continue
-                ts, vals = _merge([decode_chunk(r[2]) for r in found])
-                rows = cut_chunks(sid, ts, vals, COMPACT_LEVEL)
-                rolled = min(r[1] for r in found)
+                ts, vals = _merge([decode_chunk(r[3]) for r in found])
+                # samples before the first unrolled chunk's all came from rolled ones: cut
+                # there, the chunks before stay rolled (the open day's finished hours)
+                unrolled = min((r[1] for r in found if not r[2]), default=None)
+                cut = ts.size if unrolled is None else int(np.searchsorted(ts, unrolled))
+                rows = [(*row, 1) for row in cut_chunks(sid, ts[:cut], vals[:cut], COMPACT_LEVEL)]
+                rows += [(*row, 0) for row in cut_chunks(sid, ts[cut:], vals[cut:], COMPACT_LEVEL)]
                 c.executemany("DELETE FROM chunks WHERE rowid=?", [(r[0],) for r in found])
                 c.executemany(
                     "INSERT INTO chunks(series_id, min_t, max_t, n, data, rolled) "
                     "VALUES(?,?,?,?,?,?)",
-                    [(*row, rolled) for row in rows],
+                    rows,
                 )
                 merged += len(found)
                 written += len(rows)

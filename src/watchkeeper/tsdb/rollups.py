@@ -2,9 +2,9 @@
 than raw.
 
 Why: a year at 1 h step should read ~9,000 points per series, not two million samples.
-Rollups are built from closed days of raw chunks (a day is closed once newer data
-exists); the still-open tail is aggregated from raw data at query time, so a rollup
-query always covers everything stored. Stale markers are not values and are skipped.
+Rollups are built from finished hours of raw chunks (an hour is finished once newer data
+exists), today's too; the still-open hour is aggregated from raw data at query time, so
+a rollup query always covers everything stored. Stale markers are not values and are skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from watchkeeper.tsdb import rollup_cache
 from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB
-from watchkeeper.tsdb.codec import decode_chunk
+from watchkeeper.tsdb.codec import decode_chunk, encode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
 from watchkeeper.tsdb.rollup_aggregate import aggregate
 from watchkeeper.tsdb.rollup_aggregate import aggregate_many as aggregate_many
@@ -83,23 +83,30 @@ def _upgrade_layout(db: ChunkDB) -> None:
 
 
 def build(db: ChunkDB, max_t: int, lock: AbstractContextManager[object] = nullcontext()) -> int:
-    """(Re)build rollups of closed days that have unrolled chunks; returns blocks written.
+    """(Re)build rollups of finished hours that have unrolled chunks; returns blocks written.
 
-    ``lock`` is taken per batch of series (see compaction.compact)."""
-    closed_before = (max_t // DAY_MS) * DAY_MS
-    todo: dict[int, set[int]] = {}
+    An hour is finished once newer data exists, so the open day's past hours are rolled
+    up too and reads over today decode raw samples only for the current hour. A series
+    is rebuilt, in each day with unrolled chunks (chunks never span days), from the
+    first hour they touch to the day's end or the first unfinished hour. A chunk reaching
+    into that hour is cut there: its rolled part is marked so, the rest stays unrolled
+    and is read raw. ``lock`` is taken per batch of series (see compaction.compact)."""
+    closed_before = (max_t // HOUR_MS) * HOUR_MS
+    first: dict[tuple[int, int], int] = {}  # (series, day) -> its first unrolled sample
     with lock:
         _upgrade_layout(db)
         for sid, min_t in db.conn.execute(
-            "SELECT series_id, min_t FROM chunks WHERE rolled=0 AND max_t < ?", (closed_before,)
+            "SELECT series_id, min_t FROM chunks WHERE rolled=0 AND min_t < ?", (closed_before,)
         ):
-            todo.setdefault(sid, set()).add(min_t // DAY_MS)
+            key = (sid, min_t // DAY_MS)
+            first[key] = min(first.get(key, min_t), min_t)
+    todo = sorted((sid, t - t % HOUR_MS, min((day + 1) * DAY_MS, closed_before))
+                  for (sid, day), t in first.items())
     written = 0
-    items = sorted(todo.items())
-    for i in range(0, len(items), 100):
+    for i in range(0, len(todo), 100):
         with lock, db.transaction() as c:
-            for sid, days in items[i : i + 100]:
-                written += _build_series(c, sid, sorted(days))
+            for sid, since, until in todo[i : i + 100]:
+                written += _build_series(c, sid, since, until)
     if max_t > -(2**62):
         with lock, db.transaction() as c:
             c.execute(
@@ -109,22 +116,31 @@ def build(db: ChunkDB, max_t: int, lock: AbstractContextManager[object] = nullco
     return written
 
 
-def _build_series(c, sid: int, days: list[int]) -> int:  # type: ignore[no-untyped-def]
-    lo, hi = days[0] * DAY_MS, (days[-1] + 1) * DAY_MS
+def _build_series(c, sid: int, since: int, until: int) -> int:  # type: ignore[no-untyped-def]
+    """Replace the series' buckets in [since, until) (whole hours) by ones built from
+    every chunk holding samples there; those chunks become rolled (cut at ``until``)."""
     found = c.execute(
-        "SELECT rowid, min_t, data FROM chunks WHERE series_id=? AND min_t >= ? "
-        "AND min_t < ? ORDER BY min_t",
-        (sid, lo, hi),
+        "SELECT rowid, max_t, data FROM chunks WHERE series_id=? AND min_t >= ? "
+        "AND min_t < ? AND max_t >= ? ORDER BY min_t",
+        (sid, since - since % DAY_MS, until, since),
     ).fetchall()
-    wanted = set(days)
-    found = [r for r in found if r[1] // DAY_MS in wanted]
     if not found:
         return 0
     parts = [decode_chunk(r[2]) for r in found]
+    for (rowid, max_t, _), (t, v) in zip(found, parts, strict=True):
+        if max_t >= until:  # reaches into the unfinished hour: cut it there
+            cut = int(np.searchsorted(t, until))
+            c.execute("DELETE FROM chunks WHERE rowid=?", (rowid,))
+            c.executemany(
+                "INSERT INTO chunks(series_id, min_t, max_t, n, data, rolled) VALUES(?,?,?,?,?,?)",
+                [(sid, int(t[a]), int(t[b - 1]), b - a, encode_chunk(t[a:b], v[a:b]), rolled)
+                 for a, b, rolled in ((0, cut, 1), (cut, t.size, 0)) if b > a],
+            )
     ts, vals = sort_dedupe(
         np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     )
-    day_of = ts // DAY_MS
+    inside = (ts >= since) & (ts < until)
+    ts, vals = ts[inside], vals[inside]
     written = 0
     for res in RESOLUTIONS:
         cols = aggregate(ts, vals, res)
@@ -132,26 +148,46 @@ def _build_series(c, sid: int, days: list[int]) -> int:  # type: ignore[no-untyp
             "SELECT 1 FROM rollups WHERE res=? AND series_id=? LIMIT 1", (res, sid)
         ).fetchone():
             continue  # too sparse for this step: queries aggregate raw samples instead
-        block = BLOCK_MS[res]
-        for window in np.unique(cols[0] // block).tolist():
-            mine = (cols[0] // block) == window
-            new = [col[mine] for col in cols]
-            row = c.execute(
-                "SELECT data FROM rollups WHERE res=? AND series_id=? AND window=?",
-                (res, sid, window),
-            ).fetchone()
-            if row is not None:  # keep buckets of days not rebuilt now
-                old = _decode(row[0])
-                keep = ~np.isin(old[0] // DAY_MS, day_of)
-                merged = [np.concatenate((o[keep], n)) for o, n in zip(old, new, strict=True)]
-                order = np.argsort(merged[0], kind="stable")
-                new = [m[order] for m in merged]
-            c.execute(
-                "INSERT OR REPLACE INTO rollups VALUES(?,?,?,?,?,?)",
-                (res, sid, window, int(new[0][0]), int(new[0][-1]), _encode(new, res)),
-            )
-            written += 1
-    c.executemany("UPDATE chunks SET rolled=1 WHERE rowid=?", [(r[0],) for r in found])
+        written += _replace_buckets(c, sid, res, cols, since, until)
+    c.executemany("UPDATE chunks SET rolled=1 WHERE rowid=?",
+                  [(r[0],) for r in found if r[1] < until])
+    return written
+
+
+def _replace_buckets(c, sid: int, res: int, cols: list[np.ndarray],  # type: ignore[no-untyped-def]
+                     since: int, until: int) -> int:
+    """Blocks at res with their buckets in [since, until) replaced by cols' buckets."""
+    block = BLOCK_MS[res]
+    first, last = since // block, (until - 1) // block
+    windows = set(np.unique(cols[0] // block).tolist())
+    windows.update(w for (w,) in c.execute(
+        "SELECT window FROM rollups WHERE res=? AND series_id=? AND window BETWEEN ? AND ?",
+        (res, sid, first, last)))
+    written = 0
+    for window in sorted(windows):
+        mine = (cols[0] // block) == window
+        new = [col[mine] for col in cols]
+        row = c.execute(
+            "SELECT data FROM rollups WHERE res=? AND series_id=? AND window=?",
+            (res, sid, window),
+        ).fetchone()
+        if row is not None:  # keep buckets outside the rebuilt hours
+            old = _decode(row[0])
+            keep = (old[0] < since) | (old[0] >= until)
+            if keep.all() and not mine.any():
+                continue
+            merged = [np.concatenate((o[keep], n)) for o, n in zip(old, new, strict=True)]
+            order = np.argsort(merged[0], kind="stable")
+            new = [m[order] for m in merged]
+        if not new[0].size:
+            c.execute("DELETE FROM rollups WHERE res=? AND series_id=? AND window=?",
+                      (res, sid, window))
+            continue
+        c.execute(
+            "INSERT OR REPLACE INTO rollups VALUES(?,?,?,?,?,?)",
+            (res, sid, window, int(new[0][0]), int(new[0][-1]), _encode(new, res)),
+        )
+        written += 1
     return written
 
 
@@ -242,9 +278,9 @@ def read(
     return out
 
 
-def first_unrolled_day(db: ChunkDB, series_ids: Sequence[int], start: int, end: int,
-                       ) -> dict[int, int]:
-    """Per series, the start of the first day in [start, end] whose raw chunks changed
+def first_unrolled_hour(db: ChunkDB, series_ids: Sequence[int], start: int, end: int,
+                        ) -> dict[int, int]:
+    """Per series, the start of the first hour in [start, end] whose raw chunks changed
     after its rollups were built: stored buckets from then on may be stale."""
     out: dict[int, int] = {}
     ids = sorted(series_ids)
@@ -256,7 +292,7 @@ def first_unrolled_day(db: ChunkDB, series_ids: Sequence[int], start: int, end: 
             "AND max_t >= ? AND min_t <= ? GROUP BY series_id",
             (*part, start, end),
         ):
-            out[sid] = max(start, min_t - min_t % DAY_MS)
+            out[sid] = max(start, min_t - min_t % HOUR_MS)
     return out
 
 

@@ -131,7 +131,14 @@ class StoreReads:
             done_through = rollups.built_through(self.db)
             stored_end = min(end_ms, done_through - 1)
             stored = rollups.read(self.db, ids, resolution_ms, start_ms, stored_end)
-            stale = rollups.first_unrolled_day(self.db, list(stored), start_ms, stored_end)
+            stale = rollups.first_unrolled_hour(self.db, list(stored), start_ms, stored_end)
+            # head samples older than the rolled-up hours (a series a little behind the
+            # others, or out of order): not in any chunk yet, so no bucket holds them
+            for sid in stored:
+                span = self.head.by_id[sid].head_span()
+                if span is not None and span[0] <= stored_end:
+                    hour = max(start_ms, span[0] - span[0] % rollups.HOUR_MS)
+                    stale[sid] = min(stale.get(sid, hour), hour)
             # raw samples older than a series' first bucket: it was too sparse at this
             # resolution then, so its raw samples (all still there) answer instead
             first_raw = rollups.starts(self.db, list(stored), None)
@@ -142,7 +149,7 @@ class StoreReads:
                     stale.pop(sid, None)
         # Raw samples fill in what stored blocks do not hold: a series without blocks
         # at this resolution (too sparse to be worth it) over the whole range; the
-        # others after the last closed day, or from the first day whose raw data
+        # others after the last finished hour, or from the first hour whose raw data
         # changed since its rollups were built (a late sample, a deletion)
         tail_from = {i: max(start_ms, done_through) for i in stored}
         for sid, day in stale.items():
