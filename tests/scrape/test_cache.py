@@ -222,3 +222,24 @@ def test_fuzz_cache_agrees_with_the_full_parse(shape, data) -> None:
     cache = ScrapeCache()
     for body in bodies:
         assert _outcome(body, target, cache) == _outcome(body, target, None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.tuples(_NAMES, _LABELS), _COMMENTS), min_size=1, max_size=6),
+       st.data())
+def test_fuzz_an_edited_body_agrees_with_the_full_parse(shape, data) -> None:
+    """The second body is the first with a few characters replaced, inserted or deleted
+    anywhere (a key, a comment, a line break, a value): the cache replays it only when the
+    full parse reads the same series and comments, and gives what the full parse gives."""
+    target = _target()
+    lines = [c if isinstance(c, str) else _line(c[0], c[1], data.draw(_TOKENS)) for c in shape]
+    first = "\n".join(lines) + "\n"
+    second = first
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(second)))
+        cut = data.draw(st.integers(0, 2))
+        second = second[:at] + data.draw(st.text(" \n#{}=\"a1.,", max_size=2)) + \
+            second[at + cut:]
+    cache = ScrapeCache()
+    _outcome(first, target, cache)
+    assert _outcome(second, target, cache) == _outcome(second, target, None)
