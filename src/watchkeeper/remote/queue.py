@@ -120,8 +120,10 @@ class QueueLog:
                 rec = decode(kind, payload)
                 if rec[0] == "samples":
                     ids, ts = rec[1], rec[2]
-                    for sid in set(np.unique(ids).tolist()) - self._described:
-                        self._describe(sid, out)
+                    listed = ids.tolist()
+                    if not self._described.issuperset(listed):  # (one C loop when all are)
+                        for sid in set(listed) - self._described:
+                            self._describe(sid, out)
                 elif rec[0] == "batch":
                     ts = rec[2]
                     if rec[1] not in self._described:

@@ -188,7 +188,17 @@ class AgentStore(TimeSeriesStore):
                 raise StoreClosedError("store is closed")
             if handles.epoch != self.head.forgotten:  # ``gc`` forgot some series
                 handles.renew(self.head, self._series_for)
-            rejected = accept_columns(handles.series, ts, ts_ms, vals, self._accept)
+            if ts is None:  # one timestamp: the newer ones taken inline, no call each
+                t, rejected, taken = int(ts_ms), [], False  # type: ignore[arg-type]
+                for i, (s, v) in enumerate(zip(handles.series, vals.tolist(), strict=True)):
+                    if t > s.last_ts:
+                        s.last_ts, s.last_bits, taken = t, v, True
+                    elif not self._accept(s, t, v):
+                        rejected.append(i)
+                if taken and t > self.head.max_t:
+                    self.head.max_t = t
+            else:
+                rejected = accept_columns(handles.series, ts, ts_ms, vals, self._accept)
             return self._pending.add_kept(handles.ids, ts, ts_ms, vals, rejected)
 
     def append_array(self, labels: LabelsLike, ts_ms: np.ndarray, values: np.ndarray) -> int:
