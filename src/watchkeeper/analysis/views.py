@@ -35,7 +35,8 @@ def what_changed(engine: Any, at_ms: int, window_ms: int, selector: str = ALL_SE
     A plain selector (the default: every series) is read straight from the store as
     per-step means, from the one-minute rollups when the window is 30 minutes or more
     (then the step is at least a minute): at 10,000 series scraped every second, 2.5 h of
-    raw samples is 90 M values to decode, the rollups of a closed day 1.5 M. Any other
+    raw samples is 90 M values to decode, their rollups 1.5 M (every finished hour, today's
+    too, is rolled up; the current hour is read raw). Any other
     expression is evaluated by PromQL on the step grid."""
     step = max(1000, window_ms // points)
     if window_ms >= ROLLUP_WINDOW_MS:
@@ -63,12 +64,12 @@ def step_means(store: Any, selector: str, at_ms: int, window_ms: int, step_ms: i
     """(labels, step times in seconds, the mean of each series' samples in each step)
     over the four windows before ``at_ms`` and the one after; steps are counted from
     ``at_ms``, so no step straddles it. None when ``selector`` is not a plain selector
-    (no offset, no @). Days the store has rolled up are read from the one-minute rollups
-    when ``step_ms`` holds whole minutes; the rest raw.
+    (no offset, no @). The hours the store has rolled up are read from the one-minute
+    rollups when ``step_ms`` holds whole minutes; the rest (the current hour) raw.
 
     Why means: a search of each step's first sample and one segment sum over the
     samples, where PromQL's selector builds per-series arrays; a mean is also the
-    steadier level of a noisy series. Why only rolled-up days from rollups: the store
+    steadier level of a noisy series. Why only rolled-up hours from rollups: the store
     aggregates the others from raw samples on the fly, exactly, which costs more than
     the means here."""
     from watchkeeper.promql import ast
@@ -157,7 +158,7 @@ def _reads(store: Any, matchers: Any, start: int, split: int, end: int) -> Any:
 
 
 def _rolled_through(store: Any) -> int:
-    """Rollups hold every day before this (ms); a store without rollups: never."""
+    """Rollups hold every finished hour before this (ms); a store without rollups: never."""
     db = getattr(store, "db", None)
     if db is None:
         return -(2**62)
