@@ -260,3 +260,30 @@ def test_a_read_skips_a_series_forgotten_after_it_was_chosen(tmp_path):
         got = list(reading)
         assert [d.labels for d in got] == [store.resolve({"__name__": "kept"}).labels]
         assert list(got[0].values) == [1.0]
+
+
+def test_maintenance_merges_a_closed_day_once_and_again_only_when_it_changes(open_store):
+    day = 86_400_000
+    store = open_store(ooo_window_ms=2 * day)
+    start = T0 - T0 % day
+    ts = start + np.arange(0, day + 3_600_000, 1_000, dtype=np.int64)  # a day at 1 s
+    for part in np.array_split(np.arange(ts.size), 10):  # flushed in ten pieces
+        store.append_array({"__name__": "g"}, ts[part], np.sin(ts[part] / 1e6))
+        store.flush()
+    expected = all_samples(store)
+    first = store.maintain()
+    assert first["chunks_merged"] >= 10
+    # the closed day is six full chunks now: nothing to merge, however often it runs
+    assert store.maintain()["chunks_merged"] == 0
+    assert store.db.conn.execute(
+        "SELECT count(*) FROM chunks WHERE max_t < ?", (start + day,)).fetchone()[0] == 6
+    # a late sample into it (a chunk overlapping the others) merges it again
+    assert store.append({"__name__": "g"}, start + 500, 7.0)
+    store.commit()
+    store.flush()
+    assert store.maintain()["chunks_merged"] == 7
+    assert store.maintain()["chunks_merged"] == 0
+    got = all_samples(store)
+    (key,) = got
+    assert start + 500 in got[key][0]
+    assert len(got[key][0]) == len(expected[key][0]) + 1

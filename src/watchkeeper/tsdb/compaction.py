@@ -51,19 +51,26 @@ def cut_chunks(series_id: int, ts: np.ndarray, vals: np.ndarray, level: int = 3)
 
 def compact(db: ChunkDB, max_t: int,
             lock: AbstractContextManager[object] = nullcontext()) -> dict[str, int]:
-    """Merge the chunks of each (series, day) that is closed or has too many chunks.
+    """Merge the chunks of each (series, day) that is closed or has too many chunks,
+    unless they already are what merging would write: no overlaps, no more chunks than
+    the size cap needs (a day at 1 s is six chunks; merged again at every maintenance
+    they cost seconds of decoding and encoding each minute, under the lock in batches).
 
     ``lock`` is taken per batch of series, not for the whole run: merging a day of
     50,000 series takes many seconds, and appends and queries must not wait that long."""
     open_day = max_t // DAY_MS
     with lock:
         groups = db.conn.execute(
-            "SELECT series_id, min_t / ? AS day, count(*) FROM chunks GROUP BY series_id, day "
-            "HAVING count(*) > 1",
+            "SELECT series_id, day, count(*), sum(n), sum(overlap) FROM ("
+            "SELECT series_id, min_t / ?1 AS day, n, coalesce(min_t <= lag(max_t) OVER ("
+            "PARTITION BY series_id, min_t / ?1 ORDER BY min_t), 0) AS overlap FROM chunks) "
+            "GROUP BY series_id, day HAVING count(*) > 1",
             (DAY_MS,),
         ).fetchall()
     merged = written = 0
-    todo = [(sid, day) for sid, day, n in groups if day < open_day or n >= OPEN_WINDOW_MAX_CHUNKS]
+    todo = [(sid, day) for sid, day, n, samples, overlaps in groups
+            if (day < open_day or n >= OPEN_WINDOW_MAX_CHUNKS)
+            and (overlaps or n > -(-samples // CHUNK_MAX_SAMPLES))]
     for i in range(0, len(todo), 200):
         with lock, db.transaction() as c:
             for sid, day in todo[i : i + 200]:
@@ -75,10 +82,14 @@ def compact(db: ChunkDB, max_t: int,
                 if len(found) < 2:
                     continue
                 ts, vals = _merge([decode_chunk(r[3]) for r in found])
-                # samples before the first unrolled chunk's all came from rolled ones: cut
-                # there, the chunks before stay rolled (the open day's finished hours)
+                # samples before the first unrolled chunk's all came from rolled ones: the
+                # chunks before stay rolled. The open day is cut there, so its finished
+                # hours stay rolled; a closed day is not (it is rolled up again whole, and
+                # one more chunk would have it merged again)
                 unrolled = min((r[1] for r in found if not r[2]), default=None)
                 cut = ts.size if unrolled is None else int(np.searchsorted(ts, unrolled))
+                if day < open_day and cut < ts.size:
+                    cut = 0
                 rows = [(*row, 1) for row in cut_chunks(sid, ts[:cut], vals[:cut], COMPACT_LEVEL)]
                 rows += [(*row, 0) for row in cut_chunks(sid, ts[cut:], vals[cut:], COMPACT_LEVEL)]
                 c.executemany("DELETE FROM chunks WHERE rowid=?", [(r[0],) for r in found])
