@@ -123,6 +123,9 @@ class Sender(QueueSender):
 
         Each series goes to one shard (its id modulo the shards), and a shard sends its
         requests one after another, so every series keeps its order; shards send at once.
+        Every request is encoded here first, in this one thread: the shards' threads only
+        post. Encoding holds the GIL, and fifty shards encoding at once (a backlog grows
+        them) left the event loop's scrapes waiting for it for seconds.
         """
         ts_size = varint_size(batch.ts)
         heads = self._heads(batch.ids.tolist(), ts_size)
@@ -137,20 +140,20 @@ class Sender(QueueSender):
         for k in range(shards):
             idx = idx_all[shard_of == k] if shards > 1 else idx_all
             if idx.size:
-                work.append((k, [idx[i:i + per] for i in range(0, idx.size, per)]))
-        def send(w: tuple[int, list[np.ndarray]]) -> bool:
-            return self._send_shard(w[0], w[1], batch, heads, ts_size)
+                work.append((k, [_request(idx[i:i + per], batch, heads, ts_size)
+                                 for i in range(0, idx.size, per)]))
+
+        def send(w: tuple[int, list[tuple[bytes, int, int]]]) -> bool:
+            return self._send_shard(*w)
 
         return all(map(send, work)) if len(work) <= 1 else all(self._pool().map(send, work))
 
-    def _send_shard(self, shard: int, chunks: list[np.ndarray], batch: Batch,
-                    heads: list[bytes], ts_size: int) -> bool:
+    def _send_shard(self, shard: int, requests: list[tuple[bytes, int, int]]) -> bool:
+        """Post a shard's requests (body, samples, newest timestamp) in order."""
         client = self._client(shard)
-        for idx in chunks:
-            body = snappy(_body(idx, batch, heads, ts_size))
-            if not self._send_with_backoff(client, body, int(idx.size)):
+        for body, count, highest in requests:
+            if not self._send_with_backoff(client, body, count):
                 return False
-            highest = int(batch.ts[idx].max())
             with self._lock:
                 if highest > self.highest_sent_ts:
                     self.highest_sent_ts = highest
@@ -210,6 +213,12 @@ class Sender(QueueSender):
 
     def _on_dropped(self, count: int) -> None:
         self.metrics.dropped.labels(*self.labels).inc(count)
+
+
+def _request(idx: np.ndarray, batch: Batch, heads: list[bytes], ts_size: int
+             ) -> tuple[bytes, int, int]:
+    """The snappy body of the samples at ``idx``, their count and newest timestamp."""
+    return snappy(_body(idx, batch, heads, ts_size)), int(idx.size), int(batch.ts[idx].max())
 
 
 def _body(idx: np.ndarray, batch: Batch, heads: list[bytes], ts_size: int) -> bytes:
