@@ -1,6 +1,6 @@
 """Bulk operations, tracked locks and Celery hooks against their anchors, in the same run.
 
-    .venv/bin/python bench/jobs.py [--quick] [--worker]
+    .venv/bin/python bench/jobs.py [--quick] [--worker | --blocks]
 
 - bulk: ``op.ok()`` per item against ``tqdm.update(1)`` (tqdm drawing to /dev/null), and
   ``for x in op.iter(items)`` against ``for x in tqdm(items)``; goal <= 1.1 x tqdm;
@@ -11,7 +11,10 @@
 - Celery: a task run through Celery's tracer (``apply()``) with the hooks connected and
   without, and the hooks' own code for one task (publish, start, end); ``--worker`` also
   drains 2,000 tasks through a real solo worker on the local RabbitMQ with the hooks, bare
-  and bare again (the noise between two identical workers), see ``bench_celery_worker``.
+  and bare again (the noise between two identical workers), see ``bench_celery_worker``,
+  and one worker running the modes in turn over blocks of tasks (``--blocks`` alone), see
+  ``bench_celery_worker_blocks``. ``WK_PROFILE=file`` writes a cProfile of each worker's
+  tasks, from the first to the last, to ``file``.
 
 Times are minima of alternating repeats (ours, anchor, ours, ...) so that load from other
 processes weighs on both alike, and the minimum is the run it disturbed least. The ratios
@@ -31,6 +34,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -262,12 +266,21 @@ app.conf.update(task_default_queue=q, task_default_exchange=q, task_default_rout
                 worker_prefetch_multiplier=64, broker_connection_retry_on_startup=True)
 STARTS = []
 CPU = []
+PROFILE = []
+if os.environ.get("WK_PROFILE"):  # cProfile the tasks from the first to the last
+    import cProfile
+    PROFILE.append(cProfile.Profile())
 @app.task(name="bench.noop")
 def noop(i, n):
     STARTS.append(perf_counter())  # every task's start: the gaps are the per-task cycle
     if i == 0 or i == n - 1:
         CPU.append((time.time(), time.process_time()))
+    if PROFILE and i == 0:
+        PROFILE[0].enable()
     if i == n - 1:
+        if PROFILE:  # written here: a worker told to stop may exit before atexit runs
+            PROFILE[0].disable()
+            PROFILE[0].dump_stats(os.environ["WK_PROFILE"])
         gaps = sorted(b - a for a, b in zip(STARTS, STARTS[1:]))
         (w0, c0), (w1, c1) = CPU[0], CPU[-1]
         with open(os.environ["DONE"] + ".tmp", "w") as f:
@@ -277,6 +290,40 @@ def noop(i, n):
 if os.environ.get("HOOKS") == "1":
     from watchkeeper.integrations.jobs.celery import instrument_celery
     instrument_celery(app)
+if os.environ.get("BLOCKS"):  # one worker, the modes in turn over blocks of tasks
+    from celery import signals
+    from watchkeeper.integrations.jobs.celery import CeleryHooks
+    BLOCK, MODES = 50, os.environ["BLOCKS"].split(",")
+    HOOKS, CPUS = CeleryHooks(), []
+    def nothing(**_):
+        return None
+    def switch(mode):
+        HOOKS.disconnect()
+        signals.task_prerun.disconnect(nothing)
+        signals.task_postrun.disconnect(nothing)
+        if mode == "hooks":
+            HOOKS.connect()
+        elif mode == "dispatch":
+            signals.task_prerun.connect(nothing, weak=False)
+            signals.task_postrun.connect(nothing, weak=False)
+    @app.task(name="bench.blocks")
+    def blocks(i, n):
+        STARTS.append(perf_counter())
+        CPUS.append(time.process_time())
+        if i % BLOCK == 0:
+            switch(MODES[i // BLOCK % len(MODES)])
+        if i == n - 1:  # a cycle ends in its block: the two cycles at a boundary are left out
+            gaps, cpu = {m: [] for m in MODES}, {m: 0.0 for m in MODES}
+            for j in range(1, n):
+                if j % BLOCK > 1:
+                    m = MODES[j // BLOCK % len(MODES)]
+                    gaps[m].append(STARTS[j] - STARTS[j - 1])
+                    cpu[m] += CPUS[j] - CPUS[j - 1]
+            found = {m: {"median": sorted(g)[len(g) // 2], "cpu": cpu[m] / len(g)}
+                     for m, g in gaps.items()}
+            with open(os.environ["DONE"] + ".tmp", "w") as f:
+                json.dump(found, f)
+            os.replace(os.environ["DONE"] + ".tmp", os.environ["DONE"])
 if __name__ == "__main__":
     app.worker_main(["worker", "-Q", q, "-P", "solo", "-l", "WARNING", "--without-heartbeat",
                      "--without-gossip", "--without-mingle", "-n", q + "@%h"])
@@ -285,10 +332,12 @@ if __name__ == "__main__":
 WORKER_MODES = ("hooks", "bare", "bare_again")
 
 
-def _drain(mode: str, tasks: int, broker: str) -> dict[str, float] | None:
+def _drain(mode: str, tasks: int, broker: str) -> dict[str, Any] | None:
     """Queue ``tasks`` messages (stamped by the hooks in the ``hooks`` mode, as an
     instrumented producer does), then drain them through a solo worker; the worker's own
-    figures from the first task's start to the last one's."""
+    figures from the first task's start to the last one's. A mode of several names joined
+    by commas (``blocks:bare,hooks``) runs them in turn over blocks of 50 tasks in one
+    worker, all messages stamped."""
     import json
 
     from celery import Celery
@@ -303,15 +352,18 @@ def _drain(mode: str, tasks: int, broker: str) -> dict[str, float] | None:
     app = Celery("benchc", broker=broker, set_as_current=False)
     app.conf.update(task_default_queue=queue, task_default_exchange=queue,
                     task_default_routing_key=queue, task_ignore_result=True)
-    hooks = CeleryHooks(JobMetrics(CollectorRegistry())).connect() if mode == "hooks" else None
+    blocks = mode[len("blocks:"):] if mode.startswith("blocks:") else ""
+    stamp = mode == "hooks" or blocks
+    hooks = CeleryHooks(JobMetrics(CollectorRegistry())).connect() if stamp else None
     try:
         for i in range(tasks):
-            app.send_task("bench.noop", (i, tasks))
+            app.send_task("bench.blocks" if blocks else "bench.noop", (i, tasks))
     finally:
         if hooks is not None:
             hooks.disconnect()
     env = {**os.environ, "BROKER": broker, "QUEUE": queue, "DONE": str(done),
-           "HOOKS": "1" if mode == "hooks" else "0", "PYTHONPATH": str(ROOT / "src")}
+           "HOOKS": "1" if mode == "hooks" else "0", "BLOCKS": blocks,
+           "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen([sys.executable, "-c", WORKER], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -372,12 +424,56 @@ def bench_celery_worker(tasks: int = 2_000) -> None:
                    h / b, "<= 20 us added (noisy)"))
 
 
+BLOCK_MODES = ("bare", "hooks", "bare_again", "dispatch")
+
+
+def bench_celery_worker_blocks(tasks: int = 4_000) -> None:
+    """One solo worker per round running the modes in turn over blocks of 50 tasks: bare,
+    with the hooks, bare again (the noise), and with two receivers that do nothing (what
+    Celery's dispatch of task_prerun and task_postrun costs in a real worker). Separate
+    workers differ by more than the hooks cost (how the broker's frames batch, where the
+    process's memory lands); blocks in one worker share all of that, so their difference
+    is the hooks'. Medians over rounds of each round's median cycle."""
+    import statistics
+
+    broker = "amqp://guest:guest@127.0.0.1:5672//"
+    rounds, runs = (2 if QUICK else 8), []
+    for _ in range(rounds):
+        found = _drain("blocks:" + ",".join(BLOCK_MODES), tasks, broker)
+        if found:
+            runs.append(found)
+    if not runs:
+        print("celery worker blocks: no drain finished")
+        return
+    print(f"celery solo worker, modes in turn over blocks of 50 tasks, {tasks} tasks x "
+          f"{len(runs)} rounds (medians over rounds; load {os.getloadavg()[0]:.1f}), per task:")
+    for key, label in (("median", "median start-to-start gap"), ("cpu", "worker CPU / task")):
+        cells = []
+        for mode in BLOCK_MODES:
+            value = statistics.median(r[mode][key] for r in runs) * 1e6
+            added = statistics.median(r[mode][key] - r["bare"][key] for r in runs) * 1e6
+            cells.append(f"{mode} {value:6.1f}us" + (f" ({added:+5.1f})" if mode != "bare"
+                                                      else ""))
+        print(f"  {label:26}" + "   ".join(cells))
+    added = {m: statistics.median(r[m]["median"] - r["bare"]["median"] for r in runs)
+             for m in BLOCK_MODES}
+    bare = statistics.median(r["bare"]["median"] for r in runs)
+    RATIOS.append((f"celery worker cycle, blocks, hooks / bare (added "
+                   f"{added['hooks'] * 1e6:.1f} us, bare-bare {added['bare_again'] * 1e6:.1f}, "
+                   f"Celery's dispatch {added['dispatch'] * 1e6:.1f})",
+                   (bare + added["hooks"]) / bare, "<= 20 us added"))
+
+
 def main() -> None:
-    bench_bulk()
-    bench_eta()
-    bench_locks()
-    bench_celery_in_process()
+    if "--blocks" in sys.argv:  # only the worker measured in blocks
+        bench_celery_worker_blocks()
+    else:
+        bench_bulk()
+        bench_eta()
+        bench_locks()
+        bench_celery_in_process()
     if "--worker" in sys.argv:
+        bench_celery_worker_blocks()
         bench_celery_worker()
     print()
     print(f"{'ratio (ours / anchor)':<64}{'value':>8}   goal")
