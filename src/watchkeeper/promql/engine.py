@@ -178,7 +178,14 @@ class _Evaluator:
             if done is not None:
                 self.budget.add_samples(steps * len(done.labels))
                 return done
-        labels, rows_v, rows_m, rows_t = [], [], [], []
+        # rows written into growing 2-D arrays: three small arrays kept per series until
+        # the end were three Python objects per series per query held at once, and at 20
+        # concurrent queries over thousands of series that peak set the allocator's
+        # high-water mark (its small-object arenas are rarely given back)
+        labels: list[Labels] = []
+        out_v = np.empty((0, steps), dtype=np.float64)
+        out_m = np.empty((0, steps), dtype=bool)
+        out_t = np.empty((0, steps), dtype=np.int64)
         lo_t, hi_t = int(ends.min()) - self.lookback, int(ends.max())
         seen = counted = 0
         for series in self.store.select(node.matchers, lo_t, hi_t):
@@ -192,15 +199,20 @@ class _Evaluator:
             ok = (idx >= 0) & (ts[safe] >= ends - self.lookback) & ~is_stale(vals[safe])
             if not ok.any():
                 continue
+            row = len(labels)
+            if row == len(out_v):
+                out_v, out_m, out_t = (_grown(a, max(64, 2 * row)) for a in (out_v, out_m, out_t))
             labels.append(series.labels)
-            rows_v.append(vals[safe])
-            rows_m.append(ok)
-            rows_t.append(ts[safe])
+            out_v[row] = vals[safe]
+            out_m[row] = ok
+            out_t[row] = ts[safe]
         self.budget.add_samples(steps * (seen - counted))
         if not labels:
             return Vector.empty(steps)
-        return Vector(labels, np.array(rows_v), np.array(rows_m, dtype=bool),
-                      np.array(rows_t, dtype=np.int64))
+        n = len(labels)
+        if n < len(out_v):  # not a view of the larger buffer: a result may be kept
+            out_v, out_m, out_t = out_v[:n].copy(), out_m[:n].copy(), out_t[:n].copy()
+        return Vector(labels, out_v, out_m, out_t)
 
     def select_range(self, node: ast.MatrixSelector, times: np.ndarray) -> RangeData:
         sel = node.vector
@@ -260,3 +272,10 @@ class _Evaluator:
             return binops.set_op(node.op, lhs, rhs, node.matching)
         return binops.vector_vector(node.op, lhs, rhs, node.matching or ast.VectorMatching(),
                                     node.return_bool)
+
+
+def _grown(rows: np.ndarray, capacity: int) -> np.ndarray:
+    """``rows`` in a 2-D array of ``capacity`` rows (the rows beyond are uninitialised)."""
+    out = np.empty((capacity, rows.shape[1]), dtype=rows.dtype)
+    out[: len(rows)] = rows
+    return out
