@@ -1,9 +1,14 @@
 """Decoded chunks are kept between reads and dropped whenever their row changes."""
 
+import gc
+import tracemalloc
+
 import numpy as np
 
 from watchkeeper.tsdb import chunk_cache
+from watchkeeper.tsdb.batch_read import decode_missing
 from watchkeeper.tsdb.chunks import DAY_MS
+from watchkeeper.tsdb.codec import encode_chunk
 from watchkeeper.tsdb.matchers import Matcher
 
 T0 = 1_700_006_400_000  # a midnight
@@ -91,12 +96,36 @@ def test_a_put_from_before_an_eviction_is_dropped(open_store):
 
 def test_the_cache_stays_within_its_budget(open_store):
     store = open_store()
-    cache = chunk_cache.ChunkCache(store.db.conn, budget_bytes=16_000)
+    entry = chunk_cache.entry_bytes((np.zeros(50, np.int64), np.zeros(50)))
+    cache = chunk_cache.ChunkCache(store.db.conn, budget_bytes=20 * entry)
     generation = cache.sync()
     for rowid in range(100):
         cache.put_many([(rowid, (np.zeros(50, np.int64), np.zeros(50)))], generation)
-    assert cache.used <= 16_000 and len(cache.chunks) == 20
+    assert cache.used <= 20 * entry and len(cache.chunks) == 20
     assert list(cache.get_many([99, 0])) == [99]  # the oldest went first
     big = [(1000 + k, (np.zeros(50, np.int64), np.zeros(50))) for k in range(11)]
-    cache.put_many(big, generation)  # 8,800 bytes: more than half the budget
+    cache.put_many(big, generation)  # more than half the budget
     assert cache.get_many([r for r, _ in big]) == {}
+
+
+def test_what_the_cache_charges_is_what_it_holds(open_store):
+    """Small chunks (a 5 s scrape's 5 minutes: 60 samples) decoded in batches, as reads
+    decode them: the budget and the cache's figure must cover the memory really held, or
+    the cache outgrows both."""
+    store = open_store()
+    blobs = {r: encode_chunk(T0 + np.arange(60, dtype=np.int64) * 5000, np.full(60, r + 0.5))
+             for r in range(20_000)}
+    cache = chunk_cache.ChunkCache(store.db.conn, budget_bytes=1 << 30)
+    generation = cache.sync()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for at in range(0, len(blobs), 5000):
+            cache.put_many(decode_missing(list(range(at, at + 5000)), blobs).items(),
+                           generation)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(cache.chunks) == 20_000
+    assert 0.9 < cache.used / held < 1.1, (cache.used, held)
