@@ -4,6 +4,7 @@ in progress. The real worker on the real brokers is ``test_jobs_celery``."""
 
 from __future__ import annotations
 
+import contextvars
 import time
 from types import SimpleNamespace
 
@@ -27,11 +28,17 @@ def total(found: dict[tuple, float], name: str, **labels: str) -> float:
                if n == name and all((k, labels[k]) in lab for k in labels))
 
 
-@pytest.fixture
-def celery_app():
+@pytest.fixture(params=["cached", "uncached"])
+def celery_app(request, monkeypatch):
+    """Both paths: the task signals caching their receivers (the Celery versions the hooks
+    know) and running uncached (any other version)."""
     from celery import Celery
     from celery.exceptions import Ignore
 
+    from watchkeeper.integrations.jobs import celery as hooks_module
+
+    if request.param == "uncached":
+        monkeypatch.setattr(hooks_module, "_CACHE_VERSIONS", ((0, 0), (0, 0)))
     app = Celery("wk_hooks", broker="memory://", set_as_current=False)
     app.conf.task_ignore_result = True
     seen: dict[str, object] = {}
@@ -110,3 +117,49 @@ def test_publishing_stamps_the_header_and_counts_the_enqueue(celery_app) -> None
                            routing_key="emails")  # a retry: counted by task_retry
     found = figures(c.registry)
     assert total(found, "jobs_enqueued_total", queue="emails", task="h.ok") == 1
+
+
+def test_receivers_connected_later_still_run_and_disconnect_restores_the_signals() -> None:
+    # in a context of its own: two hooks both set the work context of a run
+    contextvars.copy_context().run(_receivers_connected_later)
+
+
+def _receivers_connected_later() -> None:
+    from celery import Celery, signals
+
+    from watchkeeper.integrations.jobs.celery import cache_receivers
+
+    app = Celery("wk_cache", broker="memory://", set_as_current=False)
+    app.conf.task_ignore_result = True
+
+    @app.task(name="c.ok")
+    def ok() -> int:
+        return 1
+
+    registry = CollectorRegistry()
+    first = CeleryHooks(JobMetrics(registry)).connect()
+    second = CeleryHooks(JobMetrics(CollectorRegistry())).connect()
+    seen: list[str] = []
+
+    def later(task_id: str = "", **_: object) -> None:
+        seen.append(task_id)
+
+    try:
+        assert signals.task_prerun.use_caching and signals.task_postrun.use_caching
+        ok.apply()  # fills the cache for this sender
+        signals.task_postrun.connect(later, weak=False)
+        ok.apply(task_id="after")
+        assert seen == ["after"]
+        signals.task_postrun.disconnect(later)
+        first.disconnect()
+        assert signals.task_prerun.use_caching  # the second hooks still connected
+        ok.apply()
+        assert total(figures(registry), "jobs_started_total") == 2  # not after disconnect
+    finally:
+        signals.task_postrun.disconnect(later)
+        first.disconnect()
+        second.disconnect()
+        app.close()
+    assert not signals.task_prerun.use_caching and not signals.task_postrun.use_caching
+    assert not cache_receivers(signals.task_prerun, version=(6, 0))  # unknown version
+    assert not signals.task_prerun.use_caching
