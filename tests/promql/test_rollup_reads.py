@@ -8,6 +8,7 @@ import pytest
 from watchkeeper.promql import rollup_reads
 from watchkeeper.promql.engine import Engine
 from watchkeeper.promql.formatting import result_to_api
+from watchkeeper.tsdb import rollups
 from watchkeeper.tsdb.matchers import Matcher
 from watchkeeper.tsdb.store import Store
 
@@ -194,6 +195,7 @@ def test_a_series_too_sparse_for_a_resolution_at_first_answers_from_raw(tmp_path
 @pytest.mark.parametrize(("query", "step"), [
     ("rate(requests_total[1h])", HOUR), ("increase(requests_total[10m])", HOUR),
     ("rate(requests_total[5m])", 5 * MINUTE), ("load", HOUR), ("requests_total", 5 * MINUTE),
+    ("rate(requests_total[5m])", 2 * HOUR), ("increase(requests_total[5m])", 25 * MINUTE),
 ])
 def test_rate_and_selectors_from_rollups_equal_raw(store, query, step):
     start, end = 4 * HOUR, int(3.5 * DAY)
@@ -201,3 +203,20 @@ def test_rate_and_selectors_from_rollups_equal_raw(store, query, step):
     raw = answers(Engine(store, rollups=False).range(query, T0 + start, T0 + end, step))
     assert fast
     assert_same(fast, raw, exact=not query.startswith(("rate", "increase")))
+
+
+def test_windows_apart_read_only_their_buckets(store):
+    ends = T0 + np.arange(1, 40, dtype=np.int64) * 2 * HOUR  # across closed days and the open one
+    matchers = [Matcher("__name__", "=", "requests_total")]
+    (whole,) = store.select_rollup(matchers, int(ends[0]) - 5 * MINUTE, int(ends[-1]), 5 * MINUTE,
+                                   ("count", "last"))
+    (part,) = store.select_rollup(matchers, int(ends[0]) - 5 * MINUTE, int(ends[-1]), 5 * MINUTE,
+                                  ("count", "last"), windows=(ends - 5 * MINUTE, ends))
+    inside = np.zeros(whole.timestamps.size, bool)
+    for end in ends.tolist():
+        inside |= (whole.timestamps >= end - 5 * MINUTE) & (whole.timestamps <= end)
+    tail = whole.timestamps >= rollups.built_through(store.db)  # aggregated from raw whole
+    assert part.timestamps.tolist() == whole.timestamps[inside | tail].tolist()
+    assert part.last.tobytes() == whole.last[inside | tail].tobytes()
+    assert part.count.tobytes() == whole.count[inside | tail].tobytes()
+    assert part.timestamps.size < whole.timestamps.size / 10  # 2 buckets of every 24

@@ -43,6 +43,15 @@ def pick_resolution(range_ms: int, step_ms: int, ends: np.ndarray) -> int | None
     return None
 
 
+def _windows(ends: np.ndarray, range_ms: int, step_ms: int) -> dict[str, object]:
+    """The windows [end - range, end] for select_rollup when they lie apart (a step longer
+    than the range): only their buckets are read. Each window keeps all its buckets, so
+    the answers are those of the whole range."""
+    if step_ms <= range_ms or len(ends) < 2:
+        return {}
+    return {"windows": (ends - range_ms, ends.copy())}
+
+
 def _sparse_table(col: np.ndarray, reduce: np.ufunc) -> list[np.ndarray]:
     """levels[j][i] = reduce of col[i : i + 2**j]: any window's reduce in two lookups."""
     levels = [col]
@@ -131,7 +140,10 @@ def rollup_over_time(store: TimeSeriesStore, node: ast.Call, ends: np.ndarray,
     # buckets starting up to the last end: the last one only for its at_start
     start, end = int(ends.min()) - arg.range_ms, int(ends.max())
     columns = ("count", "at_start", *COLUMNS_FOR[node.func])
-    for data in store.select_rollup(arg.vector.matchers, start, end, res, columns):
+    extra = {}
+    if node.func in COUNTER_FUNCTIONS:  # (the stores asked has_rollups)
+        extra = _windows(ends, arg.range_ms, step_ms)
+    for data in store.select_rollup(arg.vector.matchers, start, end, res, columns, **extra):
         with np.errstate(all="ignore"):
             if node.func in COUNTER_FUNCTIONS:
                 got = rollup_windows.rate(data, ends, arg.range_ms, node.func == "rate")
@@ -160,7 +172,8 @@ def rollup_selector(store: TimeSeriesStore, node: ast.VectorSelector, ends: np.n
     labels, rows_v, rows_m, rows_t = [], [], [], []
     start, end = int(ends.min()) - lookback_ms, int(ends.max())
     for data in store.select_rollup(node.matchers, start, end, res,
-                                    rollup_windows.SELECTOR_COLUMNS):
+                                    rollup_windows.SELECTOR_COLUMNS,
+                                    **_windows(ends, lookback_ms, step_ms)):
         got = rollup_windows.selector(data, ends, lookback_ms)
         if got is None:
             return None

@@ -165,9 +165,12 @@ class TimeSeriesStore(ABC):
         end_ms: int,
         resolution_ms: int,
         columns: Sequence[str] | None = None,
+        windows: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Iterator[RollupData]:
         """min/max/sum/count/last/at_start per step of 1 m, 5 m or 1 h; columns not
-        asked for (``columns=("max",)`` reads only max) come back as None."""
+        asked for (``columns=("max",)`` reads only max) come back as None. With
+        ``windows`` (starts and ends, sorted and apart), buckets outside them may be left
+        out (only stores that keep rollups are asked so, see has_rollups)."""
 
     def has_rollups(self, matchers: Sequence[Matcher], resolution_ms: int) -> bool:
         """Whether a matched series keeps stored rollups at this resolution. Why: rate()

@@ -149,9 +149,17 @@ class _Rows:
         self.divisor = 0.0
         self.nbytes = 0
 
-    def copy_into(self, rows: slice, lo: int, hi: int, out: np.ndarray) -> None:
+    def copy_into(self, rows: slice, lo: int, hi: int, out: np.ndarray,
+                  idx: np.ndarray | None = None) -> None:
+        """Buckets lo:hi (or those at idx, within it) of the rows into out."""
         if self.fill is not None:
             out.view(np.int64)[...] = self.fill
+        elif idx is not None and self.bases is not None:
+            np.add(self.source[rows][:, idx], self.bases[rows][:, idx // self.segment], out=out)
+            if self.divisor:
+                out /= self.divisor
+        elif idx is not None:
+            out[...] = self.source[rows][:, idx]
         elif self.bases is not None:
             self._add_bases(self.source[rows], self.bases[rows], lo, hi, out)
             if self.divisor:
@@ -331,8 +339,11 @@ class DecodedBlock:
         hi = min(max((end - first) // step + 1, 0), self.n)
         return lo, max(lo, hi)
 
-    def stamps_into(self, lo: int, hi: int, out: np.ndarray) -> None:
-        if self.grid is None:
+    def stamps_into(self, lo: int, hi: int, out: np.ndarray,
+                    idx: np.ndarray | None = None) -> None:
+        if idx is not None:
+            out[:] = self.stamps[idx] if self.grid is None else self.grid[0] + idx * self.grid[1]
+        elif self.grid is None:
             out[:] = self.stamps[lo:hi]
         else:
             np.multiply(np.arange(lo, hi, dtype=np.int64), self.grid[1], out=out)
@@ -349,8 +360,10 @@ class DecodedBlock:
                 rows.source.flags.writeable = False
         return rows
 
-    def values_into(self, lo: int, hi: int, wanted: Sequence[int], out: np.ndarray) -> None:
-        """Buckets lo:hi of the wanted value rows (sorted ``ROWS`` indexes) into out's rows.
+    def values_into(self, lo: int, hi: int, wanted: Sequence[int], out: np.ndarray,
+                    idx: np.ndarray | None = None) -> None:
+        """Buckets lo:hi (or at idx) of the wanted value rows (sorted ``ROWS`` indexes)
+        into out's rows.
 
         Rows that are neighbours both here and in out are copied in one operation."""
         for k, (first, count) in enumerate(self.spans):
@@ -360,11 +373,11 @@ class DecodedBlock:
             rows = self._rows(k)
             if wanted[i1 - 1] - wanted[i0] == i1 - 1 - i0:
                 rows.copy_into(slice(wanted[i0] - first, wanted[i1 - 1] - first + 1), lo, hi,
-                               out[i0:i1])
+                               out[i0:i1], idx)
                 continue
             for i in range(i0, i1):
                 rows.copy_into(slice(wanted[i] - first, wanted[i] - first + 1), lo, hi,
-                               out[i : i + 1])
+                               out[i : i + 1], idx)
 
 
 def decode_block(data: bytes, wanted: Collection[int]) -> list[np.ndarray | None]:

@@ -192,15 +192,41 @@ def _replace_buckets(c, sid: int, res: int, cols: list[np.ndarray],  # type: ign
 
 
 class BlockView(NamedTuple):
-    """Buckets lo:hi of one decoded block: the part of it a query covers."""
+    """Buckets lo:hi of one decoded block: the part of it a query covers (with idx, only
+    the buckets at those indexes, all within lo:hi)."""
 
     block: DecodedBlock
     lo: int
     hi: int
+    idx: np.ndarray | None = None
 
     @property
     def size(self) -> int:
-        return self.hi - self.lo
+        return self.hi - self.lo if self.idx is None else self.idx.size
+
+
+def _within(block: DecodedBlock, lo: int, hi: int, windows: tuple[np.ndarray, np.ndarray],
+            ) -> np.ndarray:
+    """Indexes in lo:hi of the block's buckets starting inside any window [start, end]
+    (windows sorted and apart)."""
+    starts, ends = windows
+    if block.grid is None:
+        a = np.searchsorted(block.stamps, starts, "left")
+        b = np.searchsorted(block.stamps, ends, "right")
+    else:
+        first, step = block.grid
+        step = max(step, 1)
+        a = -((first - starts) // step)
+        b = (ends - first) // step + 1
+    a, b = np.clip(a, lo, hi), np.clip(b, lo, hi)
+    keep = b > a
+    a, b = a[keep], b[keep]
+    if not a.size:
+        return np.empty(0, np.int64)
+    sizes = b - a
+    # one arange over all windows: each window's run starts at its a
+    offsets = np.repeat(a - np.r_[0, np.cumsum(sizes)[:-1]], sizes)
+    return np.arange(sizes.sum(), dtype=np.int64) + offsets
 
 
 def forget_range(c, series_id: int, start: int, end: int) -> None:  # type: ignore[no-untyped-def]
@@ -232,9 +258,11 @@ def forget_range(c, series_id: int, start: int, end: int) -> None:  # type: igno
 
 
 def read(
-    db: ChunkDB, series_ids: Sequence[int], res: int, start: int, end: int
+    db: ChunkDB, series_ids: Sequence[int], res: int, start: int, end: int,
+    windows: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[int, list[BlockView]]:
-    """Stored rollup blocks per series, clipped to [start, end], in time order.
+    """Stored rollup blocks per series, clipped to [start, end], in time order; with
+    ``windows`` (starts, ends: sorted, apart), only their buckets.
 
     Blocks come decoded from the cache when unchanged since an earlier read. Blocks are
     found through a covering index (a block's row spills into overflow pages that
@@ -273,7 +301,11 @@ def read(
         if block is None:  # its row went between the two statements (callers hold no lock)
             continue
         lo, hi = block.bounds(start, end)
-        if hi > lo:
+        if hi > lo and windows is not None:
+            idx = _within(block, lo, hi, windows)
+            if idx.size:
+                out.setdefault(sid, []).append(BlockView(block, lo, hi, idx))
+        elif hi > lo:
             out.setdefault(sid, []).append(BlockView(block, lo, hi))
     return out
 
@@ -318,8 +350,9 @@ def clip(views: Sequence[BlockView], end: int) -> list[BlockView]:
     for view in views:
         _, hi = view.block.bounds(-(2**62), end)
         hi = min(hi, view.hi)
-        if hi > view.lo:
-            out.append(BlockView(view.block, view.lo, hi))
+        idx = None if view.idx is None else view.idx[view.idx < hi]
+        if hi > view.lo and (idx is None or idx.size):
+            out.append(BlockView(view.block, view.lo, hi, idx))
     return out
 
 
@@ -345,8 +378,9 @@ def assemble(
     for k, (views, tail) in enumerate(parts):
         pos, stop = bounds[k], bounds[k + 1]
         for view in views:
-            view.block.stamps_into(view.lo, view.hi, stamps[pos : pos + view.size])
-            view.block.values_into(view.lo, view.hi, rows, values[:, pos : pos + view.size])
+            view.block.stamps_into(view.lo, view.hi, stamps[pos : pos + view.size], view.idx)
+            view.block.values_into(view.lo, view.hi, rows, values[:, pos : pos + view.size],
+                                   view.idx)
             pos += view.size
         if tail is not None:
             stamps[pos:stop] = tail[0]

@@ -124,13 +124,16 @@ class StoreReads:
         end_ms: int,
         resolution_ms: int,
         columns: Sequence[str] | None = None,
+        windows: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Iterator[RollupData]:
+        """With ``windows`` (starts and ends, sorted, apart), stored buckets outside them
+        are left out: a [1m] window at 2 h steps needs 1 % of a month's buckets."""
         wanted = rollups.wanted_columns(columns)
         with self._lock:
             ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
             done_through = rollups.built_through(self.db)
             stored_end = min(end_ms, done_through - 1)
-            stored = rollups.read(self.db, ids, resolution_ms, start_ms, stored_end)
+            stored = rollups.read(self.db, ids, resolution_ms, start_ms, stored_end, windows)
             stale = rollups.first_unrolled_hour(self.db, list(stored), start_ms, stored_end)
             # head samples older than the rolled-up hours (a series a little behind the
             # others, or out of order): not in any chunk yet, so no bucket holds them
