@@ -147,7 +147,7 @@ def test_sample_limit_still_applies() -> None:
         _samples(b"a 2\nb 2\nc 1\n", TEXT, target, 3, cache)
 
 
-def test_a_failed_scrape_empties_the_cache() -> None:
+def test_a_failed_scrape_keeps_the_cache() -> None:
     from watchkeeper.scrape.scraper import scrape
 
     class Failing:
@@ -159,7 +159,7 @@ def test_a_failed_scrape_empties_the_cache() -> None:
     _samples(b"a 1\n", TEXT, target, 1, cache)
     assert cache.last is not None
     result = asyncio.run(scrape(Failing(), target, None, cache))  # type: ignore[arg-type]
-    assert result.error and cache.last is None
+    assert result.error and cache.last is not None
 
 
 def test_staleness_after_cached_scrapes() -> None:
@@ -180,16 +180,28 @@ def test_staleness_after_cached_scrapes() -> None:
 
 
 def test_a_failure_between_cached_scrapes_resets_what_was_seen() -> None:
+    """After a failed scrape (every series ended), the next scrape replays from the cache
+    and writes exactly what the full path writes: its series added again."""
     target = _target()
-    state = TargetState(target)
-    first = _samples(b"a 1\n", TEXT, target, 0, state.cache)
-    _with_staleness_and_report(state, first)
-    state.cache.clear()  # what scrape() does on a failure
-    _with_staleness_and_report(state, ScrapeResult(error="down"))
-    again = _samples(b"a 2\n", TEXT, target, 2000, state.cache)
-    assert not again.cached
-    out = _with_staleness_and_report(state, again)
-    assert {lb["__name__"]: v for lb, _, v in out}["scrape_series_added"] == 1
+    outs = []
+    for cache in (ScrapeCache(), None):
+        state = TargetState(target)
+        first = _samples(b"a 1\nb 1\n", TEXT, target, 0, state.cache)
+        first.started = 0
+        _with_staleness_and_report(state, first)
+        down = _with_staleness_and_report(state, ScrapeResult(error="down", started=1.0))
+        assert sorted(lb["__name__"] for lb, _, v in down if _bits(v) == _bits(STALE_NAN)) \
+            == ["a", "b"]
+        again = _samples(b"a 2\nb 2\n", TEXT, target, 2000, cache and state.cache)
+        assert again.cached is (cache is not None)
+        again.started = 2.0
+        out = list(_with_staleness_and_report(state, again))
+        assert {lb["__name__"]: v for lb, _, v in out}["scrape_series_added"] == 2
+        later = _samples(b"a 3\n", TEXT, target, 3000, cache and state.cache)
+        later.started = 3.0
+        outs.append((out, [(lb, t, _bits(v)) for lb, t, v in
+                           _with_staleness_and_report(state, later)]))
+    assert outs[0][0] == outs[1][0] and outs[0][1] == outs[1][1]
 
 
 _NAMES = st.sampled_from(["a", "b_total", "c:d", "e_bucket", "f_sum"])

@@ -50,6 +50,7 @@ class TargetState:
     last_samples: int = 0
     scrapes: int = 0
     seen: set[tuple] = field(default_factory=set)
+    seen_whole: bool = False  # no failure since the last scrape written: ``seen`` is its series
     metadata: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # latest good scrape
     cache: ScrapeCache = field(default_factory=ScrapeCache)
 
@@ -98,16 +99,21 @@ def _with_staleness_and_report(state: TargetState, result: ScrapeResult
     and comparing a thousand series per scrape stays off the event loop.
 
     A result from the scrape cache has the series of the scrape that filled the cache, and
-    that scrape's write (earlier in this thread; a failure in between empties the cache)
-    made them ``seen``: nothing was added and nothing went stale."""
-    if isinstance(result.samples, CachedSamples):  # the columns, then the report samples
+    that scrape's write (earlier in this thread) made them ``seen``: unless a failure came
+    in between (``seen_whole`` is then False), nothing was added and nothing went stale."""
+    cached = isinstance(result.samples, CachedSamples)
+    if cached and state.seen_whole:  # the columns, then the report samples
         return result.samples.followed_by(report_samples(state.target, result, 0))
-    current = {tuple(sorted(labels.items())) for labels, _, _ in result.samples}
+    state.seen_whole = not result.error
+    labelled = result.samples.labels if cached else [lb for lb, _, _ in result.samples]
+    current = {tuple(sorted(labels.items())) for labels in labelled}
     added = sum(1 for k in current if k not in state.seen)
     # series gone since the last scrape (all of them when the scrape failed) end now
     ts = int(result.started * 1000)
     stale = [(dict(k), ts, STALE_NAN) for k in state.seen - current]
     state.seen = current
+    if cached:
+        return result.samples.followed_by(stale + report_samples(state.target, result, added))
     return result.samples + stale + report_samples(state.target, result, added)
 
 

@@ -197,7 +197,9 @@ async def scrape(client: httpx.AsyncClient, target: Target,
 
     Parsing runs on ``executor`` (the loop's default if None): a pool of its own keeps slow
     queries on the default pool from delaying scrapes. ``cache`` is the target's own (its
-    scrapes never overlap); a failed scrape leaves it empty."""
+    scrapes never overlap); a failed scrape leaves it as it was, as Prometheus keeps its
+    scrape cache, so a target back after a timeout costs a replay, not a full parse (under
+    CPU starvation, timeouts followed by full parses of every target fed each other)."""
     started = time.time()
     clock = time.perf_counter()
     try:
@@ -218,8 +220,6 @@ async def scrape(client: httpx.AsyncClient, target: Target,
         result = ScrapeResult(error=f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
     except (OSError, ValueError, UnicodeError) as e:
         result = ScrapeResult(error=f"{type(e).__name__}: {e}")
-    if result.error and cache is not None:
-        cache.clear()
     result.duration = time.perf_counter() - clock
     result.started = started
     return result
