@@ -63,15 +63,23 @@ def _targets(server: ServeProcess) -> dict[str, dict]:
 def test_hostile_targets_are_down_with_reasons_and_the_others_keep_their_interval(served):
     server, app = served
     server.wait_until(lambda: _targets(server)["huge"]["health"] == "down", 30, "huge down")
+
+    def reason(job: str, words: str) -> bool:
+        # on a loaded machine any scrape may also miss its 1 s deadline: wait for one
+        # that answered in time and was judged
+        return words in (_targets(server)[job]["lastError"] or "")
+
+    server.wait_until(lambda: reason("hang", "deadline"), 30, "hang's reason")
+    server.wait_until(lambda: reason("garbage", "invalid exposition"), 30, "garbage's reason")
+    server.wait_until(lambda: reason("huge", "sample limit exceeded"), 30, "huge's reason")
     targets = _targets(server)
     assert targets["good"]["health"] == "up" and targets["secret"]["health"] == "up"
-    assert "deadline" in targets["hang"]["lastError"]
-    assert "invalid exposition" in targets["garbage"]["lastError"]
-    assert "sample limit exceeded" in targets["huge"]["lastError"]
     before, start = app.hits.get("/good", 0), time.monotonic()
     time.sleep(6)
     elapsed = time.monotonic() - start
-    assert app.hits["/good"] - before >= int(elapsed) - 1  # 1 s interval kept
+    # a hanging target must not hold the others back (it would stop them for its whole
+    # timeout); half the 1 s interval's scrapes leaves room for a loaded machine
+    assert app.hits["/good"] - before >= int(elapsed) // 2
     ups = {r["metric"]["job"]: r["value"][1] for r in server.query("up")
            if r["metric"].get("job") != "watchkeeper"}
     assert ups == {"good": "1", "secret": "1", "hang": "0", "garbage": "0", "huge": "0"}
