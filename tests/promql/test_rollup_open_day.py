@@ -41,7 +41,8 @@ def assert_rollups_equal_raw(store, start: int, end: int) -> None:
 def buckets(store, res: int) -> np.ndarray:
     ids = [s.id for s in store.head.by_id.values()]
     views = rollups.read(store.db, ids, res, T0, T0 + 2 * DAY)
-    return np.unique(np.concatenate([v.block.stamps[v.lo : v.hi] if v.block.grid is None
+    return np.unique(np.concatenate([np.empty(0, np.int64)] + [
+                                     v.block.stamps[v.lo : v.hi] if v.block.grid is None
                                      else v.block.grid[0] + np.arange(v.lo, v.hi)
                                      * v.block.grid[1] for vs in views.values()
                                      for v in vs]))
@@ -125,3 +126,17 @@ def test_compacting_the_open_day_keeps_its_rolled_hours_rolled(store):
         "SELECT min(min_t) FROM chunks WHERE rolled=0").fetchone()[0] >= T0 + DAY + 2 * HOUR
     store.maintain()
     assert_rollups_equal_raw(store, T0 + DAY - HOUR, T0 + DAY + 2 * HOUR + 35 * MINUTE)
+
+
+def test_a_series_starting_late_in_an_hour_keeps_the_rollups_its_spacing_earns(tmp_path):
+    with Store.open(tmp_path / "late-start", background=False) as s:
+        # a 60 s scrape from two minutes before the hour ends: dense enough for 1 h buckets
+        ts = T0 + HOUR - 2 * MINUTE + np.arange(0, 3 * HOUR, MINUTE, dtype=np.int64)
+        s.append_array({"__name__": "up"}, ts[:3], np.ones(3))  # through T0 + HOUR
+        s.flush()
+        s.maintain()
+        s.append_array({"__name__": "up"}, ts[3:], np.ones(ts.size - 3))
+        s.flush()
+        s.maintain()
+        assert buckets(s, HOUR)[0] == T0  # from its first hour on
+        assert buckets(s, 5 * MINUTE).size == 0  # 5 samples a bucket: too sparse

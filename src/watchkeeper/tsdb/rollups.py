@@ -144,7 +144,7 @@ def _build_series(c, sid: int, since: int, until: int) -> int:  # type: ignore[n
     written = 0
     for res in RESOLUTIONS:
         cols = aggregate(ts, vals, res)
-        if cols[0].size * MIN_REDUCTION > ts.size and not c.execute(
+        if _sparse(ts, cols[0].size, res) and not c.execute(
             "SELECT 1 FROM rollups WHERE res=? AND series_id=? LIMIT 1", (res, sid)
         ).fetchone():
             continue  # too sparse for this step: queries aggregate raw samples instead
@@ -152,6 +152,15 @@ def _build_series(c, sid: int, since: int, until: int) -> int:  # type: ignore[n
     c.executemany("UPDATE chunks SET rolled=1 WHERE rowid=?",
                   [(r[0],) for r in found if r[1] < until])
     return written
+
+
+def _sparse(ts: np.ndarray, buckets: int, res: int) -> bool:
+    """Fewer than MIN_REDUCTION samples per bucket: by their spacing when there are two or
+    more (a series starting late in an hour holds a few samples of it, yet is dense; once
+    skipped, its rollups would start after its raw samples and it would be read raw)."""
+    if ts.size >= 2 and ts[-1] > ts[0]:
+        return (ts.size - 1) * res < MIN_REDUCTION * int(ts[-1] - ts[0])
+    return buckets * MIN_REDUCTION > ts.size
 
 
 def _replace_buckets(c, sid: int, res: int, cols: list[np.ndarray],  # type: ignore[no-untyped-def]
