@@ -424,8 +424,12 @@ def main() -> int:
                       f"{r['cores']:.2f} cores ({r['samples_per_s'] / max(r['cores'], 1e-9):,.0f}"
                       f" per core)")
             wk = t["wk"]
+            # every offered sample delivered, to a part in a thousand: the window's edges
+            # can leave a scrape's few samples out of the count (the anchor's too)
+            kept_up = (t["offered_per_s"] >= 100_000
+                       and wk["samples_per_s"] >= 0.999 * t["offered_per_s"])
             print(f"  goal >= 100,000 samples/s on <= 1 core: "
-                  f"{'met' if wk['samples_per_s'] >= 100_000 and wk['cores'] <= 1 else 'NOT met'}"
+                  f"{'met' if kept_up and wk['cores'] <= 1 else 'NOT met'}"
                   f" (backlog at the end: {wk['pending_at_end']:,.0f})")
             ratio = wk["samples_per_s"] / max(t["prom"]["samples_per_s"], 1e-9)
         if ratio is not None:
