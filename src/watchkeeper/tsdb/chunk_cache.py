@@ -5,11 +5,12 @@ the blobs back from SQLite and decoding them is most of a query's time. A chunk'
 never changes in place except through compaction, deletion and retention; as the rollup
 cache does, temporary SQLite triggers record each deleted or rewritten row in a
 per-connection table, and every read evicts those rows first (a rolled-back write rolls
-back its records too). Bounded by bytes, oldest first out; a read bigger than half
-the budget is not kept. An entry is charged its arrays' bytes plus the Python objects that
-hold them (two array headers, a tuple, the dict's entry and key, about 400 bytes): a
-5-minute chunk of a 5 s scrape has 960 bytes of samples, so counting the samples alone let
-the cache hold some 40 % more memory than its budget and its figure.
+back its records too). Bounded by bytes, oldest first out, and forgotten after five
+minutes unread (see ``idle_cache``); a read bigger than half the budget is not kept. An
+entry is charged its arrays' bytes plus the Python objects that hold them (two array
+headers, a tuple, the dict's entry and key, about 400 bytes): a 5-minute chunk of a 5 s
+scrape has 960 bytes of samples, so counting the samples alone let the cache hold some
+40 % more memory than its budget and its figure.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import sqlite3
 import sys
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterable
 
 import numpy as np
+
+from watchkeeper.tsdb.idle_cache import DEFAULT_IDLE_S, IdleCache
 
 DEFAULT_BUDGET_BYTES = 128 << 20
 Decoded = tuple[np.ndarray, np.ndarray]  # timestamps, values
@@ -57,12 +59,12 @@ class ChunkCache:
     ``sync`` runs where the connection is used (under the store's lock); ``get`` and
     ``put`` may run on any thread."""
 
-    def __init__(self, conn: sqlite3.Connection, budget_bytes: int = DEFAULT_BUDGET_BYTES):
+    def __init__(self, conn: sqlite3.Connection, budget_bytes: int = DEFAULT_BUDGET_BYTES,
+                 idle_s: float = DEFAULT_IDLE_S):
         self.conn = conn
         self.budget = budget_bytes
-        self.used = 0
         self.generation = 0  # counts syncs that evicted: a put from before one is dropped
-        self.chunks: OrderedDict[int, Decoded] = OrderedDict()
+        self.chunks: IdleCache[int, Decoded] = IdleCache(budget_bytes, entry_bytes, idle_s)
         self._lock = threading.Lock()
         for statement in _TRIGGERS:  # one by one: a script would commit a transaction
             conn.execute(statement)
@@ -76,20 +78,23 @@ class ChunkCache:
                 self.conn.execute("DELETE FROM chunk_changed")
                 self.generation += 1
                 for (rowid,) in changed:
-                    self._evict(rowid)
+                    self.chunks.pop(rowid)
             return self.generation
 
-    def _evict(self, rowid: int) -> None:
-        old = self.chunks.pop(rowid, None)
-        if old is not None:
-            self.used -= entry_bytes(old)
+    @property
+    def used(self) -> int:
+        return self.chunks.used
+
+    def expire(self) -> None:
+        """Forget the chunks nobody has read for a while."""
+        with self._lock:
+            self.chunks.expire()
 
     def get_many(self, rowids: Iterable[int]) -> dict[int, Decoded]:
         """The cached ones of rowids. Order of eviction is order of insertion: marking
         each hit as recent cost more than it saved on reads of 50,000 chunks."""
-        chunks = self.chunks
         with self._lock:
-            return {r: hit for r in rowids if (hit := chunks.get(r)) is not None}
+            return self.chunks.get_many(rowids)
 
     def put_many(self, items: Iterable[tuple[int, Decoded]], generation: int) -> None:
         """Keep chunks decoded from rows read at ``generation`` (see ``sync``): a row
@@ -97,19 +102,11 @@ class ChunkCache:
         items = list(items)
         if sum(entry_bytes(d) for _, d in items) > self.budget // 2:
             return  # a read this big would only push out what the next reads need
+        limit = self.budget // 8  # one huge chunk must not flush everything
         with self._lock:
             if generation != self.generation:
                 return
-            for rowid, decoded in items:
-                size = entry_bytes(decoded)
-                if size > self.budget // 8:  # one huge chunk must not flush everything
-                    continue
-                self._evict(rowid)
-                self.chunks[rowid] = decoded
-                self.used += size
-            while self.used > self.budget:
-                _, old = self.chunks.popitem(last=False)
-                self.used -= entry_bytes(old)
+            self.chunks.put_many(item for item in items if entry_bytes(item[1]) <= limit)
 
 
 _CACHES: weakref.WeakKeyDictionary[object, ChunkCache] = weakref.WeakKeyDictionary()
@@ -128,3 +125,11 @@ def cached_bytes(db: object) -> int:
     (0 before its first read)."""
     cache = _CACHES.get(db)
     return cache.used if cache is not None else 0
+
+
+def expire(db: object) -> None:
+    """Forget this database handle's chunks that nobody has read for a while (a server
+    nobody queries must not keep what a burst of queries left behind)."""
+    cache = _CACHES.get(db)
+    if cache is not None:
+        cache.expire()

@@ -5,15 +5,16 @@ more than the rest of the query; stored blocks change only when maintenance rebu
 a day, retention drops a block or samples are deleted. Rather than trust every writer
 to say so, temporary SQLite triggers record each changed (res, series, window) key in a
 per-connection table, and a read evicts those keys first. Rolled-back writes roll back
-their records too. The cache is bounded by bytes and evicts the least recently used.
+their records too. The cache is bounded by bytes, evicts the least recently used and
+forgets blocks nobody has read for five minutes (see ``idle_cache``).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import weakref
-from collections import OrderedDict
 
+from watchkeeper.tsdb.idle_cache import DEFAULT_IDLE_S, IdleCache
 from watchkeeper.tsdb.rollup_blocks import DecodedBlock
 
 DEFAULT_BUDGET_BYTES = 64 << 20
@@ -34,11 +35,12 @@ _TRIGGERS = (
 class RollupCache:
     """LRU of decoded blocks of one database connection, kept honest by its triggers."""
 
-    def __init__(self, conn: sqlite3.Connection, budget_bytes: int = DEFAULT_BUDGET_BYTES):
+    def __init__(self, conn: sqlite3.Connection, budget_bytes: int = DEFAULT_BUDGET_BYTES,
+                 idle_s: float = DEFAULT_IDLE_S):
         self.conn = conn
         self.budget = budget_bytes
-        self.used = 0
-        self.blocks: OrderedDict[Key, DecodedBlock] = OrderedDict()
+        self.blocks: IdleCache[Key, DecodedBlock] = IdleCache(
+            budget_bytes, lambda block: block.nbytes, idle_s)
         for statement in _TRIGGERS:  # one by one: a script would commit a transaction
             conn.execute(statement)
 
@@ -51,26 +53,21 @@ class RollupCache:
             for key in keys:
                 self.evict(key)
 
+    @property
+    def used(self) -> int:
+        return self.blocks.used
+
     def evict(self, key: Key) -> None:
-        block = self.blocks.pop(key, None)
-        if block is not None:
-            self.used -= block.nbytes
+        self.blocks.pop(key)
 
     def get(self, key: Key) -> DecodedBlock | None:
-        block = self.blocks.get(key)
-        if block is not None:
-            self.blocks.move_to_end(key)
-        return block
+        return self.blocks.get(key)
 
     def put(self, key: Key, block: DecodedBlock) -> None:
-        self.evict(key)
         if block.nbytes > self.budget:
+            self.blocks.pop(key)
             return
-        self.blocks[key] = block
-        self.used += block.nbytes
-        while self.used > self.budget:
-            _, old = self.blocks.popitem(last=False)
-            self.used -= old.nbytes
+        self.blocks.put(key, block)
 
 
 _CACHES: weakref.WeakKeyDictionary[object, RollupCache] = weakref.WeakKeyDictionary()
@@ -88,3 +85,10 @@ def cached_bytes(db: object) -> int:
     """Bytes of decoded rollup blocks held for this database handle (0 before its first read)."""
     cache = _CACHES.get(db)
     return cache.used if cache is not None else 0
+
+
+def expire(db: object) -> None:
+    """Forget this database handle's blocks that nobody has read for a while."""
+    cache = _CACHES.get(db)
+    if cache is not None:
+        cache.blocks.expire()

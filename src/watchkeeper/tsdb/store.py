@@ -18,9 +18,11 @@ from typing import Any
 
 from watchkeeper.tsdb import (
     checkpoint,
+    chunk_cache,
     compaction,
     datadir,
     retention,
+    rollup_cache,
     rollups,
 )
 from watchkeeper.tsdb.api import (
@@ -246,6 +248,8 @@ class Store(StoreAppend, StoreReads, TimeSeriesStore):
         except _Closing:
             return {"interrupted": 1}
         with self._lock:
+            chunk_cache.expire(self.db)  # what no query has read for a while
+            rollup_cache.expire(self.db)
             if self.head.max_t == NO_TIME:  # nothing stored yet: no age to keep to
                 return done
             done.update(
