@@ -163,3 +163,32 @@ def _receivers_connected_later() -> None:
     assert not signals.task_prerun.use_caching and not signals.task_postrun.use_caching
     assert not cache_receivers(signals.task_prerun, version=(6, 0))  # unknown version
     assert not signals.task_prerun.use_caching
+
+
+def test_two_sets_of_hooks_leave_no_work_behind_after_a_run() -> None:
+    contextvars.copy_context().run(_two_sets_of_hooks)
+
+
+def _two_sets_of_hooks() -> None:
+    from celery import Celery
+
+    app = Celery("wk_two", broker="memory://", set_as_current=False)
+    app.conf.task_ignore_result = True
+    inside: list[object] = []
+
+    @app.task(name="two.ok")
+    def ok() -> int:
+        inside.append(current_work())
+        return 1
+
+    first = CeleryHooks(JobMetrics(CollectorRegistry())).connect()
+    second = CeleryHooks(JobMetrics(CollectorRegistry())).connect()
+    try:
+        ok.apply()
+        ok.apply()
+    finally:
+        first.disconnect()
+        second.disconnect()
+        app.close()
+    assert [(w.kind, w.name) for w in inside] == [("job", "two.ok")] * 2
+    assert current_work() is None

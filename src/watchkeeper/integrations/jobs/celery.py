@@ -147,7 +147,12 @@ class CeleryHooks:
         enqueued = getattr(request, ENQUEUED_HEADER, None)
         if enqueued:
             series.wait(max(0.0, time.time() - float(enqueued)))
-        self._runs[task_id] = (series, perf_counter(), _work.set(series.work))
+        work, current = series.work, _work.get()
+        # a second set of hooks on the same run leaves the context to the first: the
+        # postruns come in connection order, so two tokens would end restored inside out
+        same = (current is not None and current.kind == "job" and current.system == SYSTEM
+                and current.name == name)
+        self._runs[task_id] = (series, perf_counter(), None if same else _work.set(work))
 
     def postrun(self, signal: Any = None, sender: Any = None, task_id: str = "",
                 task: Any = None, args: Any = None, kwargs: Any = None, retval: Any = None,
@@ -159,10 +164,11 @@ class CeleryHooks:
         series.duration(perf_counter() - started)
         series.busy.dec()
         series.ended.get(state, series.failed)()
-        try:
-            _work.reset(token)
-        except ValueError:  # finished in another context
-            pass
+        if token is not None:
+            try:
+                _work.reset(token)
+            except ValueError:  # finished in another context
+                pass
 
     def retry(self, sender: Any = None, request: Any = None, **_: Any) -> None:
         self.metrics.job_retried(SYSTEM, _queue(request), getattr(sender, "name", "") or "")
