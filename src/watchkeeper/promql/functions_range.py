@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from watchkeeper.promql.limits import checkpoint
+from watchkeeper.promql.regression import exact_time_sums, regression_sums
 from watchkeeper.promql.windows import gather, window_apply
 
 # a regression holds 4 floats a cell and its temporaries: 1 M cells is about 100 MB, and
@@ -115,10 +116,12 @@ def linear_regression(ts, vals, lo, hi, intercept_ms):  # type: ignore[no-untype
     at once would be gigabytes."""
     width = int((hi - lo).max()) if len(lo) else 0
     chunk = max(1, REGRESSION_CELLS // max(width, 1))
+    # exact time sums when they fit int64 (always, short of windows of months of samples)
+    sums = regression_sums if exact_time_sums(ts, lo, hi, intercept_ms) else _linear_regression
     if len(lo) <= chunk:
-        return _linear_regression(ts, vals, lo, hi, intercept_ms)
-    parts = [_linear_regression(ts, vals, lo[a:a + chunk], hi[a:a + chunk],
-                                intercept_ms[a:a + chunk]) for a in range(0, len(lo), chunk)]
+        return sums(ts, vals, lo, hi, intercept_ms)
+    parts = [sums(ts, vals, lo[a:a + chunk], hi[a:a + chunk], intercept_ms[a:a + chunk])
+             for a in range(0, len(lo), chunk)]
     return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
 
 
