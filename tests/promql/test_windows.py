@@ -27,10 +27,21 @@ def make_series(seed: int) -> list[SeriesData]:
     return out
 
 
+ENDS = {
+    "even": np.arange(-20_000, 520_000, 7_000, dtype=np.int64),  # a range query's steps
+    "uneven": np.sort(np.random.default_rng(5).integers(-20_000, 520_000, 70)),
+    "repeated": np.repeat(np.arange(-20_000, 520_000, 35_000, dtype=np.int64), 3),
+    "one": np.array([250_000], dtype=np.int64),  # an instant query
+    "fixed": np.full(9, 300_000, dtype=np.int64),  # @ pins every step's window
+    "descending": np.arange(520_000, -20_000, -7_000, dtype=np.int64),
+}
+
+
+@pytest.mark.parametrize("ends_kind", sorted(ENDS))
 @pytest.mark.parametrize("range_ms", [100, 12_345, 60_000, 600_000])
-def test_one_search_finds_every_series_window(range_ms):
+def test_one_search_finds_every_series_window(range_ms, ends_kind):
     found = make_series(range_ms)
-    ends = np.arange(-20_000, 520_000, 7_000, dtype=np.int64)
+    ends = ENDS[ends_kind]
     series, batch = series_windows(found, ends, range_ms)
     offset = 0
     for data, got in zip(found, series, strict=True):

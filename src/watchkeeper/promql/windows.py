@@ -65,6 +65,8 @@ def block_windows(block: SeriesBlock, ends: np.ndarray, range_ms: int,
 def _all_bounds(ts: np.ndarray, first: np.ndarray, sizes: np.ndarray, ends: np.ndarray,
                 range_ms: int) -> tuple[np.ndarray, np.ndarray]:
     """(series, steps) absolute indexes [lo, hi) of every series' windows."""
+    if ts.size and len(ends) > 1 and bool(np.all(ends[1:] >= ends[:-1])):
+        return _counted_bounds(ts, first, sizes, ends, range_ms)
     lo = np.empty((len(sizes), len(ends)), np.int64)
     hi = np.empty_like(lo)
     if not ts.size:
@@ -89,6 +91,41 @@ def _all_bounds(ts: np.ndarray, first: np.ndarray, sizes: np.ndarray, ends: np.n
         lo[a : a + block] = np.searchsorted(key, base + start_rel[None, :], "left")
         hi[a : a + block] = np.searchsorted(key, base + end_rel[None, :], "right")
     return lo, hi
+
+
+def _counted_bounds(ts: np.ndarray, first: np.ndarray, sizes: np.ndarray, ends: np.ndarray,
+                    range_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """``_all_bounds`` for ascending ends (every range query): each sample finds the
+    first step whose window holds it and the first whose window has left it behind, and
+    per series counts of those, summed along the steps, are the bounds.
+
+    Why: a search per sample in the short array of ends, then a running count, costs a
+    fraction of two searches per series and step in the long array of samples."""
+    steps = len(ends)
+    owner = np.repeat(np.arange(len(sizes), dtype=np.int64) * (steps + 1), sizes)
+    cells = len(sizes) * (steps + 1)
+    bounds = []
+    # t <= end puts a sample in a window's [.., hi); t < end - range puts it before lo
+    for entered in (_steps_from(ends, ts, "left"), _steps_from(ends, ts + range_ms, "right")):
+        checkpoint()
+        counts = np.bincount(owner + entered, minlength=cells).reshape(len(sizes), steps + 1)
+        out = np.cumsum(counts[:, :steps], axis=1)
+        out += first[:, None]
+        bounds.append(out)
+    hi, lo = bounds
+    return lo, hi
+
+
+def _steps_from(ends: np.ndarray, ts: np.ndarray, side: str) -> np.ndarray:
+    """``np.searchsorted(ends, ts, side)``; by division when the ends are evenly spaced,
+    as a range query's are (a tenth of the time of a binary search per sample)."""
+    step = int(ends[1] - ends[0])
+    if step <= 0 or not bool(np.all(np.diff(ends) == step)):
+        return np.searchsorted(ends, ts, side)
+    rel = ts - int(ends[0])
+    # left: the first k with end_k >= t; right: the first k with end_k > t
+    k = -((-rel) // step) if side == "left" else rel // step + 1
+    return np.clip(k, 0, len(ends), out=k)
 
 
 def gather(values: np.ndarray, lo: np.ndarray, hi: np.ndarray,
