@@ -59,6 +59,8 @@ def block_windows(block: SeriesBlock, ends: np.ndarray, range_ms: int,
     some = sizes > 0
     if not some.any():
         return columns, None
+    if some.all():  # the common case: views, not copies
+        return columns, RangeSeries(Labels.of({}), ts, vals, lo.reshape(-1), hi.reshape(-1))
     return columns, RangeSeries(Labels.of({}), ts, vals, lo[some].ravel(), hi[some].ravel())
 
 
