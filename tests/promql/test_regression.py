@@ -88,3 +88,16 @@ def test_windows_too_long_for_exact_time_sums_take_the_compensated_loop():
                                                      ts[:1] + 0)
     want = exact(ts, np.array([1.0, 2, 4]), lo, hi, ts[:1])[0]
     assert ok[0] and slope[0] == pytest.approx(want[0], rel=1e-12)
+
+
+def test_windows_in_chunks_give_the_same_answer(monkeypatch):
+    from watchkeeper.promql import regression
+
+    rng = np.random.default_rng(9)
+    ts, ends, lo, hi = windows(rng, 400, gap_at=120)
+    vals = np.cumsum(rng.normal(0, 5, 400))
+    whole = regression_sums(ts, vals, lo, hi, ends)
+    monkeypatch.setattr(regression, "CELLS", 100)  # a few steps a chunk
+    chunked = regression_sums(ts, vals, lo, hi, ends)
+    for a, b in zip(whole, chunked, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -85,14 +85,21 @@ def _matrix(vec: Vector, times: np.ndarray) -> str:
     mask = vec.mask[order]
     values = format_array(vec.values[order][mask])
     step_of = np.nonzero(mask)[1]
-    prefixes = np.array(["[" + t + ',"' for t in _timestamps(times)], dtype=object)
-    points = (prefixes[step_of] + values + '"]').tolist()
-    ends = np.cumsum(mask.sum(axis=1)).tolist()
-    parts, start = [], 0
-    for row, stop in zip(order, ends, strict=True):
-        parts.append('{"metric":' + labels_json(vec.labels[row]) + ',"values":['
-                     + ",".join(points[start:stop]) + "]}")
-        start = stop
+    stamps = _timestamps(times)
+    # a series' points are its values interleaved with what comes before each ('"],[t,"',
+    # or '[t,"' for its first) and joined once: no string made per point
+    between = np.array(['"],[' + t + ',"' for t in stamps], dtype=object)[step_of]
+    ends = np.cumsum(mask.sum(axis=1))
+    starts = ends - mask.sum(axis=1)
+    between[starts] = ["[" + stamps[k] + ',"' for k in step_of[starts].tolist()]
+    pieces = np.empty(2 * len(values), dtype=object)
+    pieces[0::2] = between
+    pieces[1::2] = values
+    text = pieces.tolist()
+    parts = [
+        '{"metric":' + labels_json(vec.labels[row]) + ',"values":['
+        + "".join(text[2 * start:2 * stop]) + '"]]}'
+        for row, start, stop in zip(order, starts.tolist(), ends.tolist(), strict=True)]
     return '{"resultType":"matrix","result":[' + ",".join(parts) + "]}"
 
 

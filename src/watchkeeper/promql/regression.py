@@ -16,6 +16,7 @@ import numpy as np
 from watchkeeper.promql.limits import checkpoint
 
 _FIT = 2.0**62  # the exact time sums must stay below this (int64, with room)
+CELLS = 65_536  # window cells a pass
 
 
 def exact_time_sums(ts: np.ndarray, lo: np.ndarray, hi: np.ndarray,
@@ -38,15 +39,10 @@ def regression_sums(ts: np.ndarray, vals: np.ndarray, lo: np.ndarray, hi: np.nda
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(slope, intercept, ok) per window [lo, hi), x in seconds from intercept_ms, as
     Prometheus 2.42's linearRegression (constant windows included)."""
-    checkpoint()
     n = hi - lo
     ok = n >= 2
-    steps = len(lo)
-    slope = np.full(steps, np.nan)
-    intercept = np.full(steps, np.nan)
-    width = int(n.max()) if steps else 0
-    if width == 0 or not len(vals):
-        return slope, intercept, ok
+    if not len(lo) or not len(vals) or not int(n.max()):
+        return np.full(len(lo), np.nan), np.full(len(lo), np.nan), ok
     c = intercept_ms.astype(np.int64)
     with np.errstate(over="ignore"):
         # sums of t and t² by prefix differences: wrapped int64, exact once subtracted
@@ -58,19 +54,36 @@ def regression_sums(ts: np.ndarray, vals: np.ndarray, lo: np.ndarray, hi: np.nda
         s2 = p2[hi] - p2[lo]
         sum_d = s1 - n * c
         sum_d2 = s2 - 2 * c * s1 + n * c * c
-    checkpoint()
+    slope = np.empty(len(lo))
+    intercept = np.empty(len(lo))
+    # steps in chunks of about CELLS window cells: their temporaries stay in cache
+    chunk = max(1, CELLS // int(n.max()))
+    for a in range(0, len(lo), chunk):
+        checkpoint()
+        part = slice(a, a + chunk)
+        slope[part], intercept[part] = _fit(ts, vals, lo[part], hi[part], c[part],
+                                            sum_d[part], sum_d2[part])
+    return slope, intercept, ok
+
+
+def _fit(ts, vals, lo, hi, c, sum_d, sum_d2):  # type: ignore[no-untyped-def]
+    n = hi - lo
+    width = int(n.max())
     last = len(vals) - 1
-    idx = lo[:, None] + np.arange(width)[None, :]
-    mask = idx < hi[:, None]
+    # (position in window, step): the sums go down the columns one row after another, so
+    # a window's sums are the same whatever the width its chunk is padded to
+    idx = np.arange(width)[:, None] + lo[None, :]
+    mask = idx < hi[None, :]
     np.minimum(idx, last, out=idx)
     y0 = vals[np.minimum(lo, last)]
     with np.errstate(all="ignore"):
-        dy = np.where(mask, vals[idx] - y0[:, None], 0.0)
-        d = (ts[idx] - c[:, None]).astype(np.float64)
+        dy = np.where(mask, vals[idx] - y0[None, :], 0.0)
+        d = (ts[idx] - c[None, :]).astype(np.float64)
         del idx
-        sum_dy = dy.sum(axis=1)
-        sum_d_dy = np.einsum("ij,ij->i", d, dy)
-        const_y = ~np.any(dy != 0, axis=1)  # NaN differs from everything, itself too
+        sum_dy = dy.sum(axis=0)
+        d *= dy
+        sum_d_dy = d.sum(axis=0)
+        const_y = ~np.any(dy != 0, axis=0)  # NaN differs from everything, itself too
         nf = n.astype(np.float64)
         sx = sum_d / 1e3
         sx2 = sum_d2 / 1e6
@@ -86,4 +99,4 @@ def regression_sums(ts: np.ndarray, vals: np.ndarray, lo: np.ndarray, hi: np.nda
     intercept = np.where(broken, np.nan, intercept)
     slope = np.where(const_y, np.where(np.isinf(y0), np.nan, 0.0), slope)
     intercept = np.where(const_y, np.where(np.isinf(y0), np.nan, y0), intercept)
-    return slope, intercept, ok
+    return slope, intercept
