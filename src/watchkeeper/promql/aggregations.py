@@ -118,7 +118,6 @@ def aggregate(op: str, vec: Vector, grouping: list[str], without: bool,
 
 
 def _top(op: str, vec: Vector, groups: dict[Labels, list[int]], k: np.ndarray) -> Vector:
-    steps = vec.values.shape[1]
     keep = np.zeros(vec.mask.shape, dtype=bool)
     bad = ~np.isfinite(k) | (np.abs(k) >= 2.0**63)
     if bad.any():
@@ -127,18 +126,16 @@ def _top(op: str, vec: Vector, groups: dict[Labels, list[int]], k: np.ndarray) -
     for rows in groups.values():
         rows_a = np.array(rows)
         vals, mask = vec.values[rows_a], vec.mask[rows_a]
-        for s in range(steps):
-            if kk[s] < 1:
-                continue
-            idx = np.flatnonzero(mask[:, s])
-            if not len(idx):
-                continue
-            v = vals[idx, s]
-            nan = np.isnan(v)
-            key = np.where(nan, np.inf if op == "bottomk" else -np.inf, v)
-            order = np.lexsort((idx, -key if op == "topk" else key,
-                                nan))
-            keep[rows_a[idx[order[: kk[s]]]], s] = True
+        # every step at once: rows sorted down each column by (absent last, NaN last,
+        # value, row), a stable sort, and the first k of each column kept
+        with np.errstate(invalid="ignore"):
+            nan = np.isnan(vals)
+            key = np.where(nan, np.inf if op == "bottomk" else -np.inf, vals)
+            order = np.lexsort((-key if op == "topk" else key, nan, ~mask), axis=0)
+        first_k = np.arange(len(rows))[:, None] < kk[None, :]
+        chosen = np.zeros(mask.shape, dtype=bool)
+        np.put_along_axis(chosen, order, first_k, axis=0)
+        keep[rows_a] = chosen & mask
     out = Vector(list(vec.labels), vec.values, vec.mask & keep)
     return out.compact()
 
