@@ -1,6 +1,6 @@
 """A streaming anomaly detector: the score of a point uses only the points before it.
 
-One configuration for every series, no per-series tuning. Each point gets four raw
+One configuration for every series, no per-series tuning. Each point gets these raw
 features, every one in units of the series' own robust scale (1.4826 x MAD over the last
 ``window`` points, floored at 1 % of their range):
 
@@ -9,9 +9,12 @@ features, every one in units of the series' own robust scale (1.4826 x MAD over 
   most on routine noise, and a real spike also shows as a new extreme or a new shape);
   counted at 0.7 of its weight: on NAB it was still the feature behind most false alarms
   (routine bursts of tweet counts), and real level shifts also show as new shapes,
-- at three time scales (8 points, 32 points averaged in fours, 128 in sixteens), the
-  distance of the latest stretch of the series to its nearest neighbour among the earlier
-  stretches (new shapes: a daily cycle that flattens, a sawtooth that speeds up),
+- at four time scales (8 points, 32 points averaged in fours, 128 in sixteens, and 64 in
+  eights where each eight keeps its point farthest from their mean), the distance of the
+  latest stretch of the series to its nearest neighbour among the earlier stretches (new
+  shapes: a daily cycle that flattens, a sawtooth that speeds up; the spiky scale sees a
+  burst the averaged ones smooth away, and counts at 1.1: on NAB it found windows the
+  others missed),
 - once two days are seen (when the sampling step is known: from the timestamps, or given),
   the distance of the value from the median of the same time of day on up to seven earlier
   days (a night that looks like a day), counted at 0.3 of its weight: a daily cycle is
@@ -54,28 +57,37 @@ _QUIET = 100          # points damped after a detection
 _DAMP = 0.3
 _ESCALATE = 10.0      # during the quiet, an event this many times larger pages anyway
 _REFRESH = 10         # baselines and percentiles are recomputed every this many points
-_SCALES = ((8, 1), (32, 4), (128, 16))  # (stretch length, points averaged together)
+# (stretch length, points per step, spiky: each step keeps its point farthest from the
+# step's mean rather than the mean, so a short spike survives the coarser scale)
+_SCALES = ((8, 1, False), (32, 4, False), (128, 16, False), (64, 8, True))
 _DAY_S = 86_400.0
 _SEASON_DAYS = 7      # earlier days compared at the same time of day
 _SEASON_WEIGHT = 0.3  # the seasonal feature's weight in the combination
 _LEVEL_WEIGHT = 0.7   # the level feature's weight: it paged most on routine bursts
-_WEIGHTS = (_LEVEL_WEIGHT,) + (1.0,) * len(_SCALES)  # level, then each stretch scale
+_WEIGHTS = (_LEVEL_WEIGHT, 1.0, 1.0, 1.0, 1.1)  # level, then each stretch scale
 
 
 class _Neighbours:
     """Nearest-neighbour distance of the latest stretch to earlier, non-overlapping ones."""
 
-    __slots__ = ("agg", "buf", "length", "n", "pos")
+    __slots__ = ("agg", "buf", "length", "n", "pos", "spiky")
 
-    def __init__(self, length: int, agg: int) -> None:
-        self.length, self.agg = length, agg
+    def __init__(self, length: int, agg: int, spiky: bool = False) -> None:
+        self.length, self.agg, self.spiky = length, agg, spiky
         self.buf = np.zeros((_NEIGHBOURS, length // agg))
         self.n = 0
         self.pos = 0
 
     def _stretch(self, hist: np.ndarray, end: int) -> np.ndarray:
         s = hist[end - self.length + 1:end + 1]
-        return s.reshape(-1, self.agg).mean(axis=1) if self.agg > 1 else s
+        if self.agg == 1:
+            return s
+        steps = s.reshape(-1, self.agg)
+        means = steps.mean(axis=1)
+        if not self.spiky:
+            return means
+        far = np.abs(steps - means[:, None]).argmax(axis=1)
+        return steps[np.arange(len(steps)), far]
 
     def distance(self, hist: np.ndarray, end: int) -> float | None:
         """``hist[end]`` is the newest point; only points up to it are read. ``None`` until
@@ -137,7 +149,7 @@ class AnomalyDetector:
         self._quiet = 0
         self._quiet_r = 0.0
         self._prev_u = 0.0  # the previous point's unusualness, for persistence
-        self._neighbours = [_Neighbours(n, a) for n, a in _SCALES]
+        self._neighbours = [_Neighbours(n, a, spiky) for n, a, spiky in _SCALES]
         self._ranks = [_Percentile() for _ in range(2 + len(_SCALES))]
         self._per_day = 0  # points in a day, once the step is known
         self._stamps: list[float] = []  # the first timestamps, for the step
