@@ -297,11 +297,16 @@ def read(
     missing = [key for key, block in blocks.items() if block is None]
     for i in range(0, len(missing), 400):
         part = missing[i : i + 400]
+        # one primary-key seek per block: "(series_id, window) IN (VALUES ...)" was
+        # planned as a scan of every block at this resolution, once per statement
         for sid, window, data in db.conn.execute(
-            "SELECT series_id, window, data FROM rollups WHERE res=? AND "
-            f"(series_id, window) IN (VALUES {','.join(['(?,?)'] * len(part))})",
-            (res, *(x for key in part for x in key)),
+            f"WITH wanted(sid, win) AS (VALUES {','.join(['(?,?)'] * len(part))}) "
+            "SELECT sid, win, (SELECT data FROM rollups WHERE res=? AND series_id=sid "
+            "AND window=win) FROM wanted",
+            (*(x for key in part for x in key), res),
         ):
+            if data is None:  # its row went since the keys were read
+                continue
             block = blocks[(sid, window)] = DecodedBlock(data)
             cache.put((res, sid, window), block)
     out: dict[int, list[BlockView]] = {}
