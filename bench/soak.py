@@ -286,15 +286,24 @@ class Load:
         # the store's read caches fill up to their budgets (128 + 64 MiB) as queries touch
         # more data: bounded by design, so the growth that matters is RSS without them
         caches = await self.instant(session, 'sum(watchkeeper_tsdb_cache_bytes{job="watchkeeper"})')
-        rss = proc.memory_info().rss / 2**20
+        memory = proc.memory_info()
+        rss = memory.rss / 2**20
+        # resident file pages (on Linux, ``shared``): mostly the store's database mapped for
+        # reading, which grows with the file and which the kernel takes back under pressure;
+        # what the process allocated itself is the rest
+        mapped = getattr(memory, "shared", 0) / 2**20
         return {
             "rss_mb": rss,
             "caches_mb": (caches or 0.0) / 2**20,
             "rss_less_caches_mb": rss - (caches or 0.0) / 2**20,
+            "rss_file_mb": mapped,
+            "rss_anon_less_caches_mb": rss - mapped - (caches or 0.0) / 2**20,
             "open_files": proc.num_fds(),
             "threads": proc.num_threads(),
             "loop_lag_p99_ms": (lag or 0.0) * 1000,
             "live_p99_ms": statistics.quantiles(recent, n=100)[98] if len(recent) > 1 else 0.0,
+            "db_mb": sum(p.stat().st_size for p in (self.workdir / "data").glob("*.sqlite3*"))
+            / 2**20,
             "wal_mb": sum(p.stat().st_size for p in wal.glob("*") if p.is_file()) / 2**20
             if wal.exists() else 0.0,
         }
