@@ -90,6 +90,7 @@ def test_a_store_made_before_the_span_indexes_gets_them_and_reads_the_same(open_
     conn = sqlite3.connect(db_file)  # as an older version left it: no span indexes
     conn.execute("DROP INDEX chunks_span")
     conn.execute("DROP INDEX chunks_unrolled_span")
+    conn.execute("CREATE INDEX chunks_unrolled ON chunks(rolled) WHERE rolled = 0")
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert names >= {"chunks_by_series", "chunks_unrolled"}
     assert {"chunks_span", "chunks_unrolled_span"}.isdisjoint(names)
@@ -99,6 +100,8 @@ def test_a_store_made_before_the_span_indexes_gets_them_and_reads_the_same(open_
     names = {r[0] for r in store.db.conn.execute(
         "SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"chunks_span", "chunks_unrolled_span"} <= names
+    # the older index of unrolled chunks is dropped: chunks_unrolled_span answers its query
+    assert "chunks_unrolled" not in names
     start, end = int(ts[1000]), int(ts[2500])
     got = {d.labels.get("k"): d for d in store.select(parse_selector("m"), start, end)}
     inside = (ts >= start) & (ts <= end)

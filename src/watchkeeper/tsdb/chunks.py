@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS chunks(
     series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL,
     n INTEGER NOT NULL, rolled INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks(series_id, min_t);
-CREATE INDEX IF NOT EXISTS chunks_unrolled ON chunks(rolled) WHERE rolled = 0;
+DROP INDEX IF EXISTS chunks_unrolled;
 CREATE INDEX IF NOT EXISTS chunks_span ON chunks(series_id, max_t, min_t);
 CREATE INDEX IF NOT EXISTS chunks_unrolled_span ON chunks(series_id, max_t, min_t)
     WHERE rolled = 0;
