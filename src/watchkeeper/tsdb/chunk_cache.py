@@ -99,14 +99,14 @@ class ChunkCache:
     def put_many(self, items: Iterable[tuple[int, Decoded]], generation: int) -> None:
         """Keep chunks decoded from rows read at ``generation`` (see ``sync``): a row
         changed since may be one of them, and then none is kept."""
-        items = list(items)
-        if sum(entry_bytes(d) for _, d in items) > self.budget // 2:
+        sized = [(item, entry_bytes(item[1])) for item in items]
+        if sum(size for _, size in sized) > self.budget // 2:
             return  # a read this big would only push out what the next reads need
         limit = self.budget // 8  # one huge chunk must not flush everything
         with self._lock:
             if generation != self.generation:
                 return
-            self.chunks.put_many(item for item in items if entry_bytes(item[1]) <= limit)
+            self.chunks.put_many(item for item, size in sized if size <= limit)
 
 
 _CACHES: weakref.WeakKeyDictionary[object, ChunkCache] = weakref.WeakKeyDictionary()
