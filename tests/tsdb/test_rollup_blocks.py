@@ -5,6 +5,7 @@ import struct
 import numpy as np
 import pytest
 
+from watchkeeper.tsdb import rollups
 from watchkeeper.tsdb.errors import CorruptChunkError
 from watchkeeper.tsdb.rollup_blocks import (
     COLUMNS,
@@ -71,12 +72,12 @@ def test_blocks_of_the_first_layout_still_decode_with_no_sample_at_start(blob):
         assert np.isnan(got[COLUMNS.index(name)]).all()
 
 
-@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(("fast", "squeeze"), [(True, False), (True, True), (False, False)])
 @pytest.mark.parametrize("decimals", [True, False])
 @pytest.mark.parametrize("on_start", [True, False])
-def test_every_column_round_trips_bit_exact(fast, decimals, on_start):
+def test_every_column_round_trips_bit_exact(fast, squeeze, decimals, on_start):
     cols = sample_columns(400, 1, decimals, on_start)
-    got = decode_block(encode_block(cols, fast=fast), ALL)
+    got = decode_block(encode_block(cols, fast=fast, squeeze=squeeze), ALL)
     assert got[0].tolist() == cols[0].tolist()
     for want, col in zip(cols[1:], got[1:], strict=True):
         assert bits(col) == bits(want)
@@ -97,6 +98,41 @@ def test_any_slice_of_any_rows_decodes_into_place():
         assert stamps.tolist() == named["timestamps"][lo:hi].tolist()
 
 
+def minute_day(seed: int):
+    """A day of 1 s samples of a two-decimal random walk, with a gap and stale markers."""
+    ts = T0 + np.arange(86_400, dtype=np.int64) * 1000
+    vals = np.round(50 + np.cumsum(np.random.default_rng(seed).normal(0, 0.3, ts.size)), 2)
+    vals[::1009] = STALE_NAN
+    keep = (ts < T0 + 5 * HOUR_MS) | (ts >= T0 + 6 * HOUR_MS + 17_000)
+    return ts[keep], vals[keep]
+
+
+@pytest.mark.parametrize("hour", [0, 5, 6, 13, 23])
+def test_any_hour_of_a_compressed_day_of_minutes_equals_its_raw_samples(hour):
+    ts, vals = minute_day(6)
+    block = DecodedBlock(rollups._encode(aggregate(ts, vals, MINUTE_MS), MINUTE_MS))
+    start = T0 + hour * HOUR_MS
+    inside = (ts >= start) & (ts < start + HOUR_MS)
+    want = dict(zip(COLUMNS, aggregate(ts[inside], vals[inside], MINUTE_MS), strict=True))
+    lo, hi = block.bounds(start, start + HOUR_MS - 1)
+    stamps = np.empty(hi - lo, np.int64)
+    block.stamps_into(lo, hi, stamps)
+    assert stamps.tolist() == want["timestamps"].tolist()
+    out = np.empty((len(ROWS), hi - lo))
+    block.values_into(lo, hi, range(len(ROWS)), out)
+    for row, name in zip(out, ROWS, strict=True):
+        assert bits(row) == bits(want[name]), name
+
+
+def test_a_day_of_minutes_in_the_compact_codec_reads_as_the_compressed_one():
+    """Stores written before minute blocks were compressed frames still read the same."""
+    cols = aggregate(*minute_day(7), MINUTE_MS)
+    old = decode_block(encode_block(cols, fast=False), ALL)
+    new = decode_block(rollups._encode(cols, MINUTE_MS), ALL)
+    for a, b in zip(old, new, strict=True):
+        assert bits(a) == bits(b)
+
+
 def test_bounds_select_buckets_starting_within_the_range():
     cols = sample_columns(50, 3, True)
     block = DecodedBlock(encode_block(cols, fast=True))
@@ -115,8 +151,9 @@ def test_an_hourly_block_of_decimal_gauges_costs_about_two_bytes_a_value():
     assert len(encode_block(cols, fast=True)) < 30 * cols[0].size
 
 
-def test_a_damaged_frame_header_is_a_clean_error():
-    blob = bytearray(encode_block(sample_columns(40, 5, True), fast=True))
+@pytest.mark.parametrize("squeeze", [False, True])
+def test_a_damaged_frame_header_is_a_clean_error(squeeze):
+    blob = bytearray(encode_block(sample_columns(40, 5, True), fast=True, squeeze=squeeze))
     for pos in range(len(blob)):
         damaged = bytearray(blob)
         damaged[pos] ^= 0x04
@@ -171,3 +208,36 @@ def test_a_store_with_first_layout_blocks_rebuilds_the_days_it_still_has(open_st
     (got,) = store.select_rollup([Matcher("__name__", "=", "g")], 0, 2**62, HOUR_MS)
     assert got.timestamps.tolist() == want[0].timestamps.tolist()
     assert bits(got.at_start) == bits(want[0].at_start) and bits(got.sum) == bits(want[0].sum)
+
+
+def test_a_store_with_compact_minute_blocks_answers_as_one_with_compressed(open_store, tmp_path):
+    """Users' stores hold minute blocks of the compact codec: reads of them are unchanged."""
+    from watchkeeper.tsdb.matchers import Matcher
+
+    store = open_store(tmp_path / "old")
+    ts, vals = minute_day(8)
+    store.append_array({"__name__": "g"}, ts, vals)
+    store.append_array({"__name__": "g"}, ts[-1:] + HOUR_MS, vals[-1:])  # closes the day
+    store.maintain()
+    g = [Matcher("__name__", "=", "g")]
+    start, end = T0 + 5 * HOUR_MS + 7, T0 + 9 * HOUR_MS
+
+    def answer():
+        (got,) = store.select_rollup(g, start, end, MINUTE_MS)
+        return [got.timestamps.tolist()] + [bits(getattr(got, c)) for c in COLUMNS[1:]]
+
+    new = answer()
+    conn = store.db.conn
+    rows = conn.execute("SELECT window, data FROM rollups WHERE res=?", (MINUTE_MS,)).fetchall()
+    assert rows
+    for window, data in rows:
+        compact = encode_block(decode_block(data, ALL), fast=False)
+        conn.execute("UPDATE rollups SET data=? WHERE res=? AND window=?",
+                     (compact, MINUTE_MS, window))
+    assert answer() == new
+    inside = (ts >= T0 + 6 * HOUR_MS) & (ts < end)  # whole buckets, 06:00 to 09:00, from raw
+    want = aggregate(ts[inside], vals[inside], MINUTE_MS)
+    a = new[0].index(int(want[0][0]))
+    assert new[0][a : a + want[0].size] == want[0].tolist()
+    for name in ("min", "max", "sum", "count", "last"):
+        assert new[COLUMNS.index(name)][a : a + want[0].size] == bits(want[COLUMNS.index(name)])

@@ -47,7 +47,9 @@ def resolution_for(step_ms: int) -> int | None:
 
 
 def _encode(cols: list[np.ndarray], res: int) -> bytes:
-    return encode_block(cols, fast=res >= HOUR_MS)
+    """Hourly blocks plain; finer ones (a day or ten) compressed, so an hour's read of a
+    day block decodes a frame and copies that hour out, not every bucket of the day."""
+    return encode_block(cols, fast=True, squeeze=res < HOUR_MS)
 
 
 def _decode(data: bytes, wanted: Collection[int] = ALL_COLUMNS) -> list[np.ndarray | None]:
