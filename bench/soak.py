@@ -15,6 +15,10 @@ every request by kind and status class, the 5xx count and the samples lost (push
 acknowledged, but not stored). Exit status 1 on any 5xx or lost sample. The last line is
 the figures as JSON (``RESULT {...}``).
 
+Memory is read every 2 s all along, and each figure is the median of the minute before it:
+resident size swings by tens of MB within seconds with the queries in flight (decoded
+windows, JSON being written), so one reading at each end measured the moment, not a trend.
+
     .venv/bin/python bench/soak.py                 # one hour
     .venv/bin/python bench/soak.py --minutes 5     # the same load, shorter
     .venv/bin/python bench/soak.py --minutes 25 --warmup-minutes 10   # the hour's warm-up
@@ -107,6 +111,7 @@ class Load:
         self.stream_messages = 0
         self.notifications: Counter[str] = Counter()
         self.live_ms: list[float] = []
+        self.memory: list[tuple[float, float, float]] = []  # (monotonic, rss, file) bytes
         self.stop = asyncio.Event()
         self.inflight: set[asyncio.Task] = set()
         self.base = ""
@@ -237,6 +242,21 @@ class Load:
                 self.count("stream", 599, repr(e))
                 await self._sleep(1.0)
 
+    async def sampler(self, pid: int) -> None:
+        proc = psutil.Process(pid)
+        while not self.stop.is_set():
+            memory = proc.memory_info()
+            # resident file pages are ``shared`` on Linux
+            self.memory.append((time.monotonic(), memory.rss, getattr(memory, "shared", 0)))
+            await self._sleep(2.0)
+
+    def recent_memory(self, seconds: float = 60.0) -> tuple[float, float]:
+        """Median RSS and resident file pages (MB) over the last ``seconds``."""
+        since = time.monotonic() - seconds
+        recent = [m for m in self.memory if m[0] >= since] or self.memory[-1:]
+        return (statistics.median(m[1] for m in recent) / 2**20,
+                statistics.median(m[2] for m in recent) / 2**20)
+
     async def prober(self, session: aiohttp.ClientSession) -> None:
         while not self.stop.is_set():
             start = time.perf_counter()
@@ -285,13 +305,11 @@ class Load:
         recent = self.live_ms[-max(1, int(window_s * 2)):]
         # the store's read caches fill up to their budgets (128 + 64 MiB) as queries touch
         # more data: bounded by design, so the growth that matters is RSS without them
-        caches = await self.instant(session, 'sum(watchkeeper_tsdb_cache_bytes{job="watchkeeper"})')
-        memory = proc.memory_info()
-        rss = memory.rss / 2**20
-        # resident file pages (on Linux, ``shared``): mostly the store's database mapped for
-        # reading, which grows with the file and which the kernel takes back under pressure;
-        # what the process allocated itself is the rest
-        mapped = getattr(memory, "shared", 0) / 2**20
+        caches = await self.instant(
+            session, 'sum(avg_over_time(watchkeeper_tsdb_cache_bytes{job="watchkeeper"}[1m]))')
+        # resident file pages: the interpreter's and libraries' code; what the process
+        # allocated itself is the rest
+        rss, mapped = self.recent_memory()
         return {
             "rss_mb": rss,
             "caches_mb": (caches or 0.0) / 2**20,
@@ -355,6 +373,7 @@ async def run(args: argparse.Namespace) -> dict:
                 tasks = [asyncio.create_task(load.pusher(session)),
                          asyncio.create_task(load.querier(session, args.qps)),
                          asyncio.create_task(load.prober(session)),
+                         asyncio.create_task(load.sampler(proc.pid)),
                          *[asyncio.create_task(load.streamer(session))
                            for _ in range(args.streams)]]
                 print(f"soak: {args.minutes:g} min, {args.targets} targets x ~{args.series} "
