@@ -118,10 +118,15 @@ def test_any_hour_of_a_compressed_day_of_minutes_equals_its_raw_samples(hour):
     stamps = np.empty(hi - lo, np.int64)
     block.stamps_into(lo, hi, stamps)
     assert stamps.tolist() == want["timestamps"].tolist()
-    out = np.empty((len(ROWS), hi - lo))
-    block.values_into(lo, hi, range(len(ROWS)), out)
-    for row, name in zip(out, ROWS, strict=True):
-        assert bits(row) == bits(want[name]), name
+    for _ in range(3):  # a cached block: its second read on copies from floats
+        out = np.empty((len(ROWS), hi - lo))
+        block.values_into(lo, hi, range(len(ROWS)), out)
+        for row, name in zip(out, ROWS, strict=True):
+            assert bits(row) == bits(want[name]), name
+        if hi > lo:
+            picked = np.empty((len(ROWS), 2))
+            block.values_into(lo, hi, range(len(ROWS)), picked, np.array([lo, hi - 1]))
+            assert bits(picked) == bits(out[:, [0, -1]])
 
 
 def test_a_day_of_minutes_in_the_compact_codec_reads_as_the_compressed_one():

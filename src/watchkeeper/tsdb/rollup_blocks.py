@@ -162,7 +162,8 @@ def encode_block(cols: Sequence[np.ndarray], fast: bool = False,
 class _Rows:
     """A frame's value rows, decoded once and then copied out any number of times."""
 
-    __slots__ = ("bases", "count", "divisor", "fill", "first", "nbytes", "segment", "source")
+    __slots__ = ("bases", "count", "divisor", "fill", "first", "floats", "nbytes", "reads",
+                 "segment", "source")
 
     def __init__(self, first: int, count: int) -> None:
         self.first, self.count = first, count
@@ -172,11 +173,20 @@ class _Rows:
         self.segment = 0
         self.divisor = 0.0
         self.nbytes = 0
+        self.reads = -1  # of a compressed frame: floats from its second read on (below)
+        self.floats: np.ndarray | None = None
 
     def copy_into(self, rows: slice, lo: int, hi: int, out: np.ndarray,
                   idx: np.ndarray | None = None) -> None:
         """Buckets lo:hi (or those at idx, within it) of the rows into out."""
-        if self.fill is not None:
+        if self.reads >= 0:
+            self.reads += 1
+            if self.reads == 2:
+                self._to_floats()
+        floats = self.floats  # one read of it: another thread may set it meanwhile
+        if floats is not None:
+            out[...] = floats[rows][:, idx] if idx is not None else floats[rows, lo:hi]
+        elif self.fill is not None:
             out.view(np.int64)[...] = self.fill
         elif idx is not None and self.bases is not None:
             np.add(self.source[rows][:, idx], self.bases[rows][:, idx // self.segment], out=out)
@@ -190,6 +200,16 @@ class _Rows:
                 out /= self.divisor
         else:
             out[...] = self.source[rows, lo:hi]
+
+    def _to_floats(self) -> None:
+        """A compressed frame read again (its block is cached): offsets made floats once, so
+        later reads are plain copies. The first read stays lazy: a block read once (a
+        query over more series than the cache holds) copies out only the buckets it needs.
+        Same add and divide, so the same bits."""
+        full = np.empty(self.source.shape, np.float64)
+        self.copy_into(slice(0, self.count), 0, self.source.shape[1], full)
+        full.flags.writeable = False
+        self.floats = full  # a single assignment: readers see the offsets or these
 
     def _add_bases(self, src: np.ndarray, bases: np.ndarray, lo: int, hi: int, out) -> None:  # type: ignore[no-untyped-def]
         """out = offsets + their segment's base: whole segments in one broadcast add,
@@ -252,6 +272,8 @@ def _decode_rows(frame: Frame, n: int, legacy_row: int | None) -> _Rows:
         rows.bases = bases.astype(np.float64).reshape(count, segments)
         rows.divisor = 10.0**decimals if decimals else 0.0
         rows.nbytes = width * count * n
+        if bytes(body[head : head + 1]) != b"R":
+            rows.reads = 0
         return rows
     if kind == _KIND_DOUBLES:
         rows.source = np.frombuffer(_unsqueeze(body, 8 * count * n), "<f8").reshape(count, n)
