@@ -13,8 +13,8 @@ from watchkeeper.tsdb.rollup_blocks import (
     ROWS,
     DecodedBlock,
     decode_block,
-    encode_block,
 )
+from watchkeeper.tsdb.rollup_encode import encode_block
 from watchkeeper.tsdb.rollups import HOUR_MS, MINUTE_MS, aggregate, aggregate_many
 
 from .test_rollups_retention import STALE_NAN, T0

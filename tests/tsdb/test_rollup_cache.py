@@ -101,7 +101,8 @@ def test_a_rolled_back_write_keeps_the_cache_valid(open_store):
 
 
 def test_the_cache_stays_within_its_budget():
-    from watchkeeper.tsdb.rollup_blocks import DecodedBlock, encode_block
+    from watchkeeper.tsdb.rollup_blocks import DecodedBlock
+    from watchkeeper.tsdb.rollup_encode import encode_block
     from watchkeeper.tsdb.rollups import aggregate
 
     ts = T0 + np.arange(600, dtype=np.int64) * 60_000

@@ -159,7 +159,8 @@ def test_damaged_rollup_block_is_a_clean_error():
     import pytest
 
     from watchkeeper.tsdb.errors import CorruptChunkError
-    from watchkeeper.tsdb.rollup_blocks import decode_block, encode_block
+    from watchkeeper.tsdb.rollup_blocks import decode_block
+    from watchkeeper.tsdb.rollup_encode import encode_block
     from watchkeeper.tsdb.rollups import ALL_COLUMNS, aggregate
 
     ts, vals = make_data(1, 60_000, 10, False)

@@ -21,7 +21,8 @@ from watchkeeper.tsdb.codec import decode_chunk, encode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
 from watchkeeper.tsdb.rollup_aggregate import aggregate
 from watchkeeper.tsdb.rollup_aggregate import aggregate_many as aggregate_many
-from watchkeeper.tsdb.rollup_blocks import COLUMNS, ROWS, DecodedBlock, decode_block, encode_block
+from watchkeeper.tsdb.rollup_blocks import COLUMNS, ROWS, DecodedBlock, decode_block
+from watchkeeper.tsdb.rollup_encode import encode_block
 
 MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS = 60_000, 300_000, 3_600_000
 RESOLUTIONS = (MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS)
