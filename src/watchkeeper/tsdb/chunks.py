@@ -42,7 +42,7 @@ ChunkRow = tuple[int, int, int, int, bytes]  # series_id, min_t, max_t, n, data
 # end time, so a window near the end of a week of chunks seeks to its few chunks and
 # checks their start in the index. Through chunks_by_series it scanned every older chunk
 # of the series and looked each one's row up for its end (in a database larger than
-# the page cache and the mapping, a page read each: 45 a series at a week of 1 s).
+# SQLite's page cache, a page read each: 45 a series at a week of 1 s).
 _OVERLAPPING = "INDEXED BY chunks_span WHERE series_id IN ({}) AND max_t >= ? AND min_t <= ?"
 
 

@@ -9,11 +9,13 @@ fixed-width offsets at a common decimal scale, from a base per 32 buckets (so a
 random-walk gauge fits 2 bytes), decoded by one add and one divide into the
 destination; sum (wider) has its own frame, and so has ``at_start``, a single fill
 value when no sample sits on a bucket start. Hourly frames are stored plain: reading
-twice the bytes from SQLite costs less than decompressing them. Finer blocks keep the
-compact per-row codec. The third layout adds rows for rate() and plain selectors
-(first, first_at, last_at, resets, stale), each its own frame. Blocks of the first layout
-(six per-column frames, no ``at_start``) and of the second (no third-layout rows) still
-decode, the rows they lack NaN.
+twice the bytes from SQLite costs less than decompressing them. Finer blocks (a day of
+minutes, ten days of five minutes) have the same frames compressed, so an hour's read
+decompresses a frame and copies that hour out; blocks written before in the compact
+per-row codec still decode, every bucket of a row at once. The third layout adds rows
+for rate() and plain selectors (first, first_at, last_at, resets, stale), each its own
+frame. Blocks of the first layout (six per-column frames, no ``at_start``) and of the
+second (no third-layout rows) still decode, the rows they lack NaN.
 """
 
 from __future__ import annotations

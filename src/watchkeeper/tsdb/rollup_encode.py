@@ -87,7 +87,8 @@ def _rows_frame(first: int, rows: np.ndarray, fast: bool, squeeze: bool = False)
 
 def encode_block(cols: Sequence[np.ndarray], fast: bool = False,
                  squeeze: bool = False) -> bytes:
-    """[bucket starts, min, max, sum, count, last, at_start] -> bytes; fast for hourly.
+    """[bucket starts, min, max, sum, count, last, at_start] -> bytes; not fast: the
+    compact codec blocks of earlier versions (kept for reading them in tests).
 
     Fast blocks decode in three operations and any hour of them is read without the
     others; ``squeeze`` compresses their frames (a day of minutes: 1.3x the compact
