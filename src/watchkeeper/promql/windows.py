@@ -108,10 +108,11 @@ def _counted_bounds(ts: np.ndarray, first: np.ndarray, sizes: np.ndarray, ends: 
     cells = len(sizes) * (steps + 1)
     bounds = []
     step = int(ends[1] - ends[0])
-    even = step > 0 and bool(np.all(np.diff(ends) == step))
+    if step <= 0 or not bool(np.all(np.diff(ends) == step)):
+        step = 0  # uneven: searched, not divided
     # t <= end puts a sample in a window's [.., hi); t < end - range puts it before lo
-    for entered in (_steps_from(ends, ts, "left", even), _steps_from(ends, ts + range_ms,
-                                                                     "right", even)):
+    for entered in (_steps_from(ends, ts, "left", step),
+                    _steps_from(ends, ts + range_ms, "right", step)):
         checkpoint()
         counts = np.bincount(owner + entered, minlength=cells).reshape(len(sizes), steps + 1)
         out = np.cumsum(counts[:, :steps], axis=1)
@@ -121,12 +122,12 @@ def _counted_bounds(ts: np.ndarray, first: np.ndarray, sizes: np.ndarray, ends: 
     return lo, hi
 
 
-def _steps_from(ends: np.ndarray, ts: np.ndarray, side: str, even: bool) -> np.ndarray:
-    """``np.searchsorted(ends, ts, side)``; by division when the ends are ``even``ly
-    spaced, as a range query's are (a tenth of the time of a binary search per sample)."""
-    if not even:
+def _steps_from(ends: np.ndarray, ts: np.ndarray, side: str, step: int) -> np.ndarray:
+    """``np.searchsorted(ends, ts, side)``; by division when the ends are evenly spaced
+    ``step`` apart (0: they are not), as a range query's are (a tenth of the time of a
+    binary search per sample)."""
+    if not step:
         return np.searchsorted(ends, ts, side)
-    step = int(ends[1] - ends[0])
     rel = ts - int(ends[0])
     # left: the first k with end_k >= t; right: the first k with end_k > t
     k = -((-rel) // step) if side == "left" else rel // step + 1
