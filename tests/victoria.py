@@ -56,9 +56,11 @@ class VictoriaMetrics:
                 self.proc.wait(10)
         self.proc = None
 
-    def export(self, match: str) -> list[dict]:
-        """Raw samples of the series matching ``match`` (one JSON line per series)."""
+    def export(self, match: str, end: float | None = None) -> list[dict]:
+        """Raw samples of the series matching ``match`` (one JSON line per series), up to
+        ``end`` (unix seconds; VictoriaMetrics' default is now)."""
         httpx.post(f"{self.url}/internal/force_flush", timeout=10)
-        r = httpx.get(f"{self.url}/api/v1/export", params={"match[]": match}, timeout=30)
+        params = {"match[]": match} if end is None else {"match[]": match, "end": end}
+        r = httpx.get(f"{self.url}/api/v1/export", params=params, timeout=30)
         r.raise_for_status()
         return [json.loads(line) for line in r.text.splitlines() if line.strip()]

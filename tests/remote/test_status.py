@@ -45,7 +45,9 @@ def test_status_shows_each_endpoint_its_queue_counts_and_last_error(tmp_path, vi
     down = (f"http://writer:{PASSWORD}@127.0.0.1:{free_port()}/api/v1/write"
             f"?token={TOKEN}")
     with served_app(tmp_path, _config(victoria.write_url, down, refusing.url)) as (client, _):
-        now = int(time.time() * 1000)
+        # ten minutes ahead: the newest sample of every queue, whatever the server collects
+        # of itself (also written) while the test runs, so the highest timestamps are these
+        now = int(time.time() * 1000) + 600_000
         text = "".join(f"status_probe{{n=\"{i}\"}} {i} {now}\n" for i in range(50))
         assert client.post("/api/v1/import/prometheus", content=text).status_code == 204
 
@@ -79,7 +81,8 @@ def test_status_shows_each_endpoint_its_queue_counts_and_last_error(tmp_path, vi
         assert vm["highestSentTimestamp"] == now / 1000
         assert vm["behindSeconds"] == 0
         assert vm["shards"]["current"] >= vm["shards"]["min"] == 1
-        exported = _wait_for(lambda: len(victoria.export('{__name__="status_probe"}')) == 50)
+        exported = _wait_for(lambda: len(victoria.export('{__name__="status_probe"}',
+                                                         end=now / 1000 + 60)) == 50)
         assert exported
 
         dn = found["down"]
