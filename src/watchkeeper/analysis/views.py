@@ -145,13 +145,11 @@ def _reads(store: Any, matchers: Any, start: int, split: int, end: int) -> Any:
     """(labels, sizes, timestamps, sums, counts) per read: the one-minute rollups over
     [start, split), raw samples (each its own sum; counts None: one each) over [split, end]."""
     if split > start:
-        found = list(store.select_rollup(matchers, start, split - 1, MINUTE_MS,
-                                         columns=("sum", "count")))
-        if found:
-            yield ([r.labels for r in found], [len(r.timestamps) for r in found],
-                   np.concatenate([r.timestamps for r in found]),
-                   np.concatenate([r.sum for r in found]),
-                   np.concatenate([r.count for r in found]))
+        found = store.select_rollup_block(matchers, start, split - 1, MINUTE_MS,
+                                          columns=("sum", "count"))
+        if found.labels:
+            yield (found.labels, found.sizes, found.timestamps, found.columns["sum"],
+                   found.columns["count"])
     if split <= end:
         for block in store.select_blocks(matchers, split, end):
             yield block.labels, block.sizes, block.timestamps, block.values, None

@@ -41,6 +41,18 @@ class SeriesBlock(NamedTuple):
     sizes: np.ndarray
 
 
+class RollupBlock(NamedTuple):
+    """Many series' rollup buckets end to end, as SeriesBlock holds samples: the first
+    ``sizes[0]`` buckets belong to ``labels[0]``; ``columns`` by name (those asked for).
+    Why: a read of every series (what changed) would otherwise build an array per
+    series and column only to join them again."""
+
+    labels: list[Labels]
+    sizes: np.ndarray
+    timestamps: np.ndarray
+    columns: dict[str, np.ndarray]
+
+
 class RollupData(NamedTuple):
     """Per-step aggregates of one series; ``timestamps`` are bucket starts (step-aligned).
 
@@ -171,6 +183,21 @@ class TimeSeriesStore(ABC):
         asked for (``columns=("max",)`` reads only max) come back as None. With
         ``windows`` (starts and ends, sorted and apart), buckets outside them may be left
         out (only stores that keep rollups are asked so, see has_rollups)."""
+
+    def select_rollup_block(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int, resolution_ms: int,
+        columns: Sequence[str] | None = None,
+    ) -> RollupBlock:
+        """What select_rollup finds, end to end (in the same order)."""
+        found = list(self.select_rollup(matchers, start_ms, end_ms, resolution_ms, columns))
+        names = RollupData._fields[2:] if columns is None else columns
+        held = {c: [getattr(r, c) for r in found] for c in names}
+        return RollupBlock(
+            [r.labels for r in found],
+            np.array([len(r.timestamps) for r in found], dtype=np.int64),
+            np.concatenate([r.timestamps for r in found]) if found else np.empty(0, np.int64),
+            {c: np.concatenate(arrays) if arrays else np.empty(0)
+             for c, arrays in held.items() if all(a is not None for a in arrays)})
 
     def has_rollups(self, matchers: Sequence[Matcher], resolution_ms: int) -> bool:
         """Whether a matched series keeps stored rollups at this resolution. Why: rate()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import struct
 import zlib
 from bisect import bisect_left
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 import numpy as np
 
@@ -101,10 +101,27 @@ class _Rows:
     def copy_into(self, rows: slice, lo: int, hi: int, out: np.ndarray,
                   idx: np.ndarray | None = None) -> None:
         """Buckets lo:hi (or those at idx, within it) of the rows into out."""
+        self.count_read()
+        self.copy_counted(rows, lo, hi, out, idx)
+
+    def count_read(self) -> None:
+        """Counts a read of a compressed frame: its second makes it floats (_to_floats)."""
         if self.reads >= 0:
             self.reads += 1
             if self.reads == 2:
                 self._to_floats()
+
+    def offsets(self, rows: slice, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(offsets of buckets lo:hi, the rows' bases per segment) when copying them out is
+        an add of their segment's base and a divide, which a gather over many blocks does
+        once for all (rollup_gather); None when a copy_counted does it. After count_read."""
+        if self.floats is not None or self.fill is not None or self.bases is None:
+            return None
+        return self.source[rows, lo:hi], self.bases[rows]
+
+    def copy_counted(self, rows: slice, lo: int, hi: int, out: np.ndarray,
+                     idx: np.ndarray | None = None) -> None:
+        """copy_into without counting the read (the caller did)."""
         floats = self.floats  # one read of it: another thread may set it meanwhile
         if floats is not None:
             out[...] = floats[rows][:, idx] if idx is not None else floats[rows, lo:hi]
@@ -129,7 +146,7 @@ class _Rows:
         query over more series than the cache holds) copies out only the buckets it needs.
         Same add and divide, so the same bits."""
         full = np.empty(self.source.shape, np.float64)
-        self.copy_into(slice(0, self.count), 0, self.source.shape[1], full)
+        self.copy_counted(slice(0, self.count), 0, self.source.shape[1], full)
         full.flags.writeable = False
         self.floats = full  # a single assignment: readers see the offsets or these
 
@@ -150,18 +167,31 @@ class _Rows:
             np.add(src[:, b:hi], bases[:, b // size, None], out=out[:, b - lo :])
 
 
-Frame = tuple[int, memoryview, int]  # kind, body, crc32
+# kind, where its body starts and ends in the block's bytes, crc32, the row of a first
+# layout's frame (None: the frame names its rows). Plain ints, no views into the bytes:
+# a cached block then holds a handful of objects the garbage collector walks, not dozens.
+Frame = tuple[int, int, int, int, int | None]
+# the bodies of the frames older layouts lack, after the block's own bytes (_FILL_AT)
+_FILLS = _NAN + _NO_SAMPLE
 
 
-def _check(frame: Frame) -> tuple[int, memoryview]:
-    kind, body, crc = frame
+def _check(data: bytes, frame: Frame) -> tuple[int, memoryview]:
+    kind, start, end, crc, _ = frame
+    body = memoryview(data)[start:end] if start >= 0 else memoryview(_FILLS)[~start : ~end]
     if zlib.crc32(body) != crc:
         raise CorruptChunkError("rollup frame checksum mismatch")
     return kind, body
 
 
-def _decode_rows(frame: Frame, n: int, legacy_row: int | None) -> _Rows:
-    kind, body = _check(frame)
+def _fill_frame(value: bytes, row: int) -> Frame:
+    """A frame of one value for every bucket, for a row an older layout lacks."""
+    at = _FILLS.index(value)
+    return (_KIND_FILL, ~at, ~(at + len(value)), zlib.crc32(value), row)
+
+
+def _decode_rows(data: bytes, frame: Frame, n: int) -> _Rows:
+    kind, body = _check(data, frame)
+    legacy_row = frame[4]
     if legacy_row is None:
         if len(body) < _ROWS_OF.size:
             raise CorruptChunkError("rollup frame ends early")
@@ -210,17 +240,18 @@ def _decode_rows(frame: Frame, n: int, legacy_row: int | None) -> _Rows:
     return rows
 
 
-def _span(frame: Frame, legacy_row: int | None) -> tuple[int, int]:
+def _span(data: bytes, frame: Frame) -> tuple[int, int]:
     """(first row, rows) a frame claims to hold, read before (and checked by) decoding."""
-    if legacy_row is not None:
-        return legacy_row, 1
-    if len(frame[1]) < _ROWS_OF.size:
+    if frame[4] is not None:
+        return frame[4], 1
+    if frame[2] - frame[1] < _ROWS_OF.size:
         raise CorruptChunkError("rollup frame ends early")
-    return _ROWS_OF.unpack_from(frame[1])  # type: ignore[return-value]
+    return _ROWS_OF.unpack_from(data, frame[1])  # type: ignore[return-value]
 
 
 def _frames(data: bytes) -> tuple[int, bool, list[Frame]]:
-    """Bucket count, whether the block has the first layout, and its raw frames."""
+    """Bucket count, whether the block has the first layout, and its raw frames (their
+    rows not yet set for the first layout)."""
     if len(data) < _HEAD.size:
         raise CorruptChunkError("rollup block shorter than its header")
     n, layout = _HEAD.unpack_from(data)
@@ -228,18 +259,16 @@ def _frames(data: bytes) -> tuple[int, bool, list[Frame]]:
     count = layout & ~_ROW_FRAMES
     if not n or not (legacy or (layout & _ROW_FRAMES and 2 <= count <= 1 + len(ROWS))):
         raise CorruptChunkError("rollup block header mismatch")
-    view = memoryview(data)
     frames: list[Frame] = []
     pos = _HEAD.size
     for _ in range(count):
         if pos + _FRAME.size > len(data):
             raise CorruptChunkError("rollup block ends early")
         kind, length, crc = _FRAME.unpack_from(data, pos)
-        body = view[pos + _FRAME.size : pos + _FRAME.size + length]
-        if len(body) != length:
-            raise CorruptChunkError("rollup block ends early")
-        frames.append((kind, body, crc))
         pos += _FRAME.size + length
+        if pos > len(data):
+            raise CorruptChunkError("rollup block ends early")
+        frames.append((kind, pos - length, pos, crc, None))
     if pos != len(data):
         raise CorruptChunkError("trailing bytes after rollup block")
     return n, legacy, frames
@@ -248,11 +277,12 @@ def _frames(data: bytes) -> tuple[int, bool, list[Frame]]:
 class DecodedBlock:
     """One stored block; frames decompress on first use and stay decoded (read-only)."""
 
-    __slots__ = ("frames", "grid", "n", "rows", "spans", "stamps")
+    __slots__ = ("data", "frames", "grid", "n", "nbytes", "rows", "spans", "stamps")
 
     def __init__(self, data: bytes) -> None:
+        self.data = data
         self.n, legacy, frames = _frames(data)
-        kind, body = _check(frames[0])
+        kind, body = _check(data, frames[0])
         self.grid: tuple[int, int] | None = None
         self.stamps = np.empty(0, np.int64)
         if kind == _KIND_GRID and len(body) == _GRID.size:
@@ -266,34 +296,36 @@ class DecodedBlock:
         else:
             raise CorruptChunkError(f"bad rollup timestamps frame kind {kind}")
         # value frames by the rows they hold; the first layout has one per column
-        self.frames: list[tuple[Frame, int | None]] = []
         if legacy:
-            for name, frame in zip(COLUMNS[1:6], frames[1:], strict=True):
-                self.frames.append((frame, ROWS.index(name)))
-            no_sample = (_KIND_FILL, memoryview(_NO_SAMPLE), zlib.crc32(_NO_SAMPLE))
-            self.frames.append((no_sample, ROWS.index("at_start")))
+            held_frames = [(*frame[:4], ROWS.index(name))
+                           for name, frame in zip(COLUMNS[1:6], frames[1:], strict=True)]
+            held_frames.append(_fill_frame(_NO_SAMPLE, ROWS.index("at_start")))
         else:
-            self.frames.extend((frame, None) for frame in frames[1:])
-        self.spans = [_span(frame, row) for frame, row in self.frames]
-        covered = sorted(r for first, count in self.spans for r in range(first, first + count))
-        if covered != list(range(len(covered))) or len(covered) < _OLDER_ROWS:
+            held_frames = frames[1:]
+        spans = [_span(data, frame) for frame in held_frames]
+        covered = 0  # a bit per row: every row held by exactly one frame, from row 0 on
+        for first, count in spans:
+            rows = ((1 << count) - 1) << first
+            if count < 1 or covered & rows:
+                raise CorruptChunkError("rollup block frames do not cover every row once")
+            covered |= rows
+        held = covered.bit_length()
+        if covered != (1 << held) - 1 or held < _OLDER_ROWS:
             raise CorruptChunkError("rollup block frames do not cover every row once")
-        nan = (_KIND_FILL, memoryview(_NAN), zlib.crc32(_NAN))
-        for row in range(len(covered), len(ROWS)):  # an older layout's block
-            self.frames.append((nan, row))
-            self.spans.append((row, 1))
+        for row in range(held, len(ROWS)):  # an older layout's block
+            held_frames.append(_fill_frame(_NAN, row))
+            spans.append((row, 1))
+        # tuples of ints: the garbage collector stops walking them once it has seen them
+        self.frames, self.spans = tuple(held_frames), tuple(spans)
         self.rows: list[_Rows | None] = [None] * len(self.frames)
-
-    @property
-    def nbytes(self) -> int:
-        """What this block may grow to once every frame is decoded: a frame of one value
-        for all buckets (a count of 60, no resets, never stale) stays one value.
-
-        Why not 8 bytes for every row: the cache would hold half the blocks it can, and
-        a dashboard reading a month of minutes in a cycle would miss on every block."""
-        rows = sum(count for (frame, _), (_, count) in zip(self.frames, self.spans, strict=True)
+        # what this block may grow to once every frame is decoded (the cache's size of
+        # it): a frame of one value for all buckets (a count of 60, no resets, never
+        # stale) stays one value. Why not 8 bytes for every row: the cache would hold
+        # half the blocks it can, and a dashboard reading a month of minutes in a cycle
+        # would miss on every block.
+        rows = sum(count for frame, (_, count) in zip(self.frames, self.spans, strict=True)
                    if frame[0] != _KIND_FILL)
-        return self.stamps.nbytes + 8 * self.n * rows
+        self.nbytes = self.stamps.nbytes + 8 * self.n * rows
 
     def bounds(self, start: int, end: int) -> tuple[int, int]:
         """Indexes [lo, hi) of buckets starting within [start, end]."""
@@ -320,8 +352,7 @@ class DecodedBlock:
     def _rows(self, k: int) -> _Rows:
         rows = self.rows[k]
         if rows is None:
-            frame, legacy_row = self.frames[k]
-            rows = self.rows[k] = _decode_rows(frame, self.n, legacy_row)
+            rows = self.rows[k] = _decode_rows(self.data, self.frames[k], self.n)
             if (rows.first, rows.count) != self.spans[k]:
                 raise CorruptChunkError("rollup frame rows changed")
             if rows.source.flags.writeable:
@@ -331,21 +362,24 @@ class DecodedBlock:
     def values_into(self, lo: int, hi: int, wanted: Sequence[int], out: np.ndarray,
                     idx: np.ndarray | None = None) -> None:
         """Buckets lo:hi (or at idx) of the wanted value rows (sorted ``ROWS`` indexes)
-        into out's rows.
+        into out's rows."""
+        for i0, i1, rows, part in self.runs(wanted):
+            rows.copy_into(part, lo, hi, out[i0:i1], idx)
 
-        Rows that are neighbours both here and in out are copied in one operation."""
+    def runs(self, wanted: Sequence[int]) -> Iterator[tuple[int, int, _Rows, slice]]:
+        """(out rows i0:i1, the frame's decoded rows, their slice there) per run of wanted
+        rows (sorted ``ROWS`` indexes) that are neighbours both in a frame and in wanted:
+        each run is copied in one operation. Frames nothing is wanted from stay undecoded."""
         for k, (first, count) in enumerate(self.spans):
             i0, i1 = bisect_left(wanted, first), bisect_left(wanted, first + count)
             if i0 == i1:
-                continue  # nothing wanted from this frame: it stays undecoded
+                continue
             rows = self._rows(k)
             if wanted[i1 - 1] - wanted[i0] == i1 - 1 - i0:
-                rows.copy_into(slice(wanted[i0] - first, wanted[i1 - 1] - first + 1), lo, hi,
-                               out[i0:i1], idx)
+                yield i0, i1, rows, slice(wanted[i0] - first, wanted[i1 - 1] - first + 1)
                 continue
             for i in range(i0, i1):
-                rows.copy_into(slice(wanted[i] - first, wanted[i] - first + 1), lo, hi,
-                               out[i : i + 1], idx)
+                yield i, i + 1, rows, slice(wanted[i] - first, wanted[i] - first + 1)
 
 
 def decode_block(data: bytes, wanted: Collection[int]) -> list[np.ndarray | None]:

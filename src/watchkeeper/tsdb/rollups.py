@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import NamedTuple
 
 import numpy as np
 
@@ -21,8 +20,9 @@ from watchkeeper.tsdb.codec import decode_chunk, encode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
 from watchkeeper.tsdb.rollup_aggregate import aggregate
 from watchkeeper.tsdb.rollup_aggregate import aggregate_many as aggregate_many
-from watchkeeper.tsdb.rollup_blocks import COLUMNS, ROWS, DecodedBlock, decode_block
+from watchkeeper.tsdb.rollup_blocks import COLUMNS, DecodedBlock, decode_block
 from watchkeeper.tsdb.rollup_encode import encode_block
+from watchkeeper.tsdb.rollup_gather import BlockView
 
 MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS = 60_000, 300_000, 3_600_000
 RESOLUTIONS = (MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS)
@@ -203,20 +203,6 @@ def _replace_buckets(c, sid: int, res: int, cols: list[np.ndarray],  # type: ign
     return written
 
 
-class BlockView(NamedTuple):
-    """Buckets lo:hi of one decoded block: the part of it a query covers (with idx, only
-    the buckets at those indexes, all within lo:hi)."""
-
-    block: DecodedBlock
-    lo: int
-    hi: int
-    idx: np.ndarray | None = None
-
-    @property
-    def size(self) -> int:
-        return self.hi - self.lo if self.idx is None else self.idx.size
-
-
 def _within(block: DecodedBlock, lo: int, hi: int, windows: tuple[np.ndarray, np.ndarray],
             ) -> np.ndarray:
     """Indexes in lo:hi of the block's buckets starting inside any window [start, end]
@@ -378,41 +364,4 @@ def clip(views: Sequence[BlockView], end: int) -> list[BlockView]:
         idx = None if view.idx is None else view.idx[view.idx < hi]
         if hi > view.lo and (idx is None or idx.size):
             out.append(BlockView(view.block, view.lo, hi, idx))
-    return out
-
-
-def assemble(
-    parts: Sequence[tuple[Sequence[BlockView], list[np.ndarray] | None]],
-    wanted: Collection[int],
-) -> list[list[np.ndarray | None]]:
-    """Per series, one array per wanted column from stored blocks plus an on-the-fly tail.
-
-    Timestamps of all series are one allocation and the wanted value columns one 2-D
-    allocation (a row per column), every series a slice of them: a block then decodes
-    straight into its place in one operation per frame, and one large buffer costs far
-    fewer page faults than hundreds of small ones. A series kept alive keeps the
-    buffers alive."""
-    sizes = [
-        sum(v.size for v in views) + (0 if tail is None else tail[0].size) for views, tail in parts
-    ]
-    bounds = np.r_[0, np.cumsum(sizes, dtype=np.int64)].tolist()
-    rows = sorted(ROWS.index(COLUMNS[i]) for i in wanted if i)
-    stamps = np.empty(bounds[-1], np.int64)
-    values = np.empty((len(rows), bounds[-1]), np.float64)
-    out: list[list[np.ndarray | None]] = []
-    for k, (views, tail) in enumerate(parts):
-        pos, stop = bounds[k], bounds[k + 1]
-        for view in views:
-            view.block.stamps_into(view.lo, view.hi, stamps[pos : pos + view.size], view.idx)
-            view.block.values_into(view.lo, view.hi, rows, values[:, pos : pos + view.size],
-                                   view.idx)
-            pos += view.size
-        if tail is not None:
-            stamps[pos:stop] = tail[0]
-            for i, r in enumerate(rows):
-                values[i, pos:stop] = tail[COLUMNS.index(ROWS[r])]
-        cols: list[np.ndarray | None] = [stamps[bounds[k] : stop]] + [None] * (len(COLUMNS) - 1)
-        for i, r in enumerate(rows):
-            cols[COLUMNS.index(ROWS[r])] = values[i, bounds[k] : stop]
-        out.append(cols)
     return out

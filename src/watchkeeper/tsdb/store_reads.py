@@ -16,12 +16,14 @@ from watchkeeper.tsdb import (
     batch_read,
     chunk_cache,
     datadir,
+    rollup_gather,
     rollups,
 )
 from watchkeeper.tsdb.api import (
     MAX_TIME,
     MIN_TIME,
     Health,
+    RollupBlock,
     RollupData,
     SeriesBlock,
     SeriesData,
@@ -129,6 +131,26 @@ class StoreReads:
         """With ``windows`` (starts and ends, sorted, apart), stored buckets outside them
         are left out: a [1m] window at 2 h steps needs 1 % of a month's buckets."""
         wanted = rollups.wanted_columns(columns)
+        found, parts = self._rollup_parts(matchers, start_ms, end_ms, resolution_ms, wanted,
+                                          windows)
+        for labels, cols in zip(found, rollup_gather.assemble(parts, wanted), strict=True):
+            yield RollupData(labels, *cols)  # type: ignore[arg-type]
+
+    def select_rollup_block(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int, resolution_ms: int,
+        columns: Sequence[str] | None = None,
+    ) -> RollupBlock:
+        wanted = rollups.wanted_columns(columns)
+        found, parts = self._rollup_parts(matchers, start_ms, end_ms, resolution_ms, wanted)
+        bounds, stamps, values, names = rollup_gather.gather(parts, wanted)
+        return RollupBlock(found, np.diff(np.asarray(bounds, np.int64)), stamps,
+                           {rollups.COLUMNS[c]: values[i] for i, c in enumerate(names)})
+
+    def _rollup_parts(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int, resolution_ms: int,
+        wanted: tuple[int, ...], windows: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[list[Labels], list[rollup_gather.Part]]:
+        """(labels, (stored block views, on-the-fly tail)) of each series with buckets."""
         with self._lock:
             ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
             done_through = rollups.built_through(self.db)
@@ -182,8 +204,7 @@ class StoreReads:
             if views or (tail is not None and tail[0].size):
                 found.append(labels)
                 parts.append((views, tail))
-        for labels, cols in zip(found, rollups.assemble(parts, wanted), strict=True):
-            yield RollupData(labels, *cols)  # type: ignore[arg-type]
+        return found, parts
 
     def series(
         self, matchers: Sequence[Matcher], start_ms: int | None = None, end_ms: int | None = None
