@@ -82,13 +82,16 @@ def read_columns(ids: list[int], labels: list[Labels], in_order: np.ndarray,
     from_head = np.where(fast, h_to - h_from, 0)
     sizes = from_chunks + from_head
     ends = np.cumsum(sizes)
-    out_ts = np.empty(int(sizes.sum()), dtype=np.int64)
-    out_vals = np.empty(out_ts.size, dtype=np.float64)
-    for into, src, lengths, src_ts, src_vals in (
-            (ends - sizes, c_lo, from_chunks, ts, vals),
-            (ends - from_head, h_from, from_head, head_ts, head_vals)):
-        to, frm = ranges(into, lengths), ranges(src, lengths)
-        out_ts[to], out_vals[to] = src_ts[frm], src_vals[frm]
+    if not from_head.any():  # the range is older than every head: chunks alone
+        out_ts, out_vals = _kept(ts, vals, c_lo, from_chunks)
+    else:
+        out_ts = np.empty(int(sizes.sum()), dtype=np.int64)
+        out_vals = np.empty(out_ts.size, dtype=np.float64)
+        for into, src, lengths, src_ts, src_vals in (
+                (ends - sizes, c_lo, from_chunks, ts, vals),
+                (ends - from_head, h_from, from_head, head_ts, head_vals)):
+            to, frm = ranges(into, lengths), ranges(src, lengths)
+            out_ts[to], out_vals[to] = src_ts[frm], src_vals[frm]
     if fast.all():
         return SeriesBlock(labels, out_ts, out_vals, sizes)
     pieces = []
@@ -104,6 +107,19 @@ def read_columns(ids: list[int], labels: list[Labels], in_order: np.ndarray,
                              np.concatenate((vals[span], head[1])))
         pieces.append(clip(*merged, start_ms, end_ms))
     return _block(labels, pieces)
+
+
+def _kept(ts: np.ndarray, vals: np.ndarray, lo: np.ndarray, lengths: np.ndarray,
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """ts and vals at [lo, lo + length) of each range (ranges in order and apart), end
+    to end. Why a mask: a byte per sample and one compress, where lists of the indexes
+    to copy from and to cost two 8-byte indexes per sample."""
+    some = lengths > 0
+    edge = np.zeros(ts.size + 1, np.int8)
+    edge[lo[some]] = 1
+    edge[(lo + lengths)[some]] -= 1  # a range may end where the next starts: 0 there
+    mask = np.cumsum(edge[:-1], dtype=np.int8).view(bool)
+    return ts[mask], vals[mask]
 
 
 def _block(labels: list[Labels], pieces: list[tuple[np.ndarray, np.ndarray]]) -> SeriesBlock:
