@@ -287,3 +287,21 @@ def test_maintenance_merges_a_closed_day_once_and_again_only_when_it_changes(ope
     (key,) = got
     assert start + 500 in got[key][0]
     assert len(got[key][0]) == len(expected[key][0]) + 1
+
+
+def test_numpy_integer_times_find_what_python_ints_do(open_store, tmp_path):
+    """Times often come from numpy arrays: bounds of np.int64 read the database too."""
+    store = open_store(tmp_path / "np")
+    ts = 1_700_006_400_000 + np.arange(7200, dtype=np.int64) * 1000
+    store.append_array({"__name__": "g"}, ts, np.arange(ts.size, dtype=np.float64))
+    store.append_array({"__name__": "g"}, ts[-1:] + 3_600_000, np.ones(1))
+    store.maintain()  # the samples are in the database, the hours rolled up
+    g = [Matcher("__name__", "=", "g")]
+    for start, end in [(ts[10], ts[5000]), (ts[0], ts[-1])]:
+        (want,) = store.select(g, int(start), int(end))
+        (got,) = store.select(g, start, end)
+        assert got.timestamps.tolist() == want.timestamps.tolist()
+        (want_r,) = store.select_rollup(g, int(start), int(end), 60_000)
+        (got_r,) = store.select_rollup(g, start, end, 60_000)
+        assert got_r.sum.tolist() == want_r.sum.tolist()
+        assert store.series(g, start, end) == store.series(g, int(start), int(end)) != []

@@ -41,8 +41,8 @@ class StoreReads:
         with self._lock:
             ids = self.index.select(matchers)
             if start is not None or end is not None:
-                lo = MIN_TIME if start is None else start
-                hi = MAX_TIME if end is None else end
+                lo = MIN_TIME if start is None else int(start)
+                hi = MAX_TIME if end is None else int(end)
                 in_db = self.db.series_with_data(lo, hi)
                 ids = {
                     i for i in ids if i in in_db or self._head_overlaps(self.head.by_id[i], lo, hi)
@@ -72,6 +72,7 @@ class StoreReads:
 
     def _read_blocks(self, ids: list[int], start_ms: int, end_ms: int,
                      ) -> Iterator[SeriesBlock]:
+        start_ms, end_ms = _ms(start_ms), _ms(end_ms)
         with self._lock:
             by_id = self.head.by_id
             # a series forgotten since the ids were chosen had no sample left anywhere
@@ -151,6 +152,7 @@ class StoreReads:
         wanted: tuple[int, ...], windows: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[list[Labels], list[rollup_gather.Part]]:
         """(labels, (stored block views, on-the-fly tail)) of each series with buckets."""
+        start_ms, end_ms = _ms(start_ms), _ms(end_ms)
         with self._lock:
             ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
             done_through = rollups.built_through(self.db)
@@ -284,3 +286,8 @@ class StoreReads:
             reasons.append(f"database unusable: {e}")
         return Health("degraded" if reasons else "ok", reasons)
 
+
+def _ms(t: int) -> int:
+    """A time as a Python int. Why: SQLite binds a numpy integer as an 8-byte blob, which
+    compares greater than every number, so such a bound found nothing."""
+    return int(t)
