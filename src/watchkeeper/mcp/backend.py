@@ -152,9 +152,42 @@ def _serve(store: Any, close_store: Callable[[], None]) -> tuple[Any, Any, Any]:
     app = Starlette(routes=[*routes_analysis.make_routes(SimpleNamespace(engine=engine)),
                             *api.routes])
     client = TestClient(app, raise_server_exceptions=False)
+    client.portal, stop_portal = _portal()
 
     def close() -> None:
+        stop_portal()
         client.close()
         close_store()
 
     return client, close, engine
+
+
+def _portal() -> tuple[Any, Callable[[], None]]:
+    """An event loop on a daemon thread for every request of a local backend, and how to
+    stop it. Why: a test client without one starts a thread per request (``status`` makes
+    a dozen: a third of its time); the client's own (``with client``) lives on a worker
+    thread that the interpreter waits for at exit, so a backend never closed would hang it."""
+    import queue
+    import threading
+
+    import anyio
+    from anyio.from_thread import BlockingPortal
+
+    ready: queue.Queue[BlockingPortal] = queue.Queue()
+
+    async def serve() -> None:
+        async with BlockingPortal() as portal:
+            ready.put(portal)
+            await portal.sleep_until_stopped()
+
+    thread = threading.Thread(target=anyio.run, args=(serve,), name="watchkeeper-local-api",
+                              daemon=True)
+    thread.start()
+    portal = ready.get()
+
+    def stop() -> None:
+        if thread.is_alive():
+            portal.call(portal.stop)
+            thread.join()
+
+    return portal, stop
