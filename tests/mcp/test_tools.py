@@ -196,3 +196,19 @@ def test_a_rolled_up_hour_is_summarised_from_rollups_as_from_raw(tmp_path):
         assert out["series"] == [tools._summary(r["metric"], r["values"], "celsius")
                                  for r in raw]
         b.close()
+
+
+def test_a_local_backend_left_open_never_holds_the_process_at_exit(backend, tmp_path):
+    """A script that forgets close() still exits (the requests' event loop is a daemon)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from watchkeeper.mcp.backend import Backend; "
+              "from watchkeeper.mcp.status import status; "
+              "b = Backend.local(sys.argv[1]); status(b); print('answered')")
+    store = tmp_path / "open"
+    with Store.open(store, background=False) as s:
+        s.append_array({"__name__": "up"}, np.array([NOW]), np.array([1.0]))
+    done = subprocess.run([sys.executable, "-c", script, str(store)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "answered" in done.stdout, done.stderr[-2000:]
