@@ -171,7 +171,7 @@ class _Rows:
 # layout's frame (None: the frame names its rows). Plain ints, no views into the bytes:
 # a cached block then holds a handful of objects the garbage collector walks, not dozens.
 Frame = tuple[int, int, int, int, int | None]
-# the bodies of the frames older layouts lack, after the block's own bytes (_FILL_AT)
+# the bodies of the frames older layouts lack: such a frame's start and end are ~offsets here
 _FILLS = _NAN + _NO_SAMPLE
 
 
