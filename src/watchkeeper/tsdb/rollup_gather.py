@@ -84,20 +84,23 @@ def assemble(parts: Sequence[Part], wanted: Collection[int]) -> list[list[np.nda
 
 class Gather:
     """Collects block copies into ``stamps`` and ``values`` (a row per wanted value row,
-    sorted ``ROWS`` indexes in ``wanted``); ``finish`` writes what was deferred."""
+    sorted ``ROWS`` indexes in ``wanted``); ``finish`` writes what was deferred.
+
+    What is deferred is kept column by column in flat lists of ints, not a tuple per
+    block: 10,000 blocks' worth of tuples alive at once made the garbage collector walk
+    the whole heap during the read."""
 
     def __init__(self, stamps: np.ndarray, values: np.ndarray, wanted: Sequence[int]) -> None:
         self.stamps, self.values, self.wanted = stamps, values, wanted
-        self._grids: list[tuple[int, int, int, int, int]] = []  # first, step, lo, size, pos
-        # per run of out rows: (offsets, bases, lo, size, pos, segment, divisor) per block
-        self._offsets: dict[tuple[int, int], list[tuple]] = {}
+        self._grids: list[int] = []  # first, step, lo, size, pos: per block, end to end
+        self._offsets: dict[tuple[int, int], _Deferred] = {}  # per run of out rows
 
     def add(self, block: DecodedBlock, lo: int, hi: int, pos: int,
             idx: np.ndarray | None = None) -> None:
         """Buckets lo:hi (or at idx) of ``block`` at ``pos`` of the buffers."""
         size = hi - lo if idx is None else idx.size
         if idx is None and block.grid is not None:
-            self._grids.append((*block.grid, lo, size, pos))
+            self._grids += (*block.grid, lo, size, pos)
         else:
             block.stamps_into(lo, hi, self.stamps[pos : pos + size], idx)
         for i0, i1, rows, part in block.runs(self.wanted):
@@ -106,29 +109,53 @@ class Gather:
             if found is None:
                 rows.copy_counted(part, lo, hi, self.values[i0:i1, pos : pos + size], idx)
                 continue
-            self._offsets.setdefault((i0, i1), []).append(
-                (*found, lo, size, pos, rows.segment, rows.divisor or 1.0))
+            deferred = self._offsets.get((i0, i1))
+            if deferred is None:
+                deferred = self._offsets[(i0, i1)] = _Deferred()
+            deferred.add(*found, lo, size, pos, rows.segment, rows.divisor or 1.0)
 
     def finish(self) -> None:
         if self._grids:
-            first, step, lo, size, pos = np.array(self._grids, np.int64).T
+            first, step, lo, size, pos = np.array(self._grids, np.int64).reshape(-1, 5).T
             at, j = _places(pos, size)
             self.stamps[at] = np.repeat(first, size) + (np.repeat(lo, size) + j) * np.repeat(
                 step, size)
             self._grids = []
-        for (i0, i1), pieces in self._offsets.items():
-            offsets, bases, lo, size, pos, segment, divisor = zip(*pieces, strict=True)
-            size_a = np.array(size, np.int64)
-            at, j = _places(np.array(pos, np.int64), size_a)
-            # each bucket's base: its block's first base plus its segment within the block
-            first_base = np.cumsum([0] + [b.shape[1] for b in bases[:-1]])
-            segment_of = (np.repeat(np.array(lo, np.int64), size_a) + j) // np.repeat(
-                np.array(segment, np.int64), size_a)
-            col = np.repeat(first_base, size_a) + segment_of
-            out = np.concatenate(offsets, axis=1) + np.concatenate(bases, axis=1)[:, col]
-            out /= np.repeat(np.array(divisor, np.float64), size_a)
-            self.values[i0:i1, at] = out
+        for (i0, i1), deferred in self._offsets.items():
+            at, values = deferred.values()
+            self.values[i0:i1, at] = values
         self._offsets = {}
+
+
+class _Deferred:
+    """Offset rows of many blocks bound for one run of out rows."""
+
+    __slots__ = ("bases", "divisors", "numbers", "offsets")
+
+    def __init__(self) -> None:
+        self.offsets: list[np.ndarray] = []
+        self.bases: list[np.ndarray] = []
+        self.numbers: list[int] = []  # lo, size, pos, segment, bases: per block
+        self.divisors: list[float] = []
+
+    def add(self, offsets: np.ndarray, bases: np.ndarray, lo: int, size: int, pos: int,
+            segment: int, divisor: float) -> None:
+        self.offsets.append(offsets)
+        self.bases.append(bases)
+        self.numbers += (lo, size, pos, segment, bases.shape[1])
+        self.divisors.append(divisor)
+
+    def values(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the buckets' places in the buffers, their values: offsets plus their segment's
+        base, divided)."""
+        lo, size, pos, segment, bases = np.array(self.numbers, np.int64).reshape(-1, 5).T
+        at, j = _places(pos, size)
+        # each bucket's base: its block's first base plus its segment within the block
+        col = np.repeat(np.cumsum(bases) - bases, size) + (np.repeat(lo, size) + j) // np.repeat(
+            segment, size)
+        out = np.concatenate(self.offsets, axis=1) + np.concatenate(self.bases, axis=1)[:, col]
+        out /= np.repeat(np.array(self.divisors, np.float64), size)
+        return at, out
 
 
 def _places(pos: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
