@@ -4,11 +4,12 @@ writes them).
 Why: a year at 1 h is ~9,000 steps per series and a dashboard reads hundreds of series,
 so decoding must cost a handful of numpy operations per block, not one per column.
 A block is a timestamps frame plus value frames, each holding one or more value rows
-(``ROWS`` order). Hourly blocks put min, max, last and count in one frame of
-fixed-width offsets at a common decimal scale, from a base per 32 buckets (so a
-random-walk gauge fits 2 bytes), decoded by one add and one divide into the
-destination; sum (wider) has its own frame, and so has ``at_start``, a single fill
-value when no sample sits on a bucket start. Hourly frames are stored plain: reading
+(``ROWS`` order). Hourly blocks put min, max and last in one frame of fixed-width
+offsets at a common decimal scale, from a base per 32 buckets (so a random-walk gauge
+fits 2 bytes), decoded by one add and one divide into the destination; count has its
+own (a single fill value where scrapes are regular; blocks written before share it with
+min, max and last), so has sum (wider), and so has ``at_start``, a single fill value
+when no sample sits on a bucket start. Hourly frames are stored plain: reading
 twice the bytes from SQLite costs less than decompressing them. Finer blocks (a day of
 minutes, ten days of five minutes) have the same frames compressed, so an hour's read
 decompresses a frame and copies that hour out; blocks written before in the compact

@@ -106,9 +106,10 @@ def encode_block(cols: Sequence[np.ndarray], fast: bool = False,
     values = np.empty((len(ROWS), n), np.float64)
     for i, name in enumerate(ROWS):
         values[i] = named[name]
-    # min, max, last and count share a scale and a width; sum (wider) and at_start
-    # (mostly no sample at all) each get their own
-    groups = (((0, 4), (4, 5), (5, 6), (6, 7), (7, 9), (9, 10), (10, 11)) if fast
+    # min, max and last share a scale and a width; count (one value all day where
+    # scrapes are regular: a fill, nothing to decode, so a mean decodes sum alone), sum
+    # (wider) and at_start (mostly no sample at all) each get their own
+    groups = (((0, 3), (3, 4), (4, 5), (5, 6), (6, 7), (7, 9), (9, 10), (10, 11)) if fast
               else [(i, i + 1) for i in range(len(ROWS))])
     frames += [_rows_frame(lo, values[lo:hi], fast, squeeze) for lo, hi in groups]
     return _HEAD.pack(n, _ROW_FRAMES | len(frames)) + b"".join(frames)
