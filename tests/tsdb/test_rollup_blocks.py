@@ -8,6 +8,7 @@ import pytest
 from watchkeeper.tsdb import rollups
 from watchkeeper.tsdb.errors import CorruptChunkError
 from watchkeeper.tsdb.rollup_blocks import (
+    _KIND_FILL,
     COLUMNS,
     NO_SAMPLE_BITS,
     ROWS,
@@ -246,3 +247,18 @@ def test_a_store_with_compact_minute_blocks_answers_as_one_with_compressed(open_
     assert new[0][a : a + want[0].size] == want[0].tolist()
     for name in ("min", "max", "sum", "count", "last"):
         assert new[COLUMNS.index(name)][a : a + want[0].size] == bits(want[COLUMNS.index(name)])
+
+
+def test_a_regular_day_of_minutes_keeps_count_as_one_value():
+    """Scrapes every second: each minute counts 60, so the count frame is a single fill
+    value and a mean (sum and count) decompresses the sum frame alone."""
+    ts = T0 + np.arange(86_400, dtype=np.int64) * 1000
+    vals = np.round(50 + np.random.default_rng(1).normal(0, 3, ts.size), 2)
+    block = DecodedBlock(rollups._encode(aggregate(ts, vals, MINUTE_MS), MINUTE_MS))
+    count = ROWS.index("count")
+    (frame,) = [f for f, (first, n) in zip(block.frames, block.spans, strict=True)
+                if first <= count < first + n]
+    assert frame[0] == _KIND_FILL
+    out = np.empty((2, 60))
+    block.values_into(120, 180, sorted([count, ROWS.index("sum")]), out)
+    assert out[0].tolist() == [60.0] * 60
