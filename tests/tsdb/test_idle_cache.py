@@ -1,7 +1,7 @@
 """The read caches' memory follows what is read now, not the largest burst ever read."""
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from watchkeeper.tsdb import chunk_cache, rollup_cache
@@ -53,6 +53,7 @@ def test_over_budget_the_oldest_go_first():
 
 
 @settings(max_examples=200, deadline=None)
+@example([("put", 1, 1), ("tick", 0, 51), ("tick", 0, 49), ("get", 1, 1)])  # a late rotation
 @given(st.lists(st.tuples(st.sampled_from(["get", "put", "pop", "tick"]),
                           st.integers(0, 6), st.integers(1, 200)), max_size=80))
 def test_what_is_kept_follows_the_reads(ops):

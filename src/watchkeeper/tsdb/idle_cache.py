@@ -50,16 +50,19 @@ class IdleCache(Generic[K, V]):
         """Drop what has gone unread long enough (also done by every get and put)."""
         now = self.clock()
         half = self.idle_s / 2
-        if now - self.rotated_at < half:
+        elapsed = now - self.rotated_at
+        if elapsed < half:
             return
         self._drop(self.old)
-        if now - self.rotated_at >= self.idle_s:  # nothing read in a whole period either
+        if elapsed >= self.idle_s:  # nothing read in a whole period either
             self._drop(self.young)
             self.old = OrderedDict()
         else:
             self.old = self.young
         self.young = OrderedDict()
-        self.rotated_at = now
+        # rotations keep to their schedule, however late the call: from the time of the
+        # call, an entry written just before a late one lived up to half as long again
+        self.rotated_at += half * (elapsed // half)
 
     def _drop(self, generation: OrderedDict[K, V]) -> None:
         size = self.size
