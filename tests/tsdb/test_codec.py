@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 from watchkeeper.tsdb import codec
 from watchkeeper.tsdb.codec import (
     decode_chunk,
-    decode_chunks,
     decode_floats,
     encode_chunk,
     encode_floats,
 )
+from watchkeeper.tsdb.codec_batch import decode_chunks
 from watchkeeper.tsdb.errors import CorruptChunkError
 
 STALE_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from watchkeeper.tsdb.api import SeriesBlock, SeriesData
-from watchkeeper.tsdb.codec import decode_chunk, decode_chunks, ranges
+from watchkeeper.tsdb.codec import decode_chunk
+from watchkeeper.tsdb.codec_batch import decode_chunks, ranges
 from watchkeeper.tsdb.head import sort_dedupe
 from watchkeeper.tsdb.labels import Labels
 
