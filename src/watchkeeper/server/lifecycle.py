@@ -1,8 +1,8 @@
-"""The running server's parts and their life: open the store, start collecting, checking
-and scraping, reload a new config in place, and flush everything on the way out.
+"""The running server's life: open the store, start collecting, checking and scraping,
+and flush everything on the way out.
 
-A reload validates the new file first; a bad one leaves everything as it was and the reason
-is kept in ``last_reload_error`` (and logged, without secrets).
+What a config asks for is built in ``components``; a reload applies a new config in place
+(``reload``).
 """
 
 from __future__ import annotations
@@ -15,21 +15,28 @@ from pathlib import Path
 from typing import Any
 
 from watchkeeper.analysis.resources import configure_from as configure_resources
-from watchkeeper.config import ConfigError, LoadedConfig, load_config
+from watchkeeper.config import LoadedConfig
 from watchkeeper.config.secrets import Redactor, config_redactor
-from watchkeeper.health.config import build_checks, default_checks
 from watchkeeper.health.metrics import HealthCollector
 from watchkeeper.health.runner import Runner
 from watchkeeper.metrics.registry import REGISTRY, CollectorRegistry
 from watchkeeper.scrape import ScrapeManager
 from watchkeeper.tsdb import Store
 
-from .auth import Authenticator
+from .components import (
+    authenticator,
+    health_checks,
+    start_alerting,
+    start_analysis,
+    start_otlp_export,
+    start_remote_write,
+)
 from .ingest import Ingester, family_samples
 from .logs import protect
 from .metadata import MetadataBook
 from .metrics_route import CachedExposition
-from .selfmetrics import RuleEvaluatorCheck, ScrapeLoopCheck, ServerCollector, StorageCheck
+from .reload import reload_config
+from .selfmetrics import ServerCollector
 
 log = logging.getLogger("watchkeeper.server")
 
@@ -52,9 +59,9 @@ class Service:
         self.remote: Any = None
         self.otlp_export: Any = None
         self.ingester: Ingester | None = None
-        self.runner = Runner(self._checks(loaded))
+        self.runner = Runner(health_checks(self, loaded))
         self.scraper: ScrapeManager | None = None
-        self.auth = self._authenticator(loaded)
+        self.auth = authenticator(loaded)
         self.redactor: Redactor = config_redactor(loaded)
         protect(self.redactor)
         self.registry = CollectorRegistry()
@@ -71,21 +78,6 @@ class Service:
         self._reload_lock = asyncio.Lock()
 
     # -- pieces ------------------------------------------------------------------------
-    def _checks(self, loaded: LoadedConfig) -> list[Any]:
-        from .routes_resources import performance_checks
-
-        own = [StorageCheck(self), ScrapeLoopCheck(self), RuleEvaluatorCheck(self),
-               *performance_checks(self, loaded.config)]
-        if loaded.checks is None:
-            return [*default_checks(), *own]
-        return [*build_checks(loaded.checks), *own]
-
-    @staticmethod
-    def _authenticator(loaded: LoadedConfig) -> Authenticator:
-        auth = loaded.config.web.auth
-        return Authenticator([t.get_secret_value() for t in auth.bearer_tokens],
-                             {u: h.get_secret_value() for u, h in auth.basic_auth_users.items()})
-
     @property
     def alerting_path(self) -> Path:
         """Beside the store's directory: the store treats unknown entries in its own as
@@ -137,16 +129,16 @@ class Service:
         if self.store.recovery.records:
             log.info("store recovered: %s", self.store.recovery)
         self.ingester = Ingester(self.store, self.config.global_.external_labels)
-        self.remote = self._start_remote_write()
-        self.otlp_export = self._start_otlp_export()
+        self.remote = start_remote_write(self)
+        self.otlp_export = start_otlp_export(self)
         from watchkeeper.promql.engine import Engine
 
         self.engine = Engine(self.store, limits=self.query_limits())
         configure_resources(self.config)
         if not self.agent:  # agent mode: no rules, reports or analysis (no history)
-            self.alerting = await asyncio.to_thread(self._start_alerting)
+            self.alerting = await asyncio.to_thread(start_alerting, self)
             self._start_reports()
-            self.analysis = self._start_analysis()
+            self.analysis = start_analysis(self)
         self.registry.register(_Forward(REGISTRY))
         self.registry.register(HealthCollector(self.runner))
         self.registry.register(ServerCollector(self))
@@ -171,86 +163,6 @@ class Service:
         self.reports = report_scheduler(self)
         self.registry.register(self.reports)
         self._reports_task = asyncio.create_task(self.reports.run(), name="reports")
-
-    def _start_remote_write(self) -> Any:
-        """Before anything ingests, so the queues see every sample (none when unset)."""
-        if not self.config.remote_write:
-            return None
-        from watchkeeper.remote import RemoteWrite
-
-        data = Path(self.data_path)
-        remote = RemoteWrite(self.store, self.config.remote_write,
-                             data.parent / f"{data.name}-remote_write",
-                             metadata_source=self._metadata_items)
-        remote.start()
-        self.registry.register(remote)
-        return remote
-
-    def _start_otlp_export(self) -> Any:
-        """OTLP/HTTP out, beside remote write (none when ``otlp_export`` is unset)."""
-        if not self.config.otlp_export:
-            return None
-        try:
-            import opentelemetry.proto  # noqa: F401  (the otlp extra)
-
-            from watchkeeper.otlp.exporter import OTLPExport
-        except ImportError:
-            log.error("otlp_export needs the opentelemetry-proto package: pip install "
-                      "'watchkeeper[otlp]'; not exporting")
-            return None
-        data = Path(self.data_path)
-        export = OTLPExport(self.store, self.config.otlp_export,
-                            data.parent / f"{data.name}-otlp_export",
-                            metadata_source=self._metadata_items)
-        export.start()
-        self.registry.register(export)
-        return export
-
-    def analysis_queries(self) -> list[str]:
-        """The config's anomaly queries, or every query the shown dashboards chart."""
-        chosen = self.config.analysis.anomaly.queries
-        if chosen is not None:
-            return list(chosen)
-        from watchkeeper.dashboard.panels import all_dashboards
-
-        shown = all_dashboards(self.loaded.dashboards)
-        return list(dict.fromkeys(p.expr for d in shown for p in d.panels()))
-
-    def _start_analysis(self) -> Any:
-        """Anomaly scores and time until full on their timers (none when disabled)."""
-        cfg = self.config.analysis
-        if not cfg.anomaly.enabled:
-            return None
-        from watchkeeper.analysis.watch import AnalysisWatch
-
-        watch = AnalysisWatch(self.store, self.engine, self.analysis_queries(),
-                              interval_s=cfg.anomaly.interval,
-                              max_series=cfg.anomaly.max_series,
-                              record_top=cfg.anomaly.record_top,
-                              capacity_interval_s=cfg.capacity_interval)
-        watch.start()
-        return watch
-
-    def _metadata_items(self) -> list[tuple[str, str, str, str]]:
-        """Every family's (name, type, help, unit): scraped targets, own, pushed."""
-        from .metadata import all_metadata
-
-        return all_metadata(self)
-
-    def _start_alerting(self) -> Any:
-        from watchkeeper.alerting.service import AlertingService
-        from watchkeeper.config.loader import alerting_section
-
-        base = Path(self.loaded.file).parent if self.loaded.file else Path(".")
-        try:
-            service = AlertingService(self.store, self.engine, alerting_section(self.config),
-                                      self.alerting_path, base_dir=base)
-            service.start()
-        except Exception:
-            log.exception("alerting could not start; serving without it")
-            return None
-        self.registry.register(service)
-        return service
 
     async def stop(self) -> None:
         """Stop loops, then flush and close the store (bounded: SIGTERM exits within 5 s)."""
@@ -342,74 +254,7 @@ class Service:
     async def reload(self, path: str | None) -> tuple[bool, str]:
         """Load ``path`` again; on any problem keep the running config and say why."""
         async with self._reload_lock:
-            self.last_reload_time = time.time()
-            if not path:
-                return self._reload_failed("no config file was given at startup")
-            try:
-                loaded = await asyncio.to_thread(load_config, path)
-                checks = self._checks(loaded)
-            except ConfigError as e:
-                return self._reload_failed(str(e))
-            if (loaded.config.storage.path != self.config.storage.path
-                    or loaded.config.web.listen_address != self.config.web.listen_address):
-                log.warning("storage.path and web.listen_address take effect on restart")
-            old = self.config
-            self.loaded, self.config = loaded, loaded.config
-            self.auth = self._authenticator(loaded)
-            self.redactor = Redactor([*self.redactor.values,
-                                      *config_redactor(loaded).values])  # old ones may linger
-            protect(self.redactor)
-            if self.engine is not None:
-                self.engine.limits = self.query_limits()
-            if self.ingester is not None:
-                self.ingester.external_labels = dict(loaded.config.global_.external_labels)
-            for check in self.runner.checks():
-                self.runner.remove(check.name)
-            for check in checks:
-                self.runner.add(check)
-            if _dumped(loaded.config.remote_write) != _dumped(old.remote_write):
-                await asyncio.to_thread(self._reload_remote_write)
-            if self.scraper is not None:
-                await self.scraper.apply(loaded.config)
-            if self.alerting is not None:
-                from watchkeeper.config.loader import alerting_section
-
-                if alerting_section(loaded.config) != alerting_section(old):
-                    self.alerting.rule_files = [
-                        p if Path(p).is_absolute() else str(Path(path).parent / p)
-                        for p in loaded.config.rule_files]
-                try:
-                    await asyncio.to_thread(self.alerting.reload,
-                                            alerting_section(loaded.config))
-                except Exception as e:
-                    log.error("rule files not reloaded: %s", e)
-            configure_resources(loaded.config)
-            if self.analysis is not None:
-                self.analysis.queries = self.analysis_queries()
-                self.analysis.interval_s = loaded.config.analysis.anomaly.interval
-            self.last_reload_ok, self.last_reload_error = True, ""
-            log.info("config reloaded from %s", path)
-            return True, "config reloaded"
-
-    def _reload_remote_write(self) -> None:
-        old = self.remote
-        if old is None:
-            self.remote = self._start_remote_write()
-        else:
-            self.remote = old.replace(self.config.remote_write)
-            self.registry.unregister(old)
-            self.registry.register(self.remote)
-        log.info("remote write reloaded: %d endpoints", len(self.config.remote_write))
-
-    def _reload_failed(self, reason: str) -> tuple[bool, str]:
-        reason = self.redactor.text(reason)
-        self.last_reload_ok, self.last_reload_error = False, reason
-        log.error("config reload failed, keeping the running config: %s", reason)
-        return False, reason
-
-
-def _dumped(entries: list[Any]) -> list[dict[str, Any]]:
-    return [e.model_dump() for e in entries]  # (secrets compare by value)
+            return await reload_config(self, path)
 
 
 class _Forward:
