@@ -1,4 +1,5 @@
-"""A precedence-climbing PromQL parser producing ``ast`` nodes, type-checked as Prometheus.
+"""A precedence-climbing PromQL parser producing ``ast`` nodes, type-checked as Prometheus
+(the type rules are in ``typecheck``).
 
 Errors name the line:column and what was expected, e.g.
 ``1:9: parse error: unexpected end of input, expected ")"``.
@@ -9,18 +10,26 @@ from __future__ import annotations
 import re
 
 from watchkeeper.promql import ast
-from watchkeeper.promql.ast import MATRIX, SCALAR, STRING, TYPE_NAMES, VECTOR
+from watchkeeper.promql.cursor import TokenCursor
 from watchkeeper.promql.durations import MAX_TIME_MS, parse_duration
 from watchkeeper.promql.errors import PromQLParseError
-from watchkeeper.promql.lexer import Token, tokenize
-from watchkeeper.promql.signatures import AGGREGATION_PARAM, AGGREGATIONS, FUNCTIONS
+from watchkeeper.promql.lexer import Token
+from watchkeeper.promql.signatures import AGGREGATIONS, FUNCTIONS
+from watchkeeper.promql.typecheck import (
+    COMPARISON,
+    SET_OPS,
+    check_aggregation,
+    check_binary,
+    check_call,
+    check_range,
+    check_subquery,
+    check_unary,
+)
 from watchkeeper.tsdb.errors import BadMatcherError
 from watchkeeper.tsdb.matchers import Matcher
 
 PRECEDENCE = {"or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<=": 3, "<": 3, ">=": 3,
               ">": 3, "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "atan2": 5, "^": 6}
-COMPARISON = {"==", "!=", "<=", "<", ">=", ">"}
-SET_OPS = {"and", "or", "unless"}
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _MAX_DEPTH = 200
 _TOO_DEEP = f"expression nested too deeply (more than {_MAX_DEPTH} levels)"
@@ -37,43 +46,10 @@ def parse(text: str) -> ast.Expr:
     return expr
 
 
-class _Parser:
+class _Parser(TokenCursor):
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = tokenize(text)
-        self.i = 0
+        super().__init__(text)
         self.depth = 0
-
-    # ------------------------------------------------------------------ helpers
-    @property
-    def tok(self) -> Token:
-        return self.tokens[self.i]
-
-    def peek(self, ahead: int = 1) -> Token:
-        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
-
-    def advance(self) -> Token:
-        tok = self.tokens[self.i]
-        if tok.kind != "EOF":
-            self.i += 1
-        return tok
-
-    def error(self, message: str, pos: int | None = None) -> PromQLParseError:
-        return PromQLParseError(message, self.text, self.tok.pos if pos is None else pos)
-
-    def unexpected(self, expected: str) -> PromQLParseError:
-        return self.error(f"unexpected {self.tok.describe()}, expected {expected}")
-
-    def is_op(self, text: str) -> bool:
-        return self.tok.kind == "OP" and self.tok.text == text
-
-    def is_keyword(self, word: str) -> bool:
-        return self.tok.kind == "KEYWORD" and self.tok.text.lower() == word
-
-    def expect_op(self, text: str) -> Token:
-        if not self.is_op(text):
-            raise self.unexpected(f'"{text}"')
-        return self.advance()
 
     # ------------------------------------------------------------------ grammar
     def parse_all(self) -> ast.Expr:
@@ -107,7 +83,8 @@ class _Parser:
             prec = PRECEDENCE[op]
             return_bool, matching = self.parse_binary_modifiers(op, op_tok)
             rhs = self.parse_expr(prec if op == "^" else prec + 1)
-            lhs = self.check_binary(ast.BinaryExpr(op, lhs, rhs, return_bool, matching), op_tok)
+            lhs = check_binary(ast.BinaryExpr(op, lhs, rhs, return_bool, matching),
+                               self.text, op_tok.pos)
         self.depth -= 1
         return lhs
 
@@ -156,9 +133,7 @@ class _Parser:
         if self.is_op("-") or self.is_op("+"):
             op_tok = self.advance()
             operand = self.parse_expr(PRECEDENCE["^"])
-            if operand.type not in (SCALAR, VECTOR):
-                raise self.error("unary expression only allowed on expressions of type scalar "
-                                 "or instant vector", op_tok.pos)
+            check_unary(operand, self.text, op_tok.pos)
             if op_tok.text == "+":
                 return operand
             if isinstance(operand, ast.NumberLiteral):
@@ -197,20 +172,11 @@ class _Parser:
             self.advance()
             step_ms = 0 if self.is_op("]") else self.parse_duration_token()
             self.expect_op("]")
-            if expr.type not in (SCALAR, VECTOR):
-                raise self.error(f"subquery is only allowed on instant vector, got "
-                                 f"{TYPE_NAMES[expr.type]}", open_tok.pos)
-            if range_ms == 0:
-                raise self.error("zero range in subquery", open_tok.pos)
+            check_subquery(expr, range_ms, self.text, open_tok.pos)
             return ast.SubqueryExpr(expr, range_ms, step_ms)
         self.expect_op("]")
-        if not isinstance(expr, ast.VectorSelector):
-            raise self.error("ranges only allowed for vector selectors", open_tok.pos)
-        if expr.offset_ms or expr.at:
-            raise self.error("no offset or @ modifiers allowed before range", open_tok.pos)
-        if range_ms == 0:
-            raise self.error("range selector must have a range larger than 0", open_tok.pos)
-        return ast.MatrixSelector(expr, range_ms)
+        return ast.MatrixSelector(check_range(expr, range_ms, self.text, open_tok.pos),
+                                  range_ms)
 
     def _modifier_target(self, expr: ast.Expr, what: str, pos: int) -> object:
         if isinstance(expr, ast.MatrixSelector):
@@ -352,20 +318,10 @@ class _Parser:
         args = self.parse_args()
         if self.is_keyword("by") or self.is_keyword("without"):
             self.parse_grouping(agg)
-        need = 2 if op in AGGREGATION_PARAM else 1
-        if len(args) != need:
-            raise self.error(f"wrong number of arguments for aggregate expression provided, "
-                             f"expected {need}, got {len(args)}", op_tok.pos)
+        check_aggregation(op, args, self.text, op_tok.pos)
         agg.expr = args[-1]
-        if need == 2:
+        if len(args) == 2:
             agg.param = args[0]
-            want = AGGREGATION_PARAM[op]
-            if agg.param.type != want:
-                raise self.error(f"expected type {TYPE_NAMES[want]} in aggregation parameter, "
-                                 f"got {TYPE_NAMES[agg.param.type]}", op_tok.pos)
-        if agg.expr.type != VECTOR:
-            raise self.error(f"expected type instant vector in aggregation expression, got "
-                             f"{TYPE_NAMES[agg.expr.type]}", op_tok.pos)
         return agg
 
     def parse_args(self) -> list[ast.Expr]:
@@ -383,39 +339,7 @@ class _Parser:
         name_tok = self.advance()
         self.advance()  # "("
         args = self.parse_args()
-        sig = FUNCTIONS[name_tok.text]
-        low, high = len(sig.args) - sig.optional, len(sig.args)
-        if len(args) < low or (len(args) > high and not sig.variadic):
-            count = str(high) if low == high else f"{low} to {high}"
-            raise self.error(f'expected {count} argument(s) in call to "{name_tok.text}", '
-                             f"got {len(args)}", name_tok.pos)
-        for index, arg in enumerate(args):
-            want = sig.args[min(index, len(sig.args) - 1)]
-            if arg.type != want:
-                raise self.error(f"expected type {TYPE_NAMES[want]} in call to function "
-                                 f'"{name_tok.text}", got {TYPE_NAMES[arg.type]}', name_tok.pos)
+        sig = check_call(name_tok.text, args, self.text, name_tok.pos)
         call = ast.Call(name_tok.text, args, sig.returns)
         call.pos = name_tok.pos
         return call
-
-    def check_binary(self, node: ast.BinaryExpr, op_tok: Token) -> ast.BinaryExpr:
-        lt, rt = node.lhs.type, node.rhs.type
-        for t in (lt, rt):
-            if t not in (SCALAR, VECTOR):
-                raise self.error("binary expression must contain only scalar and instant "
-                                 "vector types", op_tok.pos)
-        if node.op in SET_OPS and (lt == SCALAR or rt == SCALAR):
-            raise self.error(f'set operator "{node.op}" not allowed in binary scalar '
-                             "expression", op_tok.pos)
-        if node.op in COMPARISON and lt == SCALAR and rt == SCALAR and not node.return_bool:
-            raise self.error("comparisons between scalars must use BOOL modifier", op_tok.pos)
-        m = node.matching
-        if (lt != VECTOR or rt != VECTOR) and m is not None:
-            if m.on or m.labels or m.card in ("many-to-one", "one-to-many"):
-                raise self.error("vector matching only allowed between instant vectors",
-                                 op_tok.pos)
-            node.matching = None
-        if lt in (STRING, MATRIX) or rt == STRING:
-            raise self.error("binary expression must contain only scalar and instant "
-                             "vector types", op_tok.pos)
-        return node
