@@ -14,7 +14,8 @@ import pytest
 from websockets.sync.client import connect
 
 from peers import free_port
-from watchkeeper.server.stream import Streamer, Subscriber
+from watchkeeper.server.stream import Streamer
+from watchkeeper.server.stream_hub import Subscriber
 
 EXPRS = ["up", "sum(up)", "count(up)", "up * 2", "-up"]
 
