@@ -41,32 +41,32 @@ def authenticator(loaded: LoadedConfig) -> Authenticator:
                          {u: h.get_secret_value() for u, h in auth.basic_auth_users.items()})
 
 
-def _metadata_source(service: Any) -> Callable[[], list[tuple[str, str, str, str]]]:
-    """Every family's (name, type, help, unit), asked for when sent: scraped targets, own,
-    pushed."""
-    return lambda: all_metadata(service)
+def _started(service: Any, sender: Callable[..., Any], name: str) -> Any:
+    """A sender of the store's samples (remote write, OTLP export) for the config's
+    ``name``, started and registered: its queue beside the data directory, named after
+    it; every family's (name, type, help, unit) asked for when sent (scraped targets,
+    own, pushed)."""
+    data = Path(service.data_path)
+    out = sender(service.store, getattr(service.config, name),
+                 data.parent / f"{data.name}-{name}",
+                 metadata_source=lambda: all_metadata(service))
+    out.start()
+    service.registry.register(out)
+    return out
 
 
 def start_remote_write(service: Any) -> Any:
     """Before anything ingests, so the queues see every sample (none when unset)."""
-    config = service.config
-    if not config.remote_write:
+    if not service.config.remote_write:
         return None
     from watchkeeper.remote import RemoteWrite
 
-    data = Path(service.data_path)
-    remote = RemoteWrite(service.store, config.remote_write,
-                         data.parent / f"{data.name}-remote_write",
-                         metadata_source=_metadata_source(service))
-    remote.start()
-    service.registry.register(remote)
-    return remote
+    return _started(service, RemoteWrite, "remote_write")
 
 
 def start_otlp_export(service: Any) -> Any:
     """OTLP/HTTP out, beside remote write (none when ``otlp_export`` is unset)."""
-    config = service.config
-    if not config.otlp_export:
+    if not service.config.otlp_export:
         return None
     try:
         import opentelemetry.proto  # noqa: F401  (the otlp extra)
@@ -76,13 +76,7 @@ def start_otlp_export(service: Any) -> Any:
         log.error("otlp_export needs the opentelemetry-proto package: pip install "
                   "'watchkeeper[otlp]'; not exporting")
         return None
-    data = Path(service.data_path)
-    export = OTLPExport(service.store, config.otlp_export,
-                        data.parent / f"{data.name}-otlp_export",
-                        metadata_source=_metadata_source(service))
-    export.start()
-    service.registry.register(export)
-    return export
+    return _started(service, OTLPExport, "otlp_export")
 
 
 def analysis_queries(service: Any) -> list[str]:
