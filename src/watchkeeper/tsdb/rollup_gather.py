@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from watchkeeper.tsdb.codec_batch import ranges
 from watchkeeper.tsdb.rollup_blocks import COLUMNS, ROWS, DecodedBlock
 
 
@@ -161,6 +162,5 @@ class _Deferred:
 def _places(pos: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(buffer index of every bucket, its index within its block's copy) for copies of
     ``size`` buckets each starting at ``pos``."""
-    starts = np.cumsum(size) - size
-    j = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(starts, size)
-    return np.repeat(pos, size) + j, j
+    at = ranges(pos, size)
+    return at, at - np.repeat(pos, size)

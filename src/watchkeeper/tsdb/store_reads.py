@@ -41,8 +41,8 @@ class StoreReads:
         with self._lock:
             ids = self.index.select(matchers)
             if start is not None or end is not None:
-                lo = MIN_TIME if start is None else int(start)
-                hi = MAX_TIME if end is None else int(end)
+                lo = MIN_TIME if start is None else _ms(start)
+                hi = MAX_TIME if end is None else _ms(end)
                 in_db = self.db.series_with_data(lo, hi)
                 ids = {
                     i for i in ids if i in in_db or self._head_overlaps(self.head.by_id[i], lo, hi)
