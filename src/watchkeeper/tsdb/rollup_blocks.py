@@ -33,6 +33,7 @@ from watchkeeper.tsdb.codec import (
     zstd_decompressor,
 )
 from watchkeeper.tsdb.errors import CorruptChunkError
+from watchkeeper.tsdb.rollup_rows import Rows
 
 try:
     import zstandard as _zstd
@@ -81,93 +82,6 @@ def _unsqueeze(body: memoryview, size: int) -> bytes | memoryview:
     return raw
 
 
-# ----------------------------------------------------------------------------- decoding
-class _Rows:
-    """A frame's value rows, decoded once and then copied out any number of times."""
-
-    __slots__ = ("bases", "count", "divisor", "fill", "first", "floats", "nbytes", "reads",
-                 "segment", "source")
-
-    def __init__(self, first: int, count: int) -> None:
-        self.first, self.count = first, count
-        self.source = np.empty((count, 0))
-        self.fill: int | None = None  # every value has these bits
-        self.bases: np.ndarray | None = None  # source holds offsets from a base per segment
-        self.segment = 0
-        self.divisor = 0.0
-        self.nbytes = 0
-        self.reads = -1  # of a compressed frame: floats from its second read on (below)
-        self.floats: np.ndarray | None = None
-
-    def copy_into(self, rows: slice, lo: int, hi: int, out: np.ndarray,
-                  idx: np.ndarray | None = None) -> None:
-        """Buckets lo:hi (or those at idx, within it) of the rows into out."""
-        self.count_read()
-        self.copy_counted(rows, lo, hi, out, idx)
-
-    def count_read(self) -> None:
-        """Counts a read of a compressed frame: its second makes it floats (_to_floats)."""
-        if self.reads >= 0:
-            self.reads += 1
-            if self.reads == 2:
-                self._to_floats()
-
-    def offsets(self, rows: slice, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """(offsets of buckets lo:hi, the rows' bases per segment) when copying them out is
-        an add of their segment's base and a divide, which a gather over many blocks does
-        once for all (rollup_gather); None when a copy_counted does it. After count_read."""
-        if self.floats is not None or self.fill is not None or self.bases is None:
-            return None
-        return self.source[rows, lo:hi], self.bases[rows]
-
-    def copy_counted(self, rows: slice, lo: int, hi: int, out: np.ndarray,
-                     idx: np.ndarray | None = None) -> None:
-        """copy_into without counting the read (the caller did)."""
-        floats = self.floats  # one read of it: another thread may set it meanwhile
-        if floats is not None:
-            out[...] = floats[rows][:, idx] if idx is not None else floats[rows, lo:hi]
-        elif self.fill is not None:
-            out.view(np.int64)[...] = self.fill
-        elif idx is not None and self.bases is not None:
-            np.add(self.source[rows][:, idx], self.bases[rows][:, idx // self.segment], out=out)
-            if self.divisor:
-                out /= self.divisor
-        elif idx is not None:
-            out[...] = self.source[rows][:, idx]
-        elif self.bases is not None:
-            self._add_bases(self.source[rows], self.bases[rows], lo, hi, out)
-            if self.divisor:
-                out /= self.divisor
-        else:
-            out[...] = self.source[rows, lo:hi]
-
-    def _to_floats(self) -> None:
-        """A compressed frame read again (its block is cached): offsets made floats once, so
-        later reads are plain copies. The first read stays lazy: a block read once (a
-        query over more series than the cache holds) copies out only the buckets it needs.
-        Same add and divide, so the same bits."""
-        full = np.empty(self.source.shape, np.float64)
-        self.copy_counted(slice(0, self.count), 0, self.source.shape[1], full)
-        full.flags.writeable = False
-        self.floats = full  # a single assignment: readers see the offsets or these
-
-    def _add_bases(self, src: np.ndarray, bases: np.ndarray, lo: int, hi: int, out) -> None:  # type: ignore[no-untyped-def]
-        """out = offsets + their segment's base: whole segments in one broadcast add,
-        the partial segments at either end on their own."""
-        size = self.segment
-        a = min(-(-lo // size) * size, hi)  # first segment boundary within [lo, hi]
-        b = max(a, hi // size * size)  # last one
-        if a > lo:
-            np.add(src[:, lo:a], bases[:, lo // size, None], out=out[:, : a - lo])
-        if b > a:
-            shape = (src.shape[0], (b - a) // size, size)
-            whole = out[:, a - lo : b - lo].view()
-            whole.shape = shape  # a view, never a copy (raises if it cannot be one)
-            np.add(src[:, a:b].reshape(shape), bases[:, a // size : b // size, None], out=whole)
-        if hi > b:
-            np.add(src[:, b:hi], bases[:, b // size, None], out=out[:, b - lo :])
-
-
 # kind, where its body starts and ends in the block's bytes, crc32, the row of a first
 # layout's frame (None: the frame names its rows). Plain ints, no views into the bytes:
 # a cached block then holds a handful of objects the garbage collector walks, not dozens.
@@ -190,7 +104,7 @@ def _fill_frame(value: bytes, row: int) -> Frame:
     return (_KIND_FILL, ~at, ~(at + len(value)), zlib.crc32(value), row)
 
 
-def _decode_rows(data: bytes, frame: Frame, n: int) -> _Rows:
+def _decode_rows(data: bytes, frame: Frame, n: int) -> Rows:
     kind, body = _check(data, frame)
     legacy_row = frame[4]
     if legacy_row is None:
@@ -202,7 +116,7 @@ def _decode_rows(data: bytes, frame: Frame, n: int) -> _Rows:
         first, count = legacy_row, 1
     if count < 1 or first + count > len(ROWS):
         raise CorruptChunkError("rollup frame rows out of range")
-    rows = _Rows(first, count)
+    rows = Rows(first, count)
     if kind == _KIND_FILL and len(body) == 8:
         rows.fill = struct.unpack("<q", body)[0]
         return rows
@@ -318,7 +232,7 @@ class DecodedBlock:
             spans.append((row, 1))
         # tuples of ints: the garbage collector stops walking them once it has seen them
         self.frames, self.spans = tuple(held_frames), tuple(spans)
-        self.rows: list[_Rows | None] = [None] * len(self.frames)
+        self.rows: list[Rows | None] = [None] * len(self.frames)
         # what this block may grow to once every frame is decoded (the cache's size of
         # it): a frame of one value for all buckets (a count of 60, no resets, never
         # stale) stays one value. Why not 8 bytes for every row: the cache would hold
@@ -350,7 +264,7 @@ class DecodedBlock:
             np.multiply(np.arange(lo, hi, dtype=np.int64), self.grid[1], out=out)
             out += self.grid[0]
 
-    def _rows(self, k: int) -> _Rows:
+    def _rows(self, k: int) -> Rows:
         rows = self.rows[k]
         if rows is None:
             rows = self.rows[k] = _decode_rows(self.data, self.frames[k], self.n)
@@ -367,7 +281,7 @@ class DecodedBlock:
         for i0, i1, rows, part in self.runs(wanted):
             rows.copy_into(part, lo, hi, out[i0:i1], idx)
 
-    def runs(self, wanted: Sequence[int]) -> Iterator[tuple[int, int, _Rows, slice]]:
+    def runs(self, wanted: Sequence[int]) -> Iterator[tuple[int, int, Rows, slice]]:
         """(out rows i0:i1, the frame's decoded rows, their slice there) per run of wanted
         rows (sorted ``ROWS`` indexes) that are neighbours both in a frame and in wanted:
         each run is copied in one operation. Frames nothing is wanted from stay undecoded."""

@@ -7,7 +7,7 @@ one block per series. Copying each block's hour out on its own is a dozen numpy 
 not the buckets, was most of such a read. Here each block only names what it holds
 (a grid, a view of its offsets and bases); the stamps and the offset rows of all blocks
 are then computed in a few vectorised operations. Same add and divide as a block's own
-copy (``_Rows.copy_counted``), so the same bits.
+copy (``Rows.copy_counted``), so the same bits.
 """
 
 from __future__ import annotations
