@@ -65,7 +65,8 @@ def test_chunk_ids_are_the_overlapping_chunks_in_merge_order(tmp_path_factory, s
         assert rollups.starts(db, sorted(ids), None) == first
         # blocks at two resolutions: a series' first bucket is per resolution
         db.conn.executemany(
-            "INSERT INTO rollups VALUES(?, ?, ?, ?, ?, x'00')",
+            "INSERT INTO rollups(res, series_id, window, min_t, max_t, data) "
+            "VALUES(?, ?, ?, ?, ?, x'00')",
             [(60_000 if rolled else 300_000, sid, window, lo, hi)
              for window, (sid, lo, hi, rolled) in enumerate(rows)])
         for res in (60_000, 300_000):

@@ -111,7 +111,7 @@ def minute_day(seed: int):
 @pytest.mark.parametrize("hour", [0, 5, 6, 13, 23])
 def test_any_hour_of_a_compressed_day_of_minutes_equals_its_raw_samples(hour):
     ts, vals = minute_day(6)
-    block = DecodedBlock(rollups._encode(aggregate(ts, vals, MINUTE_MS), MINUTE_MS))
+    block = DecodedBlock(b"".join(rollups._encode(aggregate(ts, vals, MINUTE_MS), MINUTE_MS)))
     start = T0 + hour * HOUR_MS
     inside = (ts >= start) & (ts < start + HOUR_MS)
     want = dict(zip(COLUMNS, aggregate(ts[inside], vals[inside], MINUTE_MS), strict=True))
@@ -134,7 +134,7 @@ def test_a_day_of_minutes_in_the_compact_codec_reads_as_the_compressed_one():
     """Stores written before minute blocks were compressed frames still read the same."""
     cols = aggregate(*minute_day(7), MINUTE_MS)
     old = decode_block(encode_block(cols, fast=False), ALL)
-    new = decode_block(rollups._encode(cols, MINUTE_MS), ALL)
+    new = decode_block(b"".join(rollups._encode(cols, MINUTE_MS)), ALL)
     for a, b in zip(old, new, strict=True):
         assert bits(a) == bits(b)
 
@@ -206,7 +206,7 @@ def test_a_store_with_first_layout_blocks_rebuilds_the_days_it_still_has(open_st
     store.maintain()
     want = list(store.select_rollup([Matcher("__name__", "=", "g")], 0, 2**62, HOUR_MS))
     conn = store.db.conn  # as the first layout left it: no at_start, no layout mark
-    conn.execute("UPDATE rollups SET data=? WHERE res=?", (LEGACY_HOURLY, HOUR_MS))
+    conn.execute("UPDATE rollups SET data=?, rest=NULL WHERE res=?", (LEGACY_HOURLY, HOUR_MS))
     conn.execute("DELETE FROM meta WHERE key='rollup_layout'")
     old = list(store.select_rollup([Matcher("__name__", "=", "g")], 0, 2**62, HOUR_MS))
     assert old[0].at_start.view(np.int64)[0] == NO_SAMPLE_BITS
@@ -234,11 +234,12 @@ def test_a_store_with_compact_minute_blocks_answers_as_one_with_compressed(open_
 
     new = answer()
     conn = store.db.conn
-    rows = conn.execute("SELECT window, data FROM rollups WHERE res=?", (MINUTE_MS,)).fetchall()
+    rows = conn.execute("SELECT window, data, rest FROM rollups WHERE res=?",
+                        (MINUTE_MS,)).fetchall()
     assert rows
-    for window, data in rows:
-        compact = encode_block(decode_block(data, ALL), fast=False)
-        conn.execute("UPDATE rollups SET data=? WHERE res=? AND window=?",
+    for window, data, rest in rows:  # as written before: whole in data, rest NULL
+        compact = encode_block(decode_block(data + rest, ALL), fast=False)
+        conn.execute("UPDATE rollups SET data=?, rest=NULL WHERE res=? AND window=?",
                      (compact, MINUTE_MS, window))
     assert answer() == new
     inside = (ts >= T0 + 6 * HOUR_MS) & (ts < end)  # whole buckets, 06:00 to 09:00, from raw
@@ -254,7 +255,7 @@ def test_a_regular_day_of_minutes_keeps_count_as_one_value():
     value and a mean (sum and count) decompresses the sum frame alone."""
     ts = T0 + np.arange(86_400, dtype=np.int64) * 1000
     vals = np.round(50 + np.random.default_rng(1).normal(0, 3, ts.size), 2)
-    block = DecodedBlock(rollups._encode(aggregate(ts, vals, MINUTE_MS), MINUTE_MS))
+    block = DecodedBlock(b"".join(rollups._encode(aggregate(ts, vals, MINUTE_MS), MINUTE_MS)))
     count = ROWS.index("count")
     (frame,) = [f for f, (first, n) in zip(block.frames, block.spans, strict=True)
                 if first <= count < first + n]

@@ -26,7 +26,8 @@ def mixed_blocks() -> list[DecodedBlock]:
             vals[real] = np.round(vals[real] * 1000)
         elif seed % 3 == 2:
             vals[real] *= 1e9
-        out.append(DecodedBlock(rollups._encode(aggregate(ts, vals, MINUTE_MS), MINUTE_MS)))
+        lead, rest = rollups._encode(aggregate(ts, vals, MINUTE_MS), MINUTE_MS)
+        out.append(DecodedBlock(lead + rest))
     out.append(DecodedBlock(encode_block(sample_columns(300, 3, True), fast=True)))
     out.append(DecodedBlock(encode_block(sample_columns(200, 4, False), fast=False)))
     out += [DecodedBlock(LEGACY_HOURLY), DecodedBlock(LEGACY_FINE)]

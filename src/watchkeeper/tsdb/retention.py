@@ -7,7 +7,7 @@ are returned to the file system, so disk use stays flat once retention is reache
 
 from __future__ import annotations
 
-from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB
+from watchkeeper.tsdb.chunks import DAY_MS, ROLLUP_BYTES, ChunkDB
 
 
 def apply_retention(
@@ -34,14 +34,15 @@ def apply_retention(
     return {"chunks_expired": dropped_chunks, "rollups_expired": dropped_rollups}
 
 
+_STORED_BYTES = (f"SELECT (SELECT coalesce(sum(length(data)), 0) FROM chunks) + "
+                 f"(SELECT {ROLLUP_BYTES} FROM rollups)")
+
+
 def footprint(db: ChunkDB) -> tuple[int | None, int]:
     """The oldest raw sample kept (ms, None when empty) and the bytes retention counts:
     what tells an operator whether retention keeps up with what is written."""
     oldest = db.conn.execute("SELECT min(min_t) FROM chunks").fetchone()[0]
-    used = db.conn.execute(
-        "SELECT (SELECT coalesce(sum(length(data)), 0) FROM chunks) + "
-        "(SELECT coalesce(sum(length(data)), 0) FROM rollups)"
-    ).fetchone()[0]
+    used = db.conn.execute(_STORED_BYTES).fetchone()[0]
     return oldest, int(used)
 
 
@@ -49,10 +50,7 @@ def _shrink_to(c, max_bytes: int) -> int:  # type: ignore[no-untyped-def]
     """Drop the oldest days of raw chunks until the stored bytes fit max_bytes."""
     dropped = 0
     while True:
-        used = c.execute(
-            "SELECT (SELECT coalesce(sum(length(data)), 0) FROM chunks) + "
-            "(SELECT coalesce(sum(length(data)), 0) FROM rollups)"
-        ).fetchone()[0]
+        used = c.execute(_STORED_BYTES).fetchone()[0]
         oldest = c.execute("SELECT min(min_t) FROM chunks").fetchone()[0]
         if used <= max_bytes:
             return dropped

@@ -17,6 +17,11 @@ per-row codec still decode, every bucket of a row at once. The third layout adds
 for rate() and plain selectors (first, first_at, last_at, resets, stale), each its own
 frame. Blocks of the first layout (six per-column frames, no ``at_start``) and of the
 second (no third-layout rows) still decode, the rows they lack NaN.
+
+Frames may come in any order after the timestamps. Blocks written now put count and sum
+first (``LEAD_ROWS``), and the store keeps that lead apart from the other frames: a read
+of means (``what_changed`` over every series, ``avg_over_time``) reads and decodes a
+block's lead alone, its header counting frames the lead does not have.
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ COLUMNS = ("timestamps", "min", "max", "sum", "count", "last", "at_start",
 ROWS = ("min", "max", "last", "count", "sum", "at_start",
         "first", "first_at", "last_at", "resets", "stale")
 _OLDER_ROWS = 6  # rows every layout has; blocks of older layouts read NaN for the others
+# The rows a mean needs lead a block (their frames right after the timestamps) and are
+# stored apart from the other frames, so a read of means reads a seventh of the bytes
+LEAD_ROWS = frozenset((ROWS.index("count"), ROWS.index("sum")))
+_LEAD = sum(1 << r for r in LEAD_ROWS)
 NO_SAMPLE_BITS = 0x7FF0000000000002  # the staleness marker: at_start where none sits there
 _KIND_CODEC, _KIND_GRID, _KIND_OFFSETS, _KIND_DOUBLES, _KIND_FILL, _KIND_SEGMENTS = 0, 2, 3, 4, 5, 6
 SEGMENT = 32  # buckets per base: a day and a third at 1 h, so offsets mostly fit 2 bytes
@@ -164,9 +173,10 @@ def _span(data: bytes, frame: Frame) -> tuple[int, int]:
     return _ROWS_OF.unpack_from(data, frame[1])  # type: ignore[return-value]
 
 
-def _frames(data: bytes) -> tuple[int, bool, list[Frame]]:
+def _frames(data: bytes, lead: bool = False) -> tuple[int, bool, list[Frame]]:
     """Bucket count, whether the block has the first layout, and its raw frames (their
-    rows not yet set for the first layout)."""
+    rows not yet set for the first layout). ``lead``: data may end after any frame (a
+    block's stored lead, see ``LEAD_ROWS``); fewer frames than its header counts."""
     if len(data) < _HEAD.size:
         raise CorruptChunkError("rollup block shorter than its header")
     n, layout = _HEAD.unpack_from(data)
@@ -177,6 +187,8 @@ def _frames(data: bytes) -> tuple[int, bool, list[Frame]]:
     frames: list[Frame] = []
     pos = _HEAD.size
     for _ in range(count):
+        if lead and pos == len(data) and frames and not legacy:
+            break
         if pos + _FRAME.size > len(data):
             raise CorruptChunkError("rollup block ends early")
         kind, length, crc = _FRAME.unpack_from(data, pos)
@@ -192,11 +204,14 @@ def _frames(data: bytes) -> tuple[int, bool, list[Frame]]:
 class DecodedBlock:
     """One stored block; frames decompress on first use and stay decoded (read-only)."""
 
-    __slots__ = ("data", "frames", "grid", "n", "nbytes", "rows", "spans", "stamps")
+    __slots__ = ("complete", "data", "frames", "grid", "n", "nbytes", "rows", "spans",
+                 "stamps")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, lead: bool = False) -> None:
+        """``lead``: data may be a block's lead alone (``LEAD_ROWS``); the block is then
+        not ``complete`` and holds only those rows (``has_rows``)."""
         self.data = data
-        self.n, legacy, frames = _frames(data)
+        self.n, legacy, frames = _frames(data, lead)
         kind, body = _check(data, frames[0])
         self.grid: tuple[int, int] | None = None
         self.stamps = np.empty(0, np.int64)
@@ -225,9 +240,14 @@ class DecodedBlock:
                 raise CorruptChunkError("rollup block frames do not cover every row once")
             covered |= rows
         held = covered.bit_length()
-        if covered != (1 << held) - 1 or held < _OLDER_ROWS:
+        self.complete = len(frames) == _HEAD.unpack_from(data)[1] & ~_ROW_FRAMES or legacy
+        if not self.complete:
+            if (covered & _LEAD) != _LEAD:
+                raise CorruptChunkError("rollup block lead lacks its rows")
+            held = 0  # rows past the lead are in the rest, not absent from the block
+        elif covered != (1 << held) - 1 or held < _OLDER_ROWS:
             raise CorruptChunkError("rollup block frames do not cover every row once")
-        for row in range(held, len(ROWS)):  # an older layout's block
+        for row in range(held, len(ROWS)) if held else ():  # an older layout's block
             held_frames.append(_fill_frame(_NAN, row))
             spans.append((row, 1))
         # tuples of ints: the garbage collector stops walking them once it has seen them
@@ -274,6 +294,11 @@ class DecodedBlock:
                 rows.source.flags.writeable = False
         return rows
 
+    def has_rows(self, wanted: Collection[int]) -> bool:
+        """Whether the block holds every wanted row (``ROWS`` indexes): a complete block
+        does, a lead only its own."""
+        return self.complete or all(r in LEAD_ROWS for r in wanted)
+
     def values_into(self, lo: int, hi: int, wanted: Sequence[int], out: np.ndarray,
                     idx: np.ndarray | None = None) -> None:
         """Buckets lo:hi (or at idx) of the wanted value rows (sorted ``ROWS`` indexes)
@@ -285,6 +310,8 @@ class DecodedBlock:
         """(out rows i0:i1, the frame's decoded rows, their slice there) per run of wanted
         rows (sorted ``ROWS`` indexes) that are neighbours both in a frame and in wanted:
         each run is copied in one operation. Frames nothing is wanted from stay undecoded."""
+        if not self.has_rows(wanted):
+            raise ValueError("rows beyond a rollup block's lead were read from its lead alone")
         for k, (first, count) in enumerate(self.spans):
             i0, i1 = bisect_left(wanted, first), bisect_left(wanted, first + count)
             if i0 == i1:

@@ -20,8 +20,8 @@ from watchkeeper.tsdb.codec import decode_chunk, encode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
 from watchkeeper.tsdb.rollup_aggregate import aggregate
 from watchkeeper.tsdb.rollup_aggregate import aggregate_many as aggregate_many
-from watchkeeper.tsdb.rollup_blocks import COLUMNS, DecodedBlock, decode_block
-from watchkeeper.tsdb.rollup_encode import encode_block
+from watchkeeper.tsdb.rollup_blocks import COLUMNS, LEAD_ROWS, ROWS, DecodedBlock, decode_block
+from watchkeeper.tsdb.rollup_encode import encode_parts
 from watchkeeper.tsdb.rollup_gather import BlockView
 
 MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS = 60_000, 300_000, 3_600_000
@@ -47,14 +47,22 @@ def resolution_for(step_ms: int) -> int | None:
     return max(fitting) if fitting else None
 
 
-def _encode(cols: list[np.ndarray], res: int) -> bytes:
-    """Hourly blocks plain; finer ones (a day or ten) compressed, so an hour's read of a
-    day block decodes a frame and copies that hour out, not every bucket of the day."""
-    return encode_block(cols, fast=True, squeeze=res < HOUR_MS)
+def _encode(cols: list[np.ndarray], res: int) -> tuple[bytes, bytes]:
+    """(lead, rest), the ``data`` and ``rest`` of a block's row. Hourly blocks plain; finer
+    ones (a day or ten) compressed, so an hour's read of a day block decodes a frame and
+    copies that hour out, not every bucket of the day."""
+    return encode_parts(cols, fast=True, squeeze=res < HOUR_MS)
 
 
-def _decode(data: bytes, wanted: Collection[int] = ALL_COLUMNS) -> list[np.ndarray | None]:
-    return decode_block(data, wanted)
+def _decode(data: bytes, rest: bytes | None = None,
+            wanted: Collection[int] = ALL_COLUMNS) -> list[np.ndarray | None]:
+    """A stored block's columns from its row's ``data`` and ``rest``."""
+    return decode_block(_joined(data, rest), wanted)
+
+
+def _joined(data: bytes, rest: bytes | None) -> bytes:
+    """A block's bytes from its row: its lead and the rest (None: whole in ``data``)."""
+    return data + rest if rest else data
 
 
 def wanted_columns(columns: Sequence[str] | None) -> tuple[int, ...]:
@@ -180,11 +188,11 @@ def _replace_buckets(c, sid: int, res: int, cols: list[np.ndarray],  # type: ign
         mine = (cols[0] // block) == window
         new = [col[mine] for col in cols]
         row = c.execute(
-            "SELECT data FROM rollups WHERE res=? AND series_id=? AND window=?",
+            "SELECT data, rest FROM rollups WHERE res=? AND series_id=? AND window=?",
             (res, sid, window),
         ).fetchone()
         if row is not None:  # keep buckets outside the rebuilt hours
-            old = _decode(row[0])
+            old = _decode(*row)
             keep = (old[0] < since) | (old[0] >= until)
             if keep.all() and not mine.any():
                 continue
@@ -196,8 +204,9 @@ def _replace_buckets(c, sid: int, res: int, cols: list[np.ndarray],  # type: ign
                       (res, sid, window))
             continue
         c.execute(
-            "INSERT OR REPLACE INTO rollups VALUES(?,?,?,?,?,?)",
-            (res, sid, window, int(new[0][0]), int(new[0][-1]), _encode(new, res)),
+            "INSERT OR REPLACE INTO rollups(res, series_id, window, min_t, max_t, data, rest) "
+            "VALUES(?,?,?,?,?,?,?)",
+            (res, sid, window, int(new[0][0]), int(new[0][-1]), *_encode(new, res)),
         )
         written += 1
     return written
@@ -234,12 +243,12 @@ def forget_range(c, series_id: int, start: int, end: int) -> None:  # type: igno
     that could rebuild them are long gone; days that still have raw data are rebuilt."""
     for res in RESOLUTIONS:
         rows = c.execute(
-            "SELECT window, data FROM rollups WHERE res=? AND series_id=? AND max_t >= ? "
-            "AND min_t <= ?",
+            "SELECT window, data, rest FROM rollups WHERE res=? AND series_id=? "
+            "AND max_t >= ? AND min_t <= ?",
             (res, series_id, start - res + 1, end),
         ).fetchall()
-        for window, data in rows:
-            cols = _decode(data)
+        for window, data, rest in rows:
+            cols = _decode(data, rest)
             keep = (cols[0] + res <= start) | (cols[0] > end)
             if keep.all():
                 continue
@@ -249,18 +258,22 @@ def forget_range(c, series_id: int, start: int, end: int) -> None:  # type: igno
                 continue
             kept = [col[keep] for col in cols]  # type: ignore[index]
             c.execute(
-                "UPDATE rollups SET min_t=?, max_t=?, data=? WHERE res=? AND series_id=? "
-                "AND window=?",
-                (int(kept[0][0]), int(kept[0][-1]), _encode(kept, res), res, series_id, window),
+                "UPDATE rollups SET min_t=?, max_t=?, data=?, rest=? WHERE res=? "
+                "AND series_id=? AND window=?",
+                (int(kept[0][0]), int(kept[0][-1]), *_encode(kept, res), res, series_id,
+                 window),
             )
 
 
 def read(
     db: ChunkDB, series_ids: Sequence[int], res: int, start: int, end: int,
     windows: tuple[np.ndarray, np.ndarray] | None = None,
+    columns: Collection[int] = ALL_COLUMNS,
 ) -> dict[int, list[BlockView]]:
     """Stored rollup blocks per series, clipped to [start, end], in time order; with
-    ``windows`` (starts, ends: sorted, apart), only their buckets.
+    ``windows`` (starts, ends: sorted, apart), only their buckets. The blocks hold at
+    least the ``COLUMNS`` indexes in ``columns``: when a mean's rows are all it needs,
+    only each block's lead (``LEAD_ROWS``) is read, a seventh of a day of minutes.
 
     Blocks come decoded from the cache when unchanged since an earlier read. Blocks are
     found through a covering index (a block's row spills into overflow pages that
@@ -282,27 +295,29 @@ def read(
             "AND max_t >= ? AND min_t <= ? ORDER BY series_id, window",
             (res, *part, start, end),
         ).fetchall()
+    rows = [ROWS.index(COLUMNS[c]) for c in columns if c]
+    lead = all(r in LEAD_ROWS for r in rows)
     blocks = {key: cache.get((res, *key)) for key in keys}
-    missing = [key for key, block in blocks.items() if block is None]
+    missing = [key for key, block in blocks.items() if block is None or not block.has_rows(rows)]
     for i in range(0, len(missing), 400):
         part = missing[i : i + 400]
-        # one primary-key seek per block: "(series_id, window) IN (VALUES ...)" was
-        # planned as a scan of every block at this resolution, once per statement
-        for sid, window, data in db.conn.execute(
+        # one primary-key seek per block (the CROSS JOIN keeps the wanted keys outside):
+        # "(series_id, window) IN (VALUES ...)" was planned as a scan of every block at
+        # this resolution, once per statement. A row gone since the keys were read: none.
+        for sid, window, data, rest in db.conn.execute(
             f"WITH wanted(sid, win) AS (VALUES {','.join(['(?,?)'] * len(part))}) "
-            "SELECT sid, win, (SELECT data FROM rollups WHERE res=? AND series_id=sid "
-            "AND window=win) FROM wanted",
+            f"SELECT sid, win, data, {'NULL' if lead else 'rest'} FROM wanted "
+            "CROSS JOIN rollups ON res=? AND series_id=sid AND window=win",
             (*(x for key in part for x in key), res),
         ):
-            if data is None:  # its row went since the keys were read
-                continue
-            block = blocks[(sid, window)] = DecodedBlock(data)
+            block = blocks[(sid, window)] = (DecodedBlock(data, lead=True) if lead
+                                              else DecodedBlock(_joined(data, rest)))
             cache.put((res, sid, window), block)
     out: dict[int, list[BlockView]] = {}
     for sid, window in keys:
         block = blocks[(sid, window)]
-        if block is None:  # its row went between the two statements (callers hold no lock)
-            continue
+        if block is None or not block.has_rows(rows):  # its row went since the keys were
+            continue  # read (callers hold no lock)
         lo, hi = block.bounds(start, end)
         if hi > lo and windows is not None:
             idx = _within(block, lo, hi, windows)

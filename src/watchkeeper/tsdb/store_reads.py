@@ -157,7 +157,8 @@ class StoreReads:
             ids = sorted(self.index.select(matchers), key=lambda i: self.head.by_id[i].labels)
             done_through = rollups.built_through(self.db)
             stored_end = min(end_ms, done_through - 1)
-            stored = rollups.read(self.db, ids, resolution_ms, start_ms, stored_end, windows)
+            stored = rollups.read(self.db, ids, resolution_ms, start_ms, stored_end, windows,
+                                  wanted)
             stale = rollups.first_unrolled_hour(self.db, list(stored), start_ms, stored_end)
             # head samples older than the rolled-up hours (a series a little behind the
             # others, or out of order): not in any chunk yet, so no bucket holds them
