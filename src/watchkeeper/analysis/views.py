@@ -49,7 +49,7 @@ def what_changed(engine: Any, at_ms: int, window_ms: int, selector: str = ALL_SE
         return []
     out = []
     for c in rank_changes(times, values, at_ms / 1000.0, window_ms / 1000.0, top=top):
-        out.append({"labels": labels[c.row], "score": c.score, "before": c.level_before,
+        out.append({"labels": dict(labels[c.row]), "score": c.score, "before": c.level_before,
                     "after": c.level_after, "spread_ratio": c.spread_ratio,
                     "changed_at": c.at, "ks_pvalue": c.ks_pvalue})
     return out
@@ -60,12 +60,13 @@ ROLLUP_WINDOW_MS = 30 * MINUTE_MS  # 30 one-minute means per window: enough to r
 
 
 def step_means(store: Any, selector: str, at_ms: int, window_ms: int, step_ms: int,
-               ) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray] | None:
-    """(labels, step times in seconds, the mean of each series' samples in each step)
-    over the four windows before ``at_ms`` and the one after; steps are counted from
-    ``at_ms``, so no step straddles it. None when ``selector`` is not a plain selector
-    (no offset, no @). The hours the store has rolled up are read from the one-minute
-    rollups when ``step_ms`` holds whole minutes; the rest (the current hour) raw.
+               ) -> tuple[list[Any], np.ndarray, np.ndarray] | None:
+    """(labels (the store's pairs), step times in seconds, the mean of each series'
+    samples in each step) over the four windows before ``at_ms`` and the one after;
+    steps are counted from ``at_ms``, so no step straddles it. None when ``selector``
+    is not a plain selector (no offset, no @). The hours the store has rolled up are
+    read from the one-minute rollups when ``step_ms`` holds whole minutes; the rest (the
+    current hour) raw.
 
     Why means: a search of each step's first sample and one segment sum over the
     samples, where PromQL's selector builds per-series arrays; a mean is also the
@@ -102,7 +103,7 @@ def step_means(store: Any, selector: str, at_ms: int, window_ms: int, step_ms: i
         return [], times, np.empty((0, steps))
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(n > 0, total / n, np.nan)
-    return [dict(lbl) for lbl in rows], times, means
+    return list(rows), times, means  # the store's labels: made dicts only where ranked
 
 
 _SERIES_APART = 1 << 42  # ms (139 years): each series' samples get a range of their own

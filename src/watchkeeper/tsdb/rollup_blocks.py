@@ -310,7 +310,7 @@ class DecodedBlock:
         """(out rows i0:i1, the frame's decoded rows, their slice there) per run of wanted
         rows (sorted ``ROWS`` indexes) that are neighbours both in a frame and in wanted:
         each run is copied in one operation. Frames nothing is wanted from stay undecoded."""
-        if not self.has_rows(wanted):
+        if not self.complete and not self.has_rows(wanted):
             raise ValueError("rows beyond a rollup block's lead were read from its lead alone")
         for k, (first, count) in enumerate(self.spans):
             i0, i1 = bisect_left(wanted, first), bisect_left(wanted, first + count)

@@ -298,7 +298,8 @@ def read(
     rows = [ROWS.index(COLUMNS[c]) for c in columns if c]
     lead = all(r in LEAD_ROWS for r in rows)
     blocks = {key: cache.get((res, *key)) for key in keys}
-    missing = [key for key, block in blocks.items() if block is None or not block.has_rows(rows)]
+    missing = [key for key, block in blocks.items()
+               if block is None or not (lead or block.complete)]
     for i in range(0, len(missing), 400):
         part = missing[i : i + 400]
         # one primary-key seek per block (the CROSS JOIN keeps the wanted keys outside):
@@ -316,8 +317,8 @@ def read(
     out: dict[int, list[BlockView]] = {}
     for sid, window in keys:
         block = blocks[(sid, window)]
-        if block is None or not block.has_rows(rows):  # its row went since the keys were
-            continue  # read (callers hold no lock)
+        if block is None or not (lead or block.complete):  # its row went since the keys
+            continue  # were read (callers hold no lock)
         lo, hi = block.bounds(start, end)
         if hi > lo and windows is not None:
             idx = _within(block, lo, hi, windows)
