@@ -12,7 +12,7 @@ from watchkeeper.tsdb import rollup_cache
 from watchkeeper.tsdb.errors import CorruptChunkError
 from watchkeeper.tsdb.matchers import Matcher
 from watchkeeper.tsdb.rollup_blocks import COLUMNS, LEAD_ROWS, ROWS, DecodedBlock
-from watchkeeper.tsdb.rollup_encode import encode_block, encode_parts
+from watchkeeper.tsdb.rollup_encode import encode_block, split_block
 from watchkeeper.tsdb.rollups import HOUR_MS, MINUTE_MS
 
 from .test_rollup_blocks import bits, sample_columns
@@ -32,8 +32,7 @@ def rows_of(block: DecodedBlock, wanted: list[int]) -> list[list[int]]:
 @pytest.mark.parametrize("decimals", [False, True])
 def test_a_lead_reads_a_means_rows_with_the_whole_blocks_bits(squeeze, decimals):
     cols = sample_columns(50, 3, decimals)
-    lead, rest = encode_parts(cols, fast=True, squeeze=squeeze)
-    assert lead + rest == encode_block(cols, fast=True, squeeze=squeeze)
+    lead, rest = split_block(encode_block(cols, fast=True, squeeze=squeeze))
     whole, alone = DecodedBlock(lead + rest), DecodedBlock(lead, lead=True)
     assert whole.complete and not alone.complete
     assert alone.has_rows(MEAN) and not alone.has_rows([ROWS.index("min")])
@@ -55,7 +54,7 @@ def test_a_whole_block_read_as_a_lead_is_complete():
 @given(st.data())
 def test_a_damaged_or_cut_lead_is_a_clean_error_or_reads_the_same(data):
     cols = sample_columns(40, 5, True)
-    lead, _ = encode_parts(cols, fast=True, squeeze=data.draw(st.booleans()))
+    lead, _ = split_block(encode_block(cols, fast=True, squeeze=data.draw(st.booleans())))
     want = rows_of(DecodedBlock(lead, lead=True), MEAN)
     damaged = bytearray(lead[: data.draw(st.integers(0, len(lead)))])
     if damaged:
@@ -106,29 +105,78 @@ def test_a_read_of_means_reads_each_blocks_lead_and_a_later_read_the_rest(open_s
     assert [bits(r.sum) for r in again] == [bits(r.sum) for r in means]
 
 
-def test_a_store_from_before_the_split_gains_the_column_and_reads_as_before(open_store,
-                                                                           tmp_path):
-    path = tmp_path / "old"
-    store = open_store(path)
-    minute_days(store, 2)
-    m = [Matcher("__name__", "=", "m")]
-    want = [[bits(getattr(r, c)) for c in COLUMNS[1:]]
-            for r in store.select_rollup(m, T0, T0 + 86_400_000 - 1, MINUTE_MS)]
-    store.close()
+def old_table(path) -> None:
+    """The store's rollups as versions before kept them: a WITHOUT ROWID table of whole
+    blocks, no rest column."""
     (db,) = path.glob("*.sqlite3")
-    conn = sqlite3.connect(db)  # the table as it was: whole blocks, no rest column
+    conn = sqlite3.connect(db)
     rows = conn.execute("SELECT res, series_id, window, min_t, max_t, data, rest FROM rollups")
     rows = [(*r[:5], r[5] + r[6]) for r in rows.fetchall()]
     conn.executescript("DROP TABLE rollups; CREATE TABLE rollups(res INTEGER NOT NULL, "
                        "series_id INTEGER NOT NULL, window INTEGER NOT NULL, min_t INTEGER "
                        "NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL, "
-                       "PRIMARY KEY(res, series_id, window)) WITHOUT ROWID;")
+                       "PRIMARY KEY(res, series_id, window)) WITHOUT ROWID; CREATE INDEX "
+                       "rollups_span ON rollups(res, series_id, max_t, min_t);")
     conn.executemany("INSERT INTO rollups VALUES(?,?,?,?,?,?)", rows)
     conn.commit()
     conn.close()
+
+
+def answers(store) -> list[list[list[int]]]:
+    m = [Matcher("__name__", "=", "m")]
+    return [[bits(getattr(r, c)) for c in COLUMNS[1:]]
+            for r in store.select_rollup(m, T0, T0 + 86_400_000 - 1, MINUTE_MS)]
+
+
+def test_a_store_from_before_the_split_is_upgraded_on_open_and_reads_as_before(open_store,
+                                                                              tmp_path):
+    path = tmp_path / "old"
     store = open_store(path)
-    got = list(store.select_rollup(m, T0, T0 + 86_400_000 - 1, MINUTE_MS))
-    assert [[bits(getattr(r, c)) for c in COLUMNS[1:]] for r in got] == want
-    means = list(store.select_rollup(m, T0, T0 + 86_400_000 - 1, MINUTE_MS,
-                                     columns=("sum", "count")))
+    minute_days(store, 2)
+    want = answers(store)
+    store.close()
+    old_table(path)
+    store = open_store(path)
+    table = store.db.conn.execute("SELECT sql FROM sqlite_master WHERE name='rollups'")
+    assert "WITHOUT ROWID" not in table.fetchone()[0]
+    assert store.db.conn.execute("SELECT count(*) FROM rollups WHERE rest IS NULL"
+                                 ).fetchone()[0] == 0  # every block split
+    assert answers(store) == want
+    means = list(store.select_rollup([Matcher("__name__", "=", "m")], T0,
+                                     T0 + 86_400_000 - 1, MINUTE_MS, columns=("sum", "count")))
     assert [bits(r.sum) for r in means] == [w[COLUMNS.index("sum") - 1] for w in want]
+    store.maintain()  # maintenance writes into the new table
+    assert answers(store) == want
+
+
+def test_an_upgrade_that_fails_leaves_the_earlier_table_to_open_again(open_store, tmp_path,
+                                                                     monkeypatch):
+    from watchkeeper.tsdb import rollup_table
+
+    path = tmp_path / "old"
+    store = open_store(path)
+    minute_days(store, 2)
+    want = answers(store)
+    store.close()
+    old_table(path)
+    split = rollup_table._split
+    calls = []
+
+    def failing(data):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk gone")
+        return split(data)
+
+    monkeypatch.setattr(rollup_table, "_split", failing)
+    with pytest.raises(OSError):
+        open_store(path)
+    monkeypatch.setattr(rollup_table, "_split", split)
+    assert answers(open_store(path)) == want
+
+
+def test_blocks_of_older_layouts_stay_whole():
+    from .test_rollup_blocks import LEGACY_FINE, LEGACY_HOURLY
+
+    for blob in (LEGACY_HOURLY, LEGACY_FINE):
+        assert split_block(blob) == (blob, None)

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from watchkeeper.tsdb import rollup_table
 from watchkeeper.tsdb.errors import DataDirError, StoreLockedError, TSDBError
 
 APPLICATION_ID = 0x574B5453  # "WKTS": marks the file as ours
@@ -29,15 +30,10 @@ DROP INDEX IF EXISTS chunks_unrolled;
 CREATE INDEX IF NOT EXISTS chunks_span ON chunks(series_id, max_t, min_t);
 CREATE INDEX IF NOT EXISTS chunks_unrolled_span ON chunks(series_id, max_t, min_t)
     WHERE rolled = 0;
-CREATE TABLE IF NOT EXISTS rollups(
-    res INTEGER NOT NULL, series_id INTEGER NOT NULL, window INTEGER NOT NULL,
-    min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL, rest BLOB,
-    PRIMARY KEY(res, series_id, window)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS rollups_span ON rollups(res, series_id, max_t, min_t);
 """
 
 # A rollup block is stored as its lead (``data``: the rows a mean needs) and the rest of
-# its frames (``rest``; NULL in blocks written before the split, whole in ``data``)
+# its frames (``rest``; NULL for a block kept whole in ``data``; see rollup_table)
 ROLLUP_BYTES = "coalesce(sum(length(data)), 0) + coalesce(sum(length(rest)), 0)"
 
 ChunkRow = tuple[int, int, int, int, bytes]  # series_id, min_t, max_t, n, data
@@ -93,8 +89,7 @@ class ChunkDB:
             # one-hour soak) while reads through the kernel's page cache cost about the
             # same (bench/tsdb.py's cold 1-year read within its noise either way)
             self.conn.executescript(_SCHEMA)
-            if "rest" not in {row[1] for row in self.conn.execute("PRAGMA table_info(rollups)")}:
-                self.conn.execute("ALTER TABLE rollups ADD COLUMN rest BLOB")
+            rollup_table.create(self.conn)
             self.set_meta_default("schema_version", str(SCHEMA_VERSION))
         except sqlite3.Error as e:
             raise translate(e, path) from None

@@ -32,6 +32,8 @@ from watchkeeper.tsdb.rollup_blocks import (
     LEAD_ROWS,
     ROWS,
     SEGMENT,
+    _frames,
+    _span,
     _zstd,
 )
 
@@ -96,32 +98,41 @@ def encode_block(cols: Sequence[np.ndarray], fast: bool = False,
     codec's size where plain is 1.8x, a third of its decode time for an hour's read).
     Readers before ``squeeze`` decode such frames too. Compact blocks are the smallest
     on disk but decode every bucket of a row to read any."""
-    return b"".join(encode_parts(cols, fast, squeeze))
-
-
-def encode_parts(cols: Sequence[np.ndarray], fast: bool = False,
-                 squeeze: bool = False) -> tuple[bytes, bytes]:
-    """encode_block's bytes as (lead, rest): the lead is the header, the timestamps and
-    the frames of ``LEAD_ROWS`` (a block ``DecodedBlock(lead, lead=True)`` reads)."""
     named = dict(zip(COLUMNS, cols, strict=True))
     ts = np.asarray(named["timestamps"], np.int64)
     n = ts.size
     steps = np.diff(ts)
     if n == 1 or bool(np.all(steps == steps[0])):
-        lead = [_frame(_KIND_GRID, _GRID.pack(int(ts[0]), int(steps[0]) if n > 1 else 0))]
+        frames = [_frame(_KIND_GRID, _GRID.pack(int(ts[0]), int(steps[0]) if n > 1 else 0))]
     else:
-        lead = [_frame(_KIND_CODEC, encode_floats([ts.astype(np.float64)]))]
+        frames = [_frame(_KIND_CODEC, encode_floats([ts.astype(np.float64)]))]
     values = np.empty((len(ROWS), n), np.float64)
     for i, name in enumerate(ROWS):
         values[i] = named[name]
     # min, max and last share a scale and a width; count (one value all day where
     # scrapes are regular: a fill, nothing to decode, so a mean decodes sum alone), sum
     # (wider) and at_start (mostly no sample at all) each get their own
-    groups = (((3, 4), (4, 5), (0, 3), (5, 6), (6, 7), (7, 9), (9, 10), (10, 11)) if fast
+    groups = (((0, 3), (3, 4), (4, 5), (5, 6), (6, 7), (7, 9), (9, 10), (10, 11)) if fast
               else [(i, i + 1) for i in range(len(ROWS))])
-    rest = []
-    for lo, hi in groups:
-        frame = _rows_frame(lo, values[lo:hi], fast, squeeze)
-        (lead if set(range(lo, hi)) <= LEAD_ROWS else rest).append(frame)
-    return (_HEAD.pack(n, _ROW_FRAMES | (len(lead) + len(rest))) + b"".join(lead),
-            b"".join(rest))
+    frames += [_rows_frame(lo, values[lo:hi], fast, squeeze) for lo, hi in groups]
+    return _HEAD.pack(n, _ROW_FRAMES | len(frames)) + b"".join(frames)
+
+
+def split_block(data: bytes) -> tuple[bytes, bytes | None]:
+    """A block's bytes as the store keeps them: (lead, rest), the lead the header, the
+    timestamps and the frames of ``LEAD_ROWS`` (what ``DecodedBlock(lead, lead=True)``
+    reads), the rest every other frame; (data, None) for a block whose count or sum
+    shares a frame with other rows (older layouts): it stays whole."""
+    _, legacy, frames = _frames(data)
+    lead, rest = [frames[0]], []
+    held = set()
+    for frame in frames[1:] if not legacy else ():
+        first, count = _span(data, frame)
+        rows = set(range(first, first + count))
+        if rows <= LEAD_ROWS:
+            held |= rows
+        (lead if rows <= LEAD_ROWS else rest).append(frame)
+    if held != LEAD_ROWS:
+        return data, None
+    return (data[: _HEAD.size] + b"".join(data[f[1] - _FRAME.size : f[2]] for f in lead),
+            b"".join(data[f[1] - _FRAME.size : f[2]] for f in rest))

@@ -21,8 +21,9 @@ from watchkeeper.tsdb.head import sort_dedupe
 from watchkeeper.tsdb.rollup_aggregate import aggregate
 from watchkeeper.tsdb.rollup_aggregate import aggregate_many as aggregate_many
 from watchkeeper.tsdb.rollup_blocks import COLUMNS, LEAD_ROWS, ROWS, DecodedBlock, decode_block
-from watchkeeper.tsdb.rollup_encode import encode_parts
+from watchkeeper.tsdb.rollup_encode import encode_block, split_block
 from watchkeeper.tsdb.rollup_gather import BlockView
+from watchkeeper.tsdb.rollup_table import INSERT
 
 MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS = 60_000, 300_000, 3_600_000
 RESOLUTIONS = (MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS)
@@ -47,11 +48,11 @@ def resolution_for(step_ms: int) -> int | None:
     return max(fitting) if fitting else None
 
 
-def _encode(cols: list[np.ndarray], res: int) -> tuple[bytes, bytes]:
+def _encode(cols: list[np.ndarray], res: int) -> tuple[bytes, bytes | None]:
     """(lead, rest), the ``data`` and ``rest`` of a block's row. Hourly blocks plain; finer
     ones (a day or ten) compressed, so an hour's read of a day block decodes a frame and
     copies that hour out, not every bucket of the day."""
-    return encode_parts(cols, fast=True, squeeze=res < HOUR_MS)
+    return split_block(encode_block(cols, fast=True, squeeze=res < HOUR_MS))
 
 
 def _decode(data: bytes, rest: bytes | None = None,
@@ -203,11 +204,8 @@ def _replace_buckets(c, sid: int, res: int, cols: list[np.ndarray],  # type: ign
             c.execute("DELETE FROM rollups WHERE res=? AND series_id=? AND window=?",
                       (res, sid, window))
             continue
-        c.execute(
-            "INSERT OR REPLACE INTO rollups(res, series_id, window, min_t, max_t, data, rest) "
-            "VALUES(?,?,?,?,?,?,?)",
-            (res, sid, window, int(new[0][0]), int(new[0][-1]), *_encode(new, res)),
-        )
+        c.execute(INSERT, (res, sid, window, int(new[0][0]), int(new[0][-1]),
+                           *_encode(new, res)))
         written += 1
     return written
 
