@@ -2,7 +2,7 @@ import struct
 
 import numpy as np
 
-from watchkeeper.tsdb.chunks import DAY_MS
+from watchkeeper.tsdb.chunks import DAY_MS, ROLLUP_BYTES
 from watchkeeper.tsdb.matchers import Matcher
 from watchkeeper.tsdb.rollups import HOUR_MS, MINUTE_MS, RESOLUTIONS, resolution_for
 
@@ -111,12 +111,27 @@ def test_time_retention_keeps_disk_use_flat(open_store, tmp_path):
         store.maintain()
         # hourly buckets sit in blocks of 400 days, which expire whole: they grow
         hourly = store.db.conn.execute(
-            "SELECT coalesce(sum(length(data)), 0) FROM rollups WHERE res=?", (HOUR_MS,)
+            f"SELECT {ROLLUP_BYTES} FROM rollups WHERE res=?", (HOUR_MS,)
         ).fetchone()[0]
         sizes.append(sum(p.stat().st_size for p in (tmp_path / "flat").rglob("*")) - hourly)
         first = min(d.timestamps[0] for d in store.select([]))
         assert first >= ts[-1] - 3 * DAY_MS
     assert max(sizes[6:]) <= 1.25 * max(sizes[3:6])
+
+
+def test_retention_returns_the_pages_it_frees_to_the_file_system(open_store, tmp_path):
+    store = open_store(tmp_path / "shrinks", retention_ms=None)
+    rng = np.random.default_rng(8)
+    ts = T0 + np.arange(6 * 1440, dtype=np.int64) * 60_000
+    for k in range(20):
+        store.append_array({"__name__": "s", "k": str(k)}, ts, rng.normal(size=ts.size))
+    store.maintain()
+    (db,) = (tmp_path / "shrinks").glob("*.sqlite3")
+    before = db.stat().st_size
+    store.retention_ms = DAY_MS
+    store.maintain()
+    assert store.db.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert db.stat().st_size < 0.6 * before
 
 
 def test_size_retention_drops_oldest_days_first(open_store):
