@@ -141,6 +141,7 @@ def test_a_store_from_before_the_split_is_upgraded_on_open_and_reads_as_before(o
     assert "WITHOUT ROWID" not in table.fetchone()[0]
     assert store.db.conn.execute("SELECT count(*) FROM rollups WHERE rest IS NULL"
                                  ).fetchone()[0] == 0  # every block split
+    assert store.db.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0  # space returned
     assert answers(store) == want
     means = list(store.select_rollup([Matcher("__name__", "=", "m")], T0,
                                      T0 + 86_400_000 - 1, MINUTE_MS, columns=("sum", "count")))

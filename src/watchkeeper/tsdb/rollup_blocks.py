@@ -18,10 +18,11 @@ for rate() and plain selectors (first, first_at, last_at, resets, stale), each i
 frame. Blocks of the first layout (six per-column frames, no ``at_start``) and of the
 second (no third-layout rows) still decode, the rows they lack NaN.
 
-Frames may come in any order after the timestamps. Blocks written now put count and sum
-first (``LEAD_ROWS``), and the store keeps that lead apart from the other frames: a read
-of means (``what_changed`` over every series, ``avg_over_time``) reads and decodes a
-block's lead alone, its header counting frames the lead does not have.
+Frames may come in any order after the timestamps. The store keeps a block as its lead
+(the header, the timestamps and the frames of ``LEAD_ROWS``: count and sum, what a mean
+needs) and the rest of its frames (``rollup_encode.split_block``): a read of means (what
+``what_changed`` reads of every series) reads and decodes a block's lead alone, its
+header counting frames the lead does not have.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ COLUMNS = ("timestamps", "min", "max", "sum", "count", "last", "at_start",
 ROWS = ("min", "max", "last", "count", "sum", "at_start",
         "first", "first_at", "last_at", "resets", "stale")
 _OLDER_ROWS = 6  # rows every layout has; blocks of older layouts read NaN for the others
-# The rows a mean needs lead a block (their frames right after the timestamps) and are
-# stored apart from the other frames, so a read of means reads a seventh of the bytes
+# the rows a mean needs: stored apart from the other frames (a block's lead), so a read
+# of means reads a seventh of a day of minutes
 LEAD_ROWS = frozenset((ROWS.index("count"), ROWS.index("sum")))
 _LEAD = sum(1 << r for r in LEAD_ROWS)
 NO_SAMPLE_BITS = 0x7FF0000000000002  # the staleness marker: at_start where none sits there
@@ -240,7 +241,8 @@ class DecodedBlock:
                 raise CorruptChunkError("rollup block frames do not cover every row once")
             covered |= rows
         held = covered.bit_length()
-        self.complete = len(frames) == _HEAD.unpack_from(data)[1] & ~_ROW_FRAMES or legacy
+        self.complete = (not lead or legacy
+                         or len(frames) == _HEAD.unpack_from(data)[1] & ~_ROW_FRAMES)
         if not self.complete:
             if (covered & _LEAD) != _LEAD:
                 raise CorruptChunkError("rollup block lead lacks its rows")
