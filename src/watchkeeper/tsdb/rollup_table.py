@@ -48,7 +48,7 @@ def _upgrade(conn: sqlite3.Connection) -> None:
     held = {r[1] for r in conn.execute("PRAGMA table_info(rollups)")}
     rest = "rest" if "rest" in held else "NULL"
     log.warning("upgrading the rollups table of %s: every block is copied once "
-                "(about 15 s per GB of rollups)",
+                "(about 25 s per GB of rollups)",
                 conn.execute("PRAGMA database_list").fetchone()[2])
     started = time.monotonic()
     conn.execute("BEGIN IMMEDIATE")
