@@ -100,13 +100,14 @@ class Gather:
             idx: np.ndarray | None = None) -> None:
         """Buckets lo:hi (or at idx) of ``block`` at ``pos`` of the buffers."""
         size = hi - lo if idx is None else idx.size
-        if idx is None and block.grid is not None:
+        if idx is None and block.grid is not None and size < _DEFER_BELOW:
             self._grids += (*block.grid, lo, size, pos)
         else:
             block.stamps_into(lo, hi, self.stamps[pos : pos + size], idx)
         for i0, i1, rows, part in block.runs(self.wanted):
             rows.count_read()
-            found = None if idx is not None else rows.offsets(part, lo, hi)
+            found = None if idx is not None or size >= _DEFER_BELOW else rows.offsets(
+                part, lo, hi)
             if found is None:
                 rows.copy_counted(part, lo, hi, self.values[i0:i1, pos : pos + size], idx)
                 continue
@@ -126,6 +127,13 @@ class Gather:
             at, values = deferred.values()
             self.values[i0:i1, at] = values
         self._offsets = {}
+
+
+# Copies of this many buckets or more are made at once (stamps from the grid, offsets
+# plus bases segment by segment in a broadcast add): their fixed cost is small beside
+# their buckets, and the deferred path indexes a base and a block for every bucket,
+# which made a year of hours three times slower to read
+_DEFER_BELOW = 512
 
 
 class _Deferred:
