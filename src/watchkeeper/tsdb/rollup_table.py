@@ -59,8 +59,7 @@ def _upgrade(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
         old = conn.execute(f"SELECT res, series_id, window, min_t, max_t, data, {rest} "
                            "FROM rollups_before")
-        conn.executemany(INSERT, ((*r[:5], *_split(r[5] + r[6] if r[6] else r[5]))
-                                  for r in old))
+        conn.executemany(INSERT, ((*r[:5], *_split(joined(r[5], r[6]))) for r in old))
         conn.execute("DROP TABLE rollups_before")
         conn.execute("COMMIT")
     except BaseException:
@@ -68,6 +67,11 @@ def _upgrade(conn: sqlite3.Connection) -> None:
         raise
     conn.executescript("PRAGMA incremental_vacuum")  # the earlier table's pages, all at once
     log.warning("rollups table upgraded in %.1f s", time.monotonic() - started)
+
+
+def joined(data: bytes, rest: bytes | None) -> bytes:
+    """A block's bytes from its row: its lead and the rest (None: whole in ``data``)."""
+    return data + rest if rest else data
 
 
 def _split(data: bytes) -> tuple[bytes, bytes | None]:

@@ -23,7 +23,7 @@ from watchkeeper.tsdb.rollup_aggregate import aggregate_many as aggregate_many
 from watchkeeper.tsdb.rollup_blocks import COLUMNS, LEAD_ROWS, ROWS, DecodedBlock, decode_block
 from watchkeeper.tsdb.rollup_encode import encode_block, split_block
 from watchkeeper.tsdb.rollup_gather import BlockView
-from watchkeeper.tsdb.rollup_table import INSERT
+from watchkeeper.tsdb.rollup_table import INSERT, joined
 
 MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS = 60_000, 300_000, 3_600_000
 RESOLUTIONS = (MINUTE_MS, FIVE_MINUTES_MS, HOUR_MS)
@@ -58,12 +58,7 @@ def _encode(cols: list[np.ndarray], res: int) -> tuple[bytes, bytes | None]:
 def _decode(data: bytes, rest: bytes | None = None,
             wanted: Collection[int] = ALL_COLUMNS) -> list[np.ndarray | None]:
     """A stored block's columns from its row's ``data`` and ``rest``."""
-    return decode_block(_joined(data, rest), wanted)
-
-
-def _joined(data: bytes, rest: bytes | None) -> bytes:
-    """A block's bytes from its row: its lead and the rest (None: whole in ``data``)."""
-    return data + rest if rest else data
+    return decode_block(joined(data, rest), wanted)
 
 
 def wanted_columns(columns: Sequence[str] | None) -> tuple[int, ...]:
@@ -300,9 +295,10 @@ def read(
                if block is None or not (lead or block.complete)]
     for i in range(0, len(missing), 400):
         part = missing[i : i + 400]
-        # one primary-key seek per block (the CROSS JOIN keeps the wanted keys outside):
-        # "(series_id, window) IN (VALUES ...)" was planned as a scan of every block at
-        # this resolution, once per statement. A row gone since the keys were read: none.
+        # one seek of the key index per block (the CROSS JOIN keeps the wanted keys
+        # outside): "(series_id, window) IN (VALUES ...)" was planned as a scan of every
+        # block at this resolution, once per statement. A row gone since the keys were
+        # read: none.
         for sid, window, data, rest in db.conn.execute(
             f"WITH wanted(sid, win) AS (VALUES {','.join(['(?,?)'] * len(part))}) "
             f"SELECT sid, win, data, {'NULL' if lead else 'rest'} FROM wanted "
@@ -310,7 +306,7 @@ def read(
             (*(x for key in part for x in key), res),
         ):
             block = blocks[(sid, window)] = (DecodedBlock(data, lead=True) if lead
-                                              else DecodedBlock(_joined(data, rest)))
+                                              else DecodedBlock(joined(data, rest)))
             cache.put((res, sid, window), block)
     out: dict[int, list[BlockView]] = {}
     for sid, window in keys:
