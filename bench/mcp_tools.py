@@ -7,11 +7,11 @@ store's batch append), then times through the in-process backend: ``status``, ``
 to answer ``initialize`` after start (the minimum of ``--starts``, against a bare SDK
 server started alternately); and the per-call overhead of our tool over a bare SDK tool that
 returns the same dict (both through the real client over stdio). The issue's size is
-10,000 series x 7 days at 1 s (``--full``, 6 G samples, about 20 GB and half an hour to
-build); the defaults are smaller so the run takes minutes here. ``--store DIR`` keeps the
-store between runs (rebuilt only when its size differs). After the build the store's
-maintenance runs once (on a kept store too), as a server's does every minute: finished
-hours get their rollups.
+10,000 series x 7 days at 1 s (``--full``, 6 G samples, a 12 GiB store and about 25
+minutes to build on 2 cores); the defaults are smaller so the run takes minutes here.
+``--store DIR`` keeps the store between runs (rebuilt only when its size differs). After
+the build the store's maintenance runs once (on a kept store too), as a server's does
+every minute: finished hours get their rollups.
 ``what_changed`` is timed at a moment in the still-open day and, when the store spans one,
 in a closed day.
 
