@@ -56,6 +56,7 @@ _OLDER_ROWS = 6  # rows every layout has; blocks of older layouts read NaN for t
 # of means reads a seventh of a day of minutes
 LEAD_ROWS = frozenset((ROWS.index("count"), ROWS.index("sum")))
 _LEAD = sum(1 << r for r in LEAD_ROWS)
+
 NO_SAMPLE_BITS = 0x7FF0000000000002  # the staleness marker: at_start where none sits there
 _KIND_CODEC, _KIND_GRID, _KIND_OFFSETS, _KIND_DOUBLES, _KIND_FILL, _KIND_SEGMENTS = 0, 2, 3, 4, 5, 6
 SEGMENT = 32  # buckets per base: a day and a third at 1 h, so offsets mostly fit 2 bytes
@@ -202,6 +203,11 @@ def _frames(data: bytes, lead: bool = False) -> tuple[int, bool, list[Frame]]:
     return n, legacy, frames
 
 
+def in_lead(rows: Collection[int]) -> bool:
+    """Whether a block's lead alone holds these rows (``ROWS`` indexes)."""
+    return all(r in LEAD_ROWS for r in rows)
+
+
 class DecodedBlock:
     """One stored block; frames decompress on first use and stay decoded (read-only)."""
 
@@ -240,18 +246,17 @@ class DecodedBlock:
             if count < 1 or covered & rows:
                 raise CorruptChunkError("rollup block frames do not cover every row once")
             covered |= rows
-        held = covered.bit_length()
         self.complete = (not lead or legacy
                          or len(frames) == _HEAD.unpack_from(data)[1] & ~_ROW_FRAMES)
-        if not self.complete:
-            if (covered & _LEAD) != _LEAD:
-                raise CorruptChunkError("rollup block lead lacks its rows")
-            held = 0  # rows past the lead are in the rest, not absent from the block
-        elif covered != (1 << held) - 1 or held < _OLDER_ROWS:
-            raise CorruptChunkError("rollup block frames do not cover every row once")
-        for row in range(held, len(ROWS)) if held else ():  # an older layout's block
-            held_frames.append(_fill_frame(_NAN, row))
-            spans.append((row, 1))
+        if self.complete:
+            held = covered.bit_length()
+            if covered != (1 << held) - 1 or held < _OLDER_ROWS:
+                raise CorruptChunkError("rollup block frames do not cover every row once")
+            for row in range(held, len(ROWS)):  # an older layout's block
+                held_frames.append(_fill_frame(_NAN, row))
+                spans.append((row, 1))
+        elif (covered & _LEAD) != _LEAD:  # rows past the lead are in the rest
+            raise CorruptChunkError("rollup block lead lacks its rows")
         # tuples of ints: the garbage collector stops walking them once it has seen them
         self.frames, self.spans = tuple(held_frames), tuple(spans)
         self.rows: list[Rows | None] = [None] * len(self.frames)
@@ -299,7 +304,7 @@ class DecodedBlock:
     def has_rows(self, wanted: Collection[int]) -> bool:
         """Whether the block holds every wanted row (``ROWS`` indexes): a complete block
         does, a lead only its own."""
-        return self.complete or all(r in LEAD_ROWS for r in wanted)
+        return self.complete or in_lead(wanted)
 
     def values_into(self, lo: int, hi: int, wanted: Sequence[int], out: np.ndarray,
                     idx: np.ndarray | None = None) -> None:
@@ -312,7 +317,7 @@ class DecodedBlock:
         """(out rows i0:i1, the frame's decoded rows, their slice there) per run of wanted
         rows (sorted ``ROWS`` indexes) that are neighbours both in a frame and in wanted:
         each run is copied in one operation. Frames nothing is wanted from stay undecoded."""
-        if not self.complete and not self.has_rows(wanted):
+        if not self.has_rows(wanted):
             raise ValueError("rows beyond a rollup block's lead were read from its lead alone")
         for k, (first, count) in enumerate(self.spans):
             i0, i1 = bisect_left(wanted, first), bisect_left(wanted, first + count)

@@ -131,7 +131,9 @@ def split_block(data: bytes) -> tuple[bytes, bytes | None]:
         rows = set(range(first, first + count))
         if rows <= LEAD_ROWS:
             held |= rows
-        (lead if rows <= LEAD_ROWS else rest).append(frame)
+            lead.append(frame)
+        else:
+            rest.append(frame)
     if held != LEAD_ROWS:
         return data, None
     return (data[: _HEAD.size] + b"".join(data[f[1] - _FRAME.size : f[2]] for f in lead),

@@ -20,7 +20,7 @@ from watchkeeper.tsdb.codec import decode_chunk, encode_chunk
 from watchkeeper.tsdb.head import sort_dedupe
 from watchkeeper.tsdb.rollup_aggregate import aggregate
 from watchkeeper.tsdb.rollup_aggregate import aggregate_many as aggregate_many
-from watchkeeper.tsdb.rollup_blocks import COLUMNS, LEAD_ROWS, ROWS, DecodedBlock, decode_block
+from watchkeeper.tsdb.rollup_blocks import COLUMNS, ROWS, DecodedBlock, decode_block, in_lead
 from watchkeeper.tsdb.rollup_encode import encode_block, split_block
 from watchkeeper.tsdb.rollup_gather import BlockView
 from watchkeeper.tsdb.rollup_table import INSERT, joined
@@ -289,10 +289,10 @@ def read(
             (res, *part, start, end),
         ).fetchall()
     rows = [ROWS.index(COLUMNS[c]) for c in columns if c]
-    lead = all(r in LEAD_ROWS for r in rows)
+    lead = in_lead(rows)
     blocks = {key: cache.get((res, *key)) for key in keys}
-    missing = [key for key, block in blocks.items()
-               if block is None or not (lead or block.complete)]
+    missing = [key for key, block in blocks.items() if block is None or not block.has_rows(rows)]
+    blocks.update((key, None) for key in missing)  # a cached lead the read needs more of
     for i in range(0, len(missing), 400):
         part = missing[i : i + 400]
         # one seek of the key index per block (the CROSS JOIN keeps the wanted keys
@@ -311,8 +311,8 @@ def read(
     out: dict[int, list[BlockView]] = {}
     for sid, window in keys:
         block = blocks[(sid, window)]
-        if block is None or not (lead or block.complete):  # its row went since the keys
-            continue  # were read (callers hold no lock)
+        if block is None:  # its row went since the keys were read (callers hold no lock)
+            continue
         lo, hi = block.bounds(start, end)
         if hi > lo and windows is not None:
             idx = _within(block, lo, hi, windows)
