@@ -2,8 +2,9 @@ import struct
 
 import numpy as np
 
-from watchkeeper.tsdb.chunks import DAY_MS, ROLLUP_BYTES
+from watchkeeper.tsdb.chunks import DAY_MS
 from watchkeeper.tsdb.matchers import Matcher
+from watchkeeper.tsdb.rollup_table import BYTES as ROLLUP_BYTES
 from watchkeeper.tsdb.rollups import HOUR_MS, MINUTE_MS, RESOLUTIONS, resolution_for
 
 STALE_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]

@@ -32,10 +32,6 @@ CREATE INDEX IF NOT EXISTS chunks_unrolled_span ON chunks(series_id, max_t, min_
     WHERE rolled = 0;
 """
 
-# A rollup block is stored as its lead (``data``: the rows a mean needs) and the rest of
-# its frames (``rest``; NULL for a block kept whole in ``data``; see rollup_table)
-ROLLUP_BYTES = "coalesce(sum(length(data)), 0) + coalesce(sum(length(rest)), 0)"
-
 ChunkRow = tuple[int, int, int, int, bytes]  # series_id, min_t, max_t, n, data
 
 # Which chunks overlap [start, end] is answered from chunks_span alone: by series and
@@ -182,7 +178,7 @@ class ChunkDB:
             "min(min_t), max(max_t) FROM chunks"
         ).fetchone()
         r_rows, r_bytes = self.conn.execute(
-            f"SELECT count(*), {ROLLUP_BYTES} FROM rollups"
+            f"SELECT count(*), {rollup_table.BYTES} FROM rollups"
         ).fetchone()
         return {
             "samples": n,

@@ -7,7 +7,8 @@ are returned to the file system, so disk use stays flat once retention is reache
 
 from __future__ import annotations
 
-from watchkeeper.tsdb.chunks import DAY_MS, ROLLUP_BYTES, ChunkDB
+from watchkeeper.tsdb.chunks import DAY_MS, ChunkDB
+from watchkeeper.tsdb.rollup_table import BYTES as ROLLUP_BYTES
 
 # pages returned to the file system per pass at most (4 MB at 4 kB pages): each moves a
 # page from the file's end (0.2 ms here), so a pass after a large deletion holds the

@@ -27,6 +27,8 @@ SCHEMA = (
     "CREATE UNIQUE INDEX IF NOT EXISTS rollups_key ON rollups(res, series_id, window)",
     "CREATE INDEX IF NOT EXISTS rollups_span ON rollups(res, series_id, max_t, min_t, window)",
 )
+# the bytes the table's blocks take: their leads and the rest (NULL for a block kept whole)
+BYTES = "coalesce(sum(length(data)), 0) + coalesce(sum(length(rest)), 0)"
 INSERT = ("INSERT OR REPLACE INTO rollups(res, series_id, window, min_t, max_t, data, rest) "
           "VALUES(?,?,?,?,?,?,?)")
 
